@@ -1,0 +1,33 @@
+# Two commands matter (see README): `make demo` runs the main job, `make test` runs the suite.
+# Both create the virtual environment on first use, so they work from a fresh clone.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(BIN)/triforge demo
+
+# pytest exits 5 when it collects no tests; that is not a failure of the code under test.
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: setup
+	$(BIN)/python bench/bench_import_export.py
+
+clean:
+	rm -rf .triforge .pytest_cache

@@ -1,0 +1,172 @@
+"""Versioned schema migrations.
+
+Each migration has a version number, a description and SQL statements. Opening a store for writing
+applies the pending ones in one transaction each and records them in ``schema_version``, so a file
+written by an older Triforge keeps working and later capabilities extend the schema by appending
+to ``MIGRATIONS`` - never by editing a migration that has shipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+class SchemaError(RuntimeError):
+    """The store's schema cannot be used by this version of Triforge."""
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "revisions, provenance, status events, imports, snapshots",
+        (
+            """
+            CREATE TABLE revisions (
+                id VARCHAR PRIMARY KEY,          -- sha256 of canonical identity JSON
+                parent_id VARCHAR,               -- set for corrections
+                kind VARCHAR NOT NULL,
+                category VARCHAR,
+                messages JSON NOT NULL,
+                metadata JSON NOT NULL,
+                source_type VARCHAR NOT NULL,    -- first provenance, denormalised for filters
+                source_name VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE provenance (
+                revision_id VARCHAR NOT NULL,
+                source_type VARCHAR NOT NULL,
+                source_name VARCHAR NOT NULL,
+                source_file VARCHAR,
+                source_line INTEGER,
+                original JSON,
+                import_id VARCHAR,
+                recorded_at TIMESTAMP NOT NULL
+            )
+            """,
+            "CREATE SEQUENCE status_event_seq START 1",
+            """
+            CREATE TABLE status_events (
+                seq BIGINT PRIMARY KEY DEFAULT nextval('status_event_seq'),
+                revision_id VARCHAR NOT NULL,
+                status VARCHAR NOT NULL,
+                actor VARCHAR NOT NULL,
+                reason VARCHAR,
+                recorded_at TIMESTAMP NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE imports (
+                id VARCHAR PRIMARY KEY,
+                file VARCHAR NOT NULL,
+                file_sha256 VARCHAR,
+                source_type VARCHAR,
+                source_name VARCHAR,
+                on_error VARCHAR NOT NULL,
+                rows INTEGER NOT NULL,
+                new INTEGER NOT NULL,
+                existing INTEGER NOT NULL,
+                malformed JSON NOT NULL,
+                aborted BOOLEAN NOT NULL,
+                recorded_at TIMESTAMP NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE snapshots (
+                id VARCHAR PRIMARY KEY,          -- sha256 of sorted member ids
+                name VARCHAR NOT NULL UNIQUE,
+                where_clause VARCHAR NOT NULL,
+                parent_id VARCHAR,
+                member_count INTEGER NOT NULL,
+                content_hash VARCHAR NOT NULL,
+                counts JSON NOT NULL,
+                created_at TIMESTAMP NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE snapshot_members (
+                snapshot_id VARCHAR NOT NULL,
+                revision_id VARCHAR NOT NULL,
+                PRIMARY KEY (snapshot_id, revision_id)
+            )
+            """,
+            # The current status of a revision is its latest status event; 'proposed' if it has none.
+            """
+            CREATE VIEW samples AS
+            SELECT r.*,
+                   coalesce(s.status, 'proposed') AS status
+            FROM revisions r
+            LEFT JOIN (
+                SELECT revision_id, arg_max(status, seq) AS status
+                FROM status_events GROUP BY revision_id
+            ) s ON s.revision_id = r.id
+            """,
+        ),
+    ),
+)
+
+
+def _ensure_version_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, description VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+    )
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+
+
+def check_known(version: int, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+    latest = migrations[-1].version if migrations else 0
+    if version > latest:
+        raise SchemaError(
+            f"this store is at schema version {version}, newer than this Triforge knows ({latest}); "
+            "upgrade Triforge rather than risk writing an older layout into it"
+        )
+
+
+def pending(version: int, migrations: Sequence[Migration] = MIGRATIONS) -> list[Migration]:
+    return [m for m in migrations if m.version > version]
+
+
+def migrate(con: duckdb.DuckDBPyConnection, migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
+    """Apply pending migrations, each in its own transaction. Returns the versions applied."""
+    versions = [m.version for m in migrations]
+    if versions != sorted(set(versions)):
+        raise SchemaError("migration versions must be unique and increasing")
+    _ensure_version_table(con)
+    version = current_version(con)
+    check_known(version, migrations)
+    applied: list[int] = []
+    for migration in pending(version, migrations):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in migration.statements:
+                con.execute(statement)
+            con.execute(
+                "INSERT INTO schema_version VALUES (?, ?, now()::TIMESTAMP)",
+                [migration.version, migration.description],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(migration.version)
+    return applied

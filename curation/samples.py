@@ -1,0 +1,180 @@
+"""Reading samples and recording what happens to them (status changes, corrections).
+
+Revisions are never updated in place. A status change is a new row in ``status_events``; a
+correction is a new revision whose ``parent_id`` is the original, and the original is marked
+``superseded``. That is what keeps snapshots immutable and every judgement traceable.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from curation.filters import compile_filter
+from curation.importers.service import PendingRevision, write_revisions
+from curation.store import Store, StoreError
+from schemas.sample import SAMPLE_STATUSES, Message, Provenance, SampleRevision, SourceType
+
+SUMMARY_COLUMNS = ("id", "kind", "category", "status", "source_type", "source_name", "created_at")
+
+
+@dataclass
+class SampleDetail:
+    revision: SampleRevision
+    id: str
+    status: str
+    provenance: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    snapshots: list[str] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def revision_from_row(row: dict[str, Any]) -> SampleRevision:
+    """Rebuild a revision from a ``revisions``/``samples`` row (messages/metadata are JSON text)."""
+    return SampleRevision(
+        kind=row["kind"],
+        category=row["category"],
+        messages=tuple(Message(**m) for m in json.loads(row["messages"])),
+        metadata=json.loads(row["metadata"]),
+        parent_id=row["parent_id"],
+        provenance=Provenance(source_type=row["source_type"], source_name=row["source_name"]),
+        created_at=row["created_at"],
+    )
+
+
+def _rows(store: Store, sql: str, params: list[object] | None = None) -> list[dict[str, Any]]:
+    cursor = store.con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+
+def count_samples(store: Store, where: str | None = None) -> int:
+    flt = compile_filter(where)
+    return store.con.execute(f"SELECT count(*) FROM samples WHERE {flt.sql}", flt.params).fetchone()[0]
+
+
+def list_samples(store: Store, where: str | None = None, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """Summary rows (no message bodies), oldest first, for listings and the API's search."""
+    flt = compile_filter(where)
+    cols = ", ".join(SUMMARY_COLUMNS)
+    return _rows(
+        store,
+        f"SELECT {cols}, json_extract_string(messages, '$[#-1].content') AS answer "
+        f"FROM samples WHERE {flt.sql} ORDER BY created_at, id LIMIT ? OFFSET ?",
+        [*flt.params, limit, offset],
+    )
+
+
+def resolve_id(store: Store, id_or_prefix: str) -> str:
+    """Accept a full id or a unique prefix (at least 6 characters), like git does."""
+    if len(id_or_prefix) < 6:
+        raise StoreError("give at least 6 characters of a sample id")
+    matches = [
+        r[0]
+        for r in store.con.execute(
+            "SELECT id FROM revisions WHERE starts_with(id, ?) LIMIT 2", [id_or_prefix.lower()]
+        ).fetchall()
+    ]
+    if not matches:
+        raise StoreError(f"no sample with id {id_or_prefix}")
+    if len(matches) > 1:
+        raise StoreError(f"id prefix {id_or_prefix} is ambiguous; give more characters")
+    return matches[0]
+
+
+def get_sample(store: Store, id_or_prefix: str) -> SampleDetail:
+    sample_id = resolve_id(store, id_or_prefix)
+    row = _rows(store, "SELECT * FROM samples WHERE id = ?", [sample_id])[0]
+    return SampleDetail(
+        revision=revision_from_row(row),
+        id=sample_id,
+        status=row["status"],
+        provenance=_rows(
+            store,
+            "SELECT source_type, source_name, source_file, source_line, recorded_at, original "
+            "FROM provenance WHERE revision_id = ? ORDER BY recorded_at, source_file, source_line",
+            [sample_id],
+        ),
+        history=_rows(
+            store,
+            "SELECT status, actor, reason, recorded_at FROM status_events WHERE revision_id = ? ORDER BY seq",
+            [sample_id],
+        ),
+        snapshots=[
+            r[0]
+            for r in store.con.execute(
+                "SELECT s.name FROM snapshot_members m JOIN snapshots s ON s.id = m.snapshot_id "
+                "WHERE m.revision_id = ? ORDER BY s.created_at",
+                [sample_id],
+            ).fetchall()
+        ],
+        children=[
+            r[0]
+            for r in store.con.execute(
+                "SELECT id FROM revisions WHERE parent_id = ? ORDER BY created_at", [sample_id]
+            ).fetchall()
+        ],
+    )
+
+
+def set_status(store: Store, ids: list[str], status: str, *, actor: str, reason: str | None = None) -> list[str]:
+    """Record a status change for each sample; returns the full ids changed."""
+    if status not in SAMPLE_STATUSES:
+        raise StoreError(f"unknown status {status!r}; expected one of: {', '.join(SAMPLE_STATUSES)}")
+    full_ids = [resolve_id(store, i) for i in ids]
+    with store.transaction() as con:
+        for sample_id in full_ids:
+            con.execute(
+                "INSERT INTO status_events (revision_id, status, actor, reason, recorded_at) VALUES (?, ?, ?, ?, ?)",
+                [sample_id, status, actor, reason, _now()],
+            )
+    return full_ids
+
+
+def correct_sample(
+    store: Store,
+    id_or_prefix: str,
+    *,
+    actor: str,
+    answer: str | None = None,
+    category: str | None = None,
+    status: str = "proposed",
+) -> str:
+    """Write an expert's correction as a child revision and supersede the original.
+
+    Returns the new revision's id. The original stays in every snapshot that holds it.
+    """
+    parent = get_sample(store, id_or_prefix)
+    original = parent.revision
+    messages = list(original.messages)
+    if answer is not None:
+        messages[-1] = Message(role=messages[-1].role, content=answer)
+    child = SampleRevision(
+        kind=original.kind,
+        category=category if category is not None else original.category,
+        messages=tuple(messages),
+        metadata={**original.metadata, "corrected_by": actor},
+        parent_id=parent.id,
+        provenance=Provenance(
+            source_type=SourceType(original.provenance.source_type),
+            source_name=original.provenance.source_name,
+            original={"correction_of": parent.id, "by": actor},
+        ),
+    )
+    if child.identity() == {**original.identity(), "parent_id": parent.id}:
+        raise StoreError("the correction changes nothing: give a new answer or category")
+    with store.transaction() as con:
+        write_revisions(
+            store, [PendingRevision(child, status, 0)], import_id=f"correction:{parent.id[:12]}", actor=actor
+        )
+        con.execute(
+            "INSERT INTO status_events (revision_id, status, actor, reason, recorded_at) VALUES (?, ?, ?, ?, ?)",
+            [parent.id, "superseded", actor, f"corrected as {child.id}", _now()],
+        )
+    return child.id

@@ -1,0 +1,206 @@
+"""Snapshots: freeze a filtered set of revisions under a name and a content-derived id.
+
+A snapshot stores member *revision ids*; revisions are immutable and statuses live in events, so a
+snapshot keeps meaning the same thing after samples are corrected, rejected or re-imported. Its id
+is the hash of its sorted member ids; ``content_hash`` also covers every member's stored content
+and metadata, so ``verify`` detects a store edited behind Triforge's back.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from curation.filters import compile_filter
+from curation.samples import revision_from_row
+from curation.store import Store, StoreError
+from schemas.sample import SampleRevision, canonical_json, sha256_hex
+from schemas.snapshot import Snapshot, SnapshotDiff, snapshot_id_for
+
+COUNT_DIMENSIONS = {
+    "kind": "kind",
+    "category": "coalesce(category, '(none)')",
+    "source_type": "source_type",
+    "status": "status",
+}
+
+
+def _content_hash(store: Store, snapshot_ids_sql: str, params: list[object]) -> str:
+    rows = store.con.execute(
+        f"SELECT id, messages, metadata FROM revisions WHERE id IN ({snapshot_ids_sql}) ORDER BY id", params
+    ).fetchall()
+    return sha256_hex(canonical_json([[i, json.loads(m), json.loads(md)] for i, m, md in rows]))
+
+
+def _snapshot_from_row(row: tuple) -> Snapshot:
+    sid, name, where, parent, count, content_hash, counts, created = row
+    return Snapshot(
+        id=sid,
+        name=name,
+        where=where,
+        parent_id=parent,
+        member_count=count,
+        content_hash=content_hash,
+        counts=json.loads(counts),
+        created_at=created,
+    )
+
+
+_SELECT = "SELECT id, name, where_clause, parent_id, member_count, content_hash, counts, created_at FROM snapshots"
+
+
+def resolve_snapshot(store: Store, ref: str) -> Snapshot:
+    """Find a snapshot by name, full id or unique id prefix."""
+    row = store.con.execute(f"{_SELECT} WHERE name = ?", [ref]).fetchone()
+    if row:
+        return _snapshot_from_row(row)
+    rows = store.con.execute(f"{_SELECT} WHERE starts_with(id, ?) LIMIT 2", [ref.lower()]).fetchall()
+    if len(rows) == 1 and len(ref) >= 6:
+        return _snapshot_from_row(rows[0])
+    if len(rows) > 1:
+        raise StoreError(f"snapshot id prefix {ref} is ambiguous")
+    raise StoreError(f"no snapshot named or with id {ref}")
+
+
+def create_snapshot(
+    store: Store, name: str, where: str | None = None, *, parent: str | None = None, exist_ok: bool = False
+) -> Snapshot:
+    """Freeze the samples matching ``where``. Refuses an empty selection and reused names.
+
+    With ``exist_ok`` an identical request (same name, same members) returns the existing snapshot,
+    which makes scripted pipelines such as ``triforge demo`` safe to re-run.
+    """
+    name = name.strip()
+    if not name:
+        raise StoreError("a snapshot needs a name")
+    flt = compile_filter(where)
+    parent_id = resolve_snapshot(store, parent).id if parent else None
+    member_ids = [
+        r[0] for r in store.con.execute(f"SELECT id FROM samples WHERE {flt.sql} ORDER BY id", flt.params).fetchall()
+    ]
+    if not member_ids:
+        raise StoreError(f"the filter {where!r} matches no samples; nothing to snapshot")
+    snapshot_id = snapshot_id_for(member_ids)
+    existing = store.con.execute(f"{_SELECT} WHERE id = ? OR name = ?", [snapshot_id, name]).fetchall()
+    for row in existing:
+        other = _snapshot_from_row(row)
+        if exist_ok and other.id == snapshot_id and other.name == name:
+            return other
+        if other.id == snapshot_id:
+            raise StoreError(f"snapshot {other.name} ({other.id[:12]}) already holds exactly these samples")
+        raise StoreError(f"a snapshot named {name!r} already exists ({other.id[:12]}); names are never reused")
+
+    counts: dict[str, dict[str, int]] = {}
+    for dim, expr in COUNT_DIMENSIONS.items():
+        rows = store.con.execute(
+            f"SELECT {expr} AS k, count(*) FROM samples WHERE {flt.sql} GROUP BY k ORDER BY k", flt.params
+        ).fetchall()
+        counts[dim] = {k: n for k, n in rows}
+    with store.transaction() as con:
+        con.execute("CREATE TEMP TABLE IF NOT EXISTS pending_members (revision_id VARCHAR)")
+        con.execute("DELETE FROM pending_members")
+        con.execute("INSERT INTO pending_members SELECT unnest(?::VARCHAR[])", [member_ids])
+        content_hash = _content_hash(store, "SELECT revision_id FROM pending_members", [])
+        snapshot = Snapshot(
+            id=snapshot_id,
+            name=name,
+            where=where or "all",
+            parent_id=parent_id,
+            member_count=len(member_ids),
+            content_hash=content_hash,
+            counts=counts,
+            created_at=datetime.now(UTC).replace(tzinfo=None),
+        )
+        con.execute(
+            "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                snapshot.id,
+                snapshot.name,
+                snapshot.where,
+                snapshot.parent_id,
+                snapshot.member_count,
+                snapshot.content_hash,
+                json.dumps(snapshot.counts),
+                snapshot.created_at,
+            ],
+        )
+        con.execute("INSERT INTO snapshot_members SELECT ?, revision_id FROM pending_members", [snapshot.id])
+        con.execute("DELETE FROM pending_members")
+    return snapshot
+
+
+def list_snapshots(store: Store) -> list[Snapshot]:
+    return [_snapshot_from_row(r) for r in store.con.execute(f"{_SELECT} ORDER BY created_at, name").fetchall()]
+
+
+def member_ids(store: Store, snapshot_id: str) -> list[str]:
+    return [
+        r[0]
+        for r in store.con.execute(
+            "SELECT revision_id FROM snapshot_members WHERE snapshot_id = ? ORDER BY revision_id",
+            [snapshot_id],
+        ).fetchall()
+    ]
+
+
+def _member_rows(store: Store, snapshot_id: str) -> list[dict]:
+    cursor = store.con.execute(
+        "SELECT r.* FROM revisions r JOIN snapshot_members m ON m.revision_id = r.id "
+        "WHERE m.snapshot_id = ? ORDER BY r.id",
+        [snapshot_id],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def stored_members(store: Store, snapshot_id: str) -> list[tuple[str, SampleRevision]]:
+    """(stored id, revision) for each member, exactly as frozen (content, not today's status)."""
+    return [(row["id"], revision_from_row(row)) for row in _member_rows(store, snapshot_id)]
+
+
+def members(store: Store, snapshot_id: str) -> list[SampleRevision]:
+    return [revision for _, revision in stored_members(store, snapshot_id)]
+
+
+def diff_snapshots(store: Store, a: str, b: str) -> SnapshotDiff:
+    snap_a, snap_b = resolve_snapshot(store, a), resolve_snapshot(store, b)
+    ids_a, ids_b = set(member_ids(store, snap_a.id)), set(member_ids(store, snap_b.id))
+    return SnapshotDiff(
+        a=snap_a.id,
+        b=snap_b.id,
+        only_in_a=sorted(ids_a - ids_b),
+        only_in_b=sorted(ids_b - ids_a),
+        in_both=len(ids_a & ids_b),
+    )
+
+
+def verify_snapshot(store: Store, ref: str) -> list[str]:
+    """Return the problems found (empty means the snapshot is intact)."""
+    snapshot = resolve_snapshot(store, ref)
+    problems: list[str] = []
+    ids = member_ids(store, snapshot.id)
+    if len(ids) != snapshot.member_count:
+        problems.append(f"member count is {len(ids)}, recorded {snapshot.member_count}")
+    if snapshot_id_for(ids) != snapshot.id:
+        problems.append("the member ids no longer hash to the snapshot id")
+    present = {
+        r[0]
+        for r in store.con.execute(
+            "SELECT id FROM revisions WHERE id IN (SELECT revision_id FROM snapshot_members WHERE snapshot_id = ?)",
+            [snapshot.id],
+        ).fetchall()
+    }
+    for missing in sorted(set(ids) - present):
+        problems.append(f"member {missing} is missing from the store")
+    for row in _member_rows(store, snapshot.id):
+        try:
+            recomputed = revision_from_row(row).id
+        except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+            problems.append(f"member {row['id']} no longer parses as a sample: {str(exc).splitlines()[0]}")
+            continue
+        if recomputed != row["id"]:
+            problems.append(f"member {row['id']} content no longer matches its id")
+    content_hash = _content_hash(store, "SELECT revision_id FROM snapshot_members WHERE snapshot_id = ?", [snapshot.id])
+    if content_hash != snapshot.content_hash:
+        problems.append("members' stored content or metadata changed since the snapshot was taken")
+    return problems

@@ -1,0 +1,124 @@
+"""The DuckDB store: one file under ``$TRIFORGE_HOME`` that holds every fact about every sample.
+
+DuckDB allows one read-write process per file. When another process holds it, opening fails with
+``StoreLockedError`` naming the holder (pid and command line) instead of DuckDB's raw lock error,
+so a user knows which ``triforge serve`` or import to stop - or to go through the service's API.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+
+from curation.migrations import (
+    MIGRATIONS,
+    Migration,
+    SchemaError,
+    check_known,
+    current_version,
+    migrate,
+    pending,
+)
+from curation.paths import store_path
+
+
+class StoreError(RuntimeError):
+    """A problem a user can act on; the CLI prints the message without a traceback."""
+
+
+class StoreLockedError(StoreError):
+    def __init__(self, path: Path, pid: int | None, command: str | None) -> None:
+        holder = f"process {pid}" if pid else "another process"
+        if command:
+            holder += f" ({command})"
+        super().__init__(
+            f"the store {path} is locked by {holder}. Only one process may write it at a time: "
+            "stop that process, or send the change through the running service's API."
+        )
+        self.pid = pid
+        self.command = command
+
+
+def _holder_command(pid: int) -> str | None:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return raw.replace(b"\0", b" ").decode("utf-8", "replace").strip() or None
+
+
+class Store:
+    """An open connection to the store, migrated to the schema this code expects."""
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        read_only: bool = False,
+        migrations: Sequence[Migration] = MIGRATIONS,
+    ) -> None:
+        self.path = Path(path) if path else store_path()
+        self.read_only = read_only
+        if read_only and not self.path.exists():
+            raise StoreError(f"no store at {self.path}: import something first (triforge import FILE)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            message = str(exc)
+            if "lock" not in message.lower():
+                raise StoreError(f"cannot open the store {self.path}: {message}") from exc
+            match = re.search(r"PID (\d+)", message)
+            pid = int(match.group(1)) if match else None
+            raise StoreLockedError(self.path, pid, _holder_command(pid) if pid else None) from exc
+        try:
+            self._prepare_schema(migrations)
+        except Exception:
+            self.con.close()
+            raise
+
+    def _prepare_schema(self, migrations: Sequence[Migration]) -> None:
+        if not self.read_only:
+            migrate(self.con, migrations)
+            return
+        version = current_version(self.con)
+        check_known(version, migrations)
+        if pending(version, migrations):
+            raise SchemaError(
+                f"the store {self.path} is at schema version {version} and needs migrating; "
+                "run any writing command (e.g. `triforge store migrate`) first"
+            )
+
+    @property
+    def schema_version(self) -> int:
+        return current_version(self.con)
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All writes go through here: everything inside lands together or not at all."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+__all__ = ["SchemaError", "Store", "StoreError", "StoreLockedError"]

@@ -1,0 +1,62 @@
+"""Shared fixtures: an isolated $TRIFORGE_HOME per test and the real field data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from curation.store import Store
+from triforge.cli.demo import find_field_data
+
+FIELD = find_field_data()
+
+TRAINING_FILES = (
+    "din_optimization_training_v2.jsonl",
+    "farore_benchmark.jsonl",
+    "farore_debugging_training.jsonl",
+    "teacher_pilot_output.jsonl",
+    "veran_snes_hardware.jsonl",
+)
+
+
+@pytest.fixture
+def field_dir() -> Path:
+    if FIELD is None:
+        pytest.fail("field data not found: set TRIFORGE_FIELD_DATA or keep shared/ beside the checkout")
+    return FIELD
+
+
+@pytest.fixture
+def field_files(field_dir: Path) -> list[Path]:
+    return [field_dir / name for name in TRAINING_FILES]
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "home"
+    monkeypatch.setenv("TRIFORGE_HOME", str(path))
+    return path
+
+
+@pytest.fixture
+def store(home: Path) -> Iterator[Store]:
+    with Store(home / "triforge.duckdb") as s:
+        yield s
+
+
+def write_jsonl(path: Path, rows: list[object]) -> Path:
+    """Rows that are str are written verbatim (for malformed lines); others as JSON."""
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write((row if isinstance(row, str) else json.dumps(row)) + "\n")
+    return path
+
+
+def chat_row(question: str, answer: str, **extra: object) -> dict[str, object]:
+    return {
+        "messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}],
+        **extra,
+    }

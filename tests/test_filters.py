@@ -1,0 +1,50 @@
+import re
+
+import pytest
+
+from curation.filters import FilterError, compile_filter
+from curation.importers import import_file
+from curation.samples import count_samples, list_samples, set_status
+
+
+def test_compiles_to_parameters_never_to_sql_text():
+    flt = compile_filter('category = "x\'); DROP TABLE revisions; --"')
+    assert "DROP" not in flt.sql
+    assert flt.params == ["x'); DROP TABLE revisions; --"]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("kind = debug_dialog", "unknown kind 'debug_dialog'"),
+        ("status = done", "unknown status"),
+        ("colour = red", "unknown field 'colour'"),
+        ("kind = other category = x", "join conditions with and/or"),
+        ("(kind = other", "expected ')'"),
+        ("kind", "expected an operator"),
+        ("metadata.a-b = 1", "invalid metadata key"),
+        ("kind not other", "expected 'in' after 'not'"),
+    ],
+)
+def test_errors_say_what_and_where(text, message):
+    with pytest.raises(FilterError, match=re.escape(message)):
+        compile_filter(text)
+
+
+def test_filters_select_the_right_samples(store, field_dir):
+    import_file(store, field_dir / "farore_benchmark.jsonl")
+    import_file(store, field_dir / "veran_snes_hardware.jsonl")
+    assert count_samples(store) == 190
+    assert count_samples(store, "kind = debug_dialogue") == 100
+    assert count_samples(store, "category in (mode_mismatch, stack_imbalance)") == 10
+    assert count_samples(store, "not kind = debug_dialogue and category != register") == 36
+    assert count_samples(store, "metadata.needs_answer_check = true") == 100
+    assert count_samples(store, "metadata.difficulty >= 3") == 17
+    assert count_samples(store, "metadata.difficulty < 10") == 100  # numeric, not text, comparison
+    assert count_samples(store, "text ~ 'INIDISP'") == count_samples(store, "text ~ 'inidisp'") > 0
+    assert count_samples(store, "category is null") == 0
+    assert count_samples(store, "kind = debug_dialogue or category = dma") == 105
+    ids = [r["id"] for r in list_samples(store, "category = dma", limit=2)]
+    set_status(store, ids, "approved", actor="tester")
+    assert count_samples(store, "status = approved") == 2
+    assert count_samples(store, "status = approved and category = dma") == 2

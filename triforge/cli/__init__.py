@@ -1,0 +1,54 @@
+"""The ``triforge`` command: one Typer app fronting every capability."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from triforge import __version__
+from triforge.cli import samples, snapshots, store
+from triforge.cli.demo import demo_command
+from triforge.cli.exporting import export_command
+from triforge.cli.importing import import_command
+
+app = typer.Typer(
+    name="triforge",
+    help="Curate SNES 65816 fine-tuning data: import, validate, review, snapshot, export, train.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"triforge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", envvar="TRIFORGE_HOME", help="State directory (default ./.triforge)"),
+    ] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
+) -> None:
+    if home is not None:
+        os.environ["TRIFORGE_HOME"] = str(home)
+
+
+app.command("import")(import_command)
+app.command("stats")(samples.stats_command)
+app.command("export")(export_command)
+app.command("demo")(demo_command)
+app.add_typer(samples.app, name="samples")
+app.add_typer(snapshots.app, name="snapshot")
+app.add_typer(store.app, name="store")
+
+
+def main() -> None:
+    app()

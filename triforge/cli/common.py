@@ -1,0 +1,51 @@
+"""Shared CLI plumbing: consoles, opening the store, and turning user errors into clean messages.
+
+Commands import heavy libraries inside their bodies, never at module level, so ``triforge --help``
+stays fast even once torch, trl and argilla are installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from curation.export.splits import SplitError
+from curation.filters import FilterError
+from curation.migrations import SchemaError
+from curation.paths import store_path
+from curation.store import Store, StoreError
+
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+USER_ERRORS = (StoreError, FilterError, SchemaError, SplitError)
+
+
+def user_errors(fn: F) -> F:
+    """Print known, actionable errors in one red line and exit 2 - never a traceback for bad input."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except USER_ERRORS as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def open_store(*, read_only: bool = False) -> Store:
+    return Store(store_path(), read_only=read_only)
+
+
+def print_json(value: Any) -> None:
+    """Machine-readable output goes to stdout unstyled, so it pipes into jq."""
+    typer.echo(json.dumps(value, indent=2, default=str, ensure_ascii=False))

@@ -1,0 +1,88 @@
+"""``triforge demo``: the main job on the embedded default, end to end.
+
+Imports the field data (../shared/data/field), prints a summary, freezes the ready samples into a
+snapshot and exports it. Safe to re-run: imports are idempotent and the snapshot is reused.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from curation.export import export_snapshot
+from curation.importers import FORMATS, UnrecognisedRow, detect_format, read_jsonl
+from curation.paths import triforge_home
+from curation.snapshots import create_snapshot
+from curation.stats import dataset_stats
+from triforge.cli.common import console, open_store, user_errors
+from triforge.cli.importing import print_import_report
+from triforge.cli.samples import print_stats
+
+DEMO_SNAPSHOT = "field-ready"
+DEMO_FILTER = "status = proposed"
+
+
+def find_field_data() -> Path | None:
+    """``$TRIFORGE_FIELD_DATA``, else ``shared/data/field`` beside this checkout or the working dir."""
+    env = os.environ.get("TRIFORGE_FIELD_DATA")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[2]
+    for base in (Path.cwd(), repo):
+        for candidate in (base / "shared/data/field", base.parent / "shared/data/field"):
+            if candidate.is_dir():
+                return candidate
+    return None
+
+
+def training_files(directory: Path) -> tuple[list[Path], list[Path]]:
+    """Split a directory's JSONL files into importable ones and eval suites (kept out of training)."""
+    importable, evals = [], []
+    for path in sorted(directory.glob("*.jsonl")):
+        first = next((r for r in read_jsonl(path) if r.value is not None), None)
+        try:
+            if first is None:
+                raise UnrecognisedRow("no readable row")
+            detect_format(first.value)
+            importable.append(path)
+        except UnrecognisedRow:
+            evals.append(path)
+    return importable, evals
+
+
+@user_errors
+def demo_command(
+    field_dir: Annotated[Path | None, typer.Option(help="Directory of field JSONL files")] = None,
+    out: Annotated[Path | None, typer.Option(help="Export directory (default $TRIFORGE_HOME/exports/...)")] = None,
+) -> None:
+    """Import the field data, summarise it, snapshot the ready samples and export them as ChatML."""
+    from triforge.cli.importing import run_import
+
+    directory = field_dir or find_field_data()
+    if directory is None or not directory.is_dir():
+        console.print("[red]error:[/] no field data found; pass --field-dir or set TRIFORGE_FIELD_DATA")
+        raise typer.Exit(2)
+    files, evals = training_files(directory)
+    console.print(
+        f"[bold]1. import[/] {len(files)} files from {directory} "
+        f"({', '.join(f.name for f in evals) or 'no'} eval suites kept out; formats known: "
+        f"{', '.join(f.name for f in FORMATS)})"
+    )
+    report = run_import(files, source=None, kind=None, source_type=None, on_error="skip", as_json=False)
+    print_import_report(report)
+
+    with open_store() as store:
+        console.print("\n[bold]2. summary[/]")
+        print_stats(dataset_stats(store))
+        snap = create_snapshot(store, DEMO_SNAPSHOT, DEMO_FILTER, exist_ok=True)
+        console.print(
+            f"\n[bold]3. snapshot[/] {snap.name} {snap.id} ({snap.member_count} samples, "
+            f"filter: {snap.where}; benchmark drafts await an answer check)"
+        )
+        target = out or triforge_home() / "exports" / DEMO_SNAPSHOT / "chatml"
+        result = export_snapshot(store, snap.id, "chatml", target)
+    counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
+    console.print(f"\n[bold]4. export[/] chatml -> {result.out_dir} ({counts}); card: {result.out_dir / 'README.md'}")

@@ -1,0 +1,161 @@
+"""``triforge samples ...`` and ``triforge stats``: look at the store and record decisions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.table import Table
+
+from curation.samples import correct_sample, count_samples, get_sample, list_samples, set_status
+from curation.stats import dataset_stats
+from triforge.cli.common import console, open_store, print_json, user_errors
+
+app = typer.Typer(help="List, inspect, approve, reject and correct samples.", no_args_is_help=True)
+
+WhereOption = Annotated[
+    str | None,
+    typer.Option("--where", "-w", help='Filter, e.g. "kind = debug_dialogue and status in (proposed, approved)"'),
+]
+
+
+def _preview(text: str | None, width: int = 60) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@app.command("list")
+@user_errors
+def list_command(
+    where: WhereOption = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List samples (oldest first) with their status and source."""
+    with open_store(read_only=True) as store:
+        rows = list_samples(store, where, limit=limit, offset=offset)
+        total = count_samples(store, where)
+    if as_json:
+        print_json({"total": total, "offset": offset, "samples": rows})
+        return
+    table = Table(title=f"{len(rows)} of {total} samples")
+    for col in ("id", "kind", "category", "status", "source", "answer"):
+        table.add_column(col, overflow="fold" if col == "id" else "ellipsis", no_wrap=col != "answer")
+    for r in rows:
+        table.add_row(
+            r["id"][:12],
+            r["kind"],
+            r["category"] or "-",
+            r["status"],
+            f"{r['source_type']}:{r['source_name']}",
+            _preview(r["answer"]),
+        )
+    console.print(table)
+
+
+@app.command("show")
+@user_errors
+def show_command(
+    sample_id: Annotated[str, typer.Argument(help="Sample id or a unique prefix (6+ characters)")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show one sample: its conversation, metadata, provenance, status history and snapshots."""
+    with open_store(read_only=True) as store:
+        detail = get_sample(store, sample_id)
+    rev = detail.revision
+    if as_json:
+        print_json(
+            {
+                "id": detail.id,
+                "status": detail.status,
+                "kind": rev.kind.value,
+                "category": rev.category,
+                "parent_id": rev.parent_id,
+                "messages": [m.model_dump(mode="json") for m in rev.messages],
+                "metadata": rev.metadata,
+                "provenance": detail.provenance,
+                "history": detail.history,
+                "snapshots": detail.snapshots,
+                "children": detail.children,
+            }
+        )
+        return
+    console.print(
+        f"[bold]{detail.id}[/]  {rev.kind.value}  category={rev.category or '-'}  status=[bold]{detail.status}[/]"
+    )
+    if rev.parent_id:
+        console.print(f"correction of {rev.parent_id}")
+    for m in rev.messages:
+        console.print(Panel(Markdown(m.content), title=m.role.value, title_align="left"))
+    console.print(Panel(json.dumps(rev.metadata, indent=2, ensure_ascii=False), title="metadata"))
+    for p in detail.provenance:
+        line = f":{p['source_line']}" if p["source_line"] else ""
+        console.print(f"from {p['source_type']}:{p['source_name']} {p['source_file'] or ''}{line}")
+    for h in detail.history:
+        console.print(f"{h['recorded_at']}  {h['status']:<10} by {h['actor']}  {h['reason'] or ''}")
+    if detail.snapshots:
+        console.print("in snapshots: " + ", ".join(detail.snapshots))
+    if detail.children:
+        console.print("corrected as: " + ", ".join(detail.children))
+
+
+@app.command("mark")
+@user_errors
+def mark_command(
+    sample_ids: Annotated[list[str], typer.Argument(help="Sample ids or unique prefixes")],
+    status: Annotated[str, typer.Option(help="approved, rejected, in_review, proposed, draft")],
+    by: Annotated[str, typer.Option(help="Who decided (recorded with the event)")] = "cli",
+    reason: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Record a status decision (approve, reject, ...) - appended, never overwritten."""
+    with open_store() as store:
+        changed = set_status(store, sample_ids, status, actor=by, reason=reason)
+    console.print(f"{len(changed)} sample(s) marked {status}")
+
+
+@app.command("correct")
+@user_errors
+def correct_command(
+    sample_id: Annotated[str, typer.Argument()],
+    by: Annotated[str, typer.Option(help="The expert making the correction")],
+    answer_file: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="File with the corrected answer")
+    ] = None,
+    category: Annotated[str | None, typer.Option(help="Corrected category tag")] = None,
+) -> None:
+    """Correct a sample: writes a new revision linked to the original and supersedes it."""
+    answer = answer_file.read_text(encoding="utf-8") if answer_file else None
+    with open_store() as store:
+        new_id = correct_sample(store, sample_id, actor=by, answer=answer, category=category)
+    console.print(f"new revision {new_id}")
+
+
+@user_errors
+def stats_command(
+    where: WhereOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Counts by kind, category, source and status (optionally filtered)."""
+    with open_store(read_only=True) as store:
+        stats = dataset_stats(store, where)
+    if as_json:
+        print_json(stats.as_dict())
+        return
+    print_stats(stats)
+
+
+def print_stats(stats) -> None:
+    console.print(f"[bold]{stats.total}[/] samples")
+    for name, counts in stats.by.items():
+        table = Table(title=f"by {name}", title_justify="left")
+        table.add_column(name)
+        table.add_column("count", justify="right")
+        table.add_column("share", justify="right")
+        for key, n in counts.items():
+            table.add_row(key, str(n), f"{n / stats.total:.0%}" if stats.total else "-")
+        console.print(table)
