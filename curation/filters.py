@@ -39,12 +39,15 @@ FIELDS: dict[str, str] = {
     "source_name": "source_name",
     "created_at": "created_at",
     "text": "CAST(messages AS VARCHAR)",
+    "validation": "validation",
+    "validation_score": "validation_score",
 }
 
 ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "kind": tuple(k.value for k in Kind),
     "status": SAMPLE_STATUSES,
     "source_type": tuple(s.value for s in SourceType),
+    "validation": ("passed", "failed", "pending"),
 }
 
 _TOKEN = re.compile(
@@ -210,6 +213,9 @@ class _Parser:
         if op.text == "~":
             self.params.append(value)
             return f"(contains(lower({column}), lower(?)))"
+        if name == "validation_score" and _is_number(value):
+            self.params.append(float(value))
+            return f"({column} {op.text} ?)"
         if name.startswith("metadata.") and op.text in ("<", "<=", ">", ">=") and _is_number(value):
             self.params.append(float(value))
             return f"(TRY_CAST({column} AS DOUBLE) {op.text} ?)"

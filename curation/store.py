@@ -109,6 +109,27 @@ class Store:
             raise
         self.con.execute("COMMIT")
 
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], *, on_conflict: str = ""
+    ) -> None:
+        """Insert many rows at once through Arrow (DuckDB's ``executemany`` costs ~10 ms a row with keys).
+
+        ``on_conflict`` is ``""``, ``"OR REPLACE"`` or ``"OR IGNORE"``; call inside a transaction.
+        """
+        if not rows:
+            return
+        if on_conflict not in ("", "OR REPLACE", "OR IGNORE"):
+            raise ValueError(f"bad on_conflict {on_conflict!r}")
+        import pyarrow as pa
+
+        data = pa.table({c: [row[i] for row in rows] for i, c in enumerate(columns)})
+        self.con.register("_incoming_rows", data)
+        try:
+            cols = ", ".join(columns)
+            self.con.execute(f"INSERT {on_conflict} INTO {table} ({cols}) SELECT {cols} FROM _incoming_rows")
+        finally:
+            self.con.unregister("_incoming_rows")
+
     def close(self) -> None:
         self.con.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,6 +46,31 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def store(home: Path) -> Iterator[Store]:
     with Store(home / "triforge.duckdb") as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def validated_store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The field data imported and validated once per session (assembling takes seconds)."""
+    from curation.importers import import_files
+    from curation.validators.runner import validate_samples
+
+    if FIELD is None:
+        pytest.fail("field data not found")
+    path = tmp_path_factory.mktemp("validated") / "triforge.duckdb"
+    with Store(path) as store:
+        import_files(store, [FIELD / name for name in TRAINING_FILES])
+        validate_samples(store)
+    return path
+
+
+@pytest.fixture
+def validated_store(validated_store_file: Path, home: Path) -> Iterator[Store]:
+    """A private copy of the validated store, so tests may change it."""
+    home.mkdir(parents=True, exist_ok=True)
+    copy = home / "triforge.duckdb"
+    shutil.copyfile(validated_store_file, copy)
+    with Store(copy) as store:
+        yield store
 
 
 def write_jsonl(path: Path, rows: list[object]) -> Path:

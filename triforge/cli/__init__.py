@@ -13,6 +13,7 @@ from triforge.cli import samples, snapshots, store
 from triforge.cli.demo import demo_command
 from triforge.cli.exporting import export_command
 from triforge.cli.importing import import_command
+from triforge.cli.validating import validate_command
 
 app = typer.Typer(
     name="triforge",
@@ -43,6 +44,7 @@ def main_options(
 
 app.command("import")(import_command)
 app.command("stats")(samples.stats_command)
+app.command("validate")(validate_command)
 app.command("export")(export_command)
 app.command("demo")(demo_command)
 app.add_typer(samples.app, name="samples")

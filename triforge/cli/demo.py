@@ -1,7 +1,7 @@
 """``triforge demo``: the main job on the embedded default, end to end.
 
-Imports the field data (../shared/data/field), prints a summary, freezes the ready samples into a
-snapshot and exports it. Safe to re-run: imports are idempotent and the snapshot is reused.
+Imports the field data (../shared/data/field), prints a summary, validates it, freezes the ready
+samples into a snapshot and exports it. Safe to re-run: imports are idempotent and the snapshot is reused.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from curation.stats import dataset_stats
 from triforge.cli.common import console, open_store, user_errors
 from triforge.cli.importing import print_import_report
 from triforge.cli.samples import print_stats
+from triforge.cli.validating import print_validation_summary
 
 DEMO_SNAPSHOT = "field-ready"
 DEMO_FILTER = "status = proposed"
@@ -58,7 +59,8 @@ def demo_command(
     field_dir: Annotated[Path | None, typer.Option(help="Directory of field JSONL files")] = None,
     out: Annotated[Path | None, typer.Option(help="Export directory (default $TRIFORGE_HOME/exports/...)")] = None,
 ) -> None:
-    """Import the field data, summarise it, snapshot the ready samples and export them as ChatML."""
+    """Import the field data, summarise and validate it, snapshot the ready samples, export them as ChatML."""
+    from curation.validators.runner import validate_samples
     from triforge.cli.importing import run_import
 
     directory = field_dir or find_field_data()
@@ -76,13 +78,15 @@ def demo_command(
 
     with open_store() as store:
         console.print("\n[bold]2. summary[/]")
-        print_stats(dataset_stats(store))
+        print_stats(dataset_stats(store), top=12)
+        console.print("\n[bold]3. validate[/] (format, Asar 1.91 assembly, terminology, anti-patterns, length)")
+        print_validation_summary(validate_samples(store))
         snap = create_snapshot(store, DEMO_SNAPSHOT, DEMO_FILTER, exist_ok=True)
         console.print(
-            f"\n[bold]3. snapshot[/] {snap.name} {snap.id} ({snap.member_count} samples, "
+            f"\n[bold]4. snapshot[/] {snap.name} {snap.id} ({snap.member_count} samples, "
             f"filter: {snap.where}; benchmark drafts await an answer check)"
         )
         target = out or triforge_home() / "exports" / DEMO_SNAPSHOT / "chatml"
         result = export_snapshot(store, snap.id, "chatml", target)
     counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
-    console.print(f"\n[bold]4. export[/] chatml -> {result.out_dir} ({counts}); card: {result.out_dir / 'README.md'}")
+    console.print(f"\n[bold]5. export[/] chatml -> {result.out_dir} ({counts}); card: {result.out_dir / 'README.md'}")

@@ -65,8 +65,11 @@ def show_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show one sample: its conversation, metadata, provenance, status history and snapshots."""
+    from curation.validators.runner import stored_results
+
     with open_store(read_only=True) as store:
         detail = get_sample(store, sample_id)
+        validations = stored_results(store, detail.id)
     rev = detail.revision
     if as_json:
         print_json(
@@ -82,6 +85,7 @@ def show_command(
                 "history": detail.history,
                 "snapshots": detail.snapshots,
                 "children": detail.children,
+                "validations": [v.model_dump(exclude_none=True) for v in validations],
             }
         )
         return
@@ -98,10 +102,32 @@ def show_command(
         console.print(f"from {p['source_type']}:{p['source_name']} {p['source_file'] or ''}{line}")
     for h in detail.history:
         console.print(f"{h['recorded_at']}  {h['status']:<10} by {h['actor']}  {h['reason'] or ''}")
+    print_validations(validations)
     if detail.snapshots:
         console.print("in snapshots: " + ", ".join(detail.snapshots))
     if detail.children:
         console.print("corrected as: " + ", ".join(detail.children))
+
+
+def print_validations(validations) -> None:
+    if not validations:
+        console.print("validation: [yellow]not run yet[/] (triforge validate)")
+        return
+    table = Table(title="Validation", title_justify="left")
+    for col in ("validator", "result", "score", "issue"):
+        table.add_column(col, overflow="fold")
+    colours = {"error": "red", "warning": "yellow", "info": "dim"}
+    for v in validations:
+        verdict = "[green]pass[/]" if v.passed else "[red]fail[/]"
+        if not v.issues:
+            table.add_row(v.validator, verdict, f"{v.score:.2f}", "")
+        for i, issue in enumerate(v.issues):
+            where = f" ({issue.location.describe()})" if issue.location and issue.location.describe() else ""
+            text = f"[{colours[issue.severity]}]{issue.severity} {issue.code}[/]{where}: {issue.message}"
+            table.add_row(
+                v.validator if i == 0 else "", verdict if i == 0 else "", f"{v.score:.2f}" if i == 0 else "", text
+            )
+    console.print(table)
 
 
 @app.command("mark")
@@ -149,13 +175,16 @@ def stats_command(
     print_stats(stats)
 
 
-def print_stats(stats) -> None:
+def print_stats(stats, top: int | None = None) -> None:
     console.print(f"[bold]{stats.total}[/] samples")
     for name, counts in stats.by.items():
         table = Table(title=f"by {name}", title_justify="left")
         table.add_column(name)
         table.add_column("count", justify="right")
         table.add_column("share", justify="right")
-        for key, n in counts.items():
+        items = list(counts.items())
+        for key, n in items[:top] if top else items:
             table.add_row(key, str(n), f"{n / stats.total:.0%}" if stats.total else "-")
+        if top and len(items) > top:
+            table.add_row(f"... {len(items) - top} more", str(sum(n for _, n in items[top:])), "")
         console.print(table)

@@ -11,7 +11,16 @@ from triforge.cli.common import console, open_store, print_json, user_errors
 
 app = typer.Typer(help="The DuckDB store under $TRIFORGE_HOME.", no_args_is_help=True)
 
-TABLES = ("revisions", "provenance", "status_events", "imports", "snapshots", "snapshot_members")
+TABLES = (
+    "revisions",
+    "provenance",
+    "status_events",
+    "imports",
+    "snapshots",
+    "snapshot_members",
+    "validation_results",
+    "asm_cache",
+)
 
 
 @app.command("info")

@@ -1,0 +1,40 @@
+"""Which validators run for each kind of sample, and which of them must pass.
+
+A sample's validation passes when every *required* validator of its kind's profile passed;
+advisory validators still run and their issues are shown, but do not fail the sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.sample import Kind
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    required: tuple[str, ...]
+    advisory: tuple[str, ...] = ()
+
+    @property
+    def validators(self) -> tuple[str, ...]:
+        return self.required + self.advisory
+
+
+PROFILES: dict[Kind, Profile] = {
+    Kind.debug_dialogue: Profile(
+        "debug_dialogue", ("diagnosis_first", "asm_assembles", "terminology", "anti_patterns", "length")
+    ),
+    Kind.quest_implementation: Profile(
+        "quest_implementation", ("quest_structure", "asm_assembles", "anti_patterns", "length")
+    ),
+    Kind.asm_optimize: Profile("asm_optimize", ("asm_assembles", "anti_patterns", "length")),
+    Kind.asm_generate: Profile("asm_generate", ("asm_assembles", "anti_patterns", "length")),
+    Kind.asm_explain: Profile("asm_explain", ("anti_patterns", "length"), ("asm_assembles",)),
+    Kind.other: Profile("other", ("anti_patterns",), ("length",)),
+}
+
+
+def profile_for(kind: Kind | str) -> Profile:
+    return PROFILES[Kind(kind)]

@@ -1,0 +1,240 @@
+"""Run validators over the store and keep their verdicts.
+
+Results are keyed by (revision, validator, version). Revisions never change, so a result already
+stored for the validator's current version is reused: re-running ``triforge validate`` on an
+unchanged store assembles nothing. After running, each revision's summary is recomputed from its
+kind's profile - passed when every required validator passed - and the ``samples`` view exposes it
+as ``validation`` (passed / failed / pending) for filters and snapshots.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from curation.filters import compile_filter
+from curation.samples import revision_from_row
+from curation.store import Store
+from curation.validators import load_builtin
+from curation.validators.asar import AsmOutcome
+from curation.validators.asm_assembles import AsmAssembles
+from curation.validators.base import REGISTRY, Validator
+from curation.validators.profiles import profile_for
+from schemas.sample import SampleRevision
+from schemas.validation import ValidationResult
+
+CHUNK = 512
+RESULT_COLUMNS = ("revision_id", "validator", "version", "passed", "score", "issues", "details", "validated_at")
+SUMMARY_COLUMNS = ("revision_id", "profile", "passed", "score", "failed", "validated_at")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class StoreAsmCache:
+    """The assembler cache in the store, so a snippet is assembled once per Asar version, ever."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, AsmOutcome]:
+        if not keys:
+            return {}
+        rows = self.store.con.execute(
+            "SELECT key, outcome FROM asm_cache WHERE key IN (SELECT unnest(?::VARCHAR[]))", [list(keys)]
+        ).fetchall()
+        return {k: AsmOutcome.from_json(json.loads(o)) for k, o in rows}
+
+    def put_many(self, entries: dict[str, AsmOutcome]) -> None:
+        if not entries:
+            return
+        now = _now()
+        with self.store.transaction():
+            self.store.insert_rows(
+                "asm_cache",
+                ("key", "outcome", "created_at"),
+                [[k, json.dumps(o.to_json()), now] for k, o in entries.items()],
+                on_conflict="OR IGNORE",
+            )
+
+
+@dataclass
+class ValidatorStats:
+    ran: int = 0
+    reused: int = 0
+    passed: int = 0
+    failed: int = 0
+    issue_codes: Counter = field(default_factory=Counter)
+
+    @property
+    def pass_rate(self) -> float | None:
+        total = self.passed + self.failed
+        return self.passed / total if total else None
+
+
+@dataclass
+class ValidationRun:
+    samples: int = 0
+    passed: int = 0
+    failed: int = 0
+    validators: dict[str, ValidatorStats] = field(default_factory=dict)
+
+    def top_issues(self, n: int = 10) -> list[tuple[str, str, int]]:
+        rows = [(v, code, c) for v, s in self.validators.items() for code, c in s.issue_codes.items()]
+        return sorted(rows, key=lambda r: (-r[2], r[0], r[1]))[:n]
+
+    def as_dict(self) -> dict:
+        return {
+            "samples": self.samples,
+            "passed": self.passed,
+            "failed": self.failed,
+            "validators": {
+                name: {
+                    "ran": s.ran,
+                    "reused": s.reused,
+                    "passed": s.passed,
+                    "failed": s.failed,
+                    "pass_rate": s.pass_rate,
+                    "issue_codes": dict(s.issue_codes.most_common()),
+                }
+                for name, s in self.validators.items()
+            },
+            "top_issues": [{"validator": v, "code": c, "count": n} for v, c, n in self.top_issues()],
+        }
+
+
+def _validators_for(revision: SampleRevision, only: set[str] | None) -> list[Validator]:
+    names = profile_for(revision.kind).validators
+    return [REGISTRY[n] for n in names if only is None or n in only]
+
+
+def _run_validator(validator: Validator, revisions: list[SampleRevision], store: Store) -> list[ValidationResult]:
+    if isinstance(validator, AsmAssembles):
+        return validator.validate_many(revisions, cache=StoreAsmCache(store))
+    return validator.validate_many(revisions)
+
+
+def stored_results(store: Store, revision_id: str) -> list[ValidationResult]:
+    """The current-version results for one revision (what ``samples show`` prints)."""
+    load_builtin()
+    rows = store.con.execute(
+        "SELECT validator, version, passed, score, issues, details FROM validation_results "
+        "WHERE revision_id = ? ORDER BY validator",
+        [revision_id],
+    ).fetchall()
+    return [
+        ValidationResult(validator=v, version=ver, passed=p, score=s, issues=json.loads(i), details=json.loads(d))
+        for v, ver, p, s, i, d in rows
+        if v in REGISTRY and REGISTRY[v].version == ver
+    ]
+
+
+def validate_samples(
+    store: Store,
+    where: str | None = None,
+    *,
+    only: Sequence[str] | None = None,
+    force: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ValidationRun:
+    """Validate the samples matching ``where``; returns per-validator figures over those samples."""
+    load_builtin()
+    wanted = set(only) if only else None
+    if wanted:
+        unknown = wanted - set(REGISTRY)
+        if unknown:
+            raise KeyError(f"unknown validator(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(REGISTRY))}")
+    flt = compile_filter(where)
+    cursor = store.con.execute(f"SELECT * FROM samples WHERE {flt.sql} ORDER BY id", flt.params)
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    done = set()
+    if rows and not force:
+        done = set(
+            store.con.execute(
+                f"SELECT revision_id, validator, version FROM validation_results "
+                f"WHERE revision_id IN (SELECT id FROM samples WHERE {flt.sql})",
+                flt.params,
+            ).fetchall()
+        )
+
+    run = ValidationRun(samples=len(rows))
+    for start in range(0, len(rows), CHUNK):
+        chunk = [(row["id"], revision_from_row(row)) for row in rows[start : start + CHUNK]]
+        todo: dict[str, list[tuple[str, SampleRevision]]] = {}
+        for rid, rev in chunk:
+            for validator in _validators_for(rev, wanted):
+                stats = run.validators.setdefault(validator.name, ValidatorStats())
+                if (rid, validator.name, validator.version) in done:
+                    stats.reused += 1
+                else:
+                    todo.setdefault(validator.name, []).append((rid, rev))
+        batch: list[list] = []
+        for name, items in todo.items():
+            validator = REGISTRY[name]
+            results = _run_validator(validator, [rev for _, rev in items], store)
+            run.validators[name].ran += len(items)
+            now = _now()
+            for (rid, _), result in zip(items, results, strict=True):
+                batch.append(
+                    [
+                        rid,
+                        name,
+                        validator.version,
+                        result.passed,
+                        result.score,
+                        json.dumps([i.model_dump(exclude_none=True) for i in result.issues]),
+                        json.dumps(result.details),
+                        now,
+                    ]
+                )
+        if batch:
+            with store.transaction():
+                store.insert_rows("validation_results", RESULT_COLUMNS, batch, on_conflict="OR REPLACE")
+        if on_progress:
+            on_progress(min(start + CHUNK, len(rows)), len(rows))
+
+    _summarise(store, rows, run, wanted)
+    return run
+
+
+def _summarise(store: Store, rows: list[dict], run: ValidationRun, only: set[str] | None) -> None:
+    """Recompute each revision's summary from its current-version results; fill the run's figures."""
+    if not rows:
+        return
+    ids = [row["id"] for row in rows]
+    results: dict[str, dict[str, tuple[bool, float, list]]] = {}
+    for rid, name, version, passed, score, issues in store.con.execute(
+        "SELECT revision_id, validator, version, passed, score, issues FROM validation_results "
+        "WHERE revision_id IN (SELECT unnest(?::VARCHAR[]))",
+        [ids],
+    ).fetchall():
+        if name in REGISTRY and REGISTRY[name].version == version:
+            results.setdefault(rid, {})[name] = (passed, score, json.loads(issues))
+    summaries = []
+    now = _now()
+    for row in rows:
+        rid = row["id"]
+        profile = profile_for(row["kind"])
+        mine = results.get(rid, {})
+        for name in profile.validators:
+            if name in mine and (only is None or name in only):
+                stats = run.validators.setdefault(name, ValidatorStats())
+                passed, _, issues = mine[name]
+                stats.passed += passed
+                stats.failed += not passed
+                stats.issue_codes.update(i["code"] for i in issues if i.get("severity", "error") != "info")
+        if not all(name in mine for name in profile.required):
+            continue  # some required validator has not run at its current version: still pending
+        failed = [name for name in profile.required if not mine[name][0]]
+        score = sum(mine[name][1] for name in profile.required) / len(profile.required)
+        summaries.append([rid, profile.name, not failed, round(score, 4), json.dumps(failed), now])
+        run.passed += not failed
+        run.failed += bool(failed)
+    if summaries:
+        with store.transaction():
+            store.insert_rows("validation_summary", SUMMARY_COLUMNS, summaries, on_conflict="OR REPLACE")
