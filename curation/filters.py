@@ -41,6 +41,7 @@ FIELDS: dict[str, str] = {
     "text": "CAST(messages AS VARCHAR)",
     "validation": "validation",
     "validation_score": "validation_score",
+    "duplicate_of": "duplicate_of",
 }
 
 ENUM_VALUES: dict[str, tuple[str, ...]] = {

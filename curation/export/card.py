@@ -29,6 +29,16 @@ def _table(title: str, counts: dict[str, Counter], splits: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _contamination_line(snapshot: Snapshot, check: dict[str, Any] | None) -> str:
+    if check is None:
+        return f"not checked (run `triforge contamination {snapshot.name} --evals FILE...`)"
+    return (
+        f"{check['leaked_evals']} of {check['evals']} eval cases found in training prompts "
+        f"(exact, or >= {check['threshold']:.0%} word 3-gram containment) - checked against "
+        f"{', '.join(check['eval_files'])} on {str(check['checked_at'])[:19]}"
+    )
+
+
 def render_card(
     snapshot: Snapshot,
     *,
@@ -38,6 +48,7 @@ def render_card(
     ratios: tuple[float, float, float],
     files: list[dict[str, Any]],
     by_split: dict[str, dict[str, Counter]],
+    contamination: dict[str, Any] | None = None,
 ) -> str:
     splits = [f["split"] for f in files]
     front = ["---", f"pretty_name: {snapshot.name}", "configs:", "- config_name: default", "  data_files:"]
@@ -59,6 +70,7 @@ def render_card(
         f"- samples: {total}",
         f"- split: train/valid/test = {ratios[0]:g}/{ratios[1]:g}/{ratios[2]:g}, seed {seed}, "
         "stratified by category, samples sharing a prompt kept in one split",
+        f"- eval contamination: {_contamination_line(snapshot, contamination)}",
         "",
         "## Files",
         "",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from curation.contamination import latest_check
 from curation.export.card import render_card
 from curation.export.formats import EXPORT_FORMATS
 from curation.export.splits import SPLIT_NAMES, SplitRatios, stratified_split
@@ -113,6 +114,7 @@ def export_snapshot(
             by_split["source"][split][f"{rev.provenance.source_type.value}:{rev.provenance.source_name}"] += 1
         result.files.append({"split": split, "path": path.name, "rows": len(rows), "sha256": _sha256(path)})
 
+    contamination = latest_check(store, snapshot.id)
     manifest = {
         "snapshot_id": snapshot.id,
         "snapshot_name": snapshot.name,
@@ -121,6 +123,12 @@ def export_snapshot(
         "seed": seed,
         "split_ratios": list(ratios.as_tuple()),
         "files": result.files,
+        "eval_contamination": (
+            {k: v for k, v in contamination.items() if k != "checked_at"}
+            | {"checked_at": str(contamination["checked_at"])[:19]}
+            if contamination
+            else None
+        ),
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     card = render_card(
@@ -131,6 +139,7 @@ def export_snapshot(
         ratios=ratios.as_tuple(),
         files=result.files,
         by_split=by_split,
+        contamination=contamination,
     )
     (out_dir / "README.md").write_text(card, encoding="utf-8")
     return result

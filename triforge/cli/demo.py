@@ -1,7 +1,8 @@
 """``triforge demo``: the main job on the embedded default, end to end.
 
-Imports the field data (../shared/data/field), prints a summary, validates it, freezes the ready
-samples into a snapshot and exports it. Safe to re-run: imports are idempotent and the snapshot is reused.
+Imports the field data (../shared/data/field), prints a summary, validates and dedups it, freezes
+the ready samples (proposed, not a duplicate) into a snapshot, checks it against the eval suites and
+exports it with a dataset card. Safe to re-run: imports are idempotent and the snapshot is reused.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from triforge.cli.samples import print_stats
 from triforge.cli.validating import print_validation_summary
 
 DEMO_SNAPSHOT = "field-ready"
-DEMO_FILTER = "status = proposed"
+DEMO_FILTER = "status = proposed and duplicate_of is null"
 
 
 def find_field_data() -> Path | None:
@@ -59,7 +60,9 @@ def demo_command(
     field_dir: Annotated[Path | None, typer.Option(help="Directory of field JSONL files")] = None,
     out: Annotated[Path | None, typer.Option(help="Export directory (default $TRIFORGE_HOME/exports/...)")] = None,
 ) -> None:
-    """Import the field data, summarise and validate it, snapshot the ready samples, export them as ChatML."""
+    """Import the field data; summarise, validate and dedup it; snapshot, check and export the ready samples."""
+    from curation.contamination import check_contamination
+    from curation.dedup.run import DedupConfig, run_dedup
     from curation.validators.runner import validate_samples
     from triforge.cli.importing import run_import
 
@@ -81,12 +84,24 @@ def demo_command(
         print_stats(dataset_stats(store), top=12)
         console.print("\n[bold]3. validate[/] (format, Asar 1.91 assembly, terminology, anti-patterns, length)")
         print_validation_summary(validate_samples(store))
+        dedup = run_dedup(store, config=DedupConfig(methods=("exact", "minhash")))
+        console.print(
+            f"\n[bold]4. dedup[/] exact + MinHash: {len(dedup.clusters)} clusters, {dedup.duplicates} samples marked "
+            f"duplicate (report: triforge dedup report {dedup.id} --out dedup.html)"
+        )
         snap = create_snapshot(store, DEMO_SNAPSHOT, DEMO_FILTER, exist_ok=True)
         console.print(
-            f"\n[bold]4. snapshot[/] {snap.name} {snap.id} ({snap.member_count} samples, "
+            f"\n[bold]5. snapshot[/] {snap.name} {snap.id} ({snap.member_count} samples, "
             f"filter: {snap.where}; benchmark drafts await an answer check)"
         )
+        suites = [*evals, *sorted(directory.glob("*eval*.json"))]
+        if suites:
+            leaks = check_contamination(store, snap.id, suites)
+            console.print(
+                f"\n[bold]6. contamination[/] {leaks.leaked_evals} of {leaks.evals} eval cases found in the "
+                f"snapshot's prompts ({', '.join(p.name for p in suites)})"
+            )
         target = out or triforge_home() / "exports" / DEMO_SNAPSHOT / "chatml"
         result = export_snapshot(store, snap.id, "chatml", target)
     counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
-    console.print(f"\n[bold]5. export[/] chatml -> {result.out_dir} ({counts}); card: {result.out_dir / 'README.md'}")
+    console.print(f"\n[bold]7. export[/] chatml -> {result.out_dir} ({counts}); card: {result.out_dir / 'README.md'}")

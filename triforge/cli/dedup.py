@@ -1,0 +1,172 @@
+"""``triforge dedup ...`` and ``triforge contamination``: duplicates and eval leaks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from triforge.cli.common import console, err_console, open_store, print_json, user_errors
+
+app = typer.Typer(help="Exact and near-duplicate detection, and its reports.", no_args_is_help=True)
+
+
+@app.command("run")
+@user_errors
+def run_command(
+    method: Annotated[
+        str, typer.Option(help="Comma-separated, run in order: exact,minhash,embedding")
+    ] = "exact,minhash",
+    where: Annotated[str | None, typer.Option("--where", "-w", help="Cluster only samples matching this")] = None,
+    threshold: Annotated[float, typer.Option(help="MinHash: estimated Jaccard similarity for a pair")] = 0.55,
+    num_perm: Annotated[int, typer.Option(help="MinHash: permutations")] = 128,
+    shingle: Annotated[str, typer.Option(help="MinHash: word or char shingles")] = "word",
+    shingle_size: Annotated[int, typer.Option(help="MinHash: tokens per shingle")] = 2,
+    strip_comments: Annotated[bool, typer.Option(help="Ignore asm ; comments when comparing")] = False,
+    embedding_threshold: Annotated[float, typer.Option(help="Embedding: cosine similarity for a pair")] = 0.95,
+    model: Annotated[Path | None, typer.Option(help="Local sentence-transformers folder")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Find duplicate clusters; keep one sample per cluster and mark the rest duplicate_of it."""
+    from curation.dedup.minhash import MinHashParams
+    from curation.dedup.normalize import NormalizeOptions
+    from curation.dedup.run import DedupConfig, run_dedup
+
+    try:
+        params = MinHashParams(num_perm=num_perm, shingle=shingle, size=shingle_size, threshold=threshold)
+    except ValueError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    config = DedupConfig(
+        methods=tuple(m.strip() for m in method.split(",") if m.strip()),
+        minhash=params,
+        normalize=NormalizeOptions(strip_asm_comments=strip_comments),
+        embedding_threshold=embedding_threshold,
+        embedding_model=model,
+    )
+    with (
+        open_store() as store,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=as_json,
+        ) as progress,
+    ):
+        tasks: dict[str, int] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(f"{stage} (new samples)", total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        run = run_dedup(store, where, config, progress=report)
+    summary = {
+        "run": run.id,
+        "samples": run.samples,
+        "clusters": len(run.clusters),
+        "duplicates": run.duplicates,
+        "new_pairs": run.pairs_found,
+        "newly_indexed": run.indexed,
+        "seconds": run.seconds,
+        "largest": [{"representative": c.representative, "size": len(c.members)} for c in run.clusters[:10]],
+    }
+    if as_json:
+        print_json(summary)
+        return
+    console.print(
+        f"dedup run [bold]{run.id}[/]: {run.samples} samples, {len(run.clusters)} clusters, "
+        f"{run.duplicates} marked duplicate"
+    )
+    table = Table(title="Methods", title_justify="left")
+    for col in ("method", "newly indexed", "new pairs", "seconds"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for m in config.methods:
+        table.add_row(m, str(run.indexed[m]), str(run.pairs_found[m]), f"{run.seconds[m]:.2f}")
+    console.print(table)
+    console.print(f"report: triforge dedup report {run.id} --format html --out dedup.html")
+
+
+@app.command("report")
+@user_errors
+def report_command(
+    run: Annotated[str, typer.Argument(help="Run id (or prefix), or 'latest'")],
+    out: Annotated[Path, typer.Option("--out", "-o", dir_okay=False)],
+    format_name: Annotated[str, typer.Option("--format", "-f", help="html | md | json")] = "html",
+) -> None:
+    """Write a dedup report: summary, similarity histogram, each cluster with side-by-side diffs."""
+    from curation.dedup.report import render_report
+
+    with open_store(read_only=True) as store:
+        text = render_report(store, run, format_name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    console.print(f"wrote {out} ({len(text):,} bytes)")
+
+
+@app.command("list")
+@user_errors
+def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    with open_store(read_only=True) as store:
+        rows = store.con.execute(
+            "SELECT id, methods, where_clause, samples, clusters, duplicates, created_at FROM dedup_runs "
+            "ORDER BY created_at"
+        ).fetchall()
+    if as_json:
+        print_json(
+            [
+                dict(zip(("id", "methods", "where", "samples", "clusters", "duplicates", "created_at"), r, strict=True))
+                for r in rows
+            ]
+        )
+        return
+    table = Table(title="Dedup runs")
+    for col in ("run", "methods", "filter", "samples", "clusters", "duplicates", "created"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r[0], r[1], r[2], str(r[3]), str(r[4]), str(r[5]), str(r[6])[:19])
+    console.print(table)
+
+
+@user_errors
+def contamination_command(
+    snapshot: Annotated[str, typer.Argument(help="Snapshot name or id")],
+    evals: Annotated[list[Path], typer.Option("--evals", help="Eval files (triforce_eval_cases.json, router_*.jsonl)")],
+    threshold: Annotated[
+        float, typer.Option(help="Near leak: share of the eval prompt's 3-grams in one training prompt")
+    ] = 0.6,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List eval cases whose prompts appear (exactly or nearly) among a snapshot's training prompts."""
+    from curation.contamination import check_contamination
+
+    with open_store() as store:
+        report = check_contamination(store, snapshot, evals, threshold=threshold)
+    if as_json:
+        print_json(report.as_dict())
+        return
+    colour = "red" if report.leaks else "green"
+    console.print(
+        f"[{colour}]{report.leaked_evals} of {report.evals} eval cases leak[/] into snapshot "
+        f"{report.snapshot_id[:12]} ({len(report.leaks)} matching training samples); recorded for its card"
+    )
+    if report.leaks:
+        table = Table()
+        for col in ("eval", "kind", "containment", "jaccard", "sample", "eval prompt"):
+            table.add_column(col, overflow="fold")
+        for leak in report.leaks:
+            table.add_row(
+                f"{leak.eval_file}:{leak.eval_id}",
+                leak.kind,
+                f"{leak.containment:.2f}",
+                f"{leak.jaccard:.2f}",
+                leak.revision_id[:12],
+                " ".join(leak.eval_prompt.split())[:80],
+            )
+        console.print(table)
