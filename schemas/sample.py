@@ -55,6 +55,18 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def conversation_problem(roles: list[Role] | list[str]) -> str | None:
+    """What is wrong with a conversation's sequence of roles, if anything (shared with the API)."""
+    roles = [Role(r) for r in roles]
+    if Role.user not in roles:
+        return "a sample needs at least one user turn"
+    if roles[-1] != Role.assistant:
+        return "a sample must end with an assistant turn"
+    if Role.system in roles[1:]:
+        return "a system turn may only come first"
+    return None
+
+
 class Message(BaseModel):
     """One chat turn. Content must be a real string: a number or null is a malformed sample."""
 
@@ -92,13 +104,9 @@ class SampleRevision(BaseModel):
     @field_validator("messages")
     @classmethod
     def _conversation_shape(cls, messages: tuple[Message, ...]) -> tuple[Message, ...]:
-        roles = [m.role for m in messages]
-        if Role.user not in roles:
-            raise ValueError("a sample needs at least one user turn")
-        if roles[-1] != Role.assistant:
-            raise ValueError("a sample must end with an assistant turn")
-        if Role.system in roles[1:]:
-            raise ValueError("a system turn may only come first")
+        problem = conversation_problem([m.role for m in messages])
+        if problem:
+            raise ValueError(problem)
         return messages
 
     @field_validator("category")

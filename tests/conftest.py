@@ -23,7 +23,7 @@ TRAINING_FILES = (
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def field_dir() -> Path:
     if FIELD is None:
         pytest.fail("field data not found: set TRIFORGE_FIELD_DATA or keep shared/ beside the checkout")

@@ -242,3 +242,31 @@ def test_every_kind_has_a_profile_of_registered_validators():
     assert set(PROFILES) == set(Kind)
     for profile in PROFILES.values():
         assert set(profile.validators) <= set(REGISTRY)
+
+
+def test_an_answer_with_no_sections_names_each_missing_one():
+    result = check("diagnosis_first", with_answer(GOOD_ANSWER.split("**What's happening:**")[0]))
+    assert {"missing_whats_happening", "missing_fix"} <= set(codes(result))
+    assert result.details["variant"] == "none"
+
+
+def test_terminology_skips_categories_it_has_no_terms_for():
+    result = check("terminology", good_dialogue(category="ppu_control"))
+    assert result.passed and codes(result) == ["no_terms_for_category"]
+
+
+def test_long_code_blocks_are_a_length_warning():
+    answer = GOOD_ANSWER.replace("    RTS\n```", "    RTS\n" + "    NOP\n" * 130 + "```", 1)
+    result = check("length", with_answer(answer))
+    assert result.passed and "code_block_too_long" in codes(result)
+
+
+def test_asm_validator_reports_timeouts_and_samples_without_code():
+    from curation.validators.asar import Asar
+    from curation.validators.asm_assembles import AsmAssembles
+
+    slow = AsmAssembles(asar=Asar(timeout=0.0001))
+    result = slow.validate(good_dialogue())
+    assert not result.passed and "asm_timeout" in codes(result)
+    plain = AsmAssembles().validate(revision("What does INIDISP do?", "It sets brightness.", kind=Kind.asm_explain))
+    assert plain.passed and codes(plain) == ["no_code"]

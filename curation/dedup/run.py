@@ -95,7 +95,7 @@ def index_dir(kind: str, key: str) -> Path:
     return triforge_home() / "indexes" / f"{kind}-{key}"
 
 
-class _Corpus:
+class CorpusTexts:
     """The texts dedup compares, computed lazily for whichever revisions a method needs."""
 
     def __init__(self, store: Store, config: DedupConfig) -> None:
@@ -118,7 +118,7 @@ def _all_ids(store: Store) -> list[str]:
     return [r[0] for r in store.con.execute("SELECT id FROM revisions ORDER BY id").fetchall()]
 
 
-def _exact(store: Store, corpus: _Corpus, config: DedupConfig, run_id: str) -> tuple[int, list]:
+def _exact(store: Store, corpus: CorpusTexts, config: DedupConfig, run_id: str) -> tuple[int, list]:
     key = config.options_key
     known = {
         r[0]
@@ -146,7 +146,7 @@ def _exact(store: Store, corpus: _Corpus, config: DedupConfig, run_id: str) -> t
 
 
 def _minhash(
-    store: Store, corpus: _Corpus, config: DedupConfig, progress: Progress | None
+    store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None
 ) -> tuple[int, list, Callable]:
     from curation.dedup.index import MinHashIndex
 
@@ -169,7 +169,7 @@ def _minhash(
 
 
 def _embedding(
-    store: Store, corpus: _Corpus, config: DedupConfig, progress: Progress | None
+    store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None
 ) -> tuple[int, list, Callable]:
     from curation.dedup.embeddings import default_model_path, embed, load_model
     from curation.dedup.index import EmbeddingIndex
@@ -206,7 +206,7 @@ def run_dedup(
     ).fetchall()
     candidates = {i: Candidate(i, bool(a), s, c) for i, a, s, c in selected}
     run = DedupRun(id=uuid.uuid4().hex[:16], samples=len(candidates), clusters=[])
-    corpus = _Corpus(store, config)
+    corpus = CorpusTexts(store, config)
 
     for method in config.methods:
         started = time.perf_counter()

@@ -202,6 +202,41 @@ def validate_samples(
     return run
 
 
+def record_results(store: Store, items: Sequence[tuple[str, str, list[ValidationResult]]]) -> None:
+    """Store results computed outside ``validate_samples`` (e.g. by the submissions service) and
+    refresh those revisions' summaries. ``items`` are (revision id, kind, results)."""
+    now = _now()
+    rows = [
+        [
+            rid,
+            r.validator,
+            r.version,
+            r.passed,
+            r.score,
+            json.dumps([i.model_dump(exclude_none=True) for i in r.issues]),
+            json.dumps(r.details),
+            now,
+        ]
+        for rid, _, results in items
+        for r in results
+    ]
+    with store.transaction():
+        store.insert_rows("validation_results", RESULT_COLUMNS, rows, on_conflict="OR REPLACE")
+    _summarise(store, [{"id": rid, "kind": kind} for rid, kind, _ in items], ValidationRun(), None)
+
+
+def run_profile(revision: SampleRevision, store: Store | None = None) -> list[ValidationResult]:
+    """Every validator of the revision's profile, on one revision (the service's instant feedback)."""
+    load_builtin()
+    results = []
+    for validator in _validators_for(revision, None):
+        if store is not None:
+            results += _run_validator(validator, [revision], store)
+        else:
+            results += validator.validate_many([revision])
+    return results
+
+
 def _summarise(store: Store, rows: list[dict], run: ValidationRun, only: set[str] | None) -> None:
     """Recompute each revision's summary from its current-version results; fill the run's figures."""
     if not rows:

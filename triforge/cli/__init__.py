@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from triforge import __version__
-from triforge.cli import dedup, samples, snapshots, store
+from triforge.cli import dedup, samples, serve, snapshots, store
 from triforge.cli.demo import demo_command
 from triforge.cli.exporting import export_command
 from triforge.cli.importing import import_command
@@ -46,12 +46,14 @@ app.command("import")(import_command)
 app.command("stats")(samples.stats_command)
 app.command("validate")(validate_command)
 app.command("contamination")(dedup.contamination_command)
+app.command("serve")(serve.serve_command)
 app.command("export")(export_command)
 app.command("demo")(demo_command)
 app.add_typer(samples.app, name="samples")
 app.add_typer(snapshots.app, name="snapshot")
 app.add_typer(store.app, name="store")
 app.add_typer(dedup.app, name="dedup")
+app.add_typer(serve.keys_app, name="keys")
 
 
 def main() -> None:

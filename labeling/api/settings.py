@@ -1,0 +1,15 @@
+"""Limits for untrusted contributors. Every one is a setting so an operator can tighten it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    max_body_bytes: int = 512 * 1024
+    max_turns: int = 12
+    max_chars_per_turn: int = 20_000
+    max_batch: int = 100
+    requests_per_minute: int = 60
+    burst: int = 20

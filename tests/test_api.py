@@ -1,0 +1,243 @@
+"""The community API over a real DuckDB store, through FastAPI's TestClient."""
+
+import io
+import json
+import zipfile
+
+import pytest
+from fastapi.testclient import TestClient
+
+from curation.importers import import_file
+from curation.samples import set_status
+from curation.store import Store
+from labeling.api import ServiceSettings, create_app
+from labeling.api.keys import create_key
+from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
+
+GOOD = {"kind": "debug_dialogue", "category": "mode_mismatch", "prompt": GOOD_QUESTION, "answer": GOOD_ANSWER}
+
+
+@pytest.fixture
+def keys(home, field_dir):
+    with Store(home / "triforge.duckdb") as store:
+        import_file(store, field_dir / "farore_debugging_training.jsonl")
+        made = {role: create_key(store, f"{role}-person", role)[1] for role in ("contributor", "curator", "admin")}
+        made["other"] = create_key(store, "someone-else", "contributor")[1]
+    return made
+
+
+def client_for(home, settings=None) -> TestClient:
+    return TestClient(create_app(settings or ServiceSettings(), home / "triforge.duckdb"))
+
+
+def h(secret: str) -> dict[str, str]:
+    return {"X-API-Key": secret}
+
+
+def test_auth_and_roles(home, keys):
+    with client_for(home) as c:
+        assert c.get("/healthz").json()["samples"] == 28
+        assert c.post("/v1/submissions", json=GOOD).status_code == 401
+        bad = c.post("/v1/submissions", json=GOOD, headers=h("tf_not-a-real-key"))
+        assert bad.status_code == 401 and bad.headers["WWW-Authenticate"] == "X-API-Key"
+        forbidden = c.get("/v1/samples", headers=h(keys["contributor"]))
+        assert forbidden.status_code == 403 and "curator" in forbidden.json()["detail"]
+        assert c.get("/v1/samples", headers=h(keys["curator"])).json()["total"] == 28
+        assert c.get("/v1/keys", headers=h(keys["curator"])).status_code == 403
+        assert {k["role"] for k in c.get("/v1/keys", headers=h(keys["admin"])).json()} == {
+            "contributor",
+            "curator",
+            "admin",
+        }
+        assert all("key_hash" not in k for k in c.get("/v1/keys", headers=h(keys["admin"])).json())
+
+
+def test_submissions_get_instant_feedback(home, keys):
+    with client_for(home) as c:
+        first = c.post("/v1/submissions", json=GOOD, headers=h(keys["contributor"]))
+        assert first.status_code == 201, first.text
+        body = first.json()
+        assert body["status"] == "validated" and body["valid"] is True and body["duplicate_of"] is None
+        assert {v["validator"] for v in body["validation"]} == {
+            "diagnosis_first",
+            "asm_assembles",
+            "terminology",
+            "anti_patterns",
+            "length",
+        }
+
+        again = c.post("/v1/submissions", json=GOOD, headers=h(keys["contributor"]))
+        assert again.status_code == 200 and again.json()["status"] == "duplicate"
+        assert again.json()["duplicate_of"] == {"id": body["sample_id"], "similarity": 1.0}
+
+        near = dict(GOOD, answer=GOOD_ANSWER.replace("swallows", "eats"))
+        near_body = c.post("/v1/submissions", json=near, headers=h(keys["contributor"])).json()
+        assert near_body["status"] == "duplicate" and near_body["duplicate_of"]["id"] == body["sample_id"]
+        assert 0.55 <= near_body["duplicate_of"]["similarity"] < 1.0
+
+        hedged = dict(GOOD, answer="I think maybe the stack is wrong? Please provide the full routine.")
+        bad = c.post("/v1/submissions", json=hedged, headers=h(keys["contributor"]))
+        assert bad.status_code == 201
+        report = bad.json()
+        assert report["status"] == "invalid" and report["valid"] is False
+        codes = {i["code"] for v in report["validation"] for i in v["issues"]}
+        assert {"hedging", "asks_for_code", "missing_bug_header"} <= codes
+        hedge = next(i for v in report["validation"] for i in v["issues"] if i["code"] == "hedging")
+        assert hedge["location"]["turn"] == 1 and hedge["location"]["line"] == 1
+
+        # Provenance is community + contributor; invalid work never enters review.
+        sample = c.get(f"/v1/samples/{report['sample_id']}", headers=h(keys["curator"])).json()
+        assert sample["provenance"][0]["source_type"] == "community"
+        assert sample["provenance"][0]["source_name"] == "contributor-person"
+        assert sample["status"] == "draft"
+
+
+@pytest.mark.parametrize(
+    "payload, loc",
+    [
+        ({"prompt": "q"}, ["body"]),
+        (dict(GOOD, colour="red"), ["body", "colour"]),
+        (dict(GOOD, category="Stack Imbalance!"), ["body", "category"]),
+        (dict(GOOD, kind="poem"), ["body", "kind"]),
+        (
+            {"messages": [{"role": "user", "content": "q"}, {"role": "robot", "content": "a"}]},
+            ["body", "messages", 1, "role"],
+        ),
+        (
+            {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": 7}]},
+            ["body", "messages", 1, "content"],
+        ),
+    ],
+)
+def test_schema_errors_are_422_with_the_field_path(home, keys, payload, loc):
+    with client_for(home) as c:
+        response = c.post("/v1/submissions", json=payload, headers=h(keys["contributor"]))
+    assert response.status_code == 422
+    assert any(err["loc"][: len(loc)] == loc for err in response.json()["detail"]), response.json()
+
+
+def test_limits(home, keys):
+    settings = ServiceSettings(
+        max_body_bytes=4000, max_turns=3, max_chars_per_turn=2000, max_batch=2, requests_per_minute=60, burst=100
+    )
+    with client_for(home, settings) as c:
+        turns = [{"role": r, "content": "x"} for r in ("user", "assistant") * 2]
+        many = c.post("/v1/submissions", json={"messages": turns}, headers=h(keys["contributor"]))
+        assert many.status_code == 422 and many.json()["detail"][0]["loc"] == ["body", "messages"]
+        long = c.post("/v1/submissions", json=dict(GOOD, answer="A" * 2500, prompt="q"), headers=h(keys["contributor"]))
+        assert long.status_code == 422 and long.json()["detail"][0]["loc"] == ["body", "answer"]
+        huge = c.post(
+            "/v1/submissions",
+            content=b"{" + b" " * 5000 + b"}",
+            headers={**h(keys["contributor"]), "Content-Type": "application/json"},
+        )
+        assert huge.status_code == 413
+        streamed = c.post(
+            "/v1/submissions",
+            content=iter([b"{", b" " * 3000, b" " * 3000, b"}"]),
+            headers={**h(keys["contributor"]), "Content-Type": "application/json"},
+        )
+        assert streamed.status_code == 413
+        batch = "\n".join(json.dumps({"prompt": "q", "answer": "a"}) for _ in range(3))
+        assert c.post("/v1/submissions/batch", content=batch, headers=h(keys["contributor"])).status_code == 413
+
+
+def test_rate_limit_answers_429_with_retry_after(home, keys):
+    with client_for(home, ServiceSettings(requests_per_minute=1, burst=2)) as c:
+        codes = [c.get("/v1/contributors/me", headers=h(keys["contributor"])).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        limited = c.get("/v1/contributors/me", headers=h(keys["contributor"]))
+        assert int(limited.headers["Retry-After"]) >= 1
+        # Limits are per key.
+        assert c.get("/v1/contributors/me", headers=h(keys["other"])).status_code == 200
+
+
+def test_batch_reports_each_line(home, keys):
+    lines = [
+        json.dumps(GOOD),
+        "{not json",
+        json.dumps({"prompt": "only a prompt"}),
+        "",
+        json.dumps(dict(GOOD, answer=GOOD_ANSWER + "\n\nDone.")),
+    ]
+    with client_for(home) as c:
+        out = c.post("/v1/submissions/batch", content="\n".join(lines), headers=h(keys["contributor"])).json()
+    assert (out["accepted"], out["rejected"]) == (2, 2)
+    by_line = {r["line"]: r for r in out["results"]}
+    assert set(by_line) == {1, 2, 3, 5}
+    assert by_line[1]["submission"]["status"] == "validated"
+    assert by_line[2]["errors"][0]["loc"][:2] == ["line", 2]
+    assert by_line[3]["errors"][0]["loc"][:2] == ["line", 3]
+    assert by_line[5]["submission"]["status"] == "duplicate"
+
+
+def test_status_follows_review_and_contributors_see_their_rate(home, keys):
+    with client_for(home) as c:
+        sub = c.post("/v1/submissions", json=GOOD, headers=h(keys["contributor"])).json()
+        assert c.get(f"/v1/submissions/{sub['id']}", headers=h(keys["other"])).status_code == 404
+        assert c.get(f"/v1/submissions/{sub['id']}", headers=h(keys["curator"])).status_code == 200
+        service = c.app.state.service
+        with service.lock:
+            set_status(service.store, [sub["sample_id"]], "approved", actor="expert")
+        assert c.get(f"/v1/submissions/{sub['id']}", headers=h(keys["contributor"])).json()["status"] == "approved"
+        me = c.get("/v1/contributors/me", headers=h(keys["contributor"])).json()
+        assert (me["submissions"], me["approved"], me["acceptance_rate"]) == (1, 1, 1.0)
+        assert me["recent"][0]["id"] == sub["id"]
+
+
+def test_curator_resources(home, keys):
+    with client_for(home) as c:
+        cur = h(keys["curator"])
+        assert c.get("/v1/samples", params={"where": "kind = nonsense"}, headers=cur).status_code == 422
+        made = c.post("/v1/snapshots", json={"name": "all"}, headers=cur)
+        assert made.status_code == 201 and made.json()["member_count"] == 28
+        c.post("/v1/submissions", json=GOOD, headers=h(keys["contributor"]))
+        c.post("/v1/snapshots", json={"name": "more"}, headers=cur)
+        assert [s["name"] for s in c.get("/v1/snapshots", headers=cur).json()] == ["all", "more"]
+        assert len(c.get("/v1/snapshots/all/diff/more", headers=cur).json()["only_in_b"]) == 1
+        assert c.get("/v1/snapshots/nope", headers=cur).status_code == 404
+        assert c.post("/v1/snapshots", json={"name": "all"}, headers=cur).status_code == 400
+        export = c.get("/v1/snapshots/all/export", params={"format": "alpaca", "seed": 3}, headers=cur)
+        assert export.status_code == 200 and export.headers["content-type"] == "application/zip"
+        names = zipfile.ZipFile(io.BytesIO(export.content)).namelist()
+        assert {"README.md", "manifest.json", "train.jsonl"} <= set(names)
+        assert c.get("/v1/snapshots/all/export", params={"split": "1,2"}, headers=cur).status_code == 422
+        leak = c.post(
+            "/v1/contamination",
+            headers=cur,
+            json={"snapshot": "more", "evals": [{"id": "e1", "prompt": GOOD_QUESTION}]},
+        ).json()
+        assert leak["leaked_evals"] == 1
+        from curation.dedup.run import run_dedup
+
+        with c.app.state.service.lock:
+            run = run_dedup(c.app.state.service.store)
+        assert [r["id"] for r in c.get("/v1/dedup/runs", headers=cur).json()] == [run.id]
+        page = c.get(f"/v1/dedup/runs/{run.id}/report", params={"format": "html"}, headers=cur)
+        assert page.status_code == 200 and page.text.startswith("<!doctype html>")
+
+
+def test_submission_page(home, keys):
+    with client_for(home) as c:
+        assert "<form" in c.get("/submit").text
+        form = {
+            "api_key": keys["contributor"],
+            "kind": "debug_dialogue",
+            "category": "mode_mismatch",
+            "prompt": GOOD_QUESTION,
+            "answer": "I think it is maybe the stack.",
+        }
+        page = c.post("/submit", data=form)
+        assert page.status_code == 200
+        assert "Needs work" in page.text and "hedging" in page.text and "turn 1, line 1" in page.text
+        assert c.post("/submit", data=dict(form, api_key="tf_wrong")).status_code == 401
+        assert "Valid: queued for expert review" in c.post("/submit", data=dict(form, answer=GOOD_ANSWER)).text
+
+
+def test_conversation_shape_errors_are_422_not_500(home, keys):
+    # Found by schemathesis: two user turns used to reach the sample model and fail with a 500.
+    payload = {"messages": [{"role": "user", "content": "q"}, {"role": "user", "content": "q"}]}
+    with client_for(home) as c:
+        response = c.post("/v1/submissions", json=payload, headers=h(keys["contributor"]))
+    assert response.status_code == 422
+    assert "must end with an assistant turn" in response.json()["detail"][0]["msg"]

@@ -1,0 +1,148 @@
+"""The real server process: ``triforge serve`` on loopback, the submission page in headless
+Chromium (screenshot checked for the verdict banner), and the store lock while it runs."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from triforge.cli import app
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+TRIFORGE = str(Path(sys.executable).with_name("triforge"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(home):
+    runner = CliRunner()
+    created = runner.invoke(app, ["keys", "create", "--role", "contributor", "--name", "alice", "--json"])
+    assert created.exit_code == 0, created.output
+    key = json.loads(created.stdout)["key"]
+    port = _free_port()
+    with open(home / "serve.log", "w") as log:  # a file, not a pipe nobody drains: never blocks the server
+        proc = subprocess.Popen(
+            [TRIFORGE, "serve", "--port", str(port)],
+            env={**os.environ, "TRIFORGE_HOME": str(home)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            proc.kill()
+            pytest.fail(f"server did not start: {(home / 'serve.log').read_text()}")
+        yield base, key, proc
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_cli_writes_while_serving_name_the_holder(server, home, field_dir):
+    _, _, proc = server
+    result = CliRunner().invoke(app, ["import", str(field_dir / "teacher_pilot_output.jsonl")])
+    assert result.exit_code == 2
+    assert f"locked by process {proc.pid}" in result.output and "serve" in result.output
+
+
+def test_keys_cli(home):
+    runner = CliRunner()
+    made = json.loads(runner.invoke(app, ["keys", "create", "--role", "curator", "--name", "bob", "--json"]).stdout)
+    assert made["key"].startswith("tf_") and made["id"] == made["key"][:11]
+    listed = json.loads(runner.invoke(app, ["keys", "list", "--json"]).stdout)
+    assert [(k["name"], k["role"], k["revoked_at"]) for k in listed] == [("bob", "curator", None)]
+    assert runner.invoke(app, ["keys", "revoke", made["id"]]).exit_code == 0
+    assert json.loads(runner.invoke(app, ["keys", "list", "--json"]).stdout)[0]["revoked_at"] is not None
+    bad = runner.invoke(app, ["keys", "create", "--role", "king", "--name", "x"])
+    assert bad.exit_code == 2 and "unknown role" in bad.output
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is installed by .ci/run")
+def test_submission_page_renders_the_report_in_chromium(server, tmp_path):
+    from PIL import Image
+
+    base, key, _ = server
+    page = tmp_path / "submit.html"
+    page.write_text(f"""<!doctype html><html><body onload="document.forms[0].submit()">
+<form method="post" action="{base}/submit"><input name="api_key" value="{key}">
+<input name="kind" value="debug_dialogue"><input name="category" value="stack_imbalance">
+<textarea name="prompt">Why does PLA crash after JSR?</textarea>
+<textarea name="answer">I think maybe the stack is wrong.</textarea></form></body></html>""")
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=8000",
+            "--window-size=1000,800",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        # Chromium's helper processes outlive it holding inherited pipes: no pipes, or run() waits forever.
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=120,
+        check=True,
+    )
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1000, 800)
+    # The verdict banner of an invalid submission is red (#c0392b) across the page's width.
+    red = sum(
+        1
+        for x in range(0, 1000, 10)
+        for y in range(60, 200, 10)
+        if all(abs(a - b) <= 12 for a, b in zip(image.getpixel((x, y)), (0xC0, 0x39, 0x2B), strict=True))
+    )
+    assert red >= 100, f"no red verdict banner in the screenshot ({red} red sample points)"
+    # And the submission is on record: the page showed the service's real report.
+    me = httpx.get(f"{base}/v1/contributors/me", headers={"X-API-Key": key}).json()
+    assert me["submissions"] == 1 and me["recent"][0]["status"] == "invalid"
+
+
+def test_concurrent_requests_share_the_store_safely(server):
+    # Regression: healthz once read the schema version outside the lock and broke under load.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
+
+    base, key, _ = server
+    client = httpx.Client(base_url=base, timeout=60)
+
+    def call(i: int) -> int:
+        if i % 4:
+            return client.get("/healthz").status_code
+        body = {"prompt": f"{GOOD_QUESTION} (case {i})", "answer": GOOD_ANSWER, "category": "mode_mismatch"}
+        return client.post("/v1/submissions", json=body, headers={"X-API-Key": key}).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        codes = list(pool.map(call, range(40)))
+    assert sorted(set(codes)) == [200, 201]
+    assert codes.count(201) == 10
