@@ -179,19 +179,7 @@ def validate_samples(
             results = _run_validator(validator, [rev for _, rev in items], store)
             run.validators[name].ran += len(items)
             now = _now()
-            for (rid, _), result in zip(items, results, strict=True):
-                batch.append(
-                    [
-                        rid,
-                        name,
-                        validator.version,
-                        result.passed,
-                        result.score,
-                        json.dumps([i.model_dump(exclude_none=True) for i in result.issues]),
-                        json.dumps(result.details),
-                        now,
-                    ]
-                )
+            batch += [_result_row(rid, result, now) for (rid, _), result in zip(items, results, strict=True)]
         if batch:
             with store.transaction():
                 store.insert_rows("validation_results", RESULT_COLUMNS, batch, on_conflict="OR REPLACE")
@@ -202,24 +190,25 @@ def validate_samples(
     return run
 
 
+def _result_row(revision_id: str, result: ValidationResult, now: datetime) -> list:
+    """A ``validation_results`` row, in RESULT_COLUMNS order."""
+    return [
+        revision_id,
+        result.validator,
+        result.version,
+        result.passed,
+        result.score,
+        json.dumps([i.model_dump(exclude_none=True) for i in result.issues]),
+        json.dumps(result.details),
+        now,
+    ]
+
+
 def record_results(store: Store, items: Sequence[tuple[str, str, list[ValidationResult]]]) -> None:
     """Store results computed outside ``validate_samples`` (e.g. by the submissions service) and
     refresh those revisions' summaries. ``items`` are (revision id, kind, results)."""
     now = _now()
-    rows = [
-        [
-            rid,
-            r.validator,
-            r.version,
-            r.passed,
-            r.score,
-            json.dumps([i.model_dump(exclude_none=True) for i in r.issues]),
-            json.dumps(r.details),
-            now,
-        ]
-        for rid, _, results in items
-        for r in results
-    ]
+    rows = [_result_row(rid, r, now) for rid, _, results in items for r in results]
     with store.transaction():
         store.insert_rows("validation_results", RESULT_COLUMNS, rows, on_conflict="OR REPLACE")
     _summarise(store, [{"id": rid, "kind": kind} for rid, kind, _ in items], ValidationRun(), None)

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from triforge.cli.common import console, err_console, open_store, print_json, user_errors
+from triforge.cli.common import console, err_console, open_store, print_json, progress_bar, user_errors
 
 app = typer.Typer(help="Exact and near-duplicate detection, and its reports.", no_args_is_help=True)
 
@@ -49,15 +48,7 @@ def run_command(
     )
     with (
         open_store() as store,
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-            disable=as_json,
-        ) as progress,
+        progress_bar(disable=as_json) as progress,
     ):
         tasks: dict[str, int] = {}
 

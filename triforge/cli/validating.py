@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from triforge.cli.common import console, err_console, open_store, print_json, user_errors
+from triforge.cli.common import console, err_console, open_store, print_json, progress_bar, user_errors
 
 
 def print_validation_summary(run) -> None:
@@ -46,17 +45,9 @@ def validate_command(
 
     with (
         open_store() as store,
-        Progress(
-            TextColumn("validating"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-            disable=as_json,
-        ) as progress,
+        progress_bar(disable=as_json) as progress,
     ):
-        task = progress.add_task("validate", total=None)
+        task = progress.add_task("validating", total=None)
         try:
             run = validate_samples(
                 store,
