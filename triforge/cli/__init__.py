@@ -12,6 +12,7 @@ from triforge import __version__
 from triforge.cli import dedup, samples, serve, snapshots, store
 from triforge.cli.demo import demo_command
 from triforge.cli.exporting import export_command
+from triforge.cli.generate import generate_command
 from triforge.cli.importing import import_command
 from triforge.cli.validating import validate_command
 
@@ -47,6 +48,7 @@ app.command("stats")(samples.stats_command)
 app.command("validate")(validate_command)
 app.command("contamination")(dedup.contamination_command)
 app.command("serve")(serve.serve_command)
+app.command("generate")(generate_command)
 app.command("export")(export_command)
 app.command("demo")(demo_command)
 app.add_typer(samples.app, name="samples")
