@@ -29,7 +29,7 @@ def register(generator: Generator) -> Generator:
 
 
 def get_generator(name: str) -> Generator:
-    from generators import bug_injection  # noqa: F401 - registers itself
+    from generators import bug_injection, quest_templates  # noqa: F401 - they register themselves
 
     if name not in REGISTRY:
         raise KeyError(f"unknown generator {name!r}; known: {', '.join(sorted(REGISTRY))}")

@@ -62,3 +62,21 @@ def test_cli_generate_stores_validates_and_dedups(home):
     assert shown["total"] == 40 and shown["samples"][0]["source_name"] == "bug_injection@1"
     bad = runner.invoke(app, ["generate", "poetry"])
     assert bad.exit_code == 2 and "unknown generator" in bad.output
+
+
+def test_quest_templates_cover_the_tractable_types_and_pass_the_quest_profile():
+    quests = get_generator("quest_templates").generate(120, seed=2)
+    assert len({r.id for r in quests}) == 120
+    assert set(Counter(r.category for r in quests)) == {
+        "fetch",
+        "talk",
+        "trigger",
+        "fairy_fountain",
+        "hidden_room",
+        "switch_puzzle",
+    }
+    load_builtin()
+    for name in profile_for("quest_implementation").required:
+        results = REGISTRY[name].validate_many(quests)
+        assert all(r.passed for r in results), (name, [r.issues for r in results if not r.passed][:1])
+    assert [r.id for r in get_generator("quest_templates").generate(6, seed=2)] == [r.id for r in quests[:6]]

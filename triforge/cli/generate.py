@@ -11,7 +11,7 @@ from triforge.cli.common import console, err_console, open_store, print_json, pr
 
 @user_errors
 def generate_command(
-    name: Annotated[str, typer.Argument(help="Generator: bug_injection")],
+    name: Annotated[str, typer.Argument(help="Generator: bug_injection or quest_templates")],
     n: Annotated[int, typer.Option("--n", min=1, max=100_000, help="How many proposals")] = 100,
     seed: Annotated[int, typer.Option(help="Same seed, same proposals")] = 0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
