@@ -7,6 +7,7 @@ no-op (content addressing). Provenance records the generator, its version and th
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import ClassVar
 
 from schemas.sample import SampleRevision
@@ -21,6 +22,21 @@ class Generator(ABC):
 
     @abstractmethod
     def generate(self, n: int, seed: int) -> list[SampleRevision]: ...
+
+    @staticmethod
+    def distinct(n: int, propose: Callable[[int], SampleRevision]) -> list[SampleRevision]:
+        """Call ``propose(index)`` until ``n`` distinct revisions exist (or 20n tries: a template set
+        too small for ``n`` returns fewer rather than looping forever)."""
+        out: list[SampleRevision] = []
+        seen: set[str] = set()
+        for _ in range(n * 20):
+            if len(out) >= n:
+                break
+            revision = propose(len(out))
+            if revision.id not in seen:
+                seen.add(revision.id)
+                out.append(revision)
+        return out
 
 
 def register(generator: Generator) -> Generator:

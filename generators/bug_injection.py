@@ -372,15 +372,11 @@ class BugInjection(Generator):
 
     def generate(self, n: int, seed: int) -> list[SampleRevision]:
         rng = random.Random(f"{self.name}:{self.version}:{seed}")
-        out: list[SampleRevision] = []
-        seen: set[str] = set()
-        attempts = 0
-        while len(out) < n and attempts < n * 20:
-            attempts += 1
-            make = CASES[len(out) % len(CASES)]  # round-robin keeps the categories balanced
-            case = make(rng)
+
+        def propose(index: int) -> SampleRevision:
+            case = CASES[index % len(CASES)](rng)  # round-robin keeps the categories balanced
             question, answer = render(case, rng)
-            revision = SampleRevision(
+            return SampleRevision(
                 kind=Kind.debug_dialogue,
                 category=case.category,
                 messages=(Message(role=Role.user, content=question), Message(role=Role.assistant, content=answer)),
@@ -388,21 +384,18 @@ class BugInjection(Generator):
                     "generator": self.name,
                     "generator_version": self.version,
                     "seed": seed,
-                    "index": len(out),
+                    "index": index,
                     "buggy_code": case.buggy,
                     "fixed_code": case.fixed,
                 },
                 provenance=Provenance(
                     source_type=SourceType.template,
                     source_name=f"{self.name}@{self.version}",
-                    original={"seed": seed, "index": len(out)},
+                    original={"seed": seed, "index": index},
                 ),
             )
-            if revision.id in seen:
-                continue
-            seen.add(revision.id)
-            out.append(revision)
-        return out
+
+        return self.distinct(n, propose)
 
 
 register(BugInjection())

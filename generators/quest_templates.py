@@ -143,13 +143,10 @@ class QuestTemplates(Generator):
     def generate(self, n: int, seed: int) -> list[SampleRevision]:
         rng = random.Random(f"{self.name}:{self.version}:{seed}")
         types = list(QUEST_TYPES)
-        out: list[SampleRevision] = []
-        seen: set[str] = set()
-        attempts = 0
-        while len(out) < n and attempts < n * 20:
-            attempts += 1
-            quest = make_quest(rng, types[len(out) % len(types)])
-            revision = SampleRevision(
+
+        def propose(index: int) -> SampleRevision:
+            quest = make_quest(rng, types[index % len(types)])
+            return SampleRevision(
                 kind=Kind.quest_implementation,
                 category=quest.kind,
                 messages=(
@@ -160,19 +157,17 @@ class QuestTemplates(Generator):
                     "generator": self.name,
                     "generator_version": self.version,
                     "seed": seed,
-                    "index": len(out),
+                    "index": index,
                     "quest_type": quest.kind,
                 },
                 provenance=Provenance(
                     source_type=SourceType.template,
                     source_name=f"{self.name}@{self.version}",
-                    original={"seed": seed, "index": len(out)},
+                    original={"seed": seed, "index": index},
                 ),
             )
-            if revision.id not in seen:
-                seen.add(revision.id)
-                out.append(revision)
-        return out
+
+        return self.distinct(n, propose)
 
 
 register(QuestTemplates())
