@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import ClassVar
 
-from schemas.sample import SampleRevision
+from schemas.sample import Kind, Message, Provenance, Role, SampleRevision, SourceType
 
 REGISTRY: dict[str, Generator] = {}
 
@@ -22,6 +22,28 @@ class Generator(ABC):
 
     @abstractmethod
     def generate(self, n: int, seed: int) -> list[SampleRevision]: ...
+
+    def proposal(
+        self, kind: Kind, category: str, question: str, answer: str, *, seed: int, index: int, **metadata: object
+    ) -> SampleRevision:
+        """A user/assistant revision with this generator's provenance (name@version, seed, index)."""
+        return SampleRevision(
+            kind=kind,
+            category=category,
+            messages=(Message(role=Role.user, content=question), Message(role=Role.assistant, content=answer)),
+            metadata={
+                "generator": self.name,
+                "generator_version": self.version,
+                "seed": seed,
+                "index": index,
+                **metadata,
+            },
+            provenance=Provenance(
+                source_type=SourceType.template,
+                source_name=f"{self.name}@{self.version}",
+                original={"seed": seed, "index": index},
+            ),
+        )
 
     @staticmethod
     def distinct(n: int, propose: Callable[[int], SampleRevision]) -> list[SampleRevision]:

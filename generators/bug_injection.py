@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from generators.base import Generator, register
-from schemas.sample import Kind, Message, Provenance, Role, SampleRevision, SourceType
+from schemas.sample import Kind, SampleRevision
 
 NAMES = [
     "UpdateHud",
@@ -376,23 +376,15 @@ class BugInjection(Generator):
         def propose(index: int) -> SampleRevision:
             case = CASES[index % len(CASES)](rng)  # round-robin keeps the categories balanced
             question, answer = render(case, rng)
-            return SampleRevision(
-                kind=Kind.debug_dialogue,
-                category=case.category,
-                messages=(Message(role=Role.user, content=question), Message(role=Role.assistant, content=answer)),
-                metadata={
-                    "generator": self.name,
-                    "generator_version": self.version,
-                    "seed": seed,
-                    "index": index,
-                    "buggy_code": case.buggy,
-                    "fixed_code": case.fixed,
-                },
-                provenance=Provenance(
-                    source_type=SourceType.template,
-                    source_name=f"{self.name}@{self.version}",
-                    original={"seed": seed, "index": index},
-                ),
+            return self.proposal(
+                Kind.debug_dialogue,
+                case.category,
+                question,
+                answer,
+                seed=seed,
+                index=index,
+                buggy_code=case.buggy,
+                fixed_code=case.fixed,
             )
 
         return self.distinct(n, propose)

@@ -18,7 +18,7 @@ import random
 from dataclasses import dataclass
 
 from generators.base import Generator, register
-from schemas.sample import Kind, Message, Provenance, Role, SampleRevision, SourceType
+from schemas.sample import Kind, SampleRevision
 
 NPCS = ["the old man", "a Hylian guard", "the fortune teller", "a lost child", "the blacksmith's wife", "a monk"]
 PLACES = [
@@ -146,25 +146,14 @@ class QuestTemplates(Generator):
 
         def propose(index: int) -> SampleRevision:
             quest = make_quest(rng, types[index % len(types)])
-            return SampleRevision(
-                kind=Kind.quest_implementation,
-                category=quest.kind,
-                messages=(
-                    Message(role=Role.user, content=quest.design),
-                    Message(role=Role.assistant, content=quest.implementation),
-                ),
-                metadata={
-                    "generator": self.name,
-                    "generator_version": self.version,
-                    "seed": seed,
-                    "index": index,
-                    "quest_type": quest.kind,
-                },
-                provenance=Provenance(
-                    source_type=SourceType.template,
-                    source_name=f"{self.name}@{self.version}",
-                    original={"seed": seed, "index": index},
-                ),
+            return self.proposal(
+                Kind.quest_implementation,
+                quest.kind,
+                quest.design,
+                quest.implementation,
+                seed=seed,
+                index=index,
+                quest_type=quest.kind,
             )
 
         return self.distinct(n, propose)
