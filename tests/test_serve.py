@@ -4,6 +4,7 @@ Chromium (screenshot checked for the verdict banner), and the store lock while i
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -76,6 +77,25 @@ def test_keys_cli(home):
     assert bad.exit_code == 2 and "unknown role" in bad.output
 
 
+def _screenshot(argv: list[str], attempts: int = 3) -> int:
+    """Run headless Chromium; it now and then hangs after writing nothing, so a stuck run is killed
+    with its helper processes and tried again (a run that finishes is never retried)."""
+    for attempt in range(attempts):
+        # Its helper processes outlive it holding inherited pipes: no pipes, and its own session to kill.
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        try:
+            assert proc.wait(timeout=45) == 0
+            return attempt + 1
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is installed by .ci/run")
 def test_submission_page_renders_the_report_in_chromium(server, tmp_path):
     from PIL import Image
@@ -88,7 +108,7 @@ def test_submission_page_renders_the_report_in_chromium(server, tmp_path):
 <textarea name="prompt">Why does PLA crash after JSR?</textarea>
 <textarea name="answer">I think maybe the stack is wrong.</textarea></form></body></html>""")
     shot = tmp_path / "report.png"
-    subprocess.run(
+    runs = _screenshot(
         [
             CHROMIUM,
             "--headless",
@@ -104,13 +124,7 @@ def test_submission_page_renders_the_report_in_chromium(server, tmp_path):
             "--window-size=1000,800",
             f"--screenshot={shot}",
             page.as_uri(),
-        ],
-        # Chromium's helper processes outlive it holding inherited pipes: no pipes, or run() waits forever.
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        timeout=120,
-        check=True,
+        ]
     )
     image = Image.open(shot).convert("RGB")
     assert image.size == (1000, 800)
@@ -124,7 +138,8 @@ def test_submission_page_renders_the_report_in_chromium(server, tmp_path):
     assert red >= 100, f"no red verdict banner in the screenshot ({red} red sample points)"
     # And the submission is on record: the page showed the service's real report.
     me = httpx.get(f"{base}/v1/contributors/me", headers={"X-API-Key": key}).json()
-    assert me["submissions"] == 1 and me["recent"][0]["status"] == "invalid"
+    # One submission per Chromium run that got as far as posting the form (a killed run may not have).
+    assert 1 <= me["submissions"] <= runs and me["recent"][0]["status"] == "invalid"
 
 
 def test_concurrent_requests_share_the_store_safely(server):
