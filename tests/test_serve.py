@@ -77,23 +77,23 @@ def test_keys_cli(home):
     assert bad.exit_code == 2 and "unknown role" in bad.output
 
 
-def _screenshot(argv: list[str], attempts: int = 3) -> int:
-    """Run headless Chromium; it now and then hangs after writing nothing, so a stuck run is killed
-    with its helper processes and tried again (a run that finishes is never retried)."""
-    for attempt in range(attempts):
+def _screenshot(argv: list[str], shot, attempts: int = 3) -> None:
+    """Run headless Chromium until it has written the screenshot. On a fresh machine it now and then
+    hangs, or exits 0 having written nothing; a stuck run is killed with its helper processes and a
+    run without a picture is tried again."""
+    for _ in range(attempts):
         # Its helper processes outlive it holding inherited pipes: no pipes, and its own session to kill.
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
         try:
-            assert proc.wait(timeout=45) == 0
-            return attempt + 1
+            proc.wait(timeout=45)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
+        if shot.exists() and shot.stat().st_size > 0:
+            return
+    raise AssertionError(f"Chromium wrote no screenshot in {attempts} runs")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is installed by .ci/run")
@@ -101,14 +101,21 @@ def test_submission_page_renders_the_report_in_chromium(server, tmp_path):
     from PIL import Image
 
     base, key, _ = server
-    page = tmp_path / "submit.html"
-    page.write_text(f"""<!doctype html><html><body onload="document.forms[0].submit()">
-<form method="post" action="{base}/submit"><input name="api_key" value="{key}">
-<input name="kind" value="debug_dialogue"><input name="category" value="stack_imbalance">
-<textarea name="prompt">Why does PLA crash after JSR?</textarea>
-<textarea name="answer">I think maybe the stack is wrong.</textarea></form></body></html>""")
+    # The form post a browser makes; the page it gets back is what Chromium renders. The page is
+    # self-contained (inline style), so the browser loads a file and never touches the network.
+    form = {
+        "api_key": key,
+        "kind": "debug_dialogue",
+        "category": "stack_imbalance",
+        "prompt": "Why does PLA crash after JSR?",
+        "answer": "I think maybe the stack is wrong.",
+    }
+    reply = httpx.post(f"{base}/submit", data=form)
+    assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/html")
+    page = tmp_path / "report.html"
+    page.write_text(reply.text, encoding="utf-8")
     shot = tmp_path / "report.png"
-    runs = _screenshot(
+    _screenshot(
         [
             CHROMIUM,
             "--headless",
@@ -120,11 +127,11 @@ def test_submission_page_renders_the_report_in_chromium(server, tmp_path):
             "--no-first-run",
             "--disable-quic",
             f"--user-data-dir={tmp_path / 'profile'}",
-            "--virtual-time-budget=8000",
             "--window-size=1000,800",
             f"--screenshot={shot}",
             page.as_uri(),
-        ]
+        ],
+        shot,
     )
     image = Image.open(shot).convert("RGB")
     assert image.size == (1000, 800)
@@ -138,8 +145,7 @@ def test_submission_page_renders_the_report_in_chromium(server, tmp_path):
     assert red >= 100, f"no red verdict banner in the screenshot ({red} red sample points)"
     # And the submission is on record: the page showed the service's real report.
     me = httpx.get(f"{base}/v1/contributors/me", headers={"X-API-Key": key}).json()
-    # One submission per Chromium run that got as far as posting the form (a killed run may not have).
-    assert 1 <= me["submissions"] <= runs and me["recent"][0]["status"] == "invalid"
+    assert me["submissions"] == 1 and me["recent"][0]["status"] == "invalid"
 
 
 def test_concurrent_requests_share_the_store_safely(server):
