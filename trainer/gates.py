@@ -1,0 +1,45 @@
+"""What must be true of a snapshot before a model may learn from it.
+
+Training on a sample whose code does not assemble, or on the eval suite's own prompts, wastes the run
+and - worse - produces scores nobody can trust. So ``triforge train`` checks the store first and refuses
+with the reasons; ``--force`` trains anyway and records which blockers were overridden in the manifest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from curation.contamination import check_contamination, latest_check
+from curation.store import Store
+
+DEFAULT_SUITE = Path(__file__).with_name("suites") / "triforce_eval_cases.json"
+
+
+def training_blockers(store: Store, snapshot_id: str, *, eval_suites: list[Path] | None = None) -> list[str]:
+    """Reasons not to train on this snapshot; empty when it is clean.
+
+    A snapshot never checked for eval contamination is checked now against ``eval_suites`` (default: the
+    bundled keyword suite) and the check is recorded, so the dataset card can quote it too.
+    """
+    reasons: list[str] = []
+    counts = dict(
+        store.con.execute(
+            "SELECT s.validation, count(*) FROM snapshot_members m JOIN samples s ON s.id = m.revision_id "
+            "WHERE m.snapshot_id = ? GROUP BY 1",
+            [snapshot_id],
+        ).fetchall()
+    )
+    if counts.get("failed"):
+        reasons.append(f"{counts['failed']} member(s) fail validation (see: triforge validate --report)")
+    if counts.get("pending"):
+        reasons.append(f"{counts['pending']} member(s) were never validated (run: triforge validate)")
+    check = latest_check(store, snapshot_id)
+    if check is None:
+        report = check_contamination(store, snapshot_id, eval_suites or [DEFAULT_SUITE])
+        check = {"leaked_evals": report.leaked_evals, "evals": report.evals, "eval_files": report.eval_files}
+    if check["leaked_evals"]:
+        reasons.append(
+            f"{check['leaked_evals']} of {check['evals']} eval case(s) appear in its prompts "
+            f"(see: triforge contamination {snapshot_id[:12]} --evals SUITE)"
+        )
+    return reasons

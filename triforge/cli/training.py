@@ -1,0 +1,301 @@
+"""``triforge train``, ``triforge eval [run|compare|list|show]`` and ``triforge lineage``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from typer.core import TyperGroup
+
+from triforge.cli.common import console, err_console, open_store, print_json, progress_bar, user_errors
+
+
+@user_errors
+def train_command(
+    snapshot: Annotated[str, typer.Argument(help="Snapshot name or id")],
+    base_model: Annotated[
+        str, typer.Option(help="'smollm2' (shipped, converted once) or a local model directory, e.g. Qwen2.5-Coder-7B")
+    ] = "smollm2",
+    out: Annotated[Path | None, typer.Option(help="Adapter directory (default $TRIFORGE_HOME/adapters/...)")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML or JSON overriding the LoRA/SFT defaults")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after N optimizer steps (overrides epochs)")] = None,
+    force: Annotated[bool, typer.Option(help="Train despite failing validations or eval contamination")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace a non-empty --out directory")] = False,
+    evals: Annotated[
+        list[Path] | None, typer.Option("--evals", help="Eval suites for the contamination gate (default: bundled)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """LoRA-train a base model on a snapshot's chat export; writes the adapter and its manifest."""
+    from curation.paths import store_path
+    from trainer.sft import load_config, train
+
+    settings = load_config(config)
+    if max_steps is not None:
+        settings = settings.model_copy(update={"max_steps": max_steps})
+    with progress_bar(disable=as_json) as bar:
+        task = bar.add_task("preparing (snapshot, gates, export, base model)", total=None)
+
+        def on_progress(step: int, total: int, logs: dict[str, float]) -> None:
+            loss = logs.get("loss")
+            text = f"training  loss {loss:.3f}" if loss is not None else "training"
+            bar.update(task, completed=step, total=total or None, description=text)
+
+        result = train(
+            store_path(),
+            snapshot,
+            base_model=base_model,
+            out=out,
+            config=settings,
+            force=force,
+            eval_suites=evals,
+            progress=on_progress,
+            overwrite=overwrite,
+        )
+    manifest = result.manifest
+    if as_json:
+        print_json(manifest.model_dump(mode="json") | {"adapter_dir": str(result.adapter_dir)})
+        return
+    m = manifest.metrics
+    if manifest.forced:
+        err_console.print("[yellow]forced past:[/] " + "; ".join(manifest.overridden_blockers))
+    console.print(
+        f"[green]adapter[/] {result.adapter_dir}  run {manifest.run_id}\n"
+        f"  snapshot {manifest.snapshot_name} ({manifest.snapshot_id[:12]}), base {manifest.base_model} "
+        f"({manifest.base_model_sha256[:12]})\n"
+        f"  {m['steps']} steps on {m['train_rows']} rows ({m['assistant_tokens']} assistant tokens), "
+        f"loss {m['first_loss']:.3f} -> {m['last_loss']:.3f}"
+        + (f", eval loss {m['eval_loss']:.4f} on {m['valid_rows']} valid rows" if "eval_loss" in m else "")
+        + f", {m['wall_seconds']} s on {m['device']}"
+    )
+
+
+class _RunByDefault(TyperGroup):
+    """``triforge eval MODEL ...`` means ``triforge eval run MODEL ...``; named subcommands still work."""
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+eval_app = typer.Typer(cls=_RunByDefault, no_args_is_help=True, help="Keyword evals: run, compare, list, show.")
+
+
+def _suite_table(summary: dict, title: str) -> Table:
+    table = Table(title=title)
+    for col in ("suite", "cases", "substring mean", "substring passed", "word mean", "word passed"):
+        table.add_column(col, justify="left" if col == "suite" else "right")
+    for name, s in summary.items():
+        table.add_row(
+            f"[bold]{name}[/]" if name == "ALL" else name,
+            str(s["cases"]),
+            f"{s['substring']['mean_score']:.3f}",
+            str(s["substring"]["passed"]),
+            f"{s['word']['mean_score']:.3f}",
+            str(s["word"]["passed"]),
+        )
+    return table
+
+
+def _case_table(cases: list[dict]) -> Table:
+    table = Table(title="per case (substring rule / whole-word rule)")
+    for col in ("suite", "case", "substring", "word", "missing (word)", "anti"):
+        table.add_column(col)
+    for c in cases:
+        table.add_row(
+            c["suite"],
+            c["name"],
+            f"{c['substring']['score']:.2f} {'pass' if c['substring']['passed'] else 'fail'}",
+            f"{c['word']['score']:.2f} {'pass' if c['word']['passed'] else 'fail'}",
+            ", ".join(c["word"]["missing"]),
+            ", ".join(c["word"]["anti_found"]),
+        )
+    return table
+
+
+@eval_app.command("run")
+@user_errors
+def eval_run_command(
+    model: Annotated[str, typer.Argument(help="Adapter dir from triforge train, a model dir, or 'smollm2'")],
+    suite: Annotated[
+        Path | None, typer.Option(help="Suite file (default: the bundled triforce_eval_cases.json)")
+    ] = None,
+    responses: Annotated[
+        Path | None, typer.Option(help="Score these responses (JSONL name/response) instead of generating")
+    ] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Only these suites (repeatable)")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most N cases per suite")] = None,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens generated per case (greedy)")] = 256,
+    cases: Annotated[bool, typer.Option("--cases/--no-cases", help="Print the per-case table")] = True,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Run a keyword suite; scores each response under the original substring rule and the whole-word rule."""
+    from trainer.evaluation.runner import (
+        EvalReport,
+        generate_responses,
+        new_eval_id,
+        read_responses,
+        record_eval,
+        score_responses,
+        suite_sha256,
+    )
+    from trainer.evaluation.suites import load_suite_file
+    from trainer.gates import DEFAULT_SUITE
+
+    suite_path = suite or DEFAULT_SUITE
+    chosen = load_suite_file(suite_path)
+    if only:
+        chosen = [c for c in chosen if c.suite in only]
+    if limit is not None:
+        taken: dict[str, int] = {}
+        for case in list(chosen):
+            taken[case.suite] = taken.get(case.suite, 0) + 1
+            if taken[case.suite] > limit:
+                chosen.remove(case)
+    if not chosen:
+        raise typer.BadParameter("no cases selected")
+    training_run_id = None
+    if responses is not None:
+        answers = read_responses(responses, chosen)
+        model_name, generation = str(responses.resolve()), {"source": "responses file"}
+    else:
+        from trainer.generation import load_model
+
+        with progress_bar(disable=as_json) as bar:
+            task = bar.add_task(f"loading {model}", total=None)
+            loaded = load_model(model)
+            training_run_id = (loaded.manifest or {}).get("run_id")
+            bar.update(task, total=len(chosen), completed=0, description="generating")
+            answers = generate_responses(
+                lambda messages: loaded.chat(messages, max_new_tokens=max_new_tokens).text,
+                chosen,
+                on_case=lambda case: bar.advance(task),
+            )
+        model_name = str(loaded.adapter_dir) if loaded.adapter_dir else loaded.name
+        generation = {"max_new_tokens": max_new_tokens, "temperature": 0.0, "base_model": loaded.base_model}
+    report = EvalReport(
+        new_eval_id(),
+        model_name,
+        str(suite_path),
+        suite_sha256(suite_path),
+        generation,
+        training_run_id=training_run_id,
+    )
+    report.results = score_responses(chosen, answers)
+    with open_store() as store:
+        record_eval(store, report)
+    data = report.as_dict()
+    if as_json:
+        print_json(data)
+        return
+    if cases:
+        console.print(_case_table(data["cases"]))
+    console.print(_suite_table(data["summary"], f"eval {report.id}: {model_name}"))
+
+
+@eval_app.command("compare")
+@user_errors
+def eval_compare_command(
+    a: Annotated[str, typer.Argument(help="Eval run id (or prefix), or an evaluated model: its latest run")],
+    b: Annotated[str, typer.Argument(help="The run to compare against A (B - A)")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Score differences B - A per suite and per case, under both rules."""
+    from trainer.evaluation.runner import compare_eval_runs
+
+    with open_store(read_only=True) as store:
+        diff = compare_eval_runs(store, a, b)
+    if as_json:
+        print_json(diff)
+        return
+    table = Table(title=f"eval compare {diff['a']} -> {diff['b']}")
+    for col in ("suite", "cases", "substring A", "substring B", "delta", "word A", "word B", "delta", "word passed"):
+        table.add_column(col, justify="left" if col == "suite" else "right")
+    for name, s in diff["suites"].items():
+        table.add_row(
+            name,
+            str(s["cases"]),
+            *(
+                f"{s[r][k]:+.3f}" if k == "delta" else f"{s[r][k]:.3f}"
+                for r in ("substring", "word")
+                for k in ("a", "b", "delta")
+            ),
+            f"{s['word_passed']['a']} -> {s['word_passed']['b']}",
+        )
+    console.print(table)
+    changed = [c for c in diff["cases"] if c["word"]["delta"] or c["substring"]["delta"]]
+    for c in changed:
+        console.print(
+            f"  {c['suite']}/{c['name']}: word {c['word']['a']:.2f} -> {c['word']['b']:.2f}, "
+            f"substring {c['substring']['a']:.2f} -> {c['substring']['b']:.2f}"
+        )
+
+
+@eval_app.command("list")
+@user_errors
+def eval_list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Stored eval runs, oldest first."""
+    from trainer.evaluation.runner import list_eval_runs
+
+    with open_store(read_only=True) as store:
+        runs = list_eval_runs(store)
+    if as_json:
+        print_json(runs)
+        return
+    table = Table(title="eval runs")
+    for col in ("id", "created", "model", "cases", "substring mean", "word mean", "word passed"):
+        table.add_column(col)
+    for r in runs:
+        o = r["overall"]
+        table.add_row(
+            r["id"],
+            r["created_at"],
+            r["model"],
+            str(o["cases"]),
+            f"{o['substring']['mean_score']:.3f}",
+            f"{o['word']['mean_score']:.3f}",
+            str(o["word"]["passed"]),
+        )
+    console.print(table)
+
+
+@user_errors
+def lineage_command(
+    adapter: Annotated[str, typer.Argument(help="Adapter directory or training run id")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The snapshot an adapter learned from, its samples' sources and reviewers, and its evals."""
+    from trainer.lineage import lineage
+
+    with open_store(read_only=True) as store:
+        info = lineage(store, adapter)
+    if as_json:
+        print_json(info)
+        return
+    run, snap = info["training_run"], info["snapshot"]
+    console.print(
+        f"[bold]adapter[/] {run['adapter_path']} (run {run['id']}, base {run['base_model']}, "
+        f"{'forced, ' if run['forced'] else ''}finished {run['finished_at']})\n"
+        f"[bold]snapshot[/] {snap['name']} {snap['id'][:12]}: {snap['members']} samples, where {snap['where']!r}, "
+        f"content hash {'unchanged' if snap['content_hash_matches'] else '[red]CHANGED since training[/]'}"
+    )
+    table = Table(title="sources")
+    for col in ("source type", "source", "samples"):
+        table.add_column(col)
+    for s in info["sources"]:
+        table.add_row(s["source_type"], s["source_name"], str(s["samples"]))
+    console.print(table)
+    if info["reviewers"]:
+        table = Table(title="reviewers")
+        for col in ("reviewer", "decision", "samples"):
+            table.add_column(col)
+        for r in info["reviewers"]:
+            table.add_row(r["reviewer"], r["decision"], str(r["samples"]))
+        console.print(table)
+    else:
+        console.print("reviewers: none recorded (no member went through review)")
+    for e in info["evals"]:
+        console.print(f"eval {e['id']} ({e['created_at']}): word mean {e['overall']['word']['mean_score']:.3f}")
