@@ -7,6 +7,7 @@ whole corpus, so the summary says at once how many are worth an expert's time.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -49,9 +50,36 @@ def run_generator(
             actor=f"generator:{source}",
         )
     ids = [r.id for r in revisions]
+    checked = check_proposals(store, ids, source, progress=progress)
+    return GenerateSummary(
+        generator=source,
+        seed=seed,
+        made=len(revisions),
+        new=new,
+        valid=checked.valid,
+        rejected_by_validators=checked.rejected_by_validators,
+        duplicates=checked.duplicates,
+        exact_duplicates=checked.exact_duplicates,
+        ids=ids,
+    )
+
+
+@dataclass
+class ProposalChecks:
+    valid: int
+    rejected_by_validators: int
+    duplicates: int
+    exact_duplicates: int
+
+
+def check_proposals(
+    store: Store, ids: list[str], source_name: str, *, progress: Callable[[str, int, int], None] | None = None
+) -> ProposalChecks:
+    """Validate a proposer's revisions and dedup-check them against the whole corpus (shared by every
+    proposer, so a template, a teacher and a bootstrapped model are judged the same way)."""
     validate_samples(
         store,
-        f"source_name = '{source}'",
+        f"source_name = {json.dumps(source_name)}",
         on_progress=(lambda done, total: progress("validate", done, total)) if progress else None,
     )
     run_dedup(store, config=DedupConfig(methods=("exact", "minhash")))
@@ -64,14 +92,9 @@ def run_generator(
         "AND g.options_key = f.options_key AND g.revision_id <> f.revision_id)",
         [ids, DedupConfig().options_key],
     ).fetchone()[0]
-    return GenerateSummary(
-        generator=source,
-        seed=seed,
-        made=len(revisions),
-        new=new,
+    return ProposalChecks(
         valid=sum(v == "passed" for v, _ in rows),
         rejected_by_validators=sum(v == "failed" for v, _ in rows),
         duplicates=sum(d is not None for _, d in rows),
         exact_duplicates=exact,
-        ids=ids,
     )

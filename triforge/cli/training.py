@@ -299,3 +299,36 @@ def lineage_command(
         console.print("reviewers: none recorded (no member went through review)")
     for e in info["evals"]:
         console.print(f"eval {e['id']} ({e['created_at']}): word mean {e['overall']['word']['mean_score']:.3f}")
+
+
+@user_errors
+def serve_model_command(
+    model: Annotated[str, typer.Argument(help="Adapter dir from triforge train, a model dir, or 'smollm2'")],
+    host: Annotated[str, typer.Option(help="Interface; loopback unless you mean to share the model")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8008,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding a key clients must send as Bearer")
+    ] = None,
+    max_tokens: Annotated[int, typer.Option(min=1, max=2048, help="Default completion length")] = 512,
+) -> None:
+    """Serve a model as an OpenAI-compatible /v1/chat/completions (for the teacher proposer and any OpenAI tool)."""
+    import os
+
+    import uvicorn
+
+    from trainer.generation import load_model
+    from trainer.serving import create_model_app
+
+    api_key = None
+    if api_key_env:
+        api_key = os.environ.get(api_key_env)
+        if not api_key:
+            raise typer.BadParameter(f"${api_key_env} is empty", param_hint="--api-key-env")
+    with progress_bar(disable=False) as bar:
+        bar.add_task(f"loading {model}", total=None)
+        loaded = load_model(model)
+    console.print(
+        f"serving [bold]{loaded.name}[/] (base {loaded.base_model}) at http://{host}:{port}/v1 "
+        f"as model {loaded.name!r}{' (Bearer key required)' if api_key else ''}"
+    )
+    uvicorn.run(create_model_app(loaded, api_key=api_key, default_max_tokens=max_tokens), host=host, port=port)

@@ -1,0 +1,336 @@
+"""Resumable teacher batches: concurrency, retries with backoff, one repair, a ledger of every token.
+
+Every task of a batch has a row in ``teacher_requests``. Replies are written there the moment they
+arrive (by the main thread; workers only make HTTP calls), before they are parsed, so a run killed at
+any point resumes by re-reading what it already paid for: a stored task is skipped, an answered one is
+parsed from the ledger, a repair is only asked once, and only tasks that never got a reply are sent
+again. Proposals then go through the same validation and dedup as every other proposer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from curation.importers.service import PendingRevision, write_revisions
+from curation.store import Store, StoreError
+from generators.run import check_proposals
+from generators.teacher.clients import ChatClient, FatalError, Reply, TransientError
+from generators.teacher.prompts import PROMPT_VERSION, ReplyError, parse_reply, repair_messages, task_messages
+from generators.teacher.tasks import TeacherTask
+from schemas.sample import Kind, Message, Provenance, Role, SampleRevision, SourceType
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    n: int
+    seed: int = 0
+    concurrency: int = 4
+    max_retries: int = 4
+    backoff_base: float = 1.0
+    backoff_cap: float = 30.0
+    max_tokens: int = 1024
+    temperature: float = 0.7
+    price_in_per_mtok: float = 0.0  # USD per million prompt tokens
+    price_out_per_mtok: float = 0.0
+    source_type: SourceType = SourceType.teacher
+    structured: bool = True  # JSON {"question","answer"} replies; False: the reply is the answer (bootstrap)
+    batch_id: str | None = None
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.price_in_per_mtok + completion_tokens * self.price_out_per_mtok) / 1e6
+
+
+@dataclass
+class BatchSummary:
+    batch_id: str
+    source_name: str
+    tasks: int
+    stored: int
+    failed: int
+    skipped_already_done: int
+    api_calls: int  # made by this run (retries included)
+    prompt_tokens: int  # the whole batch, every run
+    completion_tokens: int
+    cost_usd: float
+    valid: int = 0
+    rejected_by_validators: int = 0
+    duplicates: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "ids"}
+
+
+class RetriesExhausted(RuntimeError):
+    def __init__(self, message: str, attempts: int) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
+def batch_id_for(client: ChatClient, settings: BatchSettings, tasks: list[TeacherTask]) -> str:
+    """Same provider, model, tasks and prompts: same batch, so re-running resumes instead of paying again."""
+    key = json.dumps(
+        [client.provider, client.model, PROMPT_VERSION, settings.structured, [t.as_dict() for t in tasks]],
+        sort_keys=True,
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _call_with_retries(
+    client: ChatClient,
+    messages: list[dict[str, str]],
+    settings: BatchSettings,
+    seed: int,
+    sleep: Callable[[float], None],
+) -> tuple[Reply, int]:
+    rng = random.Random(seed)
+    for attempt in range(settings.max_retries + 1):
+        try:
+            reply = client.complete(
+                messages, max_tokens=settings.max_tokens, temperature=settings.temperature, seed=seed
+            )
+            return reply, attempt + 1
+        except TransientError as exc:
+            if attempt == settings.max_retries:
+                raise RetriesExhausted(str(exc), attempt + 1) from exc
+            backoff = min(settings.backoff_cap, settings.backoff_base * 2**attempt) * (0.5 + rng.random() / 2)
+            sleep(min(settings.backoff_cap, exc.retry_after if exc.retry_after is not None else backoff))
+    raise AssertionError("unreachable")
+
+
+class _Ledger:
+    """The ``teacher_requests`` rows of one batch (written only from the main thread)."""
+
+    def __init__(self, store: Store, batch_id: str, client: ChatClient) -> None:
+        self.store, self.batch_id, self.client = store, batch_id, client
+        rows = store.con.execute(
+            "SELECT task_index, status, attempts, repaired, raw_response, prompt_tokens, completion_tokens, error, "
+            "revision_id FROM teacher_requests WHERE batch_id = ?",
+            [batch_id],
+        ).fetchall()
+        keys = ("status", "attempts", "repaired", "raw", "prompt_tokens", "completion_tokens", "error", "revision_id")
+        self.rows: dict[int, dict[str, Any]] = {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows}
+
+    def save(self, task: TeacherTask, settings: BatchSettings, con: Any = None, **changes: Any) -> dict[str, Any]:
+        row = self.rows.get(task.index) or {
+            "status": "answered",
+            "attempts": 0,
+            "repaired": False,
+            "raw": None,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "error": None,
+            "revision_id": None,
+        }
+        row.update(changes)
+        self.rows[task.index] = row
+        (con or self.store.con).execute(
+            "INSERT OR REPLACE INTO teacher_requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                self.batch_id,
+                task.index,
+                json.dumps(task.as_dict()),
+                self.client.provider,
+                self.client.model,
+                row["status"],
+                row["attempts"],
+                row["repaired"],
+                row["raw"],
+                row["prompt_tokens"],
+                row["completion_tokens"],
+                settings.cost(row["prompt_tokens"], row["completion_tokens"]),
+                row["error"],
+                row["revision_id"],
+                datetime.now(UTC).replace(tzinfo=None),
+            ],
+        )
+        return row
+
+
+def _revision(
+    task: TeacherTask, question: str, answer: str, client: ChatClient, row: dict, settings: BatchSettings, batch_id: str
+) -> SampleRevision:
+    accounting = {
+        "provider": client.provider,
+        "model": client.model,
+        "batch_id": batch_id,
+        "task_index": task.index,
+        "prompt_version": PROMPT_VERSION,
+        "attempts": row["attempts"],
+        "repaired": row["repaired"],
+        "prompt_tokens": row["prompt_tokens"],
+        "completion_tokens": row["completion_tokens"],
+        "cost_usd": round(settings.cost(row["prompt_tokens"], row["completion_tokens"]), 8),
+    }
+    return SampleRevision(
+        kind=Kind(task.kind),
+        category=task.category,
+        messages=(Message(role=Role.user, content=question), Message(role=Role.assistant, content=answer)),
+        metadata={"teacher": accounting, "task": task.as_dict()},
+        provenance=Provenance(
+            source_type=settings.source_type,
+            source_name=f"{client.provider}:{client.model}",
+            original={"batch_id": batch_id, "task_index": task.index},
+        ),
+    )
+
+
+def run_batch(
+    store: Store,
+    client: ChatClient,
+    tasks: list[TeacherTask],
+    settings: BatchSettings,
+    *,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BatchSummary:
+    batch_id = settings.batch_id or batch_id_for(client, settings, tasks)
+    source_name = f"{client.provider}:{client.model}"
+    ledger = _Ledger(store, batch_id, client)
+    summary = BatchSummary(batch_id, source_name, len(tasks), 0, 0, 0, 0, 0, 0, 0.0)
+    # Requests waiting to be sent: (task, messages, seed, is_repair). At most `concurrency` are in flight,
+    # so a fatal error leaves nothing sent whose reply would go unrecorded.
+    queue: deque[tuple[TeacherTask, list[dict[str, str]], int, bool]] = deque()
+    finished = summary.skipped_already_done
+
+    def tick() -> None:
+        if progress:
+            progress("teacher", finished, len(tasks))
+
+    def fail(task: TeacherTask, error: str, **changes: Any) -> None:
+        nonlocal finished
+        ledger.save(task, settings, status="failed", error=error, **changes)
+        summary.failed += 1
+        summary.failures.append({"task_index": task.index, "error": error})
+        finished += 1
+        tick()
+
+    def settle(task: TeacherTask) -> None:
+        """Parse the ledger's reply for ``task``: store the proposal, queue the one repair, or give up."""
+        nonlocal finished
+        row = ledger.rows[task.index]
+        try:
+            if settings.structured:
+                question, answer = parse_reply(row["raw"])
+            else:
+                question, answer = task.question or "", row["raw"].strip()
+                if not answer:
+                    raise ReplyError("the reply is empty")
+        except ReplyError as exc:
+            if settings.structured and not row["repaired"]:
+                repair = repair_messages(task, row["raw"], str(exc))
+                queue.append((task, repair, settings.seed + task.index + 1, True))
+            else:
+                fail(task, f"unusable reply: {exc}")
+            return
+        revision = _revision(task, question, answer, client, row, settings, batch_id)
+        with store.transaction() as con:  # the proposal and its ledger row land together
+            write_revisions(
+                store,
+                [PendingRevision(revision, "proposed", task.index)],
+                import_id=f"teacher:{batch_id}",
+                actor=f"teacher:{source_name}",
+            )
+            ledger.save(task, settings, con, status="stored", revision_id=revision.id, error=None)
+        summary.stored += 1
+        summary.ids.append(revision.id)
+        finished += 1
+        tick()
+
+    for task in tasks:
+        row = ledger.rows.get(task.index)
+        if row and row["status"] == "stored":
+            summary.skipped_already_done += 1
+            summary.stored += 1
+            summary.ids.append(row["revision_id"])
+        elif row and row["status"] == "failed" and row["raw"] is not None:
+            summary.skipped_already_done += 1  # paid for, and unusable even after its repair
+            summary.failed += 1
+    finished = summary.skipped_already_done
+    tick()
+    for task in tasks:
+        row = ledger.rows.get(task.index)
+        if row and (row["status"] == "stored" or (row["status"] == "failed" and row["raw"] is not None)):
+            continue
+        if row and row["status"] == "answered" and row["raw"] is not None:
+            settle(task)  # paid for by a run that was killed before parsing it
+        else:
+            prompt = (
+                [{"role": "user", "content": task.question or ""}] if not settings.structured else task_messages(task)
+            )
+            queue.append((task, prompt, settings.seed + task.index, False))
+
+    fatal: FatalError | None = None
+    with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
+        in_flight: dict[Future, tuple[TeacherTask, bool]] = {}
+        while queue or in_flight:
+            while queue and fatal is None and len(in_flight) < settings.concurrency:
+                task, messages, seed, is_repair = queue.popleft()
+                future = pool.submit(_call_with_retries, client, messages, settings, seed, sleep)
+                in_flight[future] = (task, is_repair)
+            if not in_flight:
+                break  # a fatal error stopped the sending; what is queued waits for the next run
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                task, is_repair = in_flight.pop(future)
+                previous = ledger.rows.get(task.index, {})
+                try:
+                    reply, attempts = future.result()
+                except FatalError as exc:
+                    fatal = fatal or exc
+                    continue
+                except RetriesExhausted as exc:
+                    summary.api_calls += exc.attempts
+                    fail(
+                        task,
+                        f"gave up after {exc.attempts} attempts: {exc}",
+                        attempts=previous.get("attempts", 0) + exc.attempts,
+                        raw=previous.get("raw"),
+                    )
+                    continue
+                summary.api_calls += attempts
+                ledger.save(
+                    task,
+                    settings,
+                    status="answered",
+                    attempts=previous.get("attempts", 0) + attempts,
+                    repaired=is_repair,
+                    raw=reply.text,
+                    prompt_tokens=previous.get("prompt_tokens", 0) + reply.prompt_tokens,
+                    completion_tokens=previous.get("completion_tokens", 0) + reply.completion_tokens,
+                )
+                settle(task)
+    if fatal is not None:
+        raise fatal
+    if summary.ids:
+        checked = check_proposals(store, summary.ids, source_name, progress=progress)
+        summary.valid, summary.rejected_by_validators, summary.duplicates = (
+            checked.valid,
+            checked.rejected_by_validators,
+            checked.duplicates,
+        )
+    totals = store.con.execute(
+        "SELECT coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(cost_usd), 0) "
+        "FROM teacher_requests WHERE batch_id = ?",
+        [batch_id],
+    ).fetchone()
+    summary.prompt_tokens, summary.completion_tokens, summary.cost_usd = (
+        int(totals[0]),
+        int(totals[1]),
+        round(float(totals[2]), 6),
+    )
+    if summary.stored + summary.failed != len(tasks):
+        raise StoreError(f"batch {batch_id}: {len(tasks)} tasks but {summary.stored} stored + {summary.failed} failed")
+    return summary

@@ -1,0 +1,64 @@
+"""Teacher tasks: one request each, drawn from (n, seed) so a batch is reproducible and resumable."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass
+
+from generators.bug_injection import CASES
+from generators.quest_templates import QUEST_TYPES
+
+BUG_CATEGORIES = tuple(case.__name__ for case in CASES)
+IDIOMS = (
+    "a DMA upload of tiles to VRAM",
+    "an OAM sprite table upload",
+    "a controller read through $4218",
+    "a 16-bit counter update in WRAM",
+    "a stack frame saved with PHP/PHB and restored before returning",
+    "a JSL hook into a vanilla routine",
+    "a block move with MVN",
+    "a loop over an indexed table",
+    "a mode switch between 8-bit and 16-bit accumulator",
+    "a direct page relocation with TCD",
+)
+
+
+@dataclass(frozen=True)
+class TeacherTask:
+    index: int
+    kind: str  # debug_dialogue | quest_implementation
+    category: str
+    idiom: str
+    question: str | None = None  # bootstrap tasks: the user turn the model must answer
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def draw_tasks(
+    n: int, seed: int, *, kinds: tuple[str, ...] = ("debug_dialogue", "quest_implementation")
+) -> list[TeacherTask]:
+    """Three debug dialogues for every quest (the seeds' balance), categories cycled so all appear."""
+    rng = random.Random(seed)
+    tasks = []
+    for i in range(n):
+        quest_turn = "quest_implementation" in kinds and ("debug_dialogue" not in kinds or i % 4 == 3)
+        kind = "quest_implementation" if quest_turn else "debug_dialogue"
+        if kind == "debug_dialogue":
+            category = BUG_CATEGORIES[(i + seed) % len(BUG_CATEGORIES)]
+        else:
+            category = sorted(QUEST_TYPES)[rng.randrange(len(QUEST_TYPES))]
+        tasks.append(TeacherTask(i, kind, category, IDIOMS[rng.randrange(len(IDIOMS))]))
+    return tasks
+
+
+def draw_bootstrap_tasks(n: int, seed: int) -> list[TeacherTask]:
+    """Questions for a bootstrapped model to answer: bug-injection user turns (buggy code + symptom).
+    The model writes the answer an expert then corrects - the seeds' Strategy 4."""
+    from generators.base import get_generator
+
+    proposals = get_generator("bug_injection").generate(n, seed)
+    return [
+        TeacherTask(i, p.kind.value, p.category or "other", "bug_injection question", question=p.messages[0].content)
+        for i, p in enumerate(proposals)
+    ]
