@@ -57,6 +57,9 @@ def convert_smollm2(target: Path) -> Path:
     """Dequantize the shipped GGUF into a normal checkpoint at ``target`` (atomic: a crash leaves nothing)."""
     import transformers
 
+    from trainer.hf import quiet_hf
+
+    quiet_hf()
     gguf = smollm2_gguf()
     tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)

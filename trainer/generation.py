@@ -86,6 +86,9 @@ def load_model(ref: str | Path, *, home: Path | None = None) -> LoadedModel:
     """``ref`` is an adapter directory written by ``triforge train``, a model directory, or ``smollm2``."""
     import transformers
 
+    from trainer.hf import quiet_hf
+
+    quiet_hf()
     path = Path(ref).expanduser()
     if is_adapter(path):
         from peft import PeftModel

@@ -149,6 +149,9 @@ def train(
         from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback
         from trl import SFTConfig, SFTTrainer
 
+        from trainer.hf import quiet_hf
+
+        quiet_hf()
         base = resolve_base_model(base_model)
         tokenizer = AutoTokenizer.from_pretrained(base.path)
         if tokenizer.pad_token is None:
