@@ -245,3 +245,47 @@ def compare_eval_runs(store: Store, a_ref: str, b_ref: str) -> dict[str, Any]:
             "b": sum(bool(c["word_passed"]["b"]) for c in mine),
         }
     return {"a": a, "b": b, "suites": suites, "cases": cases}
+
+
+def select_cases(cases: list[EvalCase], *, only: list[str] | None = None, limit: int | None = None) -> list[EvalCase]:
+    """Keep the named suites (all when ``only`` is empty) and at most ``limit`` cases of each, in file order."""
+    chosen = [c for c in cases if not only or c.suite in only]
+    if limit is None:
+        return chosen
+    taken: dict[str, int] = {}
+    kept = []
+    for case in chosen:
+        taken[case.suite] = taken.get(case.suite, 0) + 1
+        if taken[case.suite] <= limit:
+            kept.append(case)
+    return kept
+
+
+def evaluate_model(
+    model_ref: str | Path,
+    suite_path: Path,
+    cases: list[EvalCase],
+    *,
+    max_new_tokens: int = 256,
+    on_loaded: Callable[[], None] | None = None,
+    on_case: Callable[[EvalCase], None] | None = None,
+) -> EvalReport:
+    """Load a model or adapter, answer each case greedily, score under both rules (not yet stored)."""
+    from trainer.generation import load_model
+
+    loaded = load_model(model_ref)
+    if on_loaded:
+        on_loaded()
+    report = EvalReport(
+        new_eval_id(),
+        str(loaded.adapter_dir) if loaded.adapter_dir else loaded.name,
+        str(suite_path),
+        suite_sha256(suite_path),
+        {"max_new_tokens": max_new_tokens, "temperature": 0.0, "base_model": loaded.base_model},
+        training_run_id=(loaded.manifest or {}).get("run_id"),
+    )
+    answers = generate_responses(
+        lambda messages: loaded.chat(messages, max_new_tokens=max_new_tokens).text, cases, on_case=on_case
+    )
+    report.results = score_responses(cases, answers)
+    return report

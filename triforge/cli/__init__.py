@@ -14,7 +14,7 @@ from triforge.cli.demo import demo_command
 from triforge.cli.exporting import export_command
 from triforge.cli.generate import generate_command
 from triforge.cli.importing import import_command
-from triforge.cli.training import eval_app, lineage_command, serve_model_command, train_command
+from triforge.cli.training import eval_app, lineage_command, loop_command, serve_model_command, train_command
 from triforge.cli.validating import validate_command
 
 app = typer.Typer(
@@ -55,6 +55,7 @@ app.command("demo")(demo_command)
 app.command("train")(train_command)
 app.command("lineage")(lineage_command)
 app.command("serve-model")(serve_model_command)
+app.command("loop")(loop_command)
 app.add_typer(samples.app, name="samples")
 app.add_typer(snapshots.app, name="snapshot")
 app.add_typer(store.app, name="store")

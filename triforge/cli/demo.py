@@ -122,18 +122,9 @@ def _train_and_eval() -> None:
     from curation.paths import store_path
     from generators.run import run_generator
     from schemas.training import TrainConfig
-    from trainer.evaluation.runner import (
-        EvalReport,
-        compare_eval_runs,
-        generate_responses,
-        new_eval_id,
-        record_eval,
-        score_responses,
-        suite_sha256,
-    )
+    from trainer.evaluation.runner import compare_eval_runs, evaluate_model, record_eval
     from trainer.evaluation.suites import load_suite_file
     from trainer.gates import DEFAULT_SUITE
-    from trainer.generation import load_model
     from trainer.sft import train
 
     with open_store() as store:
@@ -161,17 +152,7 @@ def _train_and_eval() -> None:
     cases = [next(c for c in every if c.suite == suite) for suite in dict.fromkeys(c.suite for c in every)]
     runs = []
     for label, ref in (("base", "smollm2"), ("adapter", result.adapter_dir)):
-        loaded = load_model(ref)
-        report = EvalReport(
-            new_eval_id(),
-            str(loaded.adapter_dir or loaded.name),
-            str(DEFAULT_SUITE),
-            suite_sha256(DEFAULT_SUITE),
-            {"max_new_tokens": 96, "temperature": 0.0, "base_model": loaded.base_model},
-            training_run_id=(loaded.manifest or {}).get("run_id"),
-        )
-        answers = generate_responses(lambda msgs, model=loaded: model.chat(msgs, max_new_tokens=96).text, cases)
-        report.results = score_responses(cases, answers)
+        report = evaluate_model(ref, DEFAULT_SUITE, cases, max_new_tokens=96)
         with open_store() as store:
             record_eval(store, report)
         runs.append(report)

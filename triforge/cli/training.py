@@ -135,56 +135,36 @@ def eval_run_command(
     """Run a keyword suite; scores each response under the original substring rule and the whole-word rule."""
     from trainer.evaluation.runner import (
         EvalReport,
-        generate_responses,
+        evaluate_model,
         new_eval_id,
         read_responses,
         record_eval,
         score_responses,
+        select_cases,
         suite_sha256,
     )
     from trainer.evaluation.suites import load_suite_file
     from trainer.gates import DEFAULT_SUITE
 
     suite_path = suite or DEFAULT_SUITE
-    chosen = load_suite_file(suite_path)
-    if only:
-        chosen = [c for c in chosen if c.suite in only]
-    if limit is not None:
-        taken: dict[str, int] = {}
-        for case in list(chosen):
-            taken[case.suite] = taken.get(case.suite, 0) + 1
-            if taken[case.suite] > limit:
-                chosen.remove(case)
+    chosen = select_cases(load_suite_file(suite_path), only=only, limit=limit)
     if not chosen:
         raise typer.BadParameter("no cases selected")
-    training_run_id = None
     if responses is not None:
-        answers = read_responses(responses, chosen)
-        model_name, generation = str(responses.resolve()), {"source": "responses file"}
+        generation = {"source": f"responses file {responses}"}
+        report = EvalReport(new_eval_id(), model, str(suite_path), suite_sha256(suite_path), generation)
+        report.results = score_responses(chosen, read_responses(responses, chosen))
     else:
-        from trainer.generation import load_model
-
         with progress_bar(disable=as_json) as bar:
             task = bar.add_task(f"loading {model}", total=None)
-            loaded = load_model(model)
-            training_run_id = (loaded.manifest or {}).get("run_id")
-            bar.update(task, total=len(chosen), completed=0, description="generating")
-            answers = generate_responses(
-                lambda messages: loaded.chat(messages, max_new_tokens=max_new_tokens).text,
+            report = evaluate_model(
+                model,
+                suite_path,
                 chosen,
+                max_new_tokens=max_new_tokens,
+                on_loaded=lambda: bar.update(task, total=len(chosen), completed=0, description="generating"),
                 on_case=lambda case: bar.advance(task),
             )
-        model_name = str(loaded.adapter_dir) if loaded.adapter_dir else loaded.name
-        generation = {"max_new_tokens": max_new_tokens, "temperature": 0.0, "base_model": loaded.base_model}
-    report = EvalReport(
-        new_eval_id(),
-        model_name,
-        str(suite_path),
-        suite_sha256(suite_path),
-        generation,
-        training_run_id=training_run_id,
-    )
-    report.results = score_responses(chosen, answers)
     with open_store() as store:
         record_eval(store, report)
     data = report.as_dict()
@@ -193,7 +173,7 @@ def eval_run_command(
         return
     if cases:
         console.print(_case_table(data["cases"]))
-    console.print(_suite_table(data["summary"], f"eval {report.id}: {model_name}"))
+    console.print(_suite_table(data["summary"], f"eval {report.id}: {report.model}"))
 
 
 @eval_app.command("compare")
@@ -332,3 +312,85 @@ def serve_model_command(
         f"as model {loaded.name!r}{' (Bearer key required)' if api_key else ''}"
     )
     uvicorn.run(create_model_app(loaded, api_key=api_key, default_max_tokens=max_tokens), host=host, port=port)
+
+
+@user_errors
+def loop_command(
+    rounds: Annotated[int, typer.Option(min=1, max=100, help="Rounds to run (each waits for its reviews)")] = 1,
+    n: Annotated[int, typer.Option("--n", min=1, max=10_000, help="Proposals per round")] = 20,
+    base_model: Annotated[str, typer.Option(help="Base model the adapters are trained on")] = "smollm2",
+    config: Annotated[Path | None, typer.Option(help="TOML or JSON overriding the LoRA/SFT defaults")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Optimizer steps per round (overrides epochs)")] = None,
+    eval_suite: Annotated[Path | None, typer.Option(help="Keyword suite (default: bundled)")] = None,
+    eval_limit: Annotated[int | None, typer.Option(help="At most N cases per suite in the round's evals")] = None,
+    max_new_tokens: Annotated[int, typer.Option(min=1, max=4096, help="Eval tokens per case")] = 256,
+    proposal_tokens: Annotated[int, typer.Option(min=8, max=4096, help="Tokens per proposed answer")] = 512,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for reviews, or stop and resume later")] = True,
+    poll: Annotated[float, typer.Option(min=0.1, help="Seconds between review checks while waiting")] = 30.0,
+    timeout: Annotated[float | None, typer.Option(help="Stop waiting for reviews after this many seconds")] = None,
+    status: Annotated[bool, typer.Option("--status", help="Only show every round's step states")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One Strategy-4 round per --rounds: propose with the current adapter, review, snapshot, train, eval.
+
+    Every step records its state: after a crash, or after --no-wait, run it again and it resumes at
+    the step that has not finished."""
+    from curation.paths import store_path
+    from trainer.loop import LoopSettings, loop_status, run_round
+    from trainer.sft import load_config
+
+    if status:
+        with open_store(read_only=True) as store:
+            steps = loop_status(store)
+        if as_json:
+            print_json(steps)
+            return
+        table = Table(title="loop steps")
+        for col in ("round", "step", "status", "updated", "error"):
+            table.add_column(col)
+        for s in steps:
+            table.add_row(str(s["round"]), s["step"], s["status"], s["updated_at"], s["error"] or "")
+        console.print(table)
+        return
+    settings_config = load_config(config)
+    if max_steps is not None:
+        settings_config = settings_config.model_copy(update={"max_steps": max_steps})
+    settings = LoopSettings(
+        n=n,
+        base_model=base_model,
+        config=settings_config,
+        eval_suite=eval_suite,
+        eval_limit=eval_limit,
+        max_new_tokens=max_new_tokens,
+        proposal_tokens=proposal_tokens,
+        wait=wait,
+        poll_seconds=poll,
+        timeout_seconds=timeout,
+    )
+    say = (lambda text: None) if as_json else (lambda text: err_console.print(text, highlight=False))
+    outcomes = []
+    for _ in range(rounds):
+        outcome = run_round(store_path(), settings, say=say)
+        outcomes.append(outcome)
+        if not outcome.finished:
+            break
+    if as_json:
+        print_json([o.__dict__ for o in outcomes])
+        return
+    for o in outcomes:
+        if not o.finished:
+            console.print(
+                f"round {o.round}: waiting for {o.waiting_for} review(s); decide them "
+                "(triforge samples mark / correct) and run triforge loop again"
+            )
+            continue
+        r = o.report
+        e = r["eval"]
+        console.print(
+            f"[bold]round {o.round}[/]: {r['proposed']} proposed, {r['approved_this_round']} approved "
+            f"(+{r['approved_after_correction']} after correction); snapshot {r['snapshot']['name']} "
+            f"({r['snapshot']['members']} samples); adapter {r['adapter']['adapter_dir']}\n"
+            f"  eval {e['baseline']} -> {e['adapter']}: whole-word {e['word']['a']:.3f} -> {e['word']['b']:.3f} "
+            f"({e['word']['delta']:+.3f}), substring {e['substring']['a']:.3f} -> {e['substring']['b']:.3f} "
+            f"({e['substring']['delta']:+.3f})"
+        )
