@@ -63,12 +63,19 @@ def resolve_snapshot(store: Store, ref: str) -> Snapshot:
 
 
 def create_snapshot(
-    store: Store, name: str, where: str | None = None, *, parent: str | None = None, exist_ok: bool = False
+    store: Store,
+    name: str,
+    where: str | None = None,
+    *,
+    parent: str | None = None,
+    exist_ok: bool = False,
+    reuse_same_members: bool = False,
 ) -> Snapshot:
     """Freeze the samples matching ``where``. Refuses an empty selection and reused names.
 
     With ``exist_ok`` an identical request (same name, same members) returns the existing snapshot,
-    which makes scripted pipelines such as ``triforge demo`` safe to re-run.
+    which makes scripted pipelines such as ``triforge demo`` safe to re-run. With ``reuse_same_members``
+    an existing snapshot holding exactly these samples is returned whatever its name.
     """
     name = name.strip()
     if not name:
@@ -85,6 +92,8 @@ def create_snapshot(
     for row in existing:
         other = _snapshot_from_row(row)
         if exist_ok and other.id == snapshot_id and other.name == name:
+            return other
+        if reuse_same_members and other.id == snapshot_id:
             return other
         if other.id == snapshot_id:
             raise StoreError(f"snapshot {other.name} ({other.id[:12]}) already holds exactly these samples")

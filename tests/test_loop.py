@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 
 from curation.samples import correct_sample, set_status
 from curation.store import Store
-from curation.validators.runner import validate_samples
 from generators.run import run_generator
 from tests.dialogues import GOOD_ANSWER
 from triforge.cli import app
@@ -54,11 +53,10 @@ def test_a_loop_round_waits_for_reviews_resumes_after_a_kill_and_feeds_the_next_
             "SELECT id, status FROM samples WHERE source_type = 'bootstrap' ORDER BY metadata->>'$.task.index'"
         ).fetchall()
         assert [s for _, s in proposals] == ["in_review"] * 3
-        # 2. Experts decide: approve one, correct one (the correction is validated and approved), reject one.
+        # 2. Experts decide: approve one, correct one (and approve the correction), reject one.
         set_status(store, [proposals[0][0]], "approved", actor="expert:ada")
         child = correct_sample(store, proposals[1][0], actor="expert:bo", answer=GOOD_ANSWER, category="mode_mismatch")
-        validate_samples(store, f"id = {child}")
-        set_status(store, [child], "approved", actor="expert:bo")
+        set_status(store, [child], "approved", actor="expert:bo")  # validated by the loop before it snapshots
         set_status(store, [proposals[2][0]], "rejected", actor="expert:ada")
 
     # 3. Resume; kill it while it trains.

@@ -60,6 +60,8 @@ class PaidApiStandIn:
                 return JSONResponse({"error": {"message": "boom"}}, status_code=500)
             if step == "401":
                 return JSONResponse({"error": {"message": "bad key"}}, status_code=401)
+            if step == "400":
+                return JSONResponse({"error": {"message": "context length exceeded"}}, status_code=400)
             prompt = body["messages"][1]["content"]
             text = "Sure! Here is a dialogue about it." if step == "prose" else _good_reply(prompt)
             return {
@@ -125,6 +127,17 @@ def test_teacher_stops_on_a_fatal_error_and_resumes_without_paying_twice(home):
     assert summary["stored"] == 5 and summary["skipped_already_done"] == 2 and summary["api_calls"] == 3
     prompts = [c["messages"][1]["content"] for c in stand_in.calls]
     assert len(stand_in.calls) == 6 and len(set(prompts)) == 5  # only the task that got a 401 was asked twice
+
+
+def test_a_request_the_endpoint_refuses_fails_its_task_only_and_is_not_asked_again(home):
+    stand_in = PaidApiStandIn(["ok", "400"])
+    with serve_in_thread(stand_in.app) as base:
+        args = ["teacher", "--base-url", f"{base}/v1", "--model", "m", "--n", "3", "--concurrency", "1"]
+        first = _generate(*args)
+        again = _generate(*args)
+    assert (first["stored"], first["failed"], first["api_calls"]) == (2, 1, 3)
+    assert first["failures"][0]["error"].startswith("rejected by the endpoint: HTTP 400")
+    assert (again["api_calls"], again["skipped_already_done"], again["failed"]) == (0, 3, 1)
 
 
 def test_a_killed_teacher_run_picks_up_where_it_stopped(home):

@@ -18,8 +18,9 @@ DEFAULT_SUITE = Path(__file__).with_name("suites") / "triforce_eval_cases.json"
 def training_blockers(store: Store, snapshot_id: str, *, eval_suites: list[Path] | None = None) -> list[str]:
     """Reasons not to train on this snapshot; empty when it is clean.
 
-    A snapshot never checked for eval contamination is checked now against ``eval_suites`` (default: the
-    bundled keyword suite) and the check is recorded, so the dataset card can quote it too.
+    Given ``eval_suites``, the snapshot is checked against them now; otherwise its latest recorded check
+    counts, and a snapshot never checked is checked against the bundled keyword suite. Checks are
+    recorded, so the dataset card can quote them too.
     """
     reasons: list[str] = []
     counts = dict(
@@ -33,7 +34,8 @@ def training_blockers(store: Store, snapshot_id: str, *, eval_suites: list[Path]
         reasons.append(f"{counts['failed']} member(s) fail validation (see: triforge validate --report)")
     if counts.get("pending"):
         reasons.append(f"{counts['pending']} member(s) were never validated (run: triforge validate)")
-    check = latest_check(store, snapshot_id)
+    # Suites named now are always checked now; otherwise the latest recorded check stands.
+    check = None if eval_suites else latest_check(store, snapshot_id)
     if check is None:
         report = check_contamination(store, snapshot_id, eval_suites or [DEFAULT_SUITE])
         check = {"leaked_evals": report.leaked_evals, "evals": report.evals, "eval_files": report.eval_files}

@@ -66,7 +66,9 @@ class LoadedModel:
         with self.lock, torch.inference_mode():  # one generation at a time: torch on CPU already uses all cores
             if seed is not None:
                 torch.manual_seed(seed)
-            output = self.model.generate(input_ids=input_ids, attention_mask=encoded["attention_mask"], **kwargs)
+            device = self.model.device
+            mask = encoded["attention_mask"].to(device)
+            output = self.model.generate(input_ids=input_ids.to(device), attention_mask=mask, **kwargs)
         new = output[0][input_ids.shape[1] :]
         finish = "stop" if len(new) and int(new[-1]) in self.stop_token_ids else "length"
         text = self.tokenizer.decode(new, skip_special_tokens=True).strip()
@@ -80,6 +82,15 @@ def read_manifest(adapter_dir: Path) -> dict[str, Any] | None:
 
 def is_adapter(path: Path) -> bool:
     return (path / "adapter_config.json").is_file()
+
+
+def _placement() -> dict[str, Any]:
+    """bf16 on a CUDA GPU (a 7B model in fp32 on CPU is 28 GB and crawls), fp32 on CPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        return {"dtype": torch.bfloat16, "device_map": "cuda"}
+    return {"dtype": torch.float32}
 
 
 def load_model(ref: str | Path, *, home: Path | None = None) -> LoadedModel:
@@ -99,7 +110,7 @@ def load_model(ref: str | Path, *, home: Path | None = None) -> LoadedModel:
         if not base_ref:
             raise StoreError(f"{path}: adapter names no base model")
         base = resolve_base_model(base_ref, home)
-        model = transformers.AutoModelForCausalLM.from_pretrained(base.path)
+        model = transformers.AutoModelForCausalLM.from_pretrained(base.path, **_placement())
         model = PeftModel.from_pretrained(model, path)
         tokenizer = transformers.AutoTokenizer.from_pretrained(
             path if (path / "tokenizer_config.json").is_file() else base.path
@@ -107,7 +118,7 @@ def load_model(ref: str | Path, *, home: Path | None = None) -> LoadedModel:
         name, adapter_dir, base_name = path.resolve().name, path.resolve(), base.name
     else:
         base = resolve_base_model(str(ref), home)
-        model = transformers.AutoModelForCausalLM.from_pretrained(base.path)
+        model = transformers.AutoModelForCausalLM.from_pretrained(base.path, **_placement())
         tokenizer = transformers.AutoTokenizer.from_pretrained(base.path)
         name, adapter_dir, base_name, manifest = base.name, None, base.name, None
     if tokenizer.pad_token is None:

@@ -25,7 +25,7 @@ from typing import Any
 from curation.paths import triforge_home
 from curation.samples import set_status
 from curation.snapshots import create_snapshot
-from curation.store import Store
+from curation.store import Store, StoreLockedError
 from schemas.training import TrainConfig
 
 # The order run_round follows.
@@ -132,6 +132,23 @@ def _propose(state: _State, round_no: int, settings: LoopSettings, say: Say) -> 
     }
 
 
+def _open_decisions(store: Store, ids: list[str]) -> tuple[int, dict[str, int]]:
+    """How many proposals are still open, and the status counts. A proposal an expert corrected is decided
+    only once its correction is (approved or rejected), so the correction can make the snapshot."""
+    counts = dict(
+        store.con.execute(
+            "SELECT status, count(*) FROM samples WHERE id IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1", [ids]
+        ).fetchall()
+    )
+    open_corrections = store.con.execute(
+        "SELECT count(*) FROM samples c JOIN samples p ON c.parent_id = p.id "
+        "WHERE p.id IN (SELECT unnest(?::VARCHAR[])) AND p.status = 'superseded' "
+        "AND c.status NOT IN ('approved', 'rejected', 'superseded')",
+        [ids],
+    ).fetchone()[0]
+    return sum(v for k, v in counts.items() if k not in DECIDED) + open_corrections, counts
+
+
 def _review(state: _State, round_no: int, settings: LoopSettings, proposed: dict[str, Any], say: Say) -> dict | None:
     """Put the round's proposals in review once; return their decisions when all are decided, else None."""
     ids = proposed["ids"]
@@ -146,16 +163,14 @@ def _review(state: _State, round_no: int, settings: LoopSettings, proposed: dict
             set_status(store, undecided, "in_review", actor="loop", reason=f"round {round_no}")
     deadline = time.monotonic() + settings.timeout_seconds if settings.timeout_seconds else None
     while True:
-        with state.open(read_only=True) as store:
-            counts = dict(
-                store.con.execute(
-                    "SELECT status, count(*) FROM samples WHERE id IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1", [ids]
-                ).fetchall()
-            )
-        open_ = sum(v for k, v in counts.items() if k not in DECIDED)
-        if not open_:
+        try:
+            with state.open(read_only=True) as store:
+                open_, counts = _open_decisions(store, ids)
+        except StoreLockedError:  # an expert's `samples mark` or the service holds the store right now
+            open_, counts = -1, {}
+        if open_ == 0:
             return {"decisions": counts}
-        if not settings.wait or (deadline and time.monotonic() > deadline):
+        if open_ > 0 and (not settings.wait or (deadline and time.monotonic() > deadline)):
             say(f"round {round_no}: {open_} of {len(ids)} proposals await review (triforge samples mark / correct)")
             state.save(round_no, "review", "waiting", {"open": open_, "decisions": counts})
             return None
@@ -227,12 +242,30 @@ def run_round(store_path: Path | None, settings: LoopSettings, *, say: Say = pri
         return RoundOutcome(round_no, False, waiting_for=waiting)
 
     def snapshot() -> dict[str, Any]:
+        from curation.snapshots import resolve_snapshot
+        from curation.validators.runner import validate_samples
+
+        name = f"loop-r{round_no}"
         with state.open() as store:
-            snap = create_snapshot(store, f"loop-r{round_no}", SNAPSHOT_FILTER, exist_ok=True)
-        return {"id": snap.id, "name": snap.name, "members": snap.member_count}
+            validate_samples(store, "status = approved and validation = pending")  # e.g. experts' corrections
+            if store.con.execute("SELECT 1 FROM snapshots WHERE name = ?", [name]).fetchone():
+                snap = resolve_snapshot(store, name)  # a retried step keeps what it froze the first time
+            else:
+                snap = create_snapshot(store, name, SNAPSHOT_FILTER, reuse_same_members=True)
+        earlier = state.previous(round_no, "snapshot")
+        return {"id": snap.id, "name": snap.name, "members": snap.member_count,
+                "new_data": earlier is None or earlier["id"] != snap.id}  # fmt: skip
 
     snap = step("snapshot", snapshot)
-    trained = step("train", lambda: _train(state, round_no, settings, snap, say))
+
+    def train_or_reuse() -> dict[str, Any]:
+        earlier = state.previous(round_no, "train")
+        if earlier and not snap["new_data"]:
+            say(f"round {round_no}: no newly approved sample; keeping {earlier['adapter_dir']}")
+            return {**earlier, "reused": True}
+        return _train(state, round_no, settings, snap, say)
+
+    trained = step("train", train_or_reuse)
 
     def evaluate() -> dict[str, Any]:
         earlier = state.previous(round_no, "eval")

@@ -22,7 +22,7 @@ from curation.export import export_snapshot
 from curation.export.splits import SplitRatios
 from curation.paths import triforge_home
 from curation.snapshots import resolve_snapshot
-from curation.store import Store, StoreError
+from curation.store import Store, StoreError, StoreLockedError
 from schemas.training import TrainConfig, TrainingManifest
 from trainer.base_models import resolve_base_model
 from trainer.data import read_chat_jsonl, tokenize_rows
@@ -132,6 +132,10 @@ def train(
         if adapter_dir.exists() and any(adapter_dir.iterdir()):
             if not overwrite:
                 raise StoreError(f"{adapter_dir} is not empty; choose another --out or pass --overwrite")
+            if not _looks_like_adapter_dir(adapter_dir):
+                raise StoreError(
+                    f"{adapter_dir} does not look like an adapter directory; --overwrite will not delete it"
+                )
             shutil.rmtree(adapter_dir)
         exported = export_snapshot(
             store, snapshot.id, "chatml", adapter_dir / "data", ratios=SplitRatios(), seed=config.split_seed
@@ -246,25 +250,50 @@ def train(
             finished_at=datetime.now(UTC).replace(tzinfo=None),
         )
         (adapter_dir / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        with Store(store_path) as store, store.transaction() as con:
-            con.execute(
-                "INSERT INTO training_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    run_id,
-                    snapshot.id,
-                    snapshot.content_hash,
-                    base.name,
-                    base.sha256,
-                    str(adapter_dir.resolve()),
-                    config.model_dump_json(),
-                    json.dumps(metrics),
-                    manifest.forced,
-                    manifest.started_at,
-                    manifest.finished_at,
-                ],
-            )
-        return TrainingResult(manifest, adapter_dir, trainer.state.log_history)
+        log_history = trainer.state.log_history
     except BaseException:
         # A failed or interrupted run leaves no half-written adapter behind to be mistaken for one.
         shutil.rmtree(adapter_dir, ignore_errors=True)
         raise
+    # The adapter is complete from here on: a store that is busy now never costs the trained adapter.
+    register_run(store_path, manifest, adapter_dir)
+    return TrainingResult(manifest, adapter_dir, log_history)
+
+
+def register_run(
+    store_path: Path | None, manifest: TrainingManifest, adapter_dir: Path, *, wait_s: float = 120
+) -> None:
+    """Record a finished run in ``training_runs`` (idempotent), waiting a while for a store another process holds."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            with Store(store_path) as store, store.transaction() as con:
+                con.execute(
+                    "INSERT OR REPLACE INTO training_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        manifest.run_id,
+                        manifest.snapshot_id,
+                        manifest.snapshot_content_hash,
+                        manifest.base_model,
+                        manifest.base_model_sha256,
+                        str(Path(adapter_dir).resolve()),
+                        manifest.config.model_dump_json(),
+                        json.dumps(manifest.metrics),
+                        manifest.forced,
+                        manifest.started_at,
+                        manifest.finished_at,
+                    ],
+                )
+            return
+        except StoreLockedError as exc:
+            if time.monotonic() > deadline:
+                raise StoreError(
+                    f"the adapter is complete at {adapter_dir}, but the run could not be recorded: {exc} "
+                    f"Record it later with: triforge train --register {adapter_dir}"
+                ) from exc
+            time.sleep(2)
+
+
+def _looks_like_adapter_dir(path: Path) -> bool:
+    names = {p.name for p in path.iterdir()}
+    return bool(names & {"manifest.json", "adapter_config.json"}) or names <= {"data", "checkpoints"}

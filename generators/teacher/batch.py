@@ -23,7 +23,7 @@ from typing import Any
 from curation.importers.service import PendingRevision, write_revisions
 from curation.store import Store, StoreError
 from generators.run import check_proposals
-from generators.teacher.clients import ChatClient, FatalError, Reply, TransientError
+from generators.teacher.clients import ChatClient, FatalError, Reply, TaskError, TransientError
 from generators.teacher.prompts import PROMPT_VERSION, ReplyError, parse_reply, repair_messages, task_messages
 from generators.teacher.tasks import TeacherTask
 from schemas.sample import Kind, Message, Provenance, Role, SampleRevision, SourceType
@@ -79,6 +79,22 @@ class RetriesExhausted(RuntimeError):
         self.attempts = attempts
 
 
+class RequestRejected(RetriesExhausted):
+    """The endpoint refused this request for good (TaskError); asking again would be refused again."""
+
+
+REJECTED = "rejected by the endpoint"
+
+
+def _settled(row: dict[str, Any] | None) -> bool:
+    """Stored, or failed for good (a paid-for reply unusable after its repair, or a refused request)."""
+    if not row:
+        return False
+    if row["status"] == "stored":
+        return True
+    return row["status"] == "failed" and (row["raw"] is not None or (row["error"] or "").startswith(REJECTED))
+
+
 def batch_id_for(client: ChatClient, settings: BatchSettings, tasks: list[TeacherTask]) -> str:
     """Same provider, model, tasks and prompts: same batch, so re-running resumes instead of paying again."""
     key = json.dumps(
@@ -102,6 +118,8 @@ def _call_with_retries(
                 messages, max_tokens=settings.max_tokens, temperature=settings.temperature, seed=seed
             )
             return reply, attempt + 1
+        except TaskError as exc:
+            raise RequestRejected(str(exc), attempt + 1) from exc
         except TransientError as exc:
             if attempt == settings.max_retries:
                 raise RetriesExhausted(str(exc), attempt + 1) from exc
@@ -117,10 +135,11 @@ class _Ledger:
         self.store, self.batch_id, self.client = store, batch_id, client
         rows = store.con.execute(
             "SELECT task_index, status, attempts, repaired, raw_response, prompt_tokens, completion_tokens, error, "
-            "revision_id FROM teacher_requests WHERE batch_id = ?",
+            "revision_id, cost_usd FROM teacher_requests WHERE batch_id = ?",
             [batch_id],
         ).fetchall()
         keys = ("status", "attempts", "repaired", "raw", "prompt_tokens", "completion_tokens", "error", "revision_id")
+        keys += ("cost",)
         self.rows: dict[int, dict[str, Any]] = {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows}
 
     def save(self, task: TeacherTask, settings: BatchSettings, con: Any = None, **changes: Any) -> dict[str, Any]:
@@ -133,6 +152,7 @@ class _Ledger:
             "completion_tokens": 0,
             "error": None,
             "revision_id": None,
+            "cost": 0.0,  # priced when each reply arrives, so a resume at other prices keeps what was paid
         }
         row.update(changes)
         self.rows[task.index] = row
@@ -150,7 +170,7 @@ class _Ledger:
                 row["raw"],
                 row["prompt_tokens"],
                 row["completion_tokens"],
-                settings.cost(row["prompt_tokens"], row["completion_tokens"]),
+                row["cost"],
                 row["error"],
                 row["revision_id"],
                 datetime.now(UTC).replace(tzinfo=None),
@@ -172,7 +192,7 @@ def _revision(
         "repaired": row["repaired"],
         "prompt_tokens": row["prompt_tokens"],
         "completion_tokens": row["completion_tokens"],
-        "cost_usd": round(settings.cost(row["prompt_tokens"], row["completion_tokens"]), 8),
+        "cost_usd": round(row["cost"], 8),
     }
     return SampleRevision(
         kind=Kind(task.kind),
@@ -255,14 +275,14 @@ def run_batch(
             summary.skipped_already_done += 1
             summary.stored += 1
             summary.ids.append(row["revision_id"])
-        elif row and row["status"] == "failed" and row["raw"] is not None:
-            summary.skipped_already_done += 1  # paid for, and unusable even after its repair
+        elif _settled(row):
+            summary.skipped_already_done += 1  # failed for good: unusable after its repair, or refused
             summary.failed += 1
     finished = summary.skipped_already_done
     tick()
     for task in tasks:
         row = ledger.rows.get(task.index)
-        if row and (row["status"] == "stored" or (row["status"] == "failed" and row["raw"] is not None)):
+        if _settled(row):
             continue
         if row and row["status"] == "answered" and row["raw"] is not None:
             settle(task)  # paid for by a run that was killed before parsing it
@@ -272,48 +292,66 @@ def run_batch(
             )
             queue.append((task, prompt, settings.seed + task.index, False))
 
+    def record_reply(task: TeacherTask, is_repair: bool, reply: Reply, attempts: int) -> None:
+        previous = ledger.rows.get(task.index, {})
+        summary.api_calls += attempts
+        ledger.save(
+            task,
+            settings,
+            status="answered",
+            attempts=previous.get("attempts", 0) + attempts,
+            repaired=is_repair,
+            raw=reply.text,
+            prompt_tokens=previous.get("prompt_tokens", 0) + reply.prompt_tokens,
+            completion_tokens=previous.get("completion_tokens", 0) + reply.completion_tokens,
+            cost=previous.get("cost", 0.0) + settings.cost(reply.prompt_tokens, reply.completion_tokens),
+        )
+
     fatal: FatalError | None = None
+    in_flight: dict[Future, tuple[TeacherTask, bool]] = {}
     with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
-        in_flight: dict[Future, tuple[TeacherTask, bool]] = {}
-        while queue or in_flight:
-            while queue and fatal is None and len(in_flight) < settings.concurrency:
-                task, messages, seed, is_repair = queue.popleft()
-                future = pool.submit(_call_with_retries, client, messages, settings, seed, sleep)
-                in_flight[future] = (task, is_repair)
-            if not in_flight:
-                break  # a fatal error stopped the sending; what is queued waits for the next run
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in done:
+        try:
+            while queue or in_flight:
+                while queue and fatal is None and len(in_flight) < settings.concurrency:
+                    task, messages, seed, is_repair = queue.popleft()
+                    future = pool.submit(_call_with_retries, client, messages, settings, seed, sleep)
+                    in_flight[future] = (task, is_repair)
+                if not in_flight:
+                    break  # a fatal error stopped the sending; what is queued waits for the next run
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    task, is_repair = in_flight.pop(future)
+                    previous = ledger.rows.get(task.index, {})
+                    try:
+                        reply, attempts = future.result()
+                    except FatalError as exc:
+                        fatal = fatal or exc
+                        continue
+                    except RetriesExhausted as exc:
+                        summary.api_calls += exc.attempts
+                        why = REJECTED if isinstance(exc, RequestRejected) else f"gave up after {exc.attempts} attempts"
+                        fail(
+                            task,
+                            f"{why}: {exc}",
+                            attempts=previous.get("attempts", 0) + exc.attempts,
+                            raw=previous.get("raw"),
+                        )
+                        continue
+                    record_reply(task, is_repair, reply, attempts)
+                    settle(task)
+        except BaseException:
+            # Ctrl-C, an unexpected client error, a bug in settle: keep every reply already paid for.
+            for future in list(in_flight):
                 task, is_repair = in_flight.pop(future)
-                previous = ledger.rows.get(task.index, {})
                 try:
-                    reply, attempts = future.result()
-                except FatalError as exc:
-                    fatal = fatal or exc
+                    reply, attempts = future.result(timeout=300)
+                except BaseException:  # nothing to keep from a request that failed
                     continue
-                except RetriesExhausted as exc:
-                    summary.api_calls += exc.attempts
-                    fail(
-                        task,
-                        f"gave up after {exc.attempts} attempts: {exc}",
-                        attempts=previous.get("attempts", 0) + exc.attempts,
-                        raw=previous.get("raw"),
-                    )
-                    continue
-                summary.api_calls += attempts
-                ledger.save(
-                    task,
-                    settings,
-                    status="answered",
-                    attempts=previous.get("attempts", 0) + attempts,
-                    repaired=is_repair,
-                    raw=reply.text,
-                    prompt_tokens=previous.get("prompt_tokens", 0) + reply.prompt_tokens,
-                    completion_tokens=previous.get("completion_tokens", 0) + reply.completion_tokens,
-                )
-                settle(task)
+                record_reply(task, is_repair, reply, attempts)
+            raise
     if fatal is not None:
         raise fatal
+    summary.ids = list(dict.fromkeys(summary.ids))  # two tasks with identical replies share one revision
     if summary.ids:
         checked = check_proposals(store, summary.ids, source_name, progress=progress)
         summary.valid, summary.rejected_by_validators, summary.duplicates = (

@@ -31,7 +31,15 @@ class TransientError(RuntimeError):
 
 
 class FatalError(RuntimeError):
-    """Retrying cannot help; the batch stops and says why."""
+    """Retrying cannot help and no request will succeed (bad key, unknown model): the batch stops."""
+
+
+class TaskError(RuntimeError):
+    """The endpoint refused this one request (too long, filtered, malformed): the task fails, the batch goes on."""
+
+
+# 400/413/422 concern one request; 401/403/404 concern every request.
+TASK_STATUSES = (400, 413, 422)
 
 
 class ChatClient(Protocol):
@@ -84,8 +92,12 @@ class OpenAICompatible:
         except openai.APIStatusError as exc:
             if exc.status_code in (408, 409) or exc.status_code >= 500:
                 raise TransientError(f"HTTP {exc.status_code}: {exc}", _retry_after(exc.response.headers)) from exc
+            if exc.status_code in TASK_STATUSES:
+                raise TaskError(f"HTTP {exc.status_code}: {exc}") from exc
             raise FatalError(f"HTTP {exc.status_code} from {self.model}: {exc}") from exc
         usage = response.usage
+        if not response.choices:
+            raise TaskError("the reply has no choices")
         return Reply(
             response.choices[0].message.content or "",
             usage.prompt_tokens if usage else 0,
@@ -96,7 +108,9 @@ class OpenAICompatible:
 class Gemini:
     provider = "gemini"
 
-    def __init__(self, model: str, *, base_url: str | None, api_key: str | None, timeout: float = 120.0) -> None:
+    def __init__(
+        self, model: str, *, base_url: str | None, api_key: str | None, timeout: float = 120.0, json_mode: bool = True
+    ) -> None:
         from google import genai
         from google.genai import types
 
@@ -104,6 +118,7 @@ class Gemini:
         if not key:
             raise FatalError("Gemini needs a key: set GEMINI_API_KEY (or --api-key-env)")
         self.model = model
+        self.json_mode = json_mode
         self._types = types
         options = (
             types.HttpOptions(base_url=base_url, timeout=int(timeout * 1000))
@@ -128,13 +143,15 @@ class Gemini:
             temperature=temperature,
             max_output_tokens=max_tokens,
             seed=seed,
-            response_mime_type="application/json",
+            response_mime_type="application/json" if self.json_mode else None,
         )
         try:
             response = self._client.models.generate_content(model=self.model, contents=contents, config=config)
         except errors.APIError as exc:
             if exc.code in (408, 429) or exc.code >= 500:
                 raise TransientError(f"HTTP {exc.code}: {exc.message}") from exc
+            if exc.code in TASK_STATUSES:
+                raise TaskError(f"HTTP {exc.code}: {exc.message}") from exc
             raise FatalError(f"HTTP {exc.code} from {self.model}: {exc.message}") from exc
         except httpx.TransportError as exc:
             raise TransientError(f"{type(exc).__name__}: {exc}") from exc
@@ -163,13 +180,13 @@ class InProcess:
 
 
 def make_client(
-    provider: str, model: str, *, base_url: str | None = None, api_key_env: str | None = None
+    provider: str, model: str, *, base_url: str | None = None, api_key_env: str | None = None, json_mode: bool = True
 ) -> ChatClient:
     api_key = os.environ.get(api_key_env) if api_key_env else None
     if api_key_env and not api_key:
         raise FatalError(f"${api_key_env} is empty")
     if provider == "openai":
-        return OpenAICompatible(model, base_url=base_url, api_key=api_key)
+        return OpenAICompatible(model, base_url=base_url, api_key=api_key, json_mode=json_mode)
     if provider == "gemini":
-        return Gemini(model, base_url=base_url, api_key=api_key)
+        return Gemini(model, base_url=base_url, api_key=api_key, json_mode=json_mode)
     raise FatalError(f"unknown provider {provider!r}: openai (any compatible endpoint) or gemini")

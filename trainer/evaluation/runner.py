@@ -176,7 +176,11 @@ def resolve_eval_run(store: Store, ref: str) -> str:
         return rows[0][0]
     if len(rows) > 1:
         raise StoreError(f"eval run prefix {ref!r} is ambiguous ({len(rows)} runs)")
-    candidates = {ref, str(Path(ref).expanduser().resolve())}
+    from trainer.base_models import ALIASES
+
+    path = Path(ref).expanduser().resolve()
+    # How a model may have been stored: as given, as a resolved adapter path, or by its base-model name.
+    candidates = {ref, str(path), path.name, ALIASES.get(ref.lower(), ref)}
     row = store.con.execute(
         "SELECT id FROM eval_runs WHERE model IN (SELECT unnest(?)) ORDER BY created_at DESC LIMIT 1",
         [list(candidates)],

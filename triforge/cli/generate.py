@@ -70,7 +70,7 @@ def generate_command(
     if name in LLM_PROPOSERS:
         console.print(
             f"{summary.source_name} batch {summary.batch_id}: {summary.tasks} tasks, {summary.stored} stored "
-            f"({summary.skipped_already_done} done by an earlier run), {summary.failed} failed; "
+            f"({summary.skipped_already_done} settled by an earlier run), {summary.failed} failed; "
             f"[green]{summary.valid} valid[/], [red]{summary.rejected_by_validators} rejected by validators[/], "
             f"{summary.duplicates} duplicates; {summary.api_calls} API calls this run, "
             f"{summary.prompt_tokens}+{summary.completion_tokens} tokens, ${summary.cost_usd:.4f} for the batch"
@@ -105,7 +105,9 @@ def _run_llm_proposer(store, name: str, *, n, seed, provider, model, base_url, a
                 f"{name} needs --model (the model id at --base-url)" + (" or --adapter" if bootstrap else "")
             )
         try:
-            client = make_client(provider, model, base_url=base_url, api_key_env=api_key_env)
+            # Bootstrap answers are free text: JSON mode would force them into JSON (and OpenAI refuses it
+            # when no message mentions JSON).
+            client = make_client(provider, model, base_url=base_url, api_key_env=api_key_env, json_mode=not bootstrap)
         except FatalError as exc:
             raise StoreError(str(exc)) from exc
     chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())

@@ -14,7 +14,7 @@ from triforge.cli.common import console, err_console, open_store, print_json, pr
 
 @user_errors
 def train_command(
-    snapshot: Annotated[str, typer.Argument(help="Snapshot name or id")],
+    snapshot: Annotated[str | None, typer.Argument(help="Snapshot name or id")] = None,
     base_model: Annotated[
         str, typer.Option(help="'smollm2' (shipped, converted once) or a local model directory, e.g. Qwen2.5-Coder-7B")
     ] = "smollm2",
@@ -26,11 +26,26 @@ def train_command(
     evals: Annotated[
         list[Path] | None, typer.Option("--evals", help="Eval suites for the contamination gate (default: bundled)")
     ] = None,
+    register: Annotated[
+        Path | None, typer.Option(help="Only record a finished adapter whose run the store missed (it was busy)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """LoRA-train a base model on a snapshot's chat export; writes the adapter and its manifest."""
     from curation.paths import store_path
-    from trainer.sft import load_config, train
+    from trainer.sft import load_config, register_run, train
+
+    if register is not None:
+        from schemas.training import TrainingManifest
+
+        manifest_file = register / "manifest.json"
+        if not manifest_file.is_file():
+            raise typer.BadParameter(f"{manifest_file} does not exist", param_hint="--register")
+        register_run(store_path(), TrainingManifest.model_validate_json(manifest_file.read_text()), register)
+        console.print(f"recorded the run of {register}")
+        return
+    if snapshot is None:
+        raise typer.BadParameter("give a snapshot (or --register ADAPTER_DIR)", param_hint="SNAPSHOT")
 
     settings = load_config(config)
     if max_steps is not None:
@@ -66,10 +81,14 @@ def train_command(
         f"  snapshot {manifest.snapshot_name} ({manifest.snapshot_id[:12]}), base {manifest.base_model} "
         f"({manifest.base_model_sha256[:12]})\n"
         f"  {m['steps']} steps on {m['train_rows']} rows ({m['assistant_tokens']} assistant tokens), "
-        f"loss {m['first_loss']:.3f} -> {m['last_loss']:.3f}"
+        f"loss {_num(m['first_loss'])} -> {_num(m['last_loss'])}"
         + (f", eval loss {m['eval_loss']:.4f} on {m['valid_rows']} valid rows" if "eval_loss" in m else "")
         + f", {m['wall_seconds']} s on {m['device']}"
     )
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 class _RunByDefault(TyperGroup):
@@ -304,6 +323,8 @@ def serve_model_command(
         api_key = os.environ.get(api_key_env)
         if not api_key:
             raise typer.BadParameter(f"${api_key_env} is empty", param_hint="--api-key-env")
+    if host not in ("127.0.0.1", "localhost", "::1") and not api_key:
+        raise typer.BadParameter("serving beyond loopback needs --api-key-env: anyone who can reach it could use it")
     with progress_bar(disable=False) as bar:
         bar.add_task(f"loading {model}", total=None)
         loaded = load_model(model)
