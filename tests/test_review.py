@@ -138,3 +138,51 @@ def test_push_pull_consensus_and_corrections(argilla, home, monkeypatch):
         assert pull(store, client, rule="majority", min_submitted=2).disputed == 1
     pulled = runner.invoke(app, ["review", "pull", "--min-submitted", "2"])
     assert pulled.exit_code == 0 and "1 disputed" in pulled.output
+
+
+def test_a_loop_round_reviewed_in_argilla(argilla, home, smollm2_home, tmp_path, monkeypatch):
+    """Strategy 4 through Argilla: the loop pushes its proposals, stops (--no-wait), and the next run pulls
+    the experts' responses and carries on to snapshot, train and eval."""
+    from curation.samples import set_status
+
+    _, creds = argilla
+    monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
+    monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
+    from labeling.argilla.client import connect
+
+    with Store(home / "triforge.duckdb") as store:
+        run_generator(store, "bug_injection", 6, seed=11)
+        seeds = [r[0] for r in store.con.execute("SELECT id FROM samples WHERE validation = 'passed'").fetchall()]
+        set_status(store, seeds, "approved", actor="expert:ada")
+    config = tmp_path / "small.toml"
+    config.write_text("max_length = 128\nper_device_batch_size = 1\ngradient_accumulation_steps = 1\n")
+    base = smollm2_home / "models" / "smollm2-135m-instruct"
+    args = [
+        "loop", "--review", "argilla", "--n", "2", "--base-model", str(base),
+        "--config", str(config), "--max-steps", "1", "--eval-limit", "1", "--max-new-tokens", "8",
+        "--proposal-tokens", "16", "--no-wait", "--json",
+    ]  # fmt: skip
+    runner = CliRunner()
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)[0]["waiting_for"] == 2
+    with Store(home / "triforge.duckdb", read_only=True) as store:
+        proposals = [
+            r[0] for r in store.con.execute("SELECT id FROM samples WHERE source_type = 'bootstrap'").fetchall()
+        ]
+    client = connect()
+    dataset = client.datasets(name="triforge-debug-dialogue", workspace=client.workspaces("triforge"))
+    uuids = {r.id: r._model.id for r in dataset.records()}
+    assert set(proposals) <= set(uuids)  # pushed even though a 135M model's answers fail validation
+    reviewer = _annotator(client, creds, "cy")
+    _respond(creds, reviewer, uuids[proposals[0]], "approve", correction=GOOD_ANSWER)
+    _respond(creds, reviewer, uuids[proposals[1]], "reject")
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)[0]["report"]
+    assert report["decisions"] == {"superseded": 1, "rejected": 1} and report["approved_after_correction"] == 1
+    with Store(home / "triforge.duckdb", read_only=True) as store:
+        child = store.con.execute("SELECT id FROM samples WHERE parent_id = ?", [proposals[0]]).fetchone()[0]
+        members = {r[0] for r in store.con.execute("SELECT revision_id FROM snapshot_members").fetchall()}
+        via = store.con.execute("SELECT data->>'$.via' FROM loop_steps WHERE step = 'review'").fetchone()[0]
+    assert child in members and via == "argilla"

@@ -7,9 +7,10 @@ picks up), every approved, valid, non-duplicate sample is frozen, trained on, ev
 reports what changed. Each step's outcome is a row in ``loop_steps``; a step that crashed or was
 killed is run again, a finished one never is (and the proposal step itself resumes from its ledger).
 
-Review happens in the store's statuses: ``triforge samples mark`` / ``correct``, the curator API, or
-(once issue 5 lands) Argilla responses pulled into the store. A correction supersedes its parent, and
-the corrected child is what the snapshot holds when it is approved.
+Review goes through Argilla when the local stack is up (``--review argilla``, or ``auto``): the round's
+proposals are pushed and responses pulled with the consensus rule on every check. ``--review store``
+reads the store's statuses instead (``triforge samples mark|correct``, the curator API). A correction
+supersedes its parent, and the corrected child is what the snapshot holds when it is approved.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class LoopSettings:
     proposal_tokens: int = 512
     wait: bool = True
     poll_seconds: float = 30.0
+    review: str = "auto"  # argilla | store | auto (Argilla when the local stack is up)
+    consensus: str = "unanimous"
+    min_submitted: int = 1
     timeout_seconds: float | None = None
 
 
@@ -149,10 +153,33 @@ def _open_decisions(store: Store, ids: list[str]) -> tuple[int, dict[str, int]]:
     return sum(v for k, v in counts.items() if k not in DECIDED) + open_corrections, counts
 
 
+def _review_backend(mode: str) -> Any:
+    """The Argilla client when reviews go through Argilla, None when they are read from the store."""
+    if mode == "store":
+        return None
+    from labeling.argilla.stack import LabelingStack
+
+    stack = LabelingStack()
+    if mode == "auto" and not (stack.credentials_file.exists() and stack.healthy()):
+        return None
+    from labeling.argilla.client import connect
+
+    return connect(stack)
+
+
 def _review(state: _State, round_no: int, settings: LoopSettings, proposed: dict[str, Any], say: Say) -> dict | None:
-    """Put the round's proposals in review once; return their decisions when all are decided, else None."""
+    """Put the round's proposals in review once; return their decisions when all are decided, else None.
+
+    Through Argilla, every proposal is pushed (experts also correct the ones that fail validation) and each
+    check pulls responses first; from the store, statuses set by ``samples mark|correct`` decide."""
     ids = proposed["ids"]
+    client = _review_backend(settings.review)
+    where = f"id in ({', '.join(json.dumps(i) for i in ids)})" if ids else None
     with state.open() as store:
+        if client is not None and where:
+            from labeling.argilla.sync import push
+
+            push(store, client, where=where, min_submitted=settings.min_submitted)
         undecided = [
             r[0]
             for r in store.con.execute(
@@ -162,16 +189,22 @@ def _review(state: _State, round_no: int, settings: LoopSettings, proposed: dict
         if undecided:
             set_status(store, undecided, "in_review", actor="loop", reason=f"round {round_no}")
     deadline = time.monotonic() + settings.timeout_seconds if settings.timeout_seconds else None
+    where_to = "in Argilla (triforge labeling status)" if client is not None else "(triforge samples mark / correct)"
     while True:
         try:
+            if client is not None:
+                from labeling.argilla.sync import pull
+
+                with state.open() as store:
+                    pull(store, client, rule=settings.consensus, min_submitted=settings.min_submitted)
             with state.open(read_only=True) as store:
                 open_, counts = _open_decisions(store, ids)
         except StoreLockedError:  # an expert's `samples mark` or the service holds the store right now
             open_, counts = -1, {}
         if open_ == 0:
-            return {"decisions": counts}
+            return {"decisions": counts, "via": "argilla" if client is not None else "store"}
         if open_ > 0 and (not settings.wait or (deadline and time.monotonic() > deadline)):
-            say(f"round {round_no}: {open_} of {len(ids)} proposals await review (triforge samples mark / correct)")
+            say(f"round {round_no}: {open_} of {len(ids)} proposals await review {where_to}")
             state.save(round_no, "review", "waiting", {"open": open_, "decisions": counts})
             return None
         time.sleep(settings.poll_seconds)

@@ -160,7 +160,13 @@ def pull(store: Store, client: Any, *, rule: str = "unanimous", min_submitted: i
         dataset = client.datasets(name=name, workspace=workspace)
         if dataset is None:
             raise StoreError(f"Argilla has no dataset {name!r} any more; was the stack reset?")
+        mine = {
+            r[0]
+            for r in store.con.execute("SELECT revision_id FROM argilla_records WHERE dataset = ?", [name]).fetchall()
+        }
         for record in dataset.records(with_responses=True):
+            if record.id not in mine:
+                continue  # another store's record in a shared dataset: not ours to decide
             summary.records += 1
             by_user: dict[str, dict[str, Any]] = {}
             for response in record.responses:

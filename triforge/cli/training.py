@@ -349,6 +349,9 @@ def loop_command(
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for reviews, or stop and resume later")] = True,
     poll: Annotated[float, typer.Option(min=0.1, help="Seconds between review checks while waiting")] = 30.0,
     timeout: Annotated[float | None, typer.Option(help="Stop waiting for reviews after this many seconds")] = None,
+    review: Annotated[str, typer.Option(help="argilla, store, or auto (Argilla when `labeling up` runs)")] = "auto",
+    consensus: Annotated[str, typer.Option(help="Argilla consensus: unanimous or majority")] = "unanimous",
+    min_submitted: Annotated[int, typer.Option(min=1, max=20, help="Argilla responses per proposal")] = 1,
     status: Annotated[bool, typer.Option("--status", help="Only show every round's step states")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -387,7 +390,12 @@ def loop_command(
         wait=wait,
         poll_seconds=poll,
         timeout_seconds=timeout,
+        review=review,
+        consensus=consensus,
+        min_submitted=min_submitted,
     )
+    if review not in ("argilla", "store", "auto"):
+        raise typer.BadParameter("argilla, store or auto", param_hint="--review")
     say = (lambda text: None) if as_json else (lambda text: err_console.print(text, highlight=False))
     outcomes = []
     for _ in range(rounds):
