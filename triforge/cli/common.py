@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from curation.export.splits import SplitError
 from curation.filters import FilterError
@@ -63,3 +64,13 @@ def open_store(*, read_only: bool = False) -> Store:
 def print_json(value: Any) -> None:
     """Machine-readable output goes to stdout unstyled, so it pipes into jq."""
     typer.echo(json.dumps(value, indent=2, default=str, ensure_ascii=False))
+
+
+def simple_table(title: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]) -> Table:
+    """A titled table of plain cells: most listings need nothing more."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    return table

@@ -9,7 +9,15 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from triforge.cli.common import console, err_console, open_store, print_json, progress_bar, user_errors
+from triforge.cli.common import (
+    console,
+    err_console,
+    open_store,
+    print_json,
+    progress_bar,
+    simple_table,
+    user_errors,
+)
 
 
 @user_errors
@@ -244,20 +252,14 @@ def eval_list_command(as_json: Annotated[bool, typer.Option("--json")] = False) 
     if as_json:
         print_json(runs)
         return
-    table = Table(title="eval runs")
-    for col in ("id", "created", "model", "cases", "substring mean", "word mean", "word passed"):
-        table.add_column(col)
-    for r in runs:
-        o = r["overall"]
-        table.add_row(
-            r["id"],
-            r["created_at"],
-            r["model"],
-            str(o["cases"]),
-            f"{o['substring']['mean_score']:.3f}",
-            f"{o['word']['mean_score']:.3f}",
-            str(o["word"]["passed"]),
-        )
+    rows = [
+        (r["id"], r["created_at"], r["model"], r["overall"]["cases"], f"{r['overall']['substring']['mean_score']:.3f}",
+         f"{r['overall']['word']['mean_score']:.3f}", r["overall"]["word"]["passed"])
+        for r in runs
+    ]  # fmt: skip
+    table = simple_table(
+        "eval runs", ("id", "created", "model", "cases", "substring mean", "word mean", "word passed"), rows
+    )
     console.print(table)
 
 
@@ -281,19 +283,11 @@ def lineage_command(
         f"[bold]snapshot[/] {snap['name']} {snap['id'][:12]}: {snap['members']} samples, where {snap['where']!r}, "
         f"content hash {'unchanged' if snap['content_hash_matches'] else '[red]CHANGED since training[/]'}"
     )
-    table = Table(title="sources")
-    for col in ("source type", "source", "samples"):
-        table.add_column(col)
-    for s in info["sources"]:
-        table.add_row(s["source_type"], s["source_name"], str(s["samples"]))
-    console.print(table)
+    sources = [(x["source_type"], x["source_name"], x["samples"]) for x in info["sources"]]
+    console.print(simple_table("sources", ("source type", "source", "samples"), sources))
     if info["reviewers"]:
-        table = Table(title="reviewers")
-        for col in ("reviewer", "decision", "samples"):
-            table.add_column(col)
-        for r in info["reviewers"]:
-            table.add_row(r["reviewer"], r["decision"], str(r["samples"]))
-        console.print(table)
+        reviewers = [(x["reviewer"], x["decision"], x["samples"]) for x in info["reviewers"]]
+        console.print(simple_table("reviewers", ("reviewer", "decision", "samples"), reviewers))
     else:
         console.print("reviewers: none recorded (no member went through review)")
     for e in info["evals"]:
@@ -369,11 +363,8 @@ def loop_command(
         if as_json:
             print_json(steps)
             return
-        table = Table(title="loop steps")
-        for col in ("round", "step", "status", "updated", "error"):
-            table.add_column(col)
-        for s in steps:
-            table.add_row(str(s["round"]), s["step"], s["status"], s["updated_at"], s["error"] or "")
+        rows = [(x["round"], x["step"], x["status"], x["updated_at"], x["error"]) for x in steps]
+        table = simple_table("loop steps", ("round", "step", "status", "updated", "error"), rows)
         console.print(table)
         return
     settings_config = load_config(config)
