@@ -16,7 +16,7 @@ from tests.dialogues import GOOD_ANSWER
 from tests.local_http import free_port
 from triforge.cli import app
 
-pytestmark = pytest.mark.skipif(
+NO_STACK = pytest.mark.skipif(
     not (argilla_venv() / "bin" / "noida-db").exists(), reason="the Argilla venv is built by `make setup`"
 )
 
@@ -59,6 +59,16 @@ def _respond(creds, headers, record_uuid: str, decision: str, correction: str | 
     assert reply.status_code == 201, reply.text
 
 
+def test_krippendorff_alpha_nominal_by_hand():
+    from labeling.argilla.stats import krippendorff_alpha_nominal as alpha
+
+    assert alpha([["a", "a"], ["a", "b"], ["b", "b"], ["b", "b"]]) == pytest.approx(1 - 7 * 2 / 30, abs=1e-4)
+    assert alpha([["a", "a"], ["b", "b", "b"], ["a", "a", "a"]]) == 1.0
+    assert alpha([["a", "b"], ["b", "a"]]) < 0  # they disagree more than chance would
+    assert alpha([["a", "a"], ["a", "a"]]) is None and alpha([["a", "b"]]) is None and alpha([["a"], ["b"]]) is None
+
+
+@NO_STACK
 def test_labeling_up_is_idempotent_and_keeps_credentials_private(argilla):
     stack, creds = argilla
     assert stack.status()["healthy"] and all(stack.status()["processes"].values())
@@ -68,6 +78,7 @@ def test_labeling_up_is_idempotent_and_keeps_credentials_private(argilla):
     assert stack.up(port=int(creds.api_url.rsplit(":", 1)[1])) == creds and stack.state()["pids"] == pids
 
 
+@NO_STACK
 def test_push_pull_consensus_and_corrections(argilla, home, monkeypatch):
     _, creds = argilla
     monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
@@ -138,8 +149,18 @@ def test_push_pull_consensus_and_corrections(argilla, home, monkeypatch):
         assert pull(store, client, rule="majority", min_submitted=2).disputed == 1
     pulled = runner.invoke(app, ["review", "pull", "--min-submitted", "2"])
     assert pulled.exit_code == 0 and "1 disputed" in pulled.output
+    stats = json.loads(runner.invoke(app, ["review", "stats", "--json"]).stdout)
+    assert [(r["reviewer"], r["submitted"], r["corrections"]) for r in stats["reviewers"]] == [
+        ("ada", 4, 1),
+        ("bo", 4, 0),
+    ]
+    assert stats["records"] == {"approved": 1, "rejected": 1, "corrected": 1, "responded, undecided": 1,
+                                "awaiting a response": expected - 4}  # fmt: skip
+    # Units (approve, approve), (reject, reject), (approve, approve), (approve, reject): alpha = 1 - 7 * 2 / 30.
+    assert stats["agreement"]["decision"] == pytest.approx(0.5333, abs=1e-4)
 
 
+@NO_STACK
 def test_a_loop_round_reviewed_in_argilla(argilla, home, smollm2_home, tmp_path, monkeypatch):
     """Strategy 4 through Argilla: the loop pushes its proposals, stops (--no-wait), and the next run pulls
     the experts' responses and carries on to snapshot, train and eval."""

@@ -128,3 +128,29 @@ def pull_command(
         f"{summary.responses} responses on {summary.records} records: {summary.approved} approved, "
         f"{summary.corrected} corrected, {summary.rejected} rejected, {summary.disputed} disputed"
     )
+
+
+@review_app.command("stats")
+@user_errors
+def stats_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Reviewer throughput, pending records and inter-annotator agreement (Krippendorff's alpha), from the store."""
+    from labeling.argilla.stats import review_stats
+    from triforge.cli.common import open_store, simple_table
+
+    with open_store(read_only=True) as store:
+        stats = review_stats(store)
+    if as_json:
+        print_json(stats)
+        return
+    columns = ("reviewer", "submitted", "approve", "reject", "corrections", "last pull")
+    console.print(simple_table("reviewers", columns, [tuple(r.values()) for r in stats["reviewers"]]))
+    console.print(simple_table("records sent to Argilla", ("state", "records"), list(stats["records"].items())))
+    agreement = stats["agreement"]
+
+    def fmt(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    rows = [("decision (all)", fmt(agreement["decision"])), ("category tag", fmt(agreement["category"]))]
+    rows += [(f"decision, {c}", fmt(a)) for c, a in agreement["decision_by_category"].items()]
+    title = f"Krippendorff's alpha ({agreement['samples_with_two_or_more_reviews']} samples with 2+ reviews)"
+    console.print(simple_table(title, ("question", "alpha"), rows))
