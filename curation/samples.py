@@ -161,10 +161,15 @@ def correct_sample(
         messages=tuple(messages),
         metadata={**original.metadata, "corrected_by": actor},
         parent_id=parent.id,
+        # The correction is the expert's work; where the corrected text came from stays on the parent.
         provenance=Provenance(
-            source_type=SourceType(original.provenance.source_type),
-            source_name=original.provenance.source_name,
-            original={"correction_of": parent.id, "by": actor},
+            source_type=SourceType.expert,
+            source_name=actor,
+            original={
+                "correction_of": parent.id,
+                "by": actor,
+                "parent_source": f"{original.provenance.source_type}:{original.provenance.source_name}",
+            },
         ),
     )
     if child.identity() == {**original.identity(), "parent_id": parent.id}:

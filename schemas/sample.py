@@ -40,6 +40,7 @@ class SourceType(StrEnum):
     bootstrap = "bootstrap"
     community = "community"
     import_ = "import"
+    expert = "expert"  # a reviewer's correction of another revision (its parent keeps the original source)
 
 
 SampleStatus = Literal["draft", "proposed", "in_review", "approved", "rejected", "superseded"]

@@ -82,7 +82,11 @@ def test_a_loop_round_waits_for_reviews_resumes_after_a_kill_and_feeds_the_next_
     assert (report["proposed"], report["approved_this_round"], report["approved_after_correction"]) == (3, 1, 1)
     assert report["decisions"] == {"approved": 1, "superseded": 1, "rejected": 1}
     with Store(db, read_only=True) as store:
-        assert store.con.execute("SELECT count(*) FROM samples WHERE source_type = 'bootstrap'").fetchone()[0] == 4
+        assert store.con.execute("SELECT count(*) FROM samples WHERE source_type = 'bootstrap'").fetchone()[0] == 3
+        assert store.con.execute("SELECT source_type, source_name FROM samples WHERE id = ?", [child]).fetchone() == (
+            "expert",
+            "expert:bo",
+        )
         assert store.con.execute("SELECT count(*) FROM training_runs").fetchone()[0] == 1
         assert store.con.execute("SELECT name FROM snapshots").fetchall() == [("loop-r1",)]
         members = {r[0] for r in store.con.execute("SELECT revision_id FROM snapshot_members").fetchall()}

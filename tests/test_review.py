@@ -134,6 +134,8 @@ def test_push_pull_consensus_and_corrections(argilla, home, monkeypatch):
             "SELECT id, status, validation, messages->>'$[1].content' FROM samples WHERE parent_id = ?", [in_review[2]]
         ).fetchone()
         assert child[1:] == ("approved", "passed", GOOD_ANSWER)
+        provenance = store.con.execute("SELECT source_type, source_name FROM samples WHERE id = ?", [child[0]])
+        assert provenance.fetchone() == ("expert", "argilla:ada")
         reviews = store.con.execute("SELECT reviewer, count(*) FROM reviews GROUP BY 1 ORDER BY 1").fetchall()
         assert reviews == [("ada", 4), ("bo", 4)]
         actors = {

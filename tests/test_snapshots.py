@@ -54,8 +54,10 @@ def test_snapshots_never_change_when_samples_are_rejected_or_corrected(loaded):
 def test_correction_links_to_its_parent_and_supersedes_it(loaded):
     original = list_samples(loaded, "kind = debug_dialogue and status = proposed", limit=1)[0]["id"]
     new_id = correct_sample(loaded, original, actor="expert", category="stack_imbalance")
-    row = loaded.con.execute("SELECT parent_id, category, status FROM samples WHERE id = ?", [new_id]).fetchone()
-    assert row == (original, "stack_imbalance", "proposed")
+    row = loaded.con.execute(
+        "SELECT parent_id, category, status, source_type, source_name FROM samples WHERE id = ?", [new_id]
+    ).fetchone()
+    assert row == (original, "stack_imbalance", "proposed", "expert", "expert")
     assert loaded.con.execute("SELECT status FROM samples WHERE id = ?", [original]).fetchone() == ("superseded",)
     with pytest.raises(StoreError, match="changes nothing"):
         correct_sample(loaded, new_id, actor="expert", category="stack_imbalance")
