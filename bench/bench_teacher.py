@@ -27,7 +27,7 @@ from generators.teacher.batch import BatchSettings, run_batch
 from generators.teacher.clients import OpenAICompatible
 from generators.teacher.tasks import draw_tasks
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
-from tests.local_http import serve_in_thread
+from tests.local_http import chat_completion, serve_in_thread
 
 
 def stand_in(latency: float) -> tuple[FastAPI, list[int]]:
@@ -40,14 +40,7 @@ def stand_in(latency: float) -> tuple[FastAPI, list[int]]:
         await asyncio.sleep(latency)
         prompt = body["messages"][1]["content"]
         text = json.dumps({"question": f"{GOOD_QUESTION}\n({prompt[:60]})", "answer": GOOD_ANSWER})
-        return {
-            "id": "b",
-            "object": "chat.completion",
-            "created": 0,
-            "model": body["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 400, "completion_tokens": 600, "total_tokens": 1000},
-        }
+        return chat_completion(body["model"], text, 400, 600)
 
     return app, calls
 

@@ -34,3 +34,19 @@ def serve_in_thread(app, health_path: str = "/docs") -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def chat_completion(model: str, text: str, prompt_tokens: int, completion_tokens: int) -> dict:
+    """The body an OpenAI-compatible endpoint returns for one non-streamed chat completion."""
+    return {
+        "id": "chatcmpl-local",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }

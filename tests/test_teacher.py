@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from curation.store import Store
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
-from tests.local_http import serve_in_thread
+from tests.local_http import chat_completion, serve_in_thread
 from triforge.cli import app
 
 TRIFORGE = shutil.which("triforge") or str(Path(__file__).resolve().parents[1] / ".venv/bin/triforge")
@@ -64,14 +64,7 @@ class PaidApiStandIn:
                 return JSONResponse({"error": {"message": "context length exceeded"}}, status_code=400)
             prompt = body["messages"][1]["content"]
             text = "Sure! Here is a dialogue about it." if step == "prose" else _good_reply(prompt)
-            return {
-                "id": "x",
-                "object": "chat.completion",
-                "created": 0,
-                "model": body["model"],
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
-            }
+            return chat_completion(body["model"], text, 100, 50)
 
 
 def _generate(*args: str) -> dict:
