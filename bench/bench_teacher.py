@@ -47,7 +47,7 @@ def stand_in(latency: float) -> tuple[FastAPI, list[int]]:
 
 def run(base: str, n: int, concurrency: int, home: Path) -> tuple[float, dict]:
     client = OpenAICompatible("bench-model", base_url=f"{base}/v1", api_key="local")
-    settings = BatchSettings(n=n, concurrency=concurrency, price_in_per_mtok=2.5, price_out_per_mtok=10)
+    settings = BatchSettings(concurrency=concurrency, price_in_per_mtok=2.5, price_out_per_mtok=10)
     with Store(home / "triforge.duckdb") as store:
         start = time.perf_counter()
         summary = run_batch(store, client, draw_tasks(n, 0, kinds=("debug_dialogue",)), settings)

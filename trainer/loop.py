@@ -29,8 +29,6 @@ from curation.snapshots import create_snapshot
 from curation.store import Store, StoreLockedError
 from schemas.training import TrainConfig
 
-# The order run_round follows.
-STEPS = ("propose", "review", "snapshot", "train", "eval", "report")
 DECIDED = ("approved", "rejected", "superseded")
 SNAPSHOT_FILTER = "status = approved and validation = passed and duplicate_of is null"
 Say = Callable[[str], None]
@@ -117,7 +115,6 @@ def _propose(state: _State, round_no: int, settings: LoopSettings, say: Say) -> 
     say(f"round {round_no}: proposing {settings.n} answers with {model_ref}")
     client = InProcess(load_model(model_ref))
     batch = BatchSettings(
-        n=settings.n,
         seed=round_no,
         concurrency=1,
         max_tokens=settings.proposal_tokens,

@@ -33,7 +33,6 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class BatchSettings:
-    n: int
     seed: int = 0
     concurrency: int = 4
     max_retries: int = 4

@@ -126,10 +126,6 @@ def push(
     return summary
 
 
-def _value(response_values: dict[str, Any], name: str) -> Any:
-    return response_values.get(name)
-
-
 def _decide(responses: list[dict[str, Any]], rule: str, min_submitted: int) -> str | None:
     submitted = [r for r in responses if r["status"] == "submitted" and r["decision"]]
     if len(submitted) < min_submitted:

@@ -116,7 +116,6 @@ def _run_llm_proposer(store, name: str, *, n, seed, provider, model, base_url, a
         raise StoreError(f"--kinds takes debug_dialogue and/or quest_implementation, not {', '.join(unknown)}")
     work = draw_bootstrap_tasks(n, seed) if bootstrap else draw_tasks(n, seed, kinds=chosen)
     settings = BatchSettings(
-        n=n,
         seed=seed,
         concurrency=concurrency,
         max_retries=max_retries,
