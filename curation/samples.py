@@ -137,18 +137,13 @@ def set_status(store: Store, ids: list[str], status: str, *, actor: str, reason:
     return full_ids
 
 
-def correct_sample(
-    store: Store,
-    id_or_prefix: str,
-    *,
-    actor: str,
-    answer: str | None = None,
-    category: str | None = None,
-    status: str = "proposed",
-) -> str:
-    """Write an expert's correction as a child revision and supersede the original.
+def build_correction(
+    store: Store, id_or_prefix: str, *, actor: str, answer: str | None = None, category: str | None = None
+) -> tuple[str, SampleRevision]:
+    """The child revision an expert's correction makes, not yet written, and its parent's full id.
 
-    Returns the new revision's id. The original stays in every snapshot that holds it.
+    Kept apart from writing so a caller can validate the correction first (assembling takes time)
+    and then write it, its verdict and its approval in one transaction.
     """
     parent = get_sample(store, id_or_prefix)
     original = parent.revision
@@ -174,12 +169,36 @@ def correct_sample(
     )
     if child.identity() == {**original.identity(), "parent_id": parent.id}:
         raise StoreError("the correction changes nothing: give a new answer or category")
+    return parent.id, child
+
+
+def write_correction(
+    store: Store, parent_id: str, child: SampleRevision, *, actor: str, status: str = "proposed"
+) -> str:
+    """Write a correction from ``build_correction`` and supersede its parent, atomically."""
     with store.transaction() as con:
         write_revisions(
-            store, [PendingRevision(child, status, 0)], import_id=f"correction:{parent.id[:12]}", actor=actor
+            store, [PendingRevision(child, status, 0)], import_id=f"correction:{parent_id[:12]}", actor=actor
         )
         con.execute(
             "INSERT INTO status_events (revision_id, status, actor, reason, recorded_at) VALUES (?, ?, ?, ?, ?)",
-            [parent.id, "superseded", actor, f"corrected as {child.id}", _now()],
+            [parent_id, "superseded", actor, f"corrected as {child.id}", _now()],
         )
     return child.id
+
+
+def correct_sample(
+    store: Store,
+    id_or_prefix: str,
+    *,
+    actor: str,
+    answer: str | None = None,
+    category: str | None = None,
+    status: str = "proposed",
+) -> str:
+    """Write an expert's correction as a child revision and supersede the original.
+
+    Returns the new revision's id. The original stays in every snapshot that holds it.
+    """
+    parent_id, child = build_correction(store, id_or_prefix, actor=actor, answer=answer, category=category)
+    return write_correction(store, parent_id, child, actor=actor, status=status)

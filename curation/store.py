@@ -64,6 +64,7 @@ class Store:
     ) -> None:
         self.path = Path(path) if path else store_path()
         self.read_only = read_only
+        self._depth = 0  # transaction nesting: only the outermost one commits
         if read_only and not self.path.exists():
             raise StoreError(f"no store at {self.path}: import something first (triforge import FILE)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,13 +101,28 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """All writes go through here: everything inside lands together or not at all."""
+        """All writes go through here: everything inside lands together or not at all.
+
+        Nested calls join the outermost transaction, so steps that each write atomically (a status
+        change, a correction, validation results) can also be composed into one atomic unit - e.g. a
+        review decision that must land whole or not at all when the process is killed.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.con
+            finally:
+                self._depth -= 1
+            return
         self.con.execute("BEGIN TRANSACTION")
+        self._depth = 1
         try:
             yield self.con
         except BaseException:
+            self._depth = 0
             self.con.execute("ROLLBACK")
             raise
+        self._depth = 0
         self.con.execute("COMMIT")
 
     def insert_rows(

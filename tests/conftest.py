@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,9 @@ import pytest
 
 from curation.store import Store
 from triforge.cli.demo import find_field_data
+
+# The console script of the environment running the tests, for tests that need a real process to kill.
+TRIFORGE = str(Path(sys.executable).with_name("triforge"))
 
 FIELD = find_field_data()
 

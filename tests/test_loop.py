@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -16,10 +15,9 @@ from typer.testing import CliRunner
 from curation.samples import correct_sample, set_status
 from curation.store import Store
 from generators.run import run_generator
+from tests.conftest import TRIFORGE
 from tests.dialogues import GOOD_ANSWER
 from triforge.cli import app
-
-TRIFORGE = shutil.which("triforge") or str(Path(__file__).resolve().parents[1] / ".venv/bin/triforge")
 
 
 def _loop_args(base: Path, config: Path) -> list[str]:

@@ -4,6 +4,11 @@ session with the same code as ``triforge labeling up``. Annotators answer throug
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
+import subprocess
+import time
 
 import httpx
 import pytest
@@ -12,7 +17,8 @@ from typer.testing import CliRunner
 from curation.store import Store
 from generators.run import run_generator
 from labeling.argilla.stack import LabelingStack, argilla_venv
-from tests.dialogues import GOOD_ANSWER
+from tests.conftest import TRIFORGE, chat_row, write_jsonl
+from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 from tests.local_http import free_port
 from triforge.cli import app
 
@@ -79,12 +85,82 @@ def test_labeling_up_is_idempotent_and_keeps_credentials_private(argilla):
 
 
 @NO_STACK
+def test_push_sends_embeddings_and_cluster_sizes_for_similarity_search(argilla, home, tmp_path, monkeypatch):
+    """Vectors come from dedup's embedding index (recomputed only for samples it has not seen), and the
+    UI can filter by the near-duplicate cluster a sample represents."""
+    import argilla as rg
+
+    _, creds = argilla
+    monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
+    monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
+    from curation.dedup.run import DedupConfig, run_dedup
+    from curation.importers import import_file
+    from curation.validators.runner import validate_samples
+    from labeling.argilla.client import connect
+    from labeling.argilla.push import push
+
+    twin = GOOD_ANSWER.replace("swallows the next opcode byte", "swallows the following opcode byte")
+    rows = [chat_row(GOOD_QUESTION, GOOD_ANSWER), chat_row(GOOD_QUESTION, twin)]
+    client = connect()
+    with Store(home / "triforge.duckdb") as store:
+        import_file(store, write_jsonl(tmp_path / "twins.jsonl", rows), source_name="twins")
+        run_dedup(store, config=DedupConfig(methods=("exact", "minhash", "embedding")))  # the twins: one cluster
+        run_generator(store, "bug_injection", 3, seed=41)  # not seen by dedup: embedded at push time
+        validate_samples(store)
+        expected = store.con.execute(
+            "SELECT id, source_name FROM samples WHERE validation = 'passed' AND duplicate_of IS NULL"
+        ).fetchall()
+        summary = push(store, client, batch_size=2)
+    by_source = {name: rid for rid, name in expected}
+    assert len(expected) >= 3 and summary.sent == len(expected) and summary.vectors == len(expected)
+    dataset = client.datasets(name="triforge-debug-dialogue", workspace=client.workspaces("triforge"))
+    records = {r.id: r for r in dataset.records(with_vectors=True) if r.id in dict(expected)}
+    assert len(records) == len(expected)
+    assert all(len(r.vectors["embedding"]) == 384 for r in records.values())
+    sizes = {rid: records[rid].metadata["duplicate_cluster_size"] for rid, _ in expected}
+    assert sizes.pop(by_source["twins"]) == 2 and set(sizes.values()) == {1}
+    # "Find similar" in Argilla: a sample's own vector finds itself first.
+    probe = next(rid for rid, name in expected if name != "twins")
+    similar = rg.Query(similar=rg.Similar(name="embedding", value=records[probe].vectors["embedding"]))
+    top = next(iter(dataset.records(query=similar, limit=1)))
+    top = top[0] if isinstance(top, tuple) else top
+    assert top.id == probe
+
+    # Argilla cannot add labels to a published question: a category it lacks is sent as metadata only.
+    fresh = chat_row(GOOD_QUESTION.replace("crashes", "hangs"), GOOD_ANSWER, category="zz_unheard_of")
+    with Store(home / "triforge.duckdb") as store:
+        import_file(store, write_jsonl(tmp_path / "fresh.jsonl", [fresh]), source_name="fresh")
+        validate_samples(store, "source_name = fresh")
+        newcomer = store.con.execute("SELECT id FROM samples WHERE source_name = 'fresh'").fetchone()[0]
+        assert push(store, client).sent == 1
+    record = next(r for r in dataset.records(with_suggestions=True) if r.id == newcomer)
+    assert record.metadata["sample_category"] == "zz_unheard_of" and "category" not in record.suggestions
+
+
+@NO_STACK
+def test_an_older_dataset_is_upgraded_with_the_vector_field(argilla, monkeypatch):
+    _, creds = argilla
+    monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
+    monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
+    from labeling.argilla.client import connect
+    from labeling.argilla.datasets import dataset_vector_dim, ensure_dataset
+
+    client = connect()
+    legacy = ensure_dataset(client, "legacy_kind", ["mode_mismatch", "bank_wrap"], 1, vector_dim=None)
+    assert dataset_vector_dim(legacy) is None
+    upgraded = ensure_dataset(client, "legacy_kind", ["mode_mismatch", "bank_wrap"], 1, vector_dim=384)
+    fresh = client.datasets(name="triforge-legacy-kind", workspace=client.workspaces("triforge"))
+    assert upgraded.id == legacy.id and dataset_vector_dim(fresh) == 384
+    assert "duplicate_cluster_size" in [m.name for m in fresh.settings.metadata]
+
+
+@NO_STACK
 def test_push_pull_consensus_and_corrections(argilla, home, monkeypatch):
     _, creds = argilla
     monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
     monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
     from labeling.argilla.client import connect
-    from labeling.argilla.sync import pull
+    from labeling.argilla.pull import pull
 
     with Store(home / "triforge.duckdb") as store:
         run_generator(store, "bug_injection", 8, seed=5)
@@ -101,11 +177,12 @@ def test_push_pull_consensus_and_corrections(argilla, home, monkeypatch):
 
     client = connect()
     dataset = client.datasets(name="triforge-debug-dialogue", workspace=client.workspaces("triforge"))
-    records = {r.id: r for r in dataset.records(with_suggestions=True)}
     with Store(home / "triforge.duckdb", read_only=True) as store:
         in_review = [
             r[0] for r in store.con.execute("SELECT id FROM samples WHERE status = 'in_review' ORDER BY id").fetchall()
         ]
+    # The session's tests share the dataset: these are the records this store sent.
+    records = {r.id: r for r in dataset.records(with_suggestions=True) if r.id in in_review}
     assert sorted(records) == in_review and len(in_review) == expected
     first = records[in_review[0]]
     assert (
@@ -138,6 +215,7 @@ def test_push_pull_consensus_and_corrections(argilla, home, monkeypatch):
         assert provenance.fetchone() == ("expert", "argilla:ada")
         reviews = store.con.execute("SELECT reviewer, count(*) FROM reviews GROUP BY 1 ORDER BY 1").fetchall()
         assert reviews == [("ada", 4), ("bo", 4)]
+        assert store.con.execute("SELECT count(*) FROM reviews WHERE responded_at IS NULL").fetchone()[0] == 0
         actors = {
             r[0] for r in store.con.execute("SELECT actor FROM status_events WHERE status = 'approved'").fetchall()
         }
@@ -209,3 +287,147 @@ def test_a_loop_round_reviewed_in_argilla(argilla, home, smollm2_home, tmp_path,
         members = {r[0] for r in store.con.execute("SELECT revision_id FROM snapshot_members").fetchall()}
         via = store.con.execute("SELECT data->>'$.via' FROM loop_steps WHERE step = 'review'").fetchone()[0]
     assert child in members and via == "argilla"
+
+
+def _push_fresh_samples(home, n: int, seed: int, min_submitted: int = 1) -> list[str]:
+    with Store(home / "triforge.duckdb") as store:
+        run_generator(store, "bug_injection", n, seed=seed)
+    pushed = CliRunner().invoke(app, ["review", "push", "--min-submitted", str(min_submitted), "--no-vectors"])
+    assert pushed.exit_code == 0, pushed.output
+    with Store(home / "triforge.duckdb", read_only=True) as store:
+        return [r[0] for r in store.con.execute("SELECT revision_id FROM argilla_records ORDER BY 1").fetchall()]
+
+
+def _record_uuids(client) -> dict[str, str]:
+    dataset = client.datasets(name="triforge-debug-dialogue", workspace=client.workspaces("triforge"))
+    return {r.id: r._model.id for r in dataset.records()}
+
+
+def _outcome_ledger(store) -> dict[str, object]:
+    """Everything a pull writes, in a form two stores can be compared by."""
+    query = store.con.execute
+    return {
+        "outcomes": sorted(query("SELECT revision_id, outcome FROM review_outcomes").fetchall()),
+        "reviews": sorted(query("SELECT revision_id, reviewer, decision, corrected_answer FROM reviews").fetchall()),
+        "events": sorted(
+            query(
+                "SELECT revision_id, status, actor, count(*) FROM status_events "
+                "WHERE actor LIKE 'argilla:%' GROUP BY ALL"
+            ).fetchall()
+        ),
+        "corrections": query(
+            "SELECT count(*), count(DISTINCT parent_id) FROM revisions WHERE parent_id IS NOT NULL"
+        ).fetchone(),
+        "cursors": query("SELECT count(*) FROM argilla_pull_cursors").fetchone()[0],
+    }
+
+
+@NO_STACK
+def test_a_pull_killed_midway_resumes_and_loses_or_duplicates_nothing(argilla, home, tmp_path, monkeypatch):
+    """SIGKILL a real `triforge review pull` after its third page; the rerun resumes at the stored cursor,
+    and the store ends exactly as an uninterrupted pull leaves a copy of it."""
+    _, creds = argilla
+    monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
+    monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
+    from labeling.argilla.client import connect
+
+    ids = _push_fresh_samples(home, 14, seed=23)
+    assert len(ids) >= 9
+    client = connect()
+    uuids, reviewer = _record_uuids(client), _annotator(client, creds, "dee")
+    expected = {}
+    for i, rid in enumerate(ids):  # reject, correct, approve, reject, correct, approve, ...
+        decision = "reject" if i % 3 == 0 else "approve"
+        _respond(creds, reviewer, uuids[rid], decision, correction=GOOD_ANSWER if i % 3 == 1 else None)
+        expected[rid] = {0: "rejected", 1: "corrected", 2: "approved"}[i % 3]
+    db = home / "triforge.duckdb"
+    reference_home = tmp_path / "reference"
+    reference_home.mkdir()
+    shutil.copy(db, reference_home / "triforge.duckdb")
+
+    env = {**os.environ, "TRIFORGE_HOME": str(home)}
+    command = [TRIFORGE, "--log-level", "info", "review", "pull", "--page-size", "1"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    pages = 0
+    for line in proc.stderr:
+        pages += "stored (" in line
+        if pages == 3:
+            break
+    assert pages == 3 and proc.poll() is None, "the pull ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with Store(db, read_only=True) as store:
+        killed = _outcome_ledger(store)
+    assert 3 <= len(killed["outcomes"]) < len(ids) and killed["cursors"] == 1
+
+    resumed = CliRunner().invoke(app, ["review", "pull", "--json"])
+    assert resumed.exit_code == 0, resumed.output
+    assert list(json.loads(resumed.stdout)["resumed_from"]) == ["triforge-debug-dialogue"]
+    monkeypatch.setenv("TRIFORGE_HOME", str(reference_home))
+    assert CliRunner().invoke(app, ["review", "pull"]).exit_code == 0
+    with Store(db, read_only=True) as store, Store(reference_home / "triforge.duckdb", read_only=True) as ref:
+        after, uninterrupted = _outcome_ledger(store), _outcome_ledger(ref)
+    assert after == uninterrupted
+    assert dict(after["outcomes"]) == expected and len(after["reviews"]) == len(ids)
+    corrected = sum(o == "corrected" for o in expected.values())
+    assert after["corrections"] == (corrected, corrected) and after["cursors"] == 0
+    assert all(count == 1 for *_, count in after["events"])  # no status change applied twice
+
+
+@NO_STACK
+def test_the_webhook_listener_pulls_records_as_argilla_completes_them(argilla, home, monkeypatch):
+    _, creds = argilla
+    monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
+    monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
+    from labeling.argilla.client import connect
+
+    ids = _push_fresh_samples(home, 4, seed=31, min_submitted=2)[:2]
+    client = connect()
+    uuids = _record_uuids(client)
+    ada, bo = _annotator(client, creds, "ada"), _annotator(client, creds, "bo")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/argilla/webhook"
+    env = {**os.environ, "TRIFORGE_HOME": str(home)}
+    listener = subprocess.Popen(
+        [TRIFORGE, "review", "listen", "--port", str(port), "--min-submitted", "2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        health = _wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/health").json(), 120)
+        assert health["deliveries"] == 0
+        assert [w.url for w in client.webhooks if w.url == url] == [url]
+        forged = httpx.post(url, json={"type": "record.completed", "data": {"external_id": ids[0]}},
+                            headers={"webhook-id": "msg_forged", "webhook-timestamp": str(int(time.time())),
+                                     "webhook-signature": "v1,Zm9yZ2Vk"})  # fmt: skip
+        assert forged.status_code == 401
+
+        _respond(creds, ada, uuids[ids[0]], "approve")
+        _respond(creds, bo, uuids[ids[0]], "approve")
+        _respond(creds, ada, uuids[ids[1]], "reject")
+        _respond(creds, bo, uuids[ids[1]], "reject")
+        health = _wait_for(lambda: (h := httpx.get(f"http://127.0.0.1:{port}/health").json())["decided"] == 2 and h, 90)
+        assert health["refused"] == 1 and health["deliveries"] >= 2 and health["pending"] == 0
+    finally:
+        listener.send_signal(signal.SIGINT)
+        output = listener.communicate(timeout=60)[0]
+    assert listener.returncode == 0, output
+    assert url not in [w.url for w in client.webhooks]  # unregistered on exit
+    with Store(home / "triforge.duckdb", read_only=True) as store:
+        outcomes = dict(store.con.execute("SELECT revision_id, outcome FROM review_outcomes").fetchall())
+        statuses = dict(store.con.execute("SELECT id, status FROM samples").fetchall())
+    assert outcomes == {ids[0]: "approved", ids[1]: "rejected"}
+    assert (statuses[ids[0]], statuses[ids[1]]) == ("approved", "rejected")
+
+
+def _wait_for(probe, seconds: float):
+    """Poll ``probe`` until it returns something truthy (connection errors count as not yet)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            value = probe()
+        except httpx.HTTPError:
+            value = None
+        if value:
+            return value
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.3)

@@ -7,18 +7,16 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import TRIFORGE
 from triforge.cli import app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-TRIFORGE = str(Path(sys.executable).with_name("triforge"))
 
 
 def _free_port() -> int:

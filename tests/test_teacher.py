@@ -7,12 +7,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI, Request
@@ -20,11 +18,10 @@ from fastapi.responses import JSONResponse
 from typer.testing import CliRunner
 
 from curation.store import Store
+from tests.conftest import TRIFORGE
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 from tests.local_http import chat_completion, serve_in_thread
 from triforge.cli import app
-
-TRIFORGE = shutil.which("triforge") or str(Path(__file__).resolve().parents[1] / ".venv/bin/triforge")
 
 
 def _good_reply(prompt: str) -> str:

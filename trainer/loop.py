@@ -174,7 +174,7 @@ def _review(state: _State, round_no: int, settings: LoopSettings, proposed: dict
     where = f"id in ({', '.join(json.dumps(i) for i in ids)})" if ids else None
     with state.open() as store:
         if client is not None and where:
-            from labeling.argilla.sync import push
+            from labeling.argilla.push import push
 
             push(store, client, where=where, min_submitted=settings.min_submitted)
         undecided = [
@@ -190,10 +190,10 @@ def _review(state: _State, round_no: int, settings: LoopSettings, proposed: dict
     while True:
         try:
             if client is not None:
-                from labeling.argilla.sync import pull
+                from labeling.argilla.pull import pull
 
                 with state.open() as store:
-                    pull(store, client, rule=settings.consensus, min_submitted=settings.min_submitted)
+                    pull(store, client, rule=settings.consensus, min_submitted=settings.min_submitted, ids=ids)
             with state.open(read_only=True) as store:
                 open_, counts = _open_decisions(store, ids)
         except StoreLockedError:  # an expert's `samples mark` or the service holds the store right now

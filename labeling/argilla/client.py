@@ -15,6 +15,7 @@ def connect(stack: LabelingStack | None = None) -> Any:
         creds = (stack or LabelingStack()).credentials()
         url, key = creds.api_url, creds.api_key
         os.environ["ARGILLA_API_KEY"] = key
+    os.environ.setdefault("TQDM_DISABLE", "1")  # the SDK's own bars would fight the CLI's Rich progress
     import argilla as rg
 
     return rg.Argilla(api_url=url, api_key=key, timeout=120)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Annotated
@@ -38,10 +39,22 @@ def main_options(
         Path | None,
         typer.Option("--home", envvar="TRIFORGE_HOME", help="State directory (default ./.triforge)"),
     ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option("--log-level", envvar="TRIFORGE_LOG_LEVEL", help="Log to stderr at this level (e.g. info)"),
+    ] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
 ) -> None:
     if home is not None:
         os.environ["TRIFORGE_HOME"] = str(home)
+    if log_level:
+        level = logging.getLevelName(log_level.upper())
+        if not isinstance(level, int):
+            raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
+        # Triforge's own loggers only: the libraries' chatter stays at WARNING.
+        logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s", level=logging.WARNING)
+        for name in ("curation", "labeling", "generators", "trainer", "triforge"):
+            logging.getLogger(name).setLevel(level)
 
 
 app.command("import")(import_command)

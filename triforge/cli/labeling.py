@@ -85,18 +85,19 @@ def push_command(
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=1000)] = 100,
     min_submitted: Annotated[int, typer.Option(min=1, max=20, help="Responses per record (new datasets)")] = 1,
+    vectors: Annotated[bool, typer.Option(help="Send each sample's embedding for similarity search")] = True,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Send samples not sent before (record id = revision id: a repeat sends nothing twice)."""
     from labeling.argilla.client import connect
-    from labeling.argilla.sync import push
+    from labeling.argilla.push import push
     from triforge.cli.common import open_store, progress_bar
 
     client = connect()
     with open_store() as store, progress_bar(disable=as_json) as bar:
         task = bar.add_task("pushing", total=None)
         summary = push(
-            store, client, where=where, batch_size=batch_size, min_submitted=min_submitted,
+            store, client, where=where, batch_size=batch_size, min_submitted=min_submitted, vectors=vectors,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )  # fmt: skip
     if as_json:
@@ -104,6 +105,19 @@ def push_command(
         return
     per = ", ".join(f"{k} {v}" for k, v in summary.datasets.items()) or "nothing new"
     console.print(f"sent {summary.sent} ({per}); {summary.already_sent} were sent before")
+    if summary.sent:
+        note = f" ({summary.vectors_note})" if summary.vectors_note else ""
+        console.print(f"{summary.vectors} of {summary.sent} records carry an embedding{note}")
+
+
+def _print_pull(summary: object) -> None:
+    s = summary.__dict__
+    console.print(
+        f"{s['responses']} responses on {s['records']} records: {s['approved']} approved, "
+        f"{s['corrected']} corrected, {s['rejected']} rejected, {s['disputed']} disputed"
+    )
+    if s["missing"]:
+        err_console.print(f"[yellow]{s['missing']} pushed records are no longer in Argilla[/]")
 
 
 @review_app.command("pull")
@@ -111,23 +125,76 @@ def push_command(
 def pull_command(
     rule: Annotated[str, typer.Option(help="Consensus: unanimous or majority")] = "unanimous",
     min_submitted: Annotated[int, typer.Option(min=1, max=20, help="Responses needed before deciding")] = 1,
+    page_size: Annotated[int, typer.Option(min=1, max=1000, help="Records read and stored together")] = 200,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Copy responses into the store and apply the consensus rule (approve, reject, correct, dispute)."""
+    """Copy responses on undecided records into the store and apply the consensus rule.
+
+    Resumable: a pull that was interrupted carries on after the last page it stored."""
     from labeling.argilla.client import connect
-    from labeling.argilla.sync import pull
-    from triforge.cli.common import open_store
+    from labeling.argilla.pull import pull
+    from triforge.cli.common import open_store, progress_bar
 
     client = connect()
-    with open_store() as store:
-        summary = pull(store, client, rule=rule, min_submitted=min_submitted)
+    with open_store() as store, progress_bar(disable=as_json) as bar:
+        task = bar.add_task("pulling", total=None)
+        summary = pull(
+            store, client, rule=rule, min_submitted=min_submitted, page_size=page_size,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )  # fmt: skip
     if as_json:
         print_json(summary.__dict__)
         return
-    console.print(
-        f"{summary.responses} responses on {summary.records} records: {summary.approved} approved, "
-        f"{summary.corrected} corrected, {summary.rejected} rejected, {summary.disputed} disputed"
-    )
+    for name, after in summary.resumed_from.items():
+        err_console.print(f"{name}: resumed an interrupted pull after {after[:12]}")
+    _print_pull(summary)
+
+
+@review_app.command("listen")
+@user_errors
+def listen_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 6901,
+    url: Annotated[
+        str | None, typer.Option(help="The URL Argilla posts to (default: http://HOST:PORT/argilla/webhook)")
+    ] = None,
+    rule: Annotated[str, typer.Option(help="Consensus: unanimous or majority")] = "unanimous",
+    min_submitted: Annotated[int, typer.Option(min=1, max=20, help="Responses needed before deciding")] = 1,
+    catch_up: Annotated[bool, typer.Option(help="Pull every open record once before listening")] = True,
+    keep_webhook: Annotated[bool, typer.Option(help="Leave the webhook registered on exit")] = False,
+) -> None:
+    """Pull each record as soon as Argilla completes it (webhook ``record.completed``); Ctrl-C stops.
+
+    Deliveries are verified with the webhook's secret; `review pull` remains the fallback."""
+    import uvicorn
+
+    from curation.paths import store_path
+    from labeling.argilla.client import connect
+    from labeling.argilla.pull import pull
+    from labeling.argilla.webhooks import PATH, ListenerStats, PullWorker, build_app, register, store_puller
+    from triforge.cli.common import open_store
+
+    client = connect()
+    url = url or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}{PATH}"
+    webhook = register(client, url)
+    stats = ListenerStats()
+    worker = PullWorker(store_puller(store_path(), client, rule, min_submitted), stats)
+    try:
+        if catch_up:
+            with open_store() as store:
+                _print_pull(pull(store, client, rule=rule, min_submitted=min_submitted))
+        worker.start()
+        console.print(f"listening for {webhook.events} at {url} (Ctrl-C stops)")
+        uvicorn.run(build_app(webhook.secret, worker, stats), host=host, port=port, log_level="warning")
+    finally:
+        if worker.thread.is_alive():
+            worker.close()
+        if not keep_webhook:
+            webhook.delete()
+        console.print(
+            f"{stats.deliveries} deliveries ({stats.refused} refused), {stats.records_pulled} records pulled, "
+            f"{stats.decided} decided, {stats.pending} still queued"
+        )
 
 
 @review_app.command("stats")

@@ -1,0 +1,129 @@
+"""Argilla push and pull on thousands of records, against the real local stack (argilla-server + noida-db).
+
+Starts its own stack in a temporary home (as ``triforge labeling up`` does), imports ``--n`` distinct
+dialogues (one shared code block, so the assembler runs once), validates them, then measures:
+
+- push: the first ``--baseline-n`` records with batches of 10 (the baseline, same run), the rest with the
+  default batches of 100 - records per second for each;
+- pull: one reviewer's submitted response on every record (posted in bulk, not timed), then the
+  baseline - reading every record with its responses through the SDK's iterator, which is what a pull
+  that re-reads everything costs - against ``triforge review pull`` (open records by id, a page per
+  request, and every decision written to the store);
+- a second pull once everything is decided: it reads nothing, where a re-reading pull reads all again.
+
+    python bench/bench_review.py [--n 5000] [--baseline-n 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from curation.importers import import_file
+from curation.store import Store
+from curation.validators.runner import validate_samples
+from labeling.argilla.stack import LabelingStack
+from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
+from tests.local_http import free_port
+
+
+def write_dialogues(path: Path, n: int) -> Path:
+    with open(path, "w", encoding="utf-8") as handle:
+        for i in range(n):
+            question = f"{GOOD_QUESTION}\n\n(ticket #{i}: seen in room {i % 97}, frame {i * 7})"
+            messages = [{"role": "user", "content": question}, {"role": "assistant", "content": GOOD_ANSWER}]
+            handle.write(json.dumps({"messages": messages}) + "\n")
+    return path
+
+
+def timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def submit_responses(client, dataset, creds, username: str) -> int:
+    """One annotator approves every record (Argilla's bulk response endpoint, 100 a request)."""
+    import argilla as rg
+    import httpx
+
+    from labeling.argilla.datasets import ensure_workspace
+
+    password = "Bench-annotator-123"
+    user = client.users(username) or rg.User(username=username, password=password, role="annotator").create()
+    ensure_workspace(client).add_user(user)
+    token = httpx.post(f"{creds.api_url}/api/v1/token", data={"username": username, "password": password})
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    uuids = [str(r._model.id) for r in dataset.records()]
+    with httpx.Client(base_url=creds.api_url, headers=headers, timeout=120) as http:
+        for start in range(0, len(uuids), 100):
+            items = [
+                {"record_id": u, "status": "submitted", "values": {"decision": {"value": "approve"}}}
+                for u in uuids[start : start + 100]
+            ]
+            http.post("/api/v1/me/responses/bulk", json={"items": items}).raise_for_status()
+    return len(uuids)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--baseline-n", type=int, default=500)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="bench-review-"))
+    os.environ["TRIFORGE_HOME"] = str(home)
+    stack = LabelingStack(home)
+    seconds, creds = timed(lambda: stack.up(port=free_port(), say=lambda _: None))
+    print(f"stack up in {seconds:.1f} s ({creds.api_url})")
+    os.environ["ARGILLA_API_URL"], os.environ["ARGILLA_API_KEY"] = creds.api_url, creds.api_key
+    from labeling.argilla.client import connect
+    from labeling.argilla.pull import pull
+    from labeling.argilla.push import push
+
+    rows: list[tuple[str, int, float, str]] = []
+    try:
+        client = connect()
+        with Store(home / "triforge.duckdb") as store:
+            seconds, _ = timed(lambda: import_file(store, write_dialogues(home / "bench.jsonl", args.n)))
+            seconds_v, _ = timed(lambda: validate_samples(store))
+            print(f"imported {args.n} dialogues in {seconds:.1f} s, validated in {seconds_v:.1f} s")
+            ids = [r[0] for r in store.con.execute("SELECT id FROM samples ORDER BY id").fetchall()]
+            first = ids[: args.baseline_n]
+            where = f"id in ({', '.join(json.dumps(i) for i in first)})"
+            seconds, done = timed(lambda: push(store, client, where=where, batch_size=10, vectors=False))
+            rows.append(("push, batches of 10 (baseline)", done.sent, seconds, "push"))
+            seconds, done = timed(lambda: push(store, client, batch_size=100, vectors=False))
+            rows.append(("push, batches of 100", done.sent, seconds, "push"))
+
+        dataset = client.datasets(name="triforge-debug-dialogue", workspace=client.workspaces("triforge"))
+        seconds, answered = timed(lambda: submit_responses(client, dataset, creds, "bench-reviewer"))
+        print(f"{answered} responses submitted in {seconds:.1f} s (setup, not measured)")
+        seconds, read = timed(lambda: sum(1 for _ in dataset.records(with_responses=True)))
+        rows.append(("re-read every record via SDK (baseline)", read, seconds, "pull"))
+        with Store(home / "triforge.duckdb") as store:
+            seconds, first_pull = timed(lambda: pull(store, client))
+            rows.append(("review pull (reads + decides)", first_pull.records, seconds, "pull"))
+            seconds, second = timed(lambda: pull(store, client))
+            rows.append(("review pull again, all decided", second.records, seconds, "again"))
+        assert first_pull.approved == args.n, first_pull
+    finally:
+        stack.down()
+
+    print(f"\n{'run':44} {'records':>8} {'seconds':>8} {'records/s':>10} {'vs baseline':>12}")
+    for label, count, seconds, group in rows[:4]:
+        base = rows[0] if group == "push" else rows[2]
+        ratio = (count / seconds) / (base[1] / base[2])
+        print(f"{label:44} {count:8d} {seconds:8.2f} {count / seconds:10.1f} {ratio:11.1f}x")
+    label, count, seconds, _ = rows[4]
+    print(f"{label:44} {count:8d} {seconds:8.2f} {'':>10} {rows[2][2] / seconds:11.0f}x less time than re-reading")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+"""``triforge review pull``: experts' judgements back into the store, resumably, exactly once.
+
+Which records: only the ones still open - pushed and not yet decided (``review_outcomes``). A decided
+record is final, so a pull costs in proportion to the open records, not to everything ever pushed.
+Open records are read from Argilla by id, a page at a time, in revision id order.
+
+Each page lands in one store transaction: the responses (``reviews``, upserted per record and
+reviewer), every decision the consensus rule reaches on that page (status events, corrections with
+their validation, ``review_outcomes``) and the dataset's cursor (``argilla_pull_cursors``: the last
+revision id whose page landed). A pull killed mid-way therefore leaves whole pages behind it and
+nothing half-written, and the next pull resumes after the cursor instead of starting over. A pass
+that reaches the end deletes the cursor, so the pull after it reads every open record again.
+Nothing is lost or applied twice.
+
+A correction (an approver's ``corrected_answer`` under an approve consensus) becomes a new revision
+with a parent link and source type ``expert``. It is validated before its page's transaction opens
+(assembling takes time) and written with its verdict; it is the correction that is approved when it
+passes, and it stays ``proposed`` with its validation report when it does not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from curation.samples import build_correction, set_status, write_correction
+from curation.store import Store, StoreError
+from labeling.argilla.consensus import RULES, decide, voters
+from labeling.argilla.datasets import WORKSPACE
+from schemas.sample import SampleRevision
+from schemas.validation import ValidationResult
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 200
+QUESTIONS = ("decision", "corrected_answer", "category", "rating", "notes")
+REVIEW_COLUMNS = ("revision_id", "reviewer", "status", *QUESTIONS, "responded_at", "pulled_at")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class PullSummary:
+    records: int = 0
+    responses: int = 0
+    approved: int = 0
+    rejected: int = 0
+    corrected: int = 0
+    disputed: int = 0
+    missing: int = 0  # pushed records Argilla no longer has
+    resumed_from: dict[str, str] = field(default_factory=dict)
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _Decision:
+    """What one record's consensus does to the store, computed before the page's transaction."""
+
+    revision_id: str
+    outcome: str  # approved | rejected | corrected | disputed
+    credited: list[dict[str, Any]]
+    correction: tuple[str, SampleRevision, list[ValidationResult]] | None = None
+
+
+def open_records(store: Store, ids: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """Pushed, undecided revision ids per dataset, in id order (optionally only ``ids``)."""
+    sql = (
+        "SELECT a.dataset, a.revision_id FROM argilla_records a "
+        "WHERE NOT EXISTS (SELECT 1 FROM review_outcomes o WHERE o.revision_id = a.revision_id)"
+    )
+    params: list[Any] = []
+    if ids is not None:
+        sql += " AND a.revision_id IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(ids))
+    found: dict[str, list[str]] = {}
+    for dataset, rid in store.con.execute(sql + " ORDER BY a.dataset, a.revision_id", params).fetchall():
+        found.setdefault(dataset, []).append(rid)
+    return found
+
+
+def fetch_records(client: Any, dataset_id: Any, external_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Argilla's records with these ids, responses included, by id (REST search: one request a page).
+
+    The REST answer is read directly rather than through SDK objects: it carries each response's
+    ``updated_at``, which the SDK's response objects drop, and it costs far less per record.
+    """
+    body = {
+        "filters": {
+            "and": [
+                {
+                    "type": "terms",
+                    "scope": {"entity": "record", "property": "external_id"},
+                    "values": list(external_ids),
+                }
+            ]
+        }
+    }
+    reply = client.http_client.post(
+        f"/api/v1/datasets/{dataset_id}/records/search",
+        json=body,
+        params={"include": ["responses"], "offset": 0, "limit": len(external_ids)},
+    )
+    if reply.status_code != 200:
+        raise StoreError(f"Argilla refused the record search ({reply.status_code}): {reply.text[:300]}")
+    return {item["record"]["external_id"]: item["record"] for item in reply.json()["items"]}
+
+
+def _response_rows(record: dict[str, Any], usernames: Callable[[str], str]) -> list[dict[str, Any]]:
+    rows = []
+    for response in sorted(record.get("responses") or [], key=lambda r: str(r["user_id"])):
+        values = response.get("values") or {}
+        row = {q: (values.get(q) or {}).get("value") for q in QUESTIONS}
+        stamp = response.get("updated_at") or response.get("inserted_at")
+        row.update(
+            reviewer=usernames(str(response["user_id"])),
+            status=response["status"],
+            responded_at=datetime.fromisoformat(stamp).replace(tzinfo=None) if stamp else None,
+        )
+        rows.append(row)
+    return rows
+
+
+class _Users:
+    """User id -> username, refreshed once when a response comes from a user created since."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.names = self._load()
+
+    def _load(self) -> dict[str, str]:
+        return {str(u.id): u.username for u in self.client.users}
+
+    def __call__(self, user_id: str) -> str:
+        if user_id not in self.names:
+            self.names = self._load()
+        return self.names.get(user_id, user_id)
+
+
+def _plan(
+    store: Store, revision_id: str, rows: list[dict[str, Any]], rule: str, min_submitted: int
+) -> _Decision | None:
+    from curation.validators.runner import run_profile
+
+    outcome = decide(rows, rule, min_submitted)
+    if outcome is None:
+        return None
+    if outcome == "disputed":
+        return _Decision(revision_id, "disputed", [])
+    if outcome == "reject":
+        return _Decision(revision_id, "rejected", voters(rows, "reject"))
+    approvers = voters(rows, "approve")
+    fix = next((r for r in approvers if (r["corrected_answer"] or "").strip()), None)
+    if fix is None:
+        return _Decision(revision_id, "approved", approvers)
+    tags = Counter(r["category"] for r in rows if r["category"])
+    try:
+        parent_id, child = build_correction(
+            store,
+            revision_id,
+            actor=f"argilla:{fix['reviewer']}",
+            answer=fix["corrected_answer"],
+            category=tags.most_common(1)[0][0] if tags else None,
+        )
+    except StoreError:  # the "correction" repeats the answer: it is a plain approval
+        return _Decision(revision_id, "approved", approvers)
+    return _Decision(revision_id, "corrected", approvers, (parent_id, child, run_profile(child, store)))
+
+
+def _apply(store: Store, decision: _Decision, rule: str) -> str | None:
+    """Write one decision; call inside the page's transaction. Returns the corrected revision's id."""
+    from curation.validators.runner import record_results
+
+    target, corrected_id = decision.revision_id, None
+    if decision.correction is not None:
+        parent_id, child, results = decision.correction
+        actor = f"argilla:{decision.credited[0]['reviewer']}"
+        corrected_id = write_correction(store, parent_id, child, actor=actor)
+        record_results(store, [(corrected_id, child.kind, results)])
+        passed = store.con.execute("SELECT validation FROM samples WHERE id = ?", [corrected_id]).fetchone()[0]
+        target = corrected_id if passed == "passed" else None
+    status = {"approved": "approved", "corrected": "approved", "rejected": "rejected"}[decision.outcome]
+    if target is not None:
+        # One status event per reviewer who made the decision, so lineage names each of them.
+        for reviewer in decision.credited:
+            set_status(store, [target], status, actor=f"argilla:{reviewer['reviewer']}", reason=f"{rule} consensus")
+    store.con.execute(
+        "INSERT INTO review_outcomes VALUES (?, ?, ?, ?, ?)",
+        [decision.revision_id, decision.outcome, rule, corrected_id, _now()],
+    )
+    return corrected_id
+
+
+def pull(
+    store: Store,
+    client: Any,
+    *,
+    rule: str = "unanimous",
+    min_submitted: int = 1,
+    ids: Sequence[str] | None = None,
+    page_size: int = PAGE_SIZE,
+    progress: Callable[[int, int], None] | None = None,
+) -> PullSummary:
+    """Read responses on open records, apply the consensus rule; ``ids`` pulls just those (webhooks)."""
+    if rule not in RULES:
+        raise StoreError(f"unknown consensus rule {rule!r}: {', '.join(RULES)}")
+    summary = PullSummary()
+    usernames = _Users(client)
+    workspace = client.workspaces(WORKSPACE)
+    todo = open_records(store, ids)
+    cursors = {} if ids is not None else dict(
+        store.con.execute("SELECT dataset, last_revision_id FROM argilla_pull_cursors").fetchall()
+    )  # fmt: skip
+    for name, after in cursors.items():
+        if name in todo:
+            todo[name] = [rid for rid in todo[name] if rid > after]
+            summary.resumed_from[name] = after
+    total, done = sum(len(v) for v in todo.values()), 0
+    for name, rids in todo.items():
+        dataset = client.datasets(name=name, workspace=workspace) if workspace is not None else None
+        if dataset is None:
+            raise StoreError(f"Argilla has no dataset {name!r} any more; was the stack reset?")
+        started = _now()
+        for start in range(0, len(rids), page_size):
+            page = rids[start : start + page_size]
+            _pull_page(store, client, dataset.id, page, usernames, rule, min_submitted, summary)
+            if ids is None:
+                with store.transaction() as con:
+                    con.execute(
+                        "INSERT OR REPLACE INTO argilla_pull_cursors VALUES (?, ?, coalesce("
+                        "(SELECT started_at FROM argilla_pull_cursors WHERE dataset = ?), ?), ?)",
+                        [name, page[-1], name, started, _now()],
+                    )
+            done += len(page)
+            log.info("%s: page ending %s stored (%d/%d records)", name, page[-1][:12], done, total)
+            if progress:
+                progress(done, total)
+    if ids is None:
+        with store.transaction() as con:
+            con.execute("DELETE FROM argilla_pull_cursors")  # a full pass: the next pull starts at the top
+    return summary
+
+
+def _pull_page(
+    store: Store,
+    client: Any,
+    dataset_id: Any,
+    page: list[str],
+    usernames: _Users,
+    rule: str,
+    min_submitted: int,
+    summary: PullSummary,
+) -> None:
+    """Fetch one page, plan its decisions (validating corrections), then write it all in one transaction."""
+    records = fetch_records(client, dataset_id, page)
+    summary.missing += len(page) - len(records)
+    responses = {rid: _response_rows(records[rid], usernames) for rid in page if rid in records}
+    responses = {rid: rows for rid, rows in responses.items() if rows}
+    decisions = [d for rid, rows in responses.items() if (d := _plan(store, rid, rows, rule, min_submitted))]
+    pulled_at = _now()
+    with store.transaction():
+        store.insert_rows(
+            "reviews",
+            REVIEW_COLUMNS,
+            [[rid, r["reviewer"], r["status"], r["decision"], r["corrected_answer"], r["category"], r["rating"],
+              r["notes"], r["responded_at"], pulled_at] for rid, rows in responses.items() for r in rows],
+            on_conflict="OR REPLACE",
+        )  # fmt: skip
+        applied = []
+        for decision in decisions:
+            corrected_id = None if decision.outcome == "disputed" else _apply(store, decision, rule)
+            applied.append((decision, corrected_id))
+    # Counted only once the page has landed.
+    summary.records += len(records)
+    summary.responses += sum(len(rows) for rows in responses.values())
+    for decision, corrected_id in applied:
+        setattr(summary, decision.outcome, getattr(summary, decision.outcome) + 1)
+        summary.outcomes.append(
+            {"revision_id": decision.revision_id, "outcome": decision.outcome, "corrected_revision_id": corrected_id}
+        )

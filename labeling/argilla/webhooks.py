@@ -1,0 +1,168 @@
+"""Pull a record the moment Argilla says it is complete (Argilla 2.x webhooks, ``record.completed``).
+
+``triforge review listen`` registers a webhook that points at itself, verifies each delivery's
+Standard Webhooks signature (HMAC with the secret Argilla issued; deliveries older than five minutes
+are refused too, so a captured one cannot be replayed later) and pulls just the completed record.
+
+The HTTP handler only queues the record id and answers at once (Argilla gives a delivery 20 s);
+one worker thread drains the queue, opening the store only for each pull so other commands keep
+working between events. When another process holds the store, ids wait and are retried. A pull by
+id is the same code as ``triforge review pull``, so a record delivered twice, or pulled by both, is
+decided once. Pull stays the fallback: records completed while no listener ran are caught up by the
+full pull the listener makes when it starts, or by ``triforge review pull``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+
+from curation.store import Store, StoreLockedError
+from labeling.argilla.datasets import WORKSPACE
+
+log = logging.getLogger(__name__)
+
+EVENT = "record.completed"
+PATH = "/argilla/webhook"
+DESCRIPTION = "triforge review listen"
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class ListenerStats:
+    deliveries: int = 0  # verified deliveries of record.completed
+    refused: int = 0  # bad signature, stale timestamp or unreadable body
+    ignored: int = 0  # other workspaces' records, other events
+    pulls: int = 0
+    records_pulled: int = 0
+    decided: int = 0
+    pending: int = 0
+    dropped: int = 0  # ids given up after MAX_ATTEMPTS failed pulls: the next full pull takes them
+    last_error: str | None = None
+
+
+def register(client: Any, url: str) -> Any:
+    """The webhook for ``url``, created (or re-enabled) for ``record.completed``; Argilla keeps the secret."""
+    import argilla as rg
+
+    for webhook in client.webhooks:
+        if webhook.url == url:
+            if not webhook.enabled or EVENT not in [str(getattr(e, "value", e)) for e in webhook.events]:
+                webhook.enabled, webhook.events = True, [EVENT]
+                webhook.update()
+            return webhook
+    return client.webhooks.add(rg.Webhook(url=url, events=[EVENT], description=DESCRIPTION))
+
+
+class PullWorker:
+    """Pulls queued record ids in small batches, one store opening per batch, retrying when it is locked."""
+
+    def __init__(self, pull_ids: Callable[[list[str]], Any], stats: ListenerStats, retry_seconds: float = 1.0):
+        self.pull_ids, self.stats, self.retry_seconds = pull_ids, stats, retry_seconds
+        self.queue: queue.Queue[str] = queue.Queue()
+        self.attempts: dict[str, int] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="argilla-pull", daemon=True)
+
+    def submit(self, record_id: str) -> None:
+        self.queue.put(record_id)
+        self.stats.pending = self.queue.qsize()
+
+    def _take(self) -> list[str]:
+        try:
+            first = self.queue.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        while len(batch) < 200:
+            try:
+                batch.append(self.queue.get_nowait())
+            except queue.Empty:
+                break
+        return list(dict.fromkeys(batch))
+
+    def _run(self) -> None:
+        while not (self.stop.is_set() and self.queue.empty()):
+            batch = self._take()
+            if not batch:
+                continue
+            try:
+                summary = self.pull_ids(batch)
+            except Exception as exc:  # locked store, Argilla hiccup: keep the ids and try again shortly
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                retry = []
+                for rid in batch:
+                    self.attempts[rid] = self.attempts.get(rid, 0) + 1
+                    if self.attempts[rid] < MAX_ATTEMPTS or isinstance(exc, StoreLockedError):
+                        retry.append(rid)
+                    else:
+                        self.stats.dropped += 1
+                        log.error("giving up on %s after %d attempts: %s", rid, MAX_ATTEMPTS, exc)
+                for rid in retry:
+                    self.queue.put(rid)
+                time.sleep(self.retry_seconds)
+            else:
+                self.stats.pulls += 1
+                self.stats.records_pulled += summary.records
+                self.stats.decided += summary.approved + summary.rejected + summary.corrected
+                for rid in batch:
+                    self.attempts.pop(rid, None)
+            self.stats.pending = self.queue.qsize()
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish what is queued (within ``timeout``), then stop."""
+        self.stop.set()
+        self.thread.join(timeout)
+
+
+def store_puller(store_path: Path, client: Any, rule: str, min_submitted: int) -> Callable[[list[str]], Any]:
+    """A function pulling given ids into the store at ``store_path``, holding the store only meanwhile."""
+    from labeling.argilla.pull import pull
+
+    def pull_ids(ids: list[str]) -> Any:
+        with Store(store_path) as store:
+            return pull(store, client, rule=rule, min_submitted=min_submitted, ids=ids)
+
+    return pull_ids
+
+
+def build_app(secret: str, worker: PullWorker, stats: ListenerStats) -> FastAPI:
+    """The listener's HTTP app: ``POST /argilla/webhook`` for Argilla, ``GET /health`` for people."""
+    from standardwebhooks import Webhook, WebhookVerificationError
+
+    verifier = Webhook(secret)
+    app = FastAPI(title="Triforge review listener", docs_url=None, redoc_url=None)
+
+    @app.post(PATH)
+    async def delivery(request: Request) -> Response:
+        body = await request.body()
+        try:
+            event = verifier.verify(body, dict(request.headers))
+        except (WebhookVerificationError, ValueError) as exc:
+            stats.refused += 1
+            return Response(f"refused: {exc}", status_code=401)
+        data = event.get("data") or {}
+        workspace = ((data.get("dataset") or {}).get("workspace") or {}).get("name")
+        if event.get("type") != EVENT or workspace != WORKSPACE or not data.get("external_id"):
+            stats.ignored += 1
+            return Response(status_code=204)
+        stats.deliveries += 1
+        worker.submit(str(data["external_id"]))
+        return Response(status_code=202)
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return asdict(stats)
+
+    return app
