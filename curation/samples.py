@@ -8,6 +8,7 @@ correction is a new revision whose ``parent_id`` is the original, and the origin
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -128,13 +129,25 @@ def set_status(store: Store, ids: list[str], status: str, *, actor: str, reason:
     if status not in SAMPLE_STATUSES:
         raise StoreError(f"unknown status {status!r}; expected one of: {', '.join(SAMPLE_STATUSES)}")
     full_ids = [resolve_id(store, i) for i in ids]
-    with store.transaction() as con:
-        for sample_id in full_ids:
-            con.execute(
-                "INSERT INTO status_events (revision_id, status, actor, reason, recorded_at) VALUES (?, ?, ?, ?, ?)",
-                [sample_id, status, actor, reason, _now()],
-            )
+    record_status_events(store, [(sample_id, status, actor, reason) for sample_id in full_ids])
     return full_ids
+
+
+def record_status_events(store: Store, events: Sequence[tuple[str, str, str, str | None]]) -> None:
+    """Append (full revision id, status, actor, reason) events in one insert, in order.
+
+    For callers that already hold full ids and write many at once (a page of review decisions):
+    a row-by-row insert costs about a millisecond each in DuckDB."""
+    unknown = {status for _, status, _, _ in events} - set(SAMPLE_STATUSES)
+    if unknown:
+        raise StoreError(f"unknown status {sorted(unknown)}; expected one of: {', '.join(SAMPLE_STATUSES)}")
+    now = _now()
+    with store.transaction():
+        store.insert_rows(
+            "status_events",
+            ("revision_id", "status", "actor", "reason", "recorded_at"),
+            [[*event, now] for event in events],
+        )
 
 
 def build_correction(

@@ -92,3 +92,23 @@ def test_second_writer_gets_an_error_naming_the_holder(home):
         holder.stdin.close()
         holder.wait(timeout=30)
     Store(path).close()  # released: the next writer gets in
+
+
+def test_nested_transactions_land_together_or_not_at_all(home):
+    """A review decision composes steps that each open a transaction; they must commit as one unit."""
+    with Store(home / "t.duckdb") as store:
+        store.con.execute("CREATE TABLE t (x INTEGER)")
+        with pytest.raises(RuntimeError), store.transaction() as con:
+            con.execute("INSERT INTO t VALUES (1)")
+            with store.transaction() as inner:
+                inner.execute("INSERT INTO t VALUES (2)")  # the inner block ends without committing
+            raise RuntimeError("killed between steps")
+        assert store.con.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+        with store.transaction() as con:
+            with store.transaction() as inner:
+                inner.execute("INSERT INTO t VALUES (3)")
+            con.execute("INSERT INTO t VALUES (4)")
+        assert store.con.execute("SELECT list(x ORDER BY x) FROM t").fetchone()[0] == [3, 4]
+        with store.transaction() as con:  # and the store is usable after both
+            con.execute("INSERT INTO t VALUES (5)")
+        assert store.con.execute("SELECT count(*) FROM t").fetchone()[0] == 3

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from curation.samples import build_correction, set_status, write_correction
+from curation.samples import build_correction, record_status_events, write_correction
 from curation.store import Store, StoreError
 from labeling.argilla.consensus import RULES, decide, voters
 from labeling.argilla.datasets import WORKSPACE
@@ -37,6 +37,7 @@ from schemas.validation import ValidationResult
 log = logging.getLogger(__name__)
 PAGE_SIZE = 200
 QUESTIONS = ("decision", "corrected_answer", "category", "rating", "notes")
+OUTCOME_COLUMNS = ("revision_id", "outcome", "rule", "corrected_revision_id", "decided_at")
 REVIEW_COLUMNS = ("revision_id", "reviewer", "status", *QUESTIONS, "responded_at", "pulled_at")
 
 
@@ -171,8 +172,9 @@ def _plan(
     return _Decision(revision_id, "corrected", approvers, (parent_id, child, run_profile(child, store)))
 
 
-def _apply(store: Store, decision: _Decision, rule: str) -> str | None:
-    """Write one decision; call inside the page's transaction. Returns the corrected revision's id."""
+def _apply(store: Store, decision: _Decision, rule: str) -> tuple[list[tuple], list, str | None]:
+    """Write a decision's correction now; return its status events and outcome row for the page's batch
+    insert (row-by-row inserts would dominate a pull), and the corrected revision's id."""
     from curation.validators.runner import record_results
 
     target, corrected_id = decision.revision_id, None
@@ -184,15 +186,13 @@ def _apply(store: Store, decision: _Decision, rule: str) -> str | None:
         passed = store.con.execute("SELECT validation FROM samples WHERE id = ?", [corrected_id]).fetchone()[0]
         target = corrected_id if passed == "passed" else None
     status = {"approved": "approved", "corrected": "approved", "rejected": "rejected"}[decision.outcome]
-    if target is not None:
-        # One status event per reviewer who made the decision, so lineage names each of them.
-        for reviewer in decision.credited:
-            set_status(store, [target], status, actor=f"argilla:{reviewer['reviewer']}", reason=f"{rule} consensus")
-    store.con.execute(
-        "INSERT INTO review_outcomes VALUES (?, ?, ?, ?, ?)",
-        [decision.revision_id, decision.outcome, rule, corrected_id, _now()],
+    # One status event per reviewer who made the decision, so lineage names each of them.
+    events = (
+        [(target, status, f"argilla:{r['reviewer']}", f"{rule} consensus") for r in decision.credited]
+        if target is not None
+        else []
     )
-    return corrected_id
+    return events, [decision.revision_id, decision.outcome, rule, corrected_id, _now()], corrected_id
 
 
 def pull(
@@ -270,10 +270,16 @@ def _pull_page(
               r["notes"], r["responded_at"], pulled_at] for rid, rows in responses.items() for r in rows],
             on_conflict="OR REPLACE",
         )  # fmt: skip
-        applied = []
+        applied, events, outcomes = [], [], []
         for decision in decisions:
-            corrected_id = None if decision.outcome == "disputed" else _apply(store, decision, rule)
+            corrected_id = None
+            if decision.outcome != "disputed":
+                more, outcome, corrected_id = _apply(store, decision, rule)
+                events += more
+                outcomes.append(outcome)
             applied.append((decision, corrected_id))
+        record_status_events(store, events)
+        store.insert_rows("review_outcomes", OUTCOME_COLUMNS, outcomes)
     # Counted only once the page has landed.
     summary.records += len(records)
     summary.responses += sum(len(rows) for rows in responses.values())
