@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/python bench/bench_import_export.py
 	$(BIN)/python bench/bench_asm.py
 	$(BIN)/python bench/bench_teacher.py
+	$(BIN)/python bench/bench_review.py
 
 clean:
 	rm -rf .triforge .pytest_cache

@@ -18,8 +18,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_in_thread(app, health_path: str = "/docs") -> Iterator[str]:
-    port = free_port()
+def serve_in_thread(app, health_path: str = "/docs", port: int | None = None) -> Iterator[str]:
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -19,7 +19,7 @@ from generators.run import run_generator
 from labeling.argilla.stack import LabelingStack, argilla_venv
 from tests.conftest import TRIFORGE, chat_row, write_jsonl
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
-from tests.local_http import free_port
+from tests.local_http import free_port, serve_in_thread
 from triforge.cli import app
 
 NO_STACK = pytest.mark.skipif(
@@ -417,6 +417,38 @@ def test_the_webhook_listener_pulls_records_as_argilla_completes_them(argilla, h
         statuses = dict(store.con.execute("SELECT id, status FROM samples").fetchall())
     assert outcomes == {ids[0]: "approved", ids[1]: "rejected"}
     assert (statuses[ids[0]], statuses[ids[1]]) == ("approved", "rejected")
+
+
+@NO_STACK
+def test_the_service_pulls_completed_records_into_the_store_it_holds(argilla, home, monkeypatch):
+    """`triforge serve --argilla-webhook-url`: the service owns the store, so it is the one to pull -
+    records completed before it started by its catch-up pull, the rest as Argilla delivers them."""
+    _, creds = argilla
+    monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
+    monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
+    from labeling.api import ServiceSettings, create_app
+    from labeling.argilla.client import connect
+
+    early, late = _push_fresh_samples(home, 3, seed=37, min_submitted=2)[:2]
+    client = connect()
+    records = _record_uuids(client)
+    ada, bo = _annotator(client, creds, "ada"), _annotator(client, creds, "bo")
+    _respond(creds, ada, records[early], "approve")
+    _respond(creds, bo, records[early], "approve")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/argilla/webhook"
+    settings = ServiceSettings(argilla_webhook_url=url, review_min_submitted=2)
+    with serve_in_thread(create_app(settings, path=home / "triforge.duckdb"), port=port):
+        assert [w.url for w in client.webhooks if w.url == url] == [url]
+        _wait_for(lambda: httpx.get(url).json()["decided"] == 1, 60)  # the catch-up pull
+        _respond(creds, ada, records[late], "reject")
+        _respond(creds, bo, records[late], "reject")
+        status = _wait_for(lambda: (s := httpx.get(url).json())["decided"] == 2 and s, 90)
+        assert status["deliveries"] >= 1 and status["refused"] == 0
+    assert url not in [w.url for w in client.webhooks]
+    with Store(home / "triforge.duckdb", read_only=True) as store:
+        rows = store.con.execute("SELECT id, status FROM samples WHERE id IN (?, ?)", [early, late]).fetchall()
+    assert dict(rows) == {early: "approved", late: "rejected"}
 
 
 def _wait_for(probe, seconds: float):

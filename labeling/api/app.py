@@ -42,6 +42,7 @@ from labeling.api.ratelimit import RateLimiter
 from labeling.api.service import SubmissionService
 from labeling.api.settings import ServiceSettings
 from labeling.api.web import router as web_router
+from labeling.argilla.webhooks import router as argilla_router
 
 API_KEY_HEADER = "X-API-Key"
 
@@ -54,9 +55,12 @@ def create_app(settings: ServiceSettings | None = None, path: Path | None = None
         owned = getattr(app.state, "service", None) is None  # a caller may have opened it already
         if owned:
             app.state.service = SubmissionService(path or store_path())
+        stop_listening = _listen_to_argilla(app, settings) if settings.argilla_webhook_url else None
         try:
             yield
         finally:
+            if stop_listening:
+                stop_listening()
             if owned:
                 app.state.service.close()
                 app.state.service = None
@@ -83,8 +87,37 @@ def create_app(settings: ServiceSettings | None = None, path: Path | None = None
         )
 
     app.include_router(web_router)
+    app.include_router(argilla_router)
     _routes(app)
     return app
+
+
+def _listen_to_argilla(app: FastAPI, settings: ServiceSettings) -> Callable[[], None]:
+    """Register the Argilla webhook and pull completed records into the service's own store (it holds
+    the only write connection, so a separate listener could not). Returns the function that stops it."""
+    from labeling.argilla.client import connect
+    from labeling.argilla.pull import pull
+    from labeling.argilla.webhooks import Listener, register
+
+    svc: SubmissionService = app.state.service
+    client = connect()
+    webhook = register(client, settings.argilla_webhook_url)
+
+    def pull_ids(ids: list[str] | None) -> Any:
+        with svc.lock:  # a catch-up pull (ids None) holds submissions back while it runs: seconds per 1k
+            return pull(svc.store, client, rule=settings.review_rule, min_submitted=settings.review_min_submitted,
+                        ids=ids)  # fmt: skip
+
+    listener = Listener(webhook.secret, pull_ids, catch_up=True)
+    listener.start()
+    app.state.argilla_listener = listener
+
+    def stop() -> None:
+        listener.close()
+        app.state.argilla_listener = None
+        webhook.delete()
+
+    return stop
 
 
 def service(request: Request) -> SubmissionService:

@@ -13,3 +13,7 @@ class ServiceSettings:
     max_batch: int = 100
     requests_per_minute: int = 60
     burst: int = 20
+    # Argilla webhook (record.completed): the URL Argilla posts to; None leaves the route disabled (404).
+    argilla_webhook_url: str | None = None
+    review_rule: str = "unanimous"
+    review_min_submitted: int = 1

@@ -227,14 +227,9 @@ def pull(
         started = _now()
         for start in range(0, len(rids), page_size):
             page = rids[start : start + page_size]
-            _pull_page(store, client, dataset.id, page, usernames, rule, min_submitted, summary)
-            if ids is None:
-                with store.transaction() as con:
-                    con.execute(
-                        "INSERT OR REPLACE INTO argilla_pull_cursors VALUES (?, ?, coalesce("
-                        "(SELECT started_at FROM argilla_pull_cursors WHERE dataset = ?), ?), ?)",
-                        [name, page[-1], name, started, _now()],
-                    )
+            # A pull by id (webhooks) is not a pass over the dataset: it leaves the cursor alone.
+            cursor = (name, started) if ids is None else None
+            _pull_page(store, client, dataset.id, page, usernames, rule, min_submitted, summary, cursor)
             done += len(page)
             log.info("%s: page ending %s stored (%d/%d records)", name, page[-1][:12], done, total)
             if progress:
@@ -254,8 +249,10 @@ def _pull_page(
     rule: str,
     min_submitted: int,
     summary: PullSummary,
+    cursor: tuple[str, datetime] | None,
 ) -> None:
-    """Fetch one page, plan its decisions (validating corrections), then write it all in one transaction."""
+    """Fetch one page, plan its decisions (validating corrections), then write it all - responses,
+    decisions and the dataset's cursor (``cursor``: dataset name, pass start) - in one transaction."""
     records = fetch_records(client, dataset_id, page)
     summary.missing += len(page) - len(records)
     responses = {rid: _response_rows(records[rid], usernames) for rid in page if rid in records}
@@ -280,6 +277,13 @@ def _pull_page(
             applied.append((decision, corrected_id))
         record_status_events(store, events)
         store.insert_rows("review_outcomes", OUTCOME_COLUMNS, outcomes)
+        if cursor is not None:
+            name, started = cursor
+            store.con.execute(
+                "INSERT OR REPLACE INTO argilla_pull_cursors VALUES (?, ?, coalesce("
+                "(SELECT started_at FROM argilla_pull_cursors WHERE dataset = ?), ?), ?)",
+                [name, page[-1], name, started, _now()],
+            )
     # Counted only once the page has landed.
     summary.records += len(records)
     summary.responses += sum(len(rows) for rows in responses.values())

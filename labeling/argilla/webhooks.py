@@ -1,6 +1,7 @@
 """Pull a record the moment Argilla says it is complete (Argilla 2.x webhooks, ``record.completed``).
 
-``triforge review listen`` registers a webhook that points at itself, verifies each delivery's
+``triforge review listen`` (or ``triforge serve --argilla-webhook-url``, which shares the service's
+store) registers a webhook that points at itself, verifies each delivery's
 Standard Webhooks signature (HMAC with the secret Argilla issued; deliveries older than five minutes
 are refused too, so a captured one cannot be replayed later) and pulls just the completed record.
 
@@ -9,7 +10,8 @@ one worker thread drains the queue, opening the store only for each pull so othe
 working between events. When another process holds the store, ids wait and are retried. A pull by
 id is the same code as ``triforge review pull``, so a record delivered twice, or pulled by both, is
 decided once. Pull stays the fallback: records completed while no listener ran are caught up by the
-full pull the listener makes when it starts, or by ``triforge review pull``.
+full pull the listener makes when it starts (``review listen`` in the foreground, the service
+in its pull thread), or by ``triforge review pull``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 
 from curation.store import Store, StoreLockedError
 from labeling.argilla.datasets import WORKSPACE
@@ -62,11 +64,16 @@ def register(client: Any, url: str) -> Any:
     return client.webhooks.add(rg.Webhook(url=url, events=[EVENT], description=DESCRIPTION))
 
 
-class PullWorker:
-    """Pulls queued record ids in small batches, one store opening per batch, retrying when it is locked."""
+PullIds = Callable[[list[str] | None], Any]  # None: a full pass over every open record
 
-    def __init__(self, pull_ids: Callable[[list[str]], Any], stats: ListenerStats, retry_seconds: float = 1.0):
-        self.pull_ids, self.stats, self.retry_seconds = pull_ids, stats, retry_seconds
+
+class PullWorker:
+    """Pulls queued record ids in small batches, one store opening per batch, retrying when it is locked.
+
+    With ``catch_up`` its first job is one full pull, for records completed while nobody listened."""
+
+    def __init__(self, pull_ids: PullIds, stats: ListenerStats, retry_seconds: float = 1.0, catch_up: bool = False):
+        self.pull_ids, self.stats, self.retry_seconds, self.catch_up = pull_ids, stats, retry_seconds, catch_up
         self.queue: queue.Queue[str] = queue.Queue()
         self.attempts: dict[str, int] = {}
         self.stop = threading.Event()
@@ -89,7 +96,18 @@ class PullWorker:
                 break
         return list(dict.fromkeys(batch))
 
+    def _record(self, summary: Any) -> None:
+        self.stats.pulls += 1
+        self.stats.records_pulled += summary.records
+        self.stats.decided += summary.approved + summary.rejected + summary.corrected
+
     def _run(self) -> None:
+        if self.catch_up:
+            try:
+                self._record(self.pull_ids(None))
+            except Exception as exc:  # the listener still serves; `triforge review pull` catches up later
+                self.stats.last_error = f"catch-up pull failed: {type(exc).__name__}: {exc}"
+                log.error(self.stats.last_error)
         while not (self.stop.is_set() and self.queue.empty()):
             batch = self._take()
             if not batch:
@@ -110,9 +128,7 @@ class PullWorker:
                     self.queue.put(rid)
                 time.sleep(self.retry_seconds)
             else:
-                self.stats.pulls += 1
-                self.stats.records_pulled += summary.records
-                self.stats.decided += summary.approved + summary.rejected + summary.corrected
+                self._record(summary)
                 for rid in batch:
                     self.attempts.pop(rid, None)
             self.stats.pending = self.queue.qsize()
@@ -126,43 +142,81 @@ class PullWorker:
         self.thread.join(timeout)
 
 
-def store_puller(store_path: Path, client: Any, rule: str, min_submitted: int) -> Callable[[list[str]], Any]:
+def store_puller(store_path: Path, client: Any, rule: str, min_submitted: int) -> PullIds:
     """A function pulling given ids into the store at ``store_path``, holding the store only meanwhile."""
     from labeling.argilla.pull import pull
 
-    def pull_ids(ids: list[str]) -> Any:
+    def pull_ids(ids: list[str] | None) -> Any:
         with Store(store_path) as store:
             return pull(store, client, rule=rule, min_submitted=min_submitted, ids=ids)
 
     return pull_ids
 
 
-def build_app(secret: str, worker: PullWorker, stats: ListenerStats) -> FastAPI:
-    """The listener's HTTP app: ``POST /argilla/webhook`` for Argilla, ``GET /health`` for people."""
-    from standardwebhooks import Webhook, WebhookVerificationError
+class Listener:
+    """What a delivery needs: the verifier for the webhook's secret, the pull worker and the counters."""
 
-    verifier = Webhook(secret)
-    app = FastAPI(title="Triforge review listener", docs_url=None, redoc_url=None)
+    def __init__(self, secret: str, pull_ids: PullIds, retry_seconds: float = 1.0, catch_up: bool = False) -> None:
+        from standardwebhooks import Webhook
 
-    @app.post(PATH)
-    async def delivery(request: Request) -> Response:
-        body = await request.body()
+        self.verifier = Webhook(secret)
+        self.stats = ListenerStats()
+        self.worker = PullWorker(pull_ids, self.stats, retry_seconds, catch_up)
+
+    def receive(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        """Verify one delivery and queue its record; returns the HTTP status and a short reason."""
+        from standardwebhooks import WebhookVerificationError
+
         try:
-            event = verifier.verify(body, dict(request.headers))
+            event = self.verifier.verify(body, headers)
         except (WebhookVerificationError, ValueError) as exc:
-            stats.refused += 1
-            return Response(f"refused: {exc}", status_code=401)
+            self.stats.refused += 1
+            return 401, f"refused: {exc}"
         data = event.get("data") or {}
         workspace = ((data.get("dataset") or {}).get("workspace") or {}).get("name")
         if event.get("type") != EVENT or workspace != WORKSPACE or not data.get("external_id"):
-            stats.ignored += 1
-            return Response(status_code=204)
-        stats.deliveries += 1
-        worker.submit(str(data["external_id"]))
-        return Response(status_code=202)
+            self.stats.ignored += 1
+            return 204, ""
+        self.stats.deliveries += 1
+        self.worker.submit(str(data["external_id"]))
+        return 202, "queued"
 
-    @app.get("/health")
-    def health() -> dict[str, Any]:
-        return asdict(stats)
+    def start(self) -> None:
+        self.worker.start()
 
+    def close(self) -> None:
+        if self.worker.thread.is_alive():
+            self.worker.close()
+
+
+router = APIRouter(tags=["argilla"])
+
+
+def _listener(request: Request) -> Listener:
+    listener = getattr(request.app.state, "argilla_listener", None)
+    if listener is None:
+        raise HTTPException(404, "the Argilla webhook is not enabled on this server")
+    return listener
+
+
+@router.post(PATH, include_in_schema=False)
+async def delivery(request: Request) -> Response:
+    """Where Argilla posts ``record.completed``; authenticated by the webhook signature, not an API key."""
+    listener = _listener(request)
+    status, reason = listener.receive(await request.body(), dict(request.headers))
+    return Response(reason or None, status_code=status)
+
+
+@router.get(PATH)
+def listener_status(request: Request) -> dict[str, Any]:
+    """Deliveries, refusals, records pulled and decided since the listener started."""
+    return asdict(_listener(request).stats)
+
+
+def standalone_app(listener: Listener) -> FastAPI:
+    """``triforge review listen``'s app: the webhook route, plus ``GET /health`` with the same counters."""
+    app = FastAPI(title="Triforge review listener", docs_url=None, redoc_url=None)
+    app.state.argilla_listener = listener
+    app.include_router(router)
+    app.add_api_route("/health", listener_status, methods=["GET"])
     return app

@@ -171,26 +171,25 @@ def listen_command(
     from curation.paths import store_path
     from labeling.argilla.client import connect
     from labeling.argilla.pull import pull
-    from labeling.argilla.webhooks import PATH, ListenerStats, PullWorker, build_app, register, store_puller
+    from labeling.argilla.webhooks import PATH, Listener, register, standalone_app, store_puller
     from triforge.cli.common import open_store
 
     client = connect()
     url = url or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}{PATH}"
     webhook = register(client, url)
-    stats = ListenerStats()
-    worker = PullWorker(store_puller(store_path(), client, rule, min_submitted), stats)
+    listener = Listener(webhook.secret, store_puller(store_path(), client, rule, min_submitted))
     try:
         if catch_up:
             with open_store() as store:
                 _print_pull(pull(store, client, rule=rule, min_submitted=min_submitted))
-        worker.start()
+        listener.start()
         console.print(f"listening for {webhook.events} at {url} (Ctrl-C stops)")
-        uvicorn.run(build_app(webhook.secret, worker, stats), host=host, port=port, log_level="warning")
+        uvicorn.run(standalone_app(listener), host=host, port=port, log_level="warning")
     finally:
-        if worker.thread.is_alive():
-            worker.close()
+        listener.close()
         if not keep_webhook:
             webhook.delete()
+        stats = listener.stats
         console.print(
             f"{stats.deliveries} deliveries ({stats.refused} refused), {stats.records_pulled} records pulled, "
             f"{stats.decided} decided, {stats.pending} still queued"

@@ -18,14 +18,27 @@ def serve_command(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8765,
     requests_per_minute: Annotated[int, typer.Option(min=1)] = 60,
     max_body_kb: Annotated[int, typer.Option(min=1)] = 512,
+    argilla_webhook_url: Annotated[
+        str | None,
+        typer.Option(help="Also pull records Argilla completes: the URL Argilla posts to, ending /argilla/webhook"),
+    ] = None,
+    consensus: Annotated[
+        str, typer.Option(help="Review consensus for the webhook: unanimous or majority")
+    ] = "unanimous",
+    min_submitted: Annotated[int, typer.Option(min=1, max=20, help="Responses needed before deciding")] = 1,
 ) -> None:
     """Serve the community API and submission page. The service owns the store while it runs."""
     import uvicorn
 
     from labeling.api import ServiceSettings, create_app
 
-    settings = ServiceSettings(requests_per_minute=requests_per_minute, max_body_bytes=max_body_kb * 1024)
+    settings = ServiceSettings(
+        requests_per_minute=requests_per_minute, max_body_bytes=max_body_kb * 1024,
+        argilla_webhook_url=argilla_webhook_url, review_rule=consensus, review_min_submitted=min_submitted,
+    )  # fmt: skip
     console.print(f"Triforge API on http://{host}:{port} (docs: /docs, submission page: /submit)")
+    if argilla_webhook_url:
+        console.print(f"pulling records Argilla completes (webhook {argilla_webhook_url})")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
