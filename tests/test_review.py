@@ -85,6 +85,60 @@ def test_labeling_up_is_idempotent_and_keeps_credentials_private(argilla):
 
 
 @NO_STACK
+def test_a_failed_up_stops_what_it_started(tmp_path, monkeypatch):
+    """The search engine starts, then the database migration fails: `up` reports it and leaves no
+    orphan noida-db behind."""
+    from labeling.argilla.stack import StackError, _alive
+
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "noida-db").symlink_to(argilla_venv() / "bin" / "noida-db")
+    (venv / "bin" / "python").write_text("#!/bin/sh\necho 'migration broke' >&2\nexit 3\n")
+    (venv / "bin" / "python").chmod(0o755)
+    monkeypatch.setenv("TRIFORGE_ARGILLA_VENV", str(venv))
+    stack = LabelingStack(tmp_path / "home")
+    spawned = []
+    real_spawn = stack._spawn
+    monkeypatch.setattr(stack, "_spawn", lambda *args: spawned.append(real_spawn(*args)) or spawned[-1])
+    with pytest.raises(StackError, match=r"database migrate failed.*migration broke"):
+        stack.up(port=free_port())
+    assert len(spawned) == 1  # noida-db did start
+    assert not _alive(spawned[0])
+    assert stack.state()["pids"] == {} and not any(stack.running().values())
+
+
+@NO_STACK
+def test_the_owner_is_created_and_rekeyed_from_secrets_on_stdin(argilla):
+    """`up` hands the owner's secrets to argilla-server over stdin (never argv, which `ps` shows); run
+    again for an existing owner - its credentials file was lost - the old key stops working."""
+    from labeling.argilla.stack import OWNER_SETUP
+
+    stack, creds = argilla
+    env = stack._env(stack.state())
+    python = str(argilla_venv() / "bin" / "python")
+
+    def setup(password: str, api_key: str) -> str:
+        secrets_json = json.dumps({"username": "probe-owner", "password": password, "api_key": api_key})
+        done = subprocess.run(
+            [python, "-I", str(OWNER_SETUP)], input=secrets_json, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    def me(api_key: str) -> httpx.Response:
+        return httpx.get(f"{creds.api_url}/api/v1/me", headers={"X-Argilla-Api-Key": api_key})
+
+    first_key, second_key = "probe-key-" + "a" * 32, "probe-key-" + "b" * 32
+    assert setup("First-pass-123", first_key) == "created"
+    assert me(first_key).status_code == 200 and me(first_key).json()["role"] == "owner"
+    assert setup("Second-pass-456", second_key) == "re-keyed"
+    assert me(first_key).status_code == 401 and me(second_key).json()["username"] == "probe-owner"
+    login = {"username": "probe-owner", "password": "Second-pass-456"}
+    assert httpx.post(f"{creds.api_url}/api/v1/token", data=login).status_code == 201
+    assert me(creds.api_key).json()["username"] == creds.username  # the stack's own owner is untouched
+
+
+@NO_STACK
 def test_push_sends_embeddings_and_cluster_sizes_for_similarity_search(argilla, home, tmp_path, monkeypatch):
     """Vectors come from dedup's embedding index (recomputed only for samples it has not seen), and the
     UI can filter by the near-duplicate cluster a sample represents."""

@@ -10,8 +10,9 @@ Three processes, each in its own session so ``down`` can stop it with its childr
 
 The server runs from its own venv (``.venv-argilla`` beside the checkout, or ``$TRIFORGE_ARGILLA_VENV``):
 it pins fastapi 0.115 and pydantic 2.9, which must not leak into Triforge. ``up`` migrates the database,
-creates an owner with a generated password and API key (never the public defaults), keeps them in a
-0600 file the CLI reads, and waits for ``/api/v1/me`` (``/api/v1/status`` answers 422 under the ES
+creates an owner with a generated password and API key (never the public defaults; passed on stdin,
+not the command line; a lost credentials file just re-keys the owner), keeps them in a 0600 file the CLI
+reads, and waits for ``/api/v1/me`` (``/api/v1/status`` answers 422 under the ES
 engine). Each server import unpacks 14 MB of UI statics into a new temp dir and never deletes it, so
 TMPDIR points into the stack's directory and ``down`` empties it. ``up`` is idempotent.
 """
@@ -38,6 +39,7 @@ from curation.store import StoreError
 
 SERVICES = ("noida", "server", "worker")
 OWNER = "triforge-owner"
+OWNER_SETUP = Path(__file__).with_name("owner_setup.py")  # runs under the Argilla venv's Python
 
 
 class StackError(StoreError):
@@ -123,8 +125,8 @@ class LabelingStack:
             )
         return proc.pid
 
-    def _run(self, argv: list[str], env: dict[str, str], what: str) -> str:
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    def _run(self, argv: list[str], env: dict[str, str], what: str, stdin: str | None = None) -> str:
+        done = subprocess.run(argv, env=env, input=stdin, capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
             raise StackError(f"{what} failed (exit {done.returncode}): {(done.stderr or done.stdout)[-800:]}")
         return done.stdout
@@ -163,6 +165,13 @@ class LabelingStack:
         if not python.exists() or not noida.exists():
             raise StackError(f"the Argilla venv is missing at {venv}: run `make setup` (or set TRIFORGE_ARGILLA_VENV)")
         self.down(quiet=True)  # a half-started stack is stopped first, never doubled
+        try:
+            return self._start(port, python, noida, say)
+        except BaseException:  # an error or Ctrl-C while starting leaves no orphan processes behind
+            self.down(quiet=True)
+            raise
+
+    def _start(self, port: int, python: Path, noida: Path, say: Callable[[str], None]) -> Credentials:
         state = {"port": port, "es_port": _free_port(), "redis_port": _free_port(), "pids": {}}
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "argilla").mkdir(parents=True, exist_ok=True)
@@ -182,13 +191,10 @@ class LabelingStack:
         self._run([str(python), "-m", "argilla_server", "database", "migrate"], env, "database migrate")
         if not self.credentials_file.exists():
             creds = Credentials(f"http://127.0.0.1:{port}", OWNER, secrets.token_urlsafe(18), secrets.token_urlsafe(32))
-            self._run(
-                [str(python), "-m", "argilla_server", "database", "users", "create", "--first-name", "Triforge",
-                 "--username", creds.username, "--password", creds.password, "--role", "owner",
-                 "--api-key", creds.api_key],
-                env,
-                "creating the owner",
-            )  # fmt: skip
+            # Secrets go over stdin, never argv, which every local user can read in `ps`.
+            owner = {"username": creds.username, "password": creds.password, "api_key": creds.api_key}
+            # -I: the script's own directory must not shadow packages (our datasets.py vs HF `datasets`).
+            self._run([str(python), "-I", str(OWNER_SETUP)], env, "creating the owner", stdin=json.dumps(owner))
             self.credentials_file.touch(mode=0o600)
             self.credentials_file.write_text(json.dumps(creds.__dict__, indent=2))
         creds = self.credentials()
