@@ -108,22 +108,18 @@ def test_a_failed_up_stops_what_it_started(tmp_path, monkeypatch):
 
 
 @NO_STACK
-def test_the_owner_is_created_and_rekeyed_from_secrets_on_stdin(argilla):
+def test_the_owner_is_created_and_rekeyed_from_secrets_on_stdin(argilla, monkeypatch):
     """`up` hands the owner's secrets to argilla-server over stdin (never argv, which `ps` shows); run
     again for an existing owner - its credentials file was lost - the old key stops working."""
-    from labeling.argilla.stack import OWNER_SETUP
-
     stack, creds = argilla
-    env = stack._env(stack.state())
-    python = str(argilla_venv() / "bin" / "python")
+    commands = []
+    real_run = stack._run
+    monkeypatch.setattr(stack, "_run", lambda argv, *rest, **kw: commands.append(argv) or real_run(argv, *rest, **kw))
 
     def setup(password: str, api_key: str) -> str:
-        secrets_json = json.dumps({"username": "probe-owner", "password": password, "api_key": api_key})
-        done = subprocess.run(
-            [python, "-I", str(OWNER_SETUP)], input=secrets_json, env=env, capture_output=True, text=True, timeout=300
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
+        outcome = stack.set_owner("probe-owner", password, api_key)
+        assert not any(secret in arg for arg in commands[-1] for secret in (password, api_key))
+        return outcome
 
     def me(api_key: str) -> httpx.Response:
         return httpx.get(f"{creds.api_url}/api/v1/me", headers={"X-Argilla-Api-Key": api_key})

@@ -131,6 +131,17 @@ class LabelingStack:
             raise StackError(f"{what} failed (exit {done.returncode}): {(done.stderr or done.stdout)[-800:]}")
         return done.stdout
 
+    def set_owner(self, username: str, password: str, api_key: str) -> str:
+        """Create that owner in Argilla's database, or give an existing one this password and key.
+
+        The secrets go over stdin, never argv, which every local user can read in ``ps``; ``-I`` keeps the
+        script's own directory (our ``datasets.py`` vs HF ``datasets``) off its path. Returns "created" or
+        "re-keyed"."""
+        owner = json.dumps({"username": username, "password": password, "api_key": api_key})
+        python = argilla_venv() / "bin" / "python"
+        argv = [str(python), "-I", str(OWNER_SETUP)]
+        return self._run(argv, self._env(self.state()), "setting the owner", stdin=owner).strip()
+
     def running(self) -> dict[str, bool]:
         pids = self.state().get("pids", {})
         return {name: _alive(pids.get(name)) for name in SERVICES}
@@ -191,10 +202,7 @@ class LabelingStack:
         self._run([str(python), "-m", "argilla_server", "database", "migrate"], env, "database migrate")
         if not self.credentials_file.exists():
             creds = Credentials(f"http://127.0.0.1:{port}", OWNER, secrets.token_urlsafe(18), secrets.token_urlsafe(32))
-            # Secrets go over stdin, never argv, which every local user can read in `ps`.
-            owner = {"username": creds.username, "password": creds.password, "api_key": creds.api_key}
-            # -I: the script's own directory must not shadow packages (our datasets.py vs HF `datasets`).
-            self._run([str(python), "-I", str(OWNER_SETUP)], env, "creating the owner", stdin=json.dumps(owner))
+            self.set_owner(creds.username, creds.password, creds.api_key)
             self.credentials_file.touch(mode=0o600)
             self.credentials_file.write_text(json.dumps(creds.__dict__, indent=2))
         creds = self.credentials()
