@@ -36,7 +36,7 @@ def test_a_loop_round_waits_for_reviews_resumes_after_a_kill_and_feeds_the_next_
         ]
         set_status(store, seeds, "approved", actor="expert:ada")
     config = tmp_path / "small.toml"
-    config.write_text("max_length = 128\nper_device_batch_size = 1\ngradient_accumulation_steps = 1\n")
+    config.write_text("max_length = 256\nper_device_batch_size = 1\ngradient_accumulation_steps = 1\n")
     base = smollm2_home / "models" / "smollm2-135m-instruct"
     args = _loop_args(base, config)
     runner = CliRunner()

@@ -265,7 +265,7 @@ def test_bootstrap_in_process_from_a_trained_adapter(home, smollm2_home, tmp_pat
         run_generator(store, "bug_injection", 12, seed=1)
         create_snapshot(store, "seed", "validation = passed")
     config = tmp_path / "small.toml"
-    config.write_text("max_length = 128\nper_device_batch_size = 1\ngradient_accumulation_steps = 1\n")
+    config.write_text("max_length = 256\nper_device_batch_size = 1\ngradient_accumulation_steps = 1\n")
     adapter = tmp_path / "adapter"
     base = smollm2_home / "models" / "smollm2-135m-instruct"
     trained = CliRunner().invoke(

@@ -5,10 +5,24 @@ from __future__ import annotations
 import random
 from dataclasses import asdict, dataclass
 
-from generators.bug_injection import CASES
 from generators.quest_templates import QUEST_TYPES
 
-BUG_CATEGORIES = tuple(case.__name__ for case in CASES)
+# The bug kinds teacher prompts ask for: bug_injection version 1's case names, frozen here because a
+# teacher batch is identified by its tasks - deriving them from bug_injection's templates (version 2
+# has 62) would change every batch id and stop unfinished batches from resuming.
+BUG_CATEGORIES = (
+    "mode_mismatch",
+    "missing_sep",
+    "stack_imbalance",
+    "register_clobber",
+    "dma_setup",
+    "wrong_data_bank",
+    "jsr_rtl_mismatch",
+    "immediate_width",
+    "mvn_length",
+    "dma_destination",
+    "mvn_operands",
+)
 IDIOMS = (
     "a DMA upload of tiles to VRAM",
     "an OAM sprite table upload",

@@ -1,0 +1,582 @@
+"""Width bugs: the M/X flags (REP/SEP) disagree with how the code was assembled or what it stores,
+and processor-status flags that leak out of a routine."""
+
+from __future__ import annotations
+
+from generators.bug_injection.case import Case
+from generators.draw import Draw, h2, h4
+
+
+def mode_returns_wide(d: Draw) -> Case:
+    """A routine widens A with REP #$20 and returns wide; the caller's 8-bit immediates misdecode."""
+    caller, routine = d.caller(), d.routine()
+    var, dest = d.free_ram(wide=True), d.scratch()
+    imm, add = d.int(1, 0x7F), d.pick([0x0008, 0x0010, 0x0020, 0x0040, 0x0100, 0x0200])
+    php = d.chance(0.5)
+    head = [f"{caller}:", f"JSR {routine}", f"LDA #{h2(imm)}", f"STA {h2(dest)}", "RTS"]
+    core = ["REP #$20", f"LDA {var.long}", "CLC", f"ADC #{h4(add)}", f"STA {var.long}"]
+    buggy = d.asm([*head, f"{routine}:", *core, "RTS"])
+    if php:
+        fixed = d.asm([*head, f"{routine}:", "PHP", *core, "PLP", "RTS"])
+        why = d.pick(
+            [
+                f"PHP saves the caller's status byte on entry and PLP restores it before RTS, so {caller} gets "
+                "back exactly the register sizes it had, whatever they were.",
+                f"With PHP/PLP around the body, {routine} can switch sizes freely: the caller's M flag comes back "
+                "with the status byte before RTS.",
+            ]
+        )
+    else:
+        fixed = d.asm([*head, f"{routine}:", *core, "SEP #$20", "RTS"])
+        why = d.pick(
+            [
+                f"SEP #$20 puts A back to 8-bit before RTS, so {caller}'s width matches how its code was assembled.",
+                f"Setting the M flag again with SEP #$20 hands {caller} the 8-bit accumulator its immediates expect.",
+            ]
+        )
+    return Case(
+        "mode_mismatch",
+        d.pick(["16-bit/8-bit mode mismatch", "accumulator size mismatch", "routine returns in 16-bit mode"]),
+        d.pick(
+            [
+                f"After {routine} returns, {caller} crashes on the very next instruction.",
+                f"{routine} works, but the code after the JSR runs garbage and the game locks up.",
+                f"Whenever {caller} calls {routine}, {h2(dest)} gets a weird value and then the game crashes.",
+                f"Stepping in {d.emulator()}, the disassembly after JSR {routine} suddenly makes no sense.",
+            ]
+        ),
+        buggy,
+        fixed,
+        d.pick(
+            [
+                f"{routine} switches the accumulator to 16-bit mode with REP #$20 and returns without SEP #$20, so "
+                f"{caller} keeps running with the wrong accumulator size: its LDA #{h2(imm)} was assembled for an "
+                "8-bit A and the CPU now reads one byte too many.",
+                f"This is a mode mismatch between {routine} and {caller}. REP #$20 clears the M flag, nothing sets it "
+                f"again before RTS, and {caller} carries on with a 16-bit accumulator although its immediates are "
+                "8-bit: the width the CPU uses and the width Asar assembled for disagree.",
+                f"The accumulator width leaks out of {routine}: it is in 16-bit mode after REP #$20 and still 16-bit "
+                "when "
+                f"{caller} executes LDA #{h2(imm)}, an 8-bit immediate, so the operand size is wrong and the "
+                "instruction stream goes out of step.",
+            ]
+        ),
+        (
+            d.pick(
+                [
+                    "REP #$20 clears the M flag, so A is 16-bit inside the routine.",
+                    f"Inside {routine}, REP #$20 makes the accumulator 16 bits wide for the {h4(add)} addition.",
+                ]
+            ),
+            d.pick(
+                [
+                    "RTS returns with M still clear; nothing restores the caller's 8-bit mode.",
+                    "RTS does not touch the status register, so the 16-bit size survives the return.",
+                ]
+            ),
+            d.pick(
+                [
+                    f"LDA #{h2(imm)} is two bytes (opcode, operand), but a 16-bit A fetches two operand bytes and "
+                    "takes "
+                    "the following opcode as the high byte.",
+                    f"The CPU decodes LDA #{h2(imm)} with a 16-bit operand, swallowing the STA opcode; what follows "
+                    "executes from the middle of an instruction.",
+                ]
+            ),
+        ),
+        why,
+        observe=d.pick(
+            [
+                f"after RTS the status register shows m=0 (16-bit) while {caller} expects m=1.",
+                f"the trace shows LDA #{h2(imm)} consuming three bytes instead of two.",
+            ]
+        ),
+        culprit="RTS",
+        caller=caller,
+    )
+
+
+def mode_rep30(d: Draw) -> Case:
+    """REP #$30 widens X and Y too; a following 8-bit LDX/LDY immediate is decoded with a 16-bit operand."""
+    routine = d.routine()
+    table = d.sprite_table()
+    reg = d.index()
+    count = d.int(0x04, 0x0F)
+    var = d.free_ram(wide=True)
+    dest = d.low_ram()
+    loop = d.loop_label()
+
+    def body(mask: str) -> list[str]:
+        return [
+            f"{routine}:",
+            f"REP #{mask}",
+            f"LDA {var.long}",
+            "CLC",
+            f"ADC #{h4(d_add)}",
+            f"STA {var.long}",
+            f"LD{reg} #{h2(count)}",
+            loop,
+            f"LDA {table.absolute},{reg}",
+            f"STA {dest.absolute},{reg}",
+            f"DE{reg}",
+            f"BPL {loop}",
+            f"SEP #{mask}",
+            "RTS",
+        ]
+
+    d_add = d.int(1, 0x40)
+    buggy, fixed = d.asm(body("$30")), d.asm(body("$20"))
+    return Case(
+        "mode_mismatch",
+        d.pick(["REP #$30 widens the index registers too", "index register size mismatch", "wrong REP mask"]),
+        d.pick(
+            [
+                f"{routine} updates {var.long} correctly and then the game crashes.",
+                f"The 16-bit add in {routine} works, but right after it the CPU jumps into nowhere.",
+                f"As soon as {routine} runs, {d.emulator()} shows the CPU executing garbage after the LD{reg}.",
+            ]
+        ),
+        buggy,
+        fixed,
+        d.pick(
+            [
+                f"REP #$30 clears both the M and the X flag, so besides the 16-bit accumulator {routine} also gets "
+                f"16-bit index registers. LD{reg} #{h2(count)} was assembled as an 8-bit immediate, so in 16-bit "
+                "index mode the CPU reads one extra byte: the size of the operand no longer matches the code.",
+                f"The mode switch is too wide: REP #$30 makes A, X and Y 16-bit, while only A was meant to be. "
+                f"The LD{reg} #{h2(count)} after it is an 8-bit immediate, and with a 16-bit {reg} its width is wrong, "
+                "so the CPU eats the next opcode as the high byte.",
+            ]
+        ),
+        (
+            d.pick(
+                [
+                    "REP #$30 clears bit 5 (M) and bit 4 (X) of the status register.",
+                    "The $30 mask covers both size flags: M for the accumulator, X for the index registers.",
+                ]
+            ),
+            d.pick(
+                [
+                    f"LD{reg} #{h2(count)} is encoded with a one-byte operand, but {reg} is now 16-bit and fetches "
+                    "two.",
+                    f"With the X flag clear, LD{reg} immediate takes a two-byte operand; Asar emitted one.",
+                ]
+            ),
+            d.pick(
+                [
+                    "The opcode of the next instruction becomes the high byte of the count and decoding goes astray.",
+                    "Every instruction after that is read from the wrong offset, so the loop never runs as written.",
+                ]
+            ),
+        ),
+        d.pick(
+            [
+                "REP #$20 and SEP #$20 touch only the M flag, so the index registers stay 8-bit and the 8-bit "
+                f"LD{reg} immediate is decoded as assembled.",
+                "Using $20 instead of $30 widens just the accumulator; X and Y keep the 8-bit size the loop was "
+                "written for.",
+            ]
+        ),
+        observe=f"the status register shows x=0 when LD{reg} #{h2(count)} executes.",
+        culprit="REP #$30",
+    )
+
+
+def missing_sep_store(d: Draw) -> Case:
+    """A 16-bit read, then 8-bit code without SEP #$20: the 'byte' stores write two bytes."""
+    name = d.routine()
+    flag = d.save_ram(wide=False)
+    dest = d.scratch()
+    value = d.int(1, 0x7F)
+    lo = [f"{name}:", "REP #$20", f"LDA {flag.long}", "AND #$00FF", f"STA {h2(dest)}"]
+    hi = [f"LDA #{h2(value)}", f"STA {h2(dest + 1)}", "RTS"]
+    buggy = d.asm([*lo, *hi])
+    fixed = d.asm([*lo, "SEP #$20", *hi])
+    return Case(
+        "missing_sep",
+        d.pick(["missing SEP before 8-bit code", "accumulator left 16-bit", "no SEP #$20 after the 16-bit read"]),
+        d.pick(
+            [
+                f"{name} overwrites the byte after {h2(dest + 1)}, and sometimes the game crashes.",
+                f"The byte at {h2(dest + 2)} keeps getting cleared after {name} runs.",
+                f"After {name}, {h2(dest + 1)} looks right but the code following the LDA goes haywire.",
+            ]
+        ),
+        buggy,
+        fixed,
+        d.pick(
+            [
+                f"The second half of {name} is written for an 8-bit accumulator, but no SEP #$20 switches back after "
+                f"the 16-bit read of {flag.long}, so LDA #{h2(value)} is decoded with a 16-bit operand and "
+                f"STA {h2(dest + 1)} writes two bytes.",
+                f"{name} reads {flag.what} with A in 16-bit mode and never returns to 8-bit: without SEP #$20 the "
+                f"accumulator is still 16 bits wide when the 8-bit LDA #{h2(value)} and STA {h2(dest + 1)} run.",
+            ]
+        ),
+        (
+            d.pick(
+                [
+                    "REP #$20 makes the accumulator 16-bit for the masked read.",
+                    f"The AND #$00FF read of {flag.long} needs a 16-bit A, which REP #$20 provides.",
+                ]
+            ),
+            d.pick(
+                [
+                    "The code after it assumes 8-bit A, but the M flag is still clear.",
+                    "Nothing sets the M flag again, so the accumulator stays 16-bit.",
+                ]
+            ),
+            d.pick(
+                [
+                    f"LDA #{h2(value)} takes the STA opcode as its high byte, and any 16-bit STA writes its high byte "
+                    "over the neighbouring address.",
+                    f"The 8-bit immediate is read with a 16-bit width, so the instructions after it are decoded from "
+                    f"the wrong byte and {h2(dest + 2)} is hit.",
+                ]
+            ),
+        ),
+        d.pick(
+            [
+                "SEP #$20 returns the accumulator to 8-bit, so the later load and store use exactly one byte.",
+                "With SEP #$20 between the halves, the 8-bit code runs with the 8-bit accumulator it was written for.",
+            ]
+        ),
+        observe=f"a write breakpoint on {h2(dest + 2)} fires inside {name}.",
+        culprit=f"LDA #{h2(value)}",
+    )
+
+
+def missing_sep_ppu(d: Draw) -> Case:
+    """A 16-bit timer update, then an 8-bit store to INIDISP that also writes OBSEL ($2101)."""
+    name = d.routine()
+    timer, bright = d.free_ram(wide=True), d.free_ram()
+    exit_label = d.exit_label()
+    core = [f"{name}:", "REP #$20", f"LDA {timer.long}", "DEC A", f"STA {timer.long}", f"BNE {exit_label}"]
+    tail = [f"LDA {bright.long}", "STA $2100", exit_label, "SEP #$20", "RTS"]
+    buggy = d.asm([*core, *tail])
+    fixed = d.asm([*core[:-1], "SEP #$20", core[-1], *tail[:2], exit_label, "RTS"])
+    return Case(
+        "missing_sep",
+        d.pick(["16-bit store to an 8-bit PPU register", "missing SEP before STA $2100", "accumulator still 16-bit"]),
+        d.pick(
+            [
+                "When the fade finishes, all my sprites turn into garbage tiles.",
+                f"The brightness change from {name} works, but sprites use the wrong graphics afterwards.",
+                "After the screen fades in, OAM tiles come from the wrong place in VRAM.",
+            ]
+        ),
+        buggy,
+        fixed,
+        d.pick(
+            [
+                f"{name} counts its 16-bit timer with REP #$20 and then stores the brightness with the accumulator "
+                "still 16-bit. Without SEP #$20, STA $2100 writes two bytes: INIDISP at $2100 and OBSEL at $2101, "
+                "which picks the sprite size and tile base.",
+                f"The accumulator is left in 16-bit mode for the brightness write in {name}: no SEP #$20 comes "
+                "after the timer, so STA $2100 also stores the high byte of A into $2101 (OBSEL).",
+            ]
+        ),
+        (
+            f"REP #$20 widens A so the timer at {timer.long} can be decremented as a word.",
+            d.pick(
+                [
+                    f"LDA {bright.long} then loads two bytes: the brightness and whatever byte follows it.",
+                    f"With A still 16-bit, LDA {bright.long} reads the brightness plus its neighbour.",
+                ]
+            ),
+            d.pick(
+                [
+                    "STA $2100 writes the low byte to INIDISP and the high byte to $2101, OBSEL.",
+                    "The 16-bit store spills into $2101, changing the sprite size and name base.",
+                ]
+            ),
+        ),
+        d.pick(
+            [
+                "SEP #$20 before the brightness code makes A 8-bit, so STA $2100 writes INIDISP alone.",
+                "Switching back to an 8-bit accumulator first means the store touches exactly one PPU register.",
+            ]
+        ),
+        observe="the PPU viewer shows OBSEL ($2101) changing on the frame the fade ends.",
+        culprit="STA $2100",
+    )
+
+
+def wide_add_8bit(d: Draw) -> Case:
+    """A 16-bit counter (rupees) incremented with an 8-bit accumulator: the carry never reaches the high byte."""
+    name = d.routine()
+    counter = d.save_ram(wide=True) if d.chance(0.5) else d.free_ram(wide=True)
+    amount = d.int(0x05, 0x64)
+    buggy = d.asm(
+        [f"{name}:", "SEP #$20", f"LDA {counter.long}", "CLC", f"ADC #{h2(amount)}", f"STA {counter.long}", "RTS"]
+    )
+    fixed = d.asm(
+        [
+            f"{name}:",
+            "REP #$20",
+            f"LDA {counter.long}",
+            "CLC",
+            f"ADC #{h4(amount)}",
+            f"STA {counter.long}",
+            "SEP #$20",
+            "RTS",
+        ]
+    )
+    return Case(
+        "16bit_operations",
+        d.pick(
+            [
+                "16-bit counter updated with an 8-bit accumulator",
+                "carry never reaches the high byte",
+                "8-bit add on a word",
+            ]
+        ),
+        d.pick(
+            [
+                f"The count at {counter.long} wraps back to a small number after 255.",
+                f"{name} adds {amount} each time, but past 255 the value starts over.",
+                f"The high byte at ${(counter.address + 1) & 0xFFFFFF:06X} never changes.",
+            ]
+        ),
+        buggy,
+        fixed,
+        d.pick(
+            [
+                f"{counter.long} holds a 16-bit value, but {name} adds to it with an 8-bit accumulator (SEP #$20): "
+                "only the low byte is loaded, added and stored, so the carry out of the low byte is lost instead "
+                "of going into the high byte.",
+                f"With SEP #$20 the accumulator is 8-bit, so ADC #{h2(amount)} works on the low byte alone. The word "
+                f"at {counter.long} needs a 16-bit add, which propagates the carry into its high byte.",
+            ]
+        ),
+        (
+            d.pick(["SEP #$20 sets the M flag: A is 8 bits wide.", "The accumulator is 8-bit for the whole routine."]),
+            d.pick(
+                [
+                    f"LDA/ADC/STA touch only the low byte of {counter.long}.",
+                    "The add produces a carry when the low byte overflows, and nothing uses it.",
+                ]
+            ),
+            d.pick(
+                [
+                    f"The high byte at ${(counter.address + 1) & 0xFFFFFF:06X} keeps its old value, so the word wraps.",
+                    "The word loses 256 every time the low byte wraps.",
+                ]
+            ),
+        ),
+        d.pick(
+            [
+                f"REP #$20 with ADC #{h4(amount)} adds to both bytes in one go; SEP #$20 afterwards restores the "
+                "8-bit accumulator.",
+                "A 16-bit accumulator loads the whole word, so the carry from the low byte lands in the high byte.",
+            ]
+        ),
+        culprit="SEP #$20",
+    )
+
+
+def mask_8bit_immediate(d: Draw) -> Case:
+    """An immediate written with two digits in 16-bit code: Asar emits one byte, the CPU reads two."""
+    name = d.routine()
+    src = d.sprite_table() if d.chance(0.5) else d.low_ram(wide=True)
+    dest = d.scratch(even=True)
+    op, value, purpose = d.pick(
+        [
+            ("AND", 0xFF, "keep only the low byte"),
+            ("AND", 0x7F, "clear the top bits"),
+            ("AND", 0x0F, "keep the low nibble"),
+            ("ORA", 0x80, "set bit 7"),
+            ("EOR", 0x01, "flip bit 0"),
+            ("CMP", d.int(0x10, 0xF0), "compare against a limit"),
+        ]
+    )
+    tail = [f"STA {h2(dest)}"] if op != "CMP" else ["BCC +", f"STA {h2(dest)}", "+"]
+    code = [f"{name}:", "REP #$20", f"LDA {src.absolute},X"]
+    buggy = d.asm([*code, f"{op} #{h2(value)}", *tail, "SEP #$20", "RTS"])
+    fixed = d.asm([*code, f"{op} #{h4(value)}", *tail, "SEP #$20", "RTS"])
+    nxt = "STA" if op != "CMP" else "BCC"
+    return Case(
+        "16bit_operations",
+        d.pick(
+            [
+                "8-bit immediate in 16-bit mode",
+                f"{op} #{h2(value)} with a 16-bit accumulator",
+                "one-byte immediate in 16-bit code",
+                "immediate width does not match the accumulator",
+            ]
+        ),
+        d.pick(
+            [
+                f"I want to {purpose} of {src.absolute},X, but {name} crashes right after the {op}.",
+                f"The {op} in {name} kills the game.",
+                f"{name} should {purpose}; instead the CPU runs into garbage.",
+                f"Stepping through {name}, everything after {op} #{h2(value)} decodes as nonsense.",
+            ]
+        ),
+        buggy,
+        fixed,
+        d.pick(
+            [
+                f"Asar sizes an immediate by how it is written, so {op} #{h2(value)} is assembled with a single "
+                f"operand byte. {name} runs it with a 16-bit accumulator (REP #$20), which fetches a 16-bit operand: "
+                f"the {nxt} opcode becomes the high byte of the operand.",
+                f"In 16-bit mode the operand needs both bytes: {op} #{h2(value)} is a one-byte immediate, and with A "
+                f"16-bit the CPU reads the next opcode as its high byte, so {name} falls out of step.",
+                f"{name} widens A with REP #$20 and then writes {op} #{h2(value)}, an immediate Asar encodes as one "
+                "byte. The accumulator width decides how many operand bytes the CPU fetches, so it takes two and "
+                "the low byte/high byte split of the instruction stream is off by one.",
+            ]
+        ),
+        (
+            f"REP #$20 makes A 16-bit and LDA {src.absolute},X reads a word.",
+            d.pick(
+                [
+                    f"{op} #{h2(value)} is emitted as two bytes (opcode, {h2(value)}); the CPU expects three.",
+                    f"The CPU takes the byte after {h2(value)}, the {nxt} opcode, as the operand's high byte.",
+                ]
+            ),
+            d.pick(
+                [
+                    f"The {nxt} opcode is swallowed, its operand runs as an opcode, and the routine crashes.",
+                    f"Everything after the {op} decodes from the wrong offset.",
+                ]
+            ),
+        ),
+        d.pick(
+            [
+                f"{op} #{h4(value)} spells out a 16-bit immediate: the high byte is explicit, and the instruction has "
+                "the length the 16-bit accumulator expects.",
+                "Writing the immediate with four digits makes Asar emit a word, so the code matches the accumulator "
+                "width.",
+            ]
+        ),
+        observe=f"the trace shows {op} consuming the {nxt} opcode as operand.",
+        culprit=f"{op} #{h2(value)}",
+    )
+
+
+def decimal_flag_leak(d: Draw) -> Case:
+    """SED for a BCD score, returned without CLD/PLP: later ADCs run in decimal mode."""
+    name, caller = d.routine(), d.caller()
+    score = d.free_ram()
+    add = d.int(1, 9)
+    body = [f"LDA {score.long}", "CLC", f"ADC #{h2(add)}", f"STA {score.long}"]
+    buggy = d.asm([f"{name}:", "SEP #$20", "SED", *body, "RTS"])
+    fixed = d.asm([f"{name}:", "PHP", "SEP #$20", "SED", *body, "PLP", "RTS"])
+    return Case(
+        "flag_state",
+        d.pick(["decimal flag left set", "SED leaks out of the routine", "processor status not restored"]),
+        d.pick(
+            [
+                f"My BCD score in {name} is fine, but afterwards other additions in {caller} give weird results.",
+                "After the score updates, Link's coordinates jump and damage numbers are off.",
+                f"Every ADC after {name} returns numbers like $10 instead of $0A.",
+            ]
+        ),
+        buggy,
+        fixed,
+        d.pick(
+            [
+                f"{name} sets the decimal flag with SED for the BCD score and returns with it still set. The D flag "
+                "is part of the processor status (P register), so every ADC and SBC the caller runs afterwards works "
+                "in decimal mode.",
+                f"The D bit of the status register stays set after {name}: SED switches ADC/SBC to BCD and nothing "
+                "clears the flag (no CLD, no PLP), so decimal mode leaks into the rest of the frame.",
+            ]
+        ),
+        (
+            d.pick(["SED sets the D flag in P.", "SED switches ADC and SBC to binary-coded decimal."]),
+            d.pick(
+                [
+                    f"RTS returns with D still set; {caller} does not know.",
+                    "No CLD or PLP runs before the return, so the flag state survives.",
+                ]
+            ),
+            d.pick(
+                [
+                    "Binary additions elsewhere now produce BCD results ($09 + $01 = $10).",
+                    "Coordinates, timers and counters added later are corrupted by decimal carries.",
+                ]
+            ),
+        ),
+        d.pick(
+            [
+                "PHP saves the status register before SED and PLP restores it, clearing D (and restoring the size "
+                "flags) before RTS.",
+                "PHP/PLP around the BCD code makes the decimal flag local to the routine; a CLD would also work, "
+                "but PLP restores every flag at once.",
+            ]
+        ),
+        observe="the status register shows the d flag set in the caller.",
+        culprit="SED",
+        caller=caller,
+    )
+
+
+def carry_lost_to_plp(d: Draw) -> Case:
+    """A routine returns its result in the carry, then PLP restores the caller's P and erases it."""
+    name = d.routine()
+    table = d.sprite_table()
+    slots = d.pick([0x07, 0x0F, 0x0B])
+    found, loop = d.pick([".found", ".free_slot", ".got_one"]), d.loop_label()
+    head = [f"{name}:", "PHP", "SEP #$30", f"LDX #{h2(slots)}", loop, f"LDA {table.absolute},X", f"BEQ {found}", "DEX"]
+    head += [f"BPL {loop}", "PLP", "CLC", "RTS", found]
+    buggy = d.asm([*head, "SEC", "PLP", "RTS"])
+    fixed = d.asm([*head, "PLP", "SEC", "RTS"])
+    return Case(
+        "flag_state",
+        d.pick(["carry result overwritten by PLP", "PLP restores the carry flag too", "return flag lost"]),
+        d.pick(
+            [
+                f"{name} should return carry set when it finds a free slot, but callers never see it.",
+                f"Even when {table.what} has free slots, {name} reports none.",
+                "The spawn code always thinks every slot is taken.",
+            ]
+        ),
+        buggy,
+        fixed,
+        d.pick(
+            [
+                f"{name} signals 'found' with SEC and then executes PLP, which pulls the caller's whole processor "
+                "status (P register) back from the stack, including the old carry flag, so the result is gone "
+                "before RTS.",
+                "The carry flag is part of the status byte PHP saved. On the found path SEC comes before PLP, so "
+                "PLP overwrites the carry with the caller's value and the flag state the caller tests is stale.",
+            ]
+        ),
+        (
+            "PHP pushes the caller's status, including its carry, on entry.",
+            d.pick(
+                [
+                    f"On the {found} path SEC sets carry = 1 as the result.",
+                    "The found path sets the carry with SEC first.",
+                ]
+            ),
+            d.pick(
+                [
+                    "PLP then restores all of P, so the carry is whatever the caller had.",
+                    "PLP replaces every flag, the carry included, with the values saved on entry.",
+                ]
+            ),
+        ),
+        d.pick(
+            [
+                "PLP first, then SEC: the sizes come back from the stack and the carry still carries the result.",
+                "Setting or clearing the carry after PLP keeps the flag the routine returns; the not-found path "
+                "already does PLP then CLC.",
+            ]
+        ),
+        culprit="SEC",
+    )
+
+
+TEMPLATES = (
+    mode_returns_wide,
+    mode_rep30,
+    missing_sep_store,
+    missing_sep_ppu,
+    wide_add_8bit,
+    mask_8bit_immediate,
+    decimal_flag_leak,
+    carry_lost_to_plp,
+)
