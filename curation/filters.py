@@ -220,6 +220,11 @@ class _Parser:
         if name.startswith("metadata.") and op.text in ("<", "<=", ">", ">=") and _is_number(value):
             self.params.append(float(value))
             return f"(TRY_CAST({column} AS DOUBLE) {op.text} ?)"
+        if name.startswith("metadata.") and op.text in ("=", "!=") and _is_number(value):
+            # Metadata values are JSON: 0.8 may arrive as 0.80 or "0.8"; equal as text or as numbers.
+            self.params.extend([value, float(value)])
+            equal = f"({column} = ? OR coalesce(TRY_CAST({column} AS DOUBLE) = ?, false))"
+            return equal if op.text == "=" else f"(NOT {equal})"
         self.params.append(value)
         if name == "created_at":
             return f"({column} {op.text} CAST(? AS TIMESTAMP))"

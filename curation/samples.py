@@ -150,6 +150,36 @@ def record_status_events(store: Store, events: Sequence[tuple[str, str, str, str
         )
 
 
+def derive_revision(
+    parent_id: str,
+    original: SampleRevision,
+    *,
+    provenance: Provenance,
+    metadata: dict[str, Any],
+    answer: str | None = None,
+    category: str | None = None,
+) -> SampleRevision:
+    """A child of ``original`` (whose full id is ``parent_id``) with a new final answer and/or category.
+
+    Shared by everything that revises a sample - an expert's correction, a proposed repair - so every
+    child is linked and hashed the same way. Raises StoreError when the child would change nothing.
+    """
+    messages = list(original.messages)
+    if answer is not None:
+        messages[-1] = Message(role=messages[-1].role, content=answer)
+    child = SampleRevision(
+        kind=original.kind,
+        category=category if category is not None else original.category,
+        messages=tuple(messages),
+        metadata=metadata,
+        parent_id=parent_id,
+        provenance=provenance,
+    )
+    if child.identity() == {**original.identity(), "parent_id": parent_id}:
+        raise StoreError("the correction changes nothing: give a new answer or category")
+    return child
+
+
 def build_correction(
     store: Store, id_or_prefix: str, *, actor: str, answer: str | None = None, category: str | None = None
 ) -> tuple[str, SampleRevision]:
@@ -160,15 +190,12 @@ def build_correction(
     """
     parent = get_sample(store, id_or_prefix)
     original = parent.revision
-    messages = list(original.messages)
-    if answer is not None:
-        messages[-1] = Message(role=messages[-1].role, content=answer)
-    child = SampleRevision(
-        kind=original.kind,
-        category=category if category is not None else original.category,
-        messages=tuple(messages),
+    child = derive_revision(
+        parent.id,
+        original,
+        answer=answer,
+        category=category,
         metadata={**original.metadata, "corrected_by": actor},
-        parent_id=parent.id,
         # The correction is the expert's work; where the corrected text came from stays on the parent.
         provenance=Provenance(
             source_type=SourceType.expert,
@@ -180,9 +207,14 @@ def build_correction(
             },
         ),
     )
-    if child.identity() == {**original.identity(), "parent_id": parent.id}:
-        raise StoreError("the correction changes nothing: give a new answer or category")
     return parent.id, child
+
+
+def write_child(store: Store, child: SampleRevision, *, actor: str, status: str, import_id: str) -> bool:
+    """Write a derived revision (and its provenance) inside the caller's transaction; True if it was new.
+
+    Writing the same child again adds nothing: its id is its content."""
+    return write_revisions(store, [PendingRevision(child, status, 0)], import_id=import_id, actor=actor) > 0
 
 
 def write_correction(
@@ -190,9 +222,7 @@ def write_correction(
 ) -> str:
     """Write a correction from ``build_correction`` and supersede its parent, atomically."""
     with store.transaction() as con:
-        write_revisions(
-            store, [PendingRevision(child, status, 0)], import_id=f"correction:{parent_id[:12]}", actor=actor
-        )
+        write_child(store, child, actor=actor, status=status, import_id=f"correction:{parent_id[:12]}")
         con.execute(
             "INSERT INTO status_events (revision_id, status, actor, reason, recorded_at) VALUES (?, ?, ?, ?, ?)",
             [parent_id, "superseded", actor, f"corrected as {child.id}", _now()],

@@ -172,3 +172,80 @@ def test_sharegpt_rows_are_understood():
     fmt = detect_format(row)
     rev = fmt.to_revision(row, ImportContext(source_file="/f.jsonl"), 1)
     assert fmt.name == "sharegpt" and rev.kind == Kind.debug_dialogue and rev.answer == "**Bug: x**"
+
+
+def _generated_row(instruction: str, output: str, **columns: object) -> dict[str, object]:
+    """An Alpaca row as the field's curriculum generator writes them (scawful/afs generated_data/)."""
+    return {
+        "instruction": instruction,
+        "output": output,
+        "input": "",
+        "thinking": None,
+        "domain": "din_advanced",
+        "source": "curriculum_generated",
+        "quality_score": 0.0,
+        "embedding": None,
+        "teacher_model": "",
+        "teacher_prompt": "",
+        "kg_entities": [],
+        "_metadata": {"provider": "gemini", "model": "gemini-2.0-flash-exp", "difficulty": "advanced"},
+        **columns,
+    }
+
+
+def test_the_fields_extra_columns_are_metadata_filters_can_use_and_name_the_kind(store, tmp_path, field_dir):
+    from curation.samples import count_samples
+
+    rows = [
+        _generated_row("Optimize this:\nLDA #$00\nSTA $10", "STZ $10", quality_score=0.85),
+        _generated_row("Optimize this:\nLDA #$00\nSTA $12", "STZ $12", quality_score=0.5, intent="optimization"),
+        _generated_row(
+            "Why does this crash?\nREP #$20\nLDA #$12",
+            "REP #$20 makes A 16-bit, so LDA needs a 16-bit operand.",
+            domain="asm", intent="debugging", quality_score=0.9, teacher_model="gpt-5.2", thinking="A is 16-bit.",
+        ),
+        _generated_row("Explain STA $2100", "Writes INIDISP.", domain="snes_hardware", quality_score="0.7"),
+        _generated_row("Write code that stores $42 to $10", "LDA #$42\nSTA $10", domain="nayru_basic"),
+        _generated_row("What is a good name for a label?", "MainLoop.", domain="asm"),
+    ]  # fmt: skip
+    import_file(store, write_jsonl(tmp_path / "din_training.jsonl", rows))
+    kinds = [
+        r[0]
+        for r in store.con.execute(
+            "SELECT kind FROM samples s JOIN provenance p ON p.revision_id = s.id ORDER BY p.source_line"
+        ).fetchall()
+    ]
+    # domain din_advanced -> Din; an intent wins over a topic domain; snes_hardware -> Veran; nayru_basic -> Nayru.
+    assert kinds == ["asm_optimize", "asm_optimize", "debug_dialogue", "asm_explain", "asm_generate", "other"]
+    # Numeric comparisons compare numbers: "0.7" (text in the file) counts, 0.85 and 0.9 do, 0.5 and 0.0 do not.
+    assert count_samples(store, "metadata.quality_score >= 0.7") == 3
+    assert count_samples(store, "metadata.quality_score < 0.7") == 3
+    assert count_samples(store, "metadata.quality_score = 0.90") == 1  # 0.9 in the file
+    assert count_samples(store, "metadata.quality_score != 0.9") == 5
+    assert count_samples(store, "metadata.domain = din_advanced") == 2
+    assert count_samples(store, "metadata.domain = asm and metadata.intent = debugging") == 1
+    assert count_samples(store, "metadata.thinking is not null") == 1
+    assert count_samples(store, "metadata.teacher_model = 'gpt-5.2'") == 1
+    # A row that names its teacher model is that teacher's proposal; the others stay imports of the file.
+    sources = store.con.execute("SELECT source_type, source_name, count(*) FROM samples GROUP BY ALL").fetchall()
+    assert sorted(sources) == [("import", "din_training.jsonl", 5), ("teacher", "gpt-5.2", 1)]
+    metadata = json.loads(store.con.execute("SELECT metadata FROM samples WHERE source_type = 'teacher'").fetchone()[0])
+    assert metadata["_metadata"]["model"] == "gemini-2.0-flash-exp" and metadata["thinking"] == "A is 16-bit."
+
+    # The teacher dumps in the field: quality_score and domain are metadata too.
+    import_file(store, field_dir / "teacher_pilot_output.jsonl")
+    teacher = "metadata.format = teacher"
+    assert count_samples(store, f"{teacher} and metadata.quality_score >= 0.7") == 4
+    assert count_samples(store, f"{teacher} and metadata.domain = nayru and kind = asm_generate") == 4
+
+
+def test_chat_and_teacher_rows_take_their_kind_and_teacher_from_the_same_columns():
+    ctx = ImportContext(source_file="/f.jsonl")
+    chat = chat_row("Make this faster: LDA $10", "ASL is faster.", intent="optimization", quality_score=0.75)
+    rev = detect_format(chat).to_revision(chat, ctx, 1)
+    assert rev.kind == Kind.asm_optimize and rev.metadata["quality_score"] == 0.75
+    dump = {"prompt": "Explain STA $2100", "response": "Writes INIDISP.", "teacher_model": "gemini-2.5-flash",
+            "domain": "veran_hardware", "quality_score": 0.9}  # fmt: skip
+    rev = detect_format(dump).to_revision(dump, ctx, 1)
+    assert rev.kind == Kind.asm_explain and rev.provenance.source_type == SourceType.teacher
+    assert rev.provenance.source_name == "gemini-2.5-flash" and rev.metadata["domain"] == "veran_hardware"

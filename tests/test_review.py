@@ -188,6 +188,35 @@ def test_push_sends_embeddings_and_cluster_sizes_for_similarity_search(argilla, 
 
 
 @NO_STACK
+def test_a_legacy_answer_is_pushed_with_its_repair_as_the_suggested_correction(
+    argilla, home, tmp_path, field_dir, monkeypatch
+):
+    _, creds = argilla
+    monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
+    monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
+    from curation.importers import import_file
+    from curation.repairs import propose_repairs
+    from curation.validators.runner import validate_samples
+    from labeling.argilla.client import connect
+    from labeling.argilla.push import push
+
+    legacy_row = json.loads((field_dir / "farore_debugging_training.jsonl").read_text().splitlines()[0])
+    client = connect()
+    with Store(home / "triforge.duckdb") as store:
+        import_file(store, write_jsonl(tmp_path / "legacy.jsonl", [legacy_row]), source_name="legacy")
+        validate_samples(store)
+        (outcome,) = propose_repairs(store).outcomes
+        repaired = store.con.execute("SELECT messages FROM revisions WHERE id = ?", [outcome.repair_id]).fetchone()
+        summary = push(store, client, where=f"id = {outcome.parent_id}", vectors=False)
+    assert summary.sent == 1 and summary.repair_suggestions == 1
+    dataset = client.datasets(name="triforge-debug-dialogue", workspace=client.workspaces("triforge"))
+    record = next(r for r in dataset.records(with_suggestions=True) if r.id == outcome.parent_id)
+    suggestion = record.suggestions["corrected_answer"]
+    assert suggestion.value == json.loads(repaired[0])[-1]["content"] and suggestion.agent == "triforge-repair-v1"
+    assert record.fields["answer"] == legacy_row["messages"][-1]["content"]  # the original is what is reviewed
+
+
+@NO_STACK
 def test_an_older_dataset_is_upgraded_with_the_vector_field(argilla, monkeypatch):
     _, creds = argilla
     monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)

@@ -14,28 +14,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
 
+from curation.importers.labels import kind_from_labels
 from schemas.sample import Kind, Message, Provenance, Role, SampleRevision, SourceType
 
 
 class UnrecognisedRow(ValueError):
     """A row whose shape matches none of the known formats, or a known shape with bad fields."""
-
-
-# Where the field's own labels say what a sample is for.
-INTENT_KINDS = {
-    "debugging": Kind.debug_dialogue,
-    "optimization": Kind.asm_optimize,
-    "generation": Kind.asm_generate,
-    "explanation": Kind.asm_explain,
-    "quest": Kind.quest_implementation,
-}
-# The field's expert names (Farore debugs, Din optimises, Nayru generates, Veran explains hardware).
-DOMAIN_KINDS = {
-    "farore": Kind.debug_dialogue,
-    "din": Kind.asm_optimize,
-    "nayru": Kind.asm_generate,
-    "veran": Kind.asm_explain,
-}
 
 
 @dataclass(frozen=True)
@@ -133,6 +117,17 @@ def _looks_like_debugging(answer: str) -> Kind | None:
     return Kind.debug_dialogue if answer.lstrip().startswith("**Bug") else None
 
 
+def _labelled_kind(extras: dict[str, Any]) -> Kind | None:
+    """The kind the row's own ``intent``/``domain`` columns name (see ``labels.py``)."""
+    return kind_from_labels(extras.get("intent"), extras.get("domain"))
+
+
+def _teacher_name(extras: dict[str, Any]) -> str | None:
+    """A ``teacher_model`` column names the model that wrote the answer (empty in many field dumps)."""
+    name = extras.get("teacher_model")
+    return name.strip() if isinstance(name, str) and name.strip() else None
+
+
 def _provenance(
     ctx: ImportContext, default: SourceType, line: int, original: dict[str, Any], name: str | None = None
 ) -> Provenance:
@@ -146,14 +141,21 @@ def _provenance(
     )
 
 
+def _teacher_or_import(ctx: ImportContext, line: int, original: dict[str, Any], teacher: str | None) -> Provenance:
+    """A row that names the model that wrote it is a teacher's proposal; any other row is an import."""
+    if teacher is None:
+        return _provenance(ctx, SourceType.import_, line, original)
+    return _provenance(ctx, SourceType.teacher, line, original, teacher)
+
+
 def _chat(row: ChatRow, ctx: ImportContext, line: int, original: dict[str, Any]) -> SampleRevision:
     answer = row.messages[-1].content
     return SampleRevision(
-        kind=_kind_from(ctx, _explicit_kind(row.kind), _looks_like_debugging(answer)),
+        kind=_kind_from(ctx, _explicit_kind(row.kind), _labelled_kind(row.extras()), _looks_like_debugging(answer)),
         category=row.category,
         messages=tuple(row.messages),
         metadata={"format": "chat", **row.extras()},
-        provenance=_provenance(ctx, SourceType.import_, line, original),
+        provenance=_teacher_or_import(ctx, line, original, _teacher_name(row.extras())),
     )
 
 
@@ -174,11 +176,11 @@ def _sharegpt(row: ShareGPTRow, ctx: ImportContext, line: int, original: dict[st
             raise UnrecognisedRow(f"field 'conversations.{i}.from': unknown speaker {turn.from_!r}")
         messages.append(Message(role=role, content=turn.value))
     return SampleRevision(
-        kind=_kind_from(ctx, _looks_like_debugging(messages[-1].content)),
+        kind=_kind_from(ctx, _labelled_kind(row.extras()), _looks_like_debugging(messages[-1].content)),
         category=row.category,
         messages=tuple(messages),
         metadata={"format": "sharegpt", **row.extras()},
-        provenance=_provenance(ctx, SourceType.import_, line, original),
+        provenance=_teacher_or_import(ctx, line, original, _teacher_name(row.extras())),
     )
 
 
@@ -188,18 +190,13 @@ def _alpaca(row: AlpacaRow, ctx: ImportContext, line: int, original: dict[str, A
     if row.system:
         messages.insert(0, Message(role=Role.system, content=row.system))
     extras = row.extras()
-    domain = extras.get("domain")
     return SampleRevision(
-        kind=_kind_from(
-            ctx,
-            INTENT_KINDS.get(row.intent or ""),
-            DOMAIN_KINDS.get(domain) if isinstance(domain, str) else None,
-            _looks_like_debugging(row.output),
-        ),
+        kind=_kind_from(ctx, kind_from_labels(row.intent, extras.get("domain")), _looks_like_debugging(row.output)),
         category=row.category,
         messages=tuple(messages),
+        # Every other column (domain, teacher_model, quality_score, thinking, ...) is metadata, as it came.
         metadata={"format": "alpaca", **({"intent": row.intent} if row.intent else {}), **extras},
-        provenance=_provenance(ctx, SourceType.import_, line, original),
+        provenance=_teacher_or_import(ctx, line, original, _teacher_name(extras)),
     )
 
 
@@ -213,7 +210,7 @@ def _teacher(row: TeacherRow, ctx: ImportContext, line: int, original: dict[str,
     extras = row.extras()
     if "id" in extras:
         extras["original_id"] = extras.pop("id")
-    teacher = "/".join(p for p in (row.provider, row.model) if p)
+    teacher = "/".join(p for p in (row.provider, row.model or _teacher_name(extras)) if p)
     metadata = {
         "format": "teacher",
         "provider": row.provider,
@@ -223,7 +220,7 @@ def _teacher(row: TeacherRow, ctx: ImportContext, line: int, original: dict[str,
         **extras,
     }
     return SampleRevision(
-        kind=_kind_from(ctx, DOMAIN_KINDS.get(row.domain or ""), _looks_like_debugging(row.response)),
+        kind=_kind_from(ctx, kind_from_labels(extras.get("intent"), row.domain), _looks_like_debugging(row.response)),
         category=row.category,
         messages=tuple(messages),
         metadata={k: v for k, v in metadata.items() if v is not None},
@@ -231,11 +228,16 @@ def _teacher(row: TeacherRow, ctx: ImportContext, line: int, original: dict[str,
     )
 
 
+def benchmark_prompt(row: BenchmarkRow) -> str:
+    """The user turn a benchmark row becomes; eval suites read benchmark files with the same words."""
+    symptom = row.metadata.symptom or row.metadata.issue or "This code does not behave as intended."
+    return f"```asm\n{row.code}\n```\n\n{symptom.rstrip('.')}. What's wrong?"
+
+
 def _benchmark(row: BenchmarkRow, ctx: ImportContext, line: int, original: dict[str, Any]) -> SampleRevision:
     """Benchmark rows carry a bug and its fix but no dialogue: draft one, flagged for an answer check."""
     meta = row.metadata
-    symptom = meta.symptom or meta.issue or "This code does not behave as intended."
-    user = f"```asm\n{row.code}\n```\n\n{symptom.rstrip('.')}. What's wrong?"
+    user = benchmark_prompt(row)
     bug = meta.issue or row.category.replace("_", " ")
     answer = f"**Bug: {bug}**\n\n"
     if meta.explanation:

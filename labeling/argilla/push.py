@@ -3,8 +3,9 @@
 The Argilla record id is the revision id, and each batch is recorded in ``argilla_records`` only after
 Argilla accepted it, so a crash mid-push resends at most one batch - which Argilla upserts by id,
 never duplicates. A record carries the prompt and answer, the validator report, metadata to filter
-by, suggestions (decision from the validators, category from the proposer) and, when embedding support
-is installed, the sample's embedding for similarity search.
+by, suggestions (decision from the validators, category from the proposer, and the corrected answer
+when ``triforge propose repairs`` made a repair of the sample) and, when embedding support is
+installed, the sample's embedding for similarity search.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from curation.filters import compile_filter
+from curation.repairs.lookup import latest_repairs
 from curation.samples import set_status
 from curation.store import Store
 from labeling.argilla.datasets import (
@@ -43,6 +45,7 @@ class PushSummary:
     datasets: dict[str, int] = field(default_factory=dict)
     vectors: int = 0
     vectors_note: str | None = None
+    repair_suggestions: int = 0  # records whose corrected answer was pre-filled with a proposed repair
 
 
 def prompt_and_answer(messages: list[dict[str, str]]) -> tuple[str, str]:
@@ -81,7 +84,19 @@ def _failed_checks(store: Store, ids: list[str]) -> dict[str, str]:
     )
 
 
-def _record(row: tuple, labels: set[str], failed: str, cluster: int, vector: list[float] | None) -> Any:
+def suggestion_agent(source_name: str) -> str:
+    """Argilla's agent names allow letters, digits and ``-_:./``: ``repair@1`` -> ``triforge-repair-v1``."""
+    return "triforge-" + source_name.replace("@", "-v")
+
+
+def _record(
+    row: tuple,
+    labels: set[str],
+    failed: str,
+    cluster: int,
+    vector: list[float] | None,
+    repair: tuple[str, str, str] | None = None,
+) -> Any:
     import argilla as rg
 
     rid, _, category, messages, source_type, source_name, score = row
@@ -89,6 +104,9 @@ def _record(row: tuple, labels: set[str], failed: str, cluster: int, vector: lis
     suggestions = [rg.Suggestion("decision", "approve", score=float(score or 0), agent="triforge-validators")]
     if category in labels:  # a category the dataset's question lacks stays visible in the metadata
         suggestions.append(rg.Suggestion("category", category, agent=source_type))
+    if repair is not None:  # accepting it as the correction makes the same revision as the repair
+        _, repairer, repaired = repair
+        suggestions.append(rg.Suggestion("corrected_answer", repaired, agent=suggestion_agent(repairer)))
     return rg.Record(
         id=rid,
         fields={"prompt": prompt, "answer": answer, "validator_report": f"failed checks: {failed}"},
@@ -124,7 +142,7 @@ def push(
         return summary
     ids = [r[0] for r in todo]
     categories = known_categories(store)
-    failed, clusters = _failed_checks(store, ids), cluster_sizes(store, ids)
+    failed, clusters, repairs = _failed_checks(store, ids), cluster_sizes(store, ids), latest_repairs(store, ids)
     embeddings = embeddings_for(store, ids) if vectors else Embeddings(unavailable="--no-vectors")
     summary.vectors_note = embeddings.unavailable
     for kind in sorted({r[1] for r in todo}):
@@ -137,7 +155,8 @@ def push(
         for start in range(0, len(mine), batch_size):
             batch = mine[start : start + batch_size]
             records = [
-                _record(r, labels, failed.get(r[0], "[]"), clusters.get(r[0], 1), usable.get(r[0])) for r in batch
+                _record(r, labels, failed.get(r[0], "[]"), clusters.get(r[0], 1), usable.get(r[0]), repairs.get(r[0]))
+                for r in batch
             ]
             dataset.records.log(records, batch_size=batch_size)
             with store.transaction():
@@ -148,6 +167,7 @@ def push(
                 set_status(store, [r[0] for r in batch], "in_review", actor="argilla", reason=name)
             summary.sent += len(batch)
             summary.vectors += sum(r[0] in usable for r in batch)
+            summary.repair_suggestions += sum(r[0] in repairs for r in batch)
             summary.datasets[name] = summary.datasets.get(name, 0) + len(batch)
             if progress:
                 progress(summary.sent, len(todo))

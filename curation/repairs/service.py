@@ -1,0 +1,206 @@
+"""``triforge propose repairs``: restructure failing answers, keep only rewrites that pass, link them.
+
+Candidates are the undecided samples of a kind whose profile requires ``diagnosis_first`` that fail
+validation. Each is restructured (``compose.py``; the category is named in the header when the
+terminology validator still wants it, ``category.py``), the rewrite is checked to keep every code
+block byte-identical, and the kind's required validators run on it. Only a rewrite that passes them
+all is written: a new revision whose parent is the original, status ``proposed``, provenance
+``template:repair@1``, metadata ``repair_of`` and ``repair.fixed``. The original is *not* superseded -
+a repair is a suggestion, and an expert reviewing the original in Argilla sees it as the suggested
+correction. Revision ids are content hashes, so running it again writes nothing new.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from curation.filters import compile_filter
+from curation.repairs.category import bug_type_with_category
+from curation.repairs.compose import restructure
+from curation.repairs.legacy import NotRestructurable, parse_legacy
+from curation.samples import derive_revision, revision_from_row, write_child
+from curation.store import Store
+from curation.validators.profiles import PROFILES, profile_for
+from curation.validators.text import code_blocks
+from schemas.sample import Provenance, SampleRevision, SourceType
+from schemas.validation import ValidationResult
+
+REPAIRER = "repair"
+REPAIRER_VERSION = "1"
+REPAIR_SOURCE = f"{REPAIRER}@{REPAIRER_VERSION}"
+OPEN_STATUSES = ("draft", "proposed", "in_review")
+
+
+@dataclass
+class RepairOutcome:
+    parent_id: str
+    variant: str | None  # diagnosis_first's verdict on the original: legacy | none | full
+    repair_id: str | None = None
+    new: bool = False
+    reason: str | None = None  # why there is no repair
+    detail: str | None = None
+    fixed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what the passing rewrite is still warned about
+
+
+@dataclass
+class RepairReport:
+    outcomes: list[RepairOutcome] = field(default_factory=list)
+    rewritten: int = 0  # a restructuring was made (whether or not it then passed)
+
+    @property
+    def candidates(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def passed(self) -> int:
+        return sum(o.repair_id is not None for o in self.outcomes)
+
+    @property
+    def new(self) -> int:
+        return sum(o.new for o in self.outcomes)
+
+    @property
+    def failures(self) -> Counter:
+        return Counter(o.reason for o in self.outcomes if o.reason)
+
+    def by_variant(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for o in self.outcomes:
+            entry = out.setdefault(o.variant or "unknown", {"candidates": 0, "passed": 0})
+            entry["candidates"] += 1
+            entry["passed"] += o.repair_id is not None
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "candidates": self.candidates,
+            "rewritten": self.rewritten,
+            "passed": self.passed,
+            "proposed": self.new,
+            "existing": self.passed - self.new,
+            "failures": dict(self.failures.most_common()),
+            "by_variant": self.by_variant(),
+            "repairs": [o.__dict__ for o in self.outcomes],
+        }
+
+
+def repairable_kinds() -> list[str]:
+    """The kinds whose profile requires the diagnosis-first shape: the only shape this repairs."""
+    return sorted(kind.value for kind, profile in PROFILES.items() if "diagnosis_first" in profile.required)
+
+
+def candidate_filter(where: str | None) -> str:
+    """The samples worth trying: undecided, of a diagnosis-first kind, not themselves repairs."""
+    kinds, statuses = ", ".join(repairable_kinds()), ", ".join(OPEN_STATUSES)
+    base = f"kind in ({kinds}) and status in ({statuses}) and source_name != {json.dumps(REPAIR_SOURCE)}"
+    return f"({base}) and ({where})" if where and where.strip() else base
+
+
+def _variants(store: Store, ids: list[str]) -> dict[str, str]:
+    return dict(
+        store.con.execute(
+            "SELECT revision_id, json_extract_string(details, '$.variant') FROM validation_results "
+            "WHERE validator = 'diagnosis_first' AND revision_id IN (SELECT unnest(?::VARCHAR[]))",
+            [ids],
+        ).fetchall()
+    )
+
+
+def _blocks(text: str) -> list[tuple[str, str]]:
+    return [(b.lang, b.code) for b in code_blocks(text)]
+
+
+def _child(parent_id: str, original: SampleRevision, answer: str, fixed: list[str]) -> SampleRevision:
+    return derive_revision(
+        parent_id,
+        original,
+        answer=answer,
+        metadata={**original.metadata, "repair_of": parent_id, "repair": {"by": REPAIR_SOURCE, "fixed": fixed}},
+        provenance=Provenance(
+            source_type=SourceType.template,
+            source_name=REPAIR_SOURCE,
+            original={
+                "repair_of": parent_id,
+                "fixed": fixed,
+                "parent_source": f"{original.provenance.source_type}:{original.provenance.source_name}",
+            },
+        ),
+    )
+
+
+def _failed(child: SampleRevision, results: list[ValidationResult]) -> list[ValidationResult]:
+    required = set(profile_for(child.kind).required)
+    return [r for r in results if r.validator in required and not r.passed]
+
+
+def _attempt(
+    store: Store, parent_id: str, original: SampleRevision
+) -> tuple[SampleRevision, list[ValidationResult], list[ValidationResult]]:
+    """The best rewrite: plain, or with the category named if terminology is what still fails.
+    Returns (child, results, failed results); raises NotRestructurable."""
+    from curation.validators.runner import run_profile
+
+    rewrite = restructure(original.answer, original.prompt)
+    if _blocks(rewrite.answer) != _blocks(original.answer):  # a guard: restructuring must never touch code
+        raise NotRestructurable("code_changed", "the rewrite's code blocks differ from the original's")
+    child = _child(parent_id, original, rewrite.answer, rewrite.fixed)
+    results = run_profile(child, store)
+    failed = _failed(child, results)
+    if [r.validator for r in failed] == ["terminology"]:
+        named = bug_type_with_category(parse_legacy(original.answer).bug_type, original.category)
+        if named is not None:
+            renamed = restructure(original.answer, original.prompt, bug_type=named)
+            alt = _child(parent_id, original, renamed.answer, [*renamed.fixed, "category_named"])
+            alt_results = run_profile(alt, store)
+            if not _failed(alt, alt_results):
+                return alt, alt_results, []
+    return child, results, failed
+
+
+def propose_repairs(store: Store, where: str | None = None) -> RepairReport:
+    """Restructure every failing candidate matching ``where``; write the rewrites that pass."""
+    from curation.validators.runner import record_results, validate_samples
+
+    flt_text = candidate_filter(where)
+    validate_samples(store, flt_text)  # results already stored are reused: this only fills gaps
+    flt = compile_filter(f"({flt_text}) and validation = failed")
+    cursor = store.con.execute(f"SELECT * FROM samples WHERE {flt.sql} ORDER BY created_at, id", flt.params)
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    variants = _variants(store, [r["id"] for r in rows])
+    report = RepairReport()
+    passing: list[tuple[RepairOutcome, SampleRevision, list[ValidationResult]]] = []
+    for row in rows:
+        outcome = RepairOutcome(parent_id=row["id"], variant=variants.get(row["id"]))
+        report.outcomes.append(outcome)
+        original = revision_from_row(row)
+        try:
+            child, results, failed = _attempt(store, row["id"], original)
+        except NotRestructurable as exc:
+            outcome.reason, outcome.detail = exc.reason, str(exc)
+            continue
+        report.rewritten += 1
+        outcome.fixed = list(child.metadata["repair"]["fixed"])
+        if failed:
+            outcome.reason = "still_fails:" + ",".join(r.validator for r in failed)
+            outcome.detail = "; ".join(
+                f"{r.validator}: {i.code}" for r in failed for i in r.issues if i.severity == "error"
+            )
+            continue
+        outcome.warnings = sorted(
+            {f"{r.validator}:{i.code}" for r in results for i in r.issues if i.severity == "warning"}
+        )
+        passing.append((outcome, child, results))
+    if passing:
+        with store.transaction():
+            for outcome, child, _ in passing:
+                outcome.repair_id = child.id
+                outcome.new = write_child(
+                    store, child, actor=REPAIR_SOURCE, status="proposed", import_id=f"repair:{outcome.parent_id[:12]}"
+                )
+            record_results(store, [(child.id, child.kind, results) for _, child, results in passing])
+    return report
