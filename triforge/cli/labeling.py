@@ -108,6 +108,8 @@ def push_command(
     if summary.sent:
         note = f" ({summary.vectors_note})" if summary.vectors_note else ""
         console.print(f"{summary.vectors} of {summary.sent} records carry an embedding{note}")
+    if summary.repair_suggestions:
+        console.print(f"{summary.repair_suggestions} records suggest a proposed repair as the corrected answer")
 
 
 def _print_pull(summary: object) -> None:
