@@ -196,12 +196,14 @@ def test_curator_resources(home, keys):
         assert [s["name"] for s in c.get("/v1/snapshots", headers=cur).json()] == ["all", "more"]
         assert len(c.get("/v1/snapshots/all/diff/more", headers=cur).json()["only_in_b"]) == 1
         assert c.get("/v1/snapshots/nope", headers=cur).status_code == 404
-        assert c.post("/v1/snapshots", json={"name": "all"}, headers=cur).status_code == 400
+        taken = c.post("/v1/snapshots", json={"name": "all"}, headers=cur)
+        assert taken.status_code == 409 and "never reused" in taken.json()["detail"]
         export = c.get("/v1/snapshots/all/export", params={"format": "alpaca", "seed": 3}, headers=cur)
         assert export.status_code == 200 and export.headers["content-type"] == "application/zip"
         names = zipfile.ZipFile(io.BytesIO(export.content)).namelist()
         assert {"README.md", "manifest.json", "train.jsonl"} <= set(names)
-        assert c.get("/v1/snapshots/all/export", params={"split": "1,2"}, headers=cur).status_code == 422
+        # Shares are valid and test, each under a half: every pair the schema admits is a split.
+        assert c.get("/v1/snapshots/all/export", params={"valid": 0.5}, headers=cur).status_code == 422
         leak = c.post(
             "/v1/contamination",
             headers=cur,

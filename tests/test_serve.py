@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 
@@ -31,6 +32,9 @@ def server(home):
     created = runner.invoke(app, ["keys", "create", "--role", "contributor", "--name", "alice", "--json"])
     assert created.exit_code == 0, created.output
     key = json.loads(created.stdout)["key"]
+    # The operator's admin key, saved where CLI writes find it while the service holds the store.
+    admin = runner.invoke(app, ["keys", "create", "--role", "admin", "--name", "ops", "--save-admin-key", "--json"])
+    assert admin.exit_code == 0, admin.output
     port = _free_port()
     with open(home / "serve.log", "w") as log:  # a file, not a pipe nobody drains: never blocks the server
         proc = subprocess.Popen(
@@ -61,6 +65,76 @@ def test_cli_writes_while_serving_name_the_holder(server, home, field_dir):
     result = CliRunner().invoke(app, ["import", str(field_dir / "teacher_pilot_output.jsonl")])
     assert result.exit_code == 2
     assert f"locked by process {proc.pid}" in result.output and "serve" in result.output
+
+
+def test_the_service_says_where_it_is_while_it_runs(server, home):
+    base, _, proc = server
+    info_file = home / "service.json"
+    assert stat.S_IMODE(info_file.stat().st_mode) == 0o600
+    info = json.loads(info_file.read_text())
+    assert (info["url"], info["pid"]) == (base, proc.pid)
+    proc.terminate()
+    proc.wait(timeout=30)
+    assert not info_file.exists()  # removed on shutdown: a stale file never sends a CLI write nowhere
+
+
+def test_cli_writes_go_through_the_running_service(server, home, monkeypatch):
+    """Keys, decisions, corrections and snapshots while `triforge serve` holds the store: the CLI
+    sends them through its API with the saved admin key, and they count at once."""
+    base, alice, proc = server
+    runner = CliRunner()
+    assert stat.S_IMODE((home / "admin.key").stat().st_mode) == 0o600
+
+    made = runner.invoke(app, ["keys", "create", "--role", "contributor", "--name", "carol", "--json"])
+    assert made.exit_code == 0, made.output
+    assert f"sent through {base}" in " ".join(made.stderr.split())
+    carol = json.loads(made.stdout)
+    assert carol["key"].startswith("tf_") and carol["id"] == carol["key"][:11]
+    # The new key works at once: no restart.
+    from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
+
+    body = {"prompt": GOOD_QUESTION, "answer": GOOD_ANSWER, "category": "mode_mismatch"}
+    submitted = httpx.post(f"{base}/v1/submissions", json=body, headers={"X-API-Key": carol["key"]})
+    assert submitted.status_code == 201, submitted.text
+    sample_id = submitted.json()["sample_id"]
+    listed = json.loads(runner.invoke(app, ["keys", "list", "--json"]).stdout)
+    assert {"alice", "ops", "carol"} == {k["name"] for k in listed}
+    assert all(k["created_at"].endswith("+00:00") for k in listed)  # zoned times from the API
+
+    marked = runner.invoke(app, ["samples", "mark", sample_id[:12], "--status", "approved", "--by", "expert"])
+    assert marked.exit_code == 0, marked.output
+    assert "1 sample(s) marked approved" in marked.stdout
+    admin = {"X-API-Key": (home / "admin.key").read_text().strip()}
+    detail = httpx.get(f"{base}/v1/samples/{sample_id}", headers=admin).json()
+    assert detail["status"] == "approved" and detail["history"][-1]["actor"] == "expert"
+    assert detail["history"][-1]["recorded_at"].endswith("Z")
+
+    snap = runner.invoke(app, ["snapshot", "create", "approved-now", "--where", "status = approved", "--json"])
+    assert snap.exit_code == 0, snap.output
+    assert json.loads(snap.stdout)["member_count"] == 1
+
+    fixed = runner.invoke(app, ["samples", "correct", sample_id, "--by", "expert", "--category", "stack_imbalance"])
+    assert fixed.exit_code == 0, fixed.output
+    new_id = fixed.stdout.split()[-1]
+    assert httpx.get(f"{base}/v1/samples/{new_id}", headers=admin).json()["parent_id"] == sample_id
+
+    # Revoked through the service: refused from the next request on.
+    revoked = runner.invoke(app, ["keys", "revoke", carol["id"]])
+    assert revoked.exit_code == 0, revoked.output
+    assert httpx.get(f"{base}/v1/contributors/me", headers={"X-API-Key": carol["key"]}).status_code == 401
+    assert httpx.get(f"{base}/v1/contributors/me", headers={"X-API-Key": alice}).status_code == 200
+
+    # Errors read as they would locally; without an admin key the CLI says how to give it one.
+    missing = runner.invoke(app, ["samples", "mark", "abcdef123456", "--status", "approved"])
+    assert missing.exit_code == 2 and "no sample with id abcdef123456" in " ".join(missing.output.split())
+    (home / "admin.key").unlink()
+    monkeypatch.delenv("TRIFORGE_ADMIN_KEY", raising=False)
+    refused = runner.invoke(app, ["samples", "mark", sample_id, "--status", "rejected"])
+    message = " ".join(refused.output.split())
+    assert refused.exit_code == 2
+    assert f"held by triforge serve (pid {proc.pid})" in message and "TRIFORGE_ADMIN_KEY" in message
+    monkeypatch.setenv("TRIFORGE_ADMIN_KEY", admin["X-API-Key"])  # the environment works as well as the file
+    assert runner.invoke(app, ["samples", "mark", sample_id, "--status", "rejected"]).exit_code == 0
 
 
 def test_keys_cli(home):

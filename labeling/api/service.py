@@ -169,3 +169,25 @@ class SubmissionService:
             "acceptance_rate": round(approved / len(subs), 4) if subs else None,
             "recent": subs[:recent],
         }
+
+    # --- curator writes -----------------------------------------------------------------------------
+
+    def mark(self, ids: list[str], status: str, *, actor: str, reason: str | None) -> list[str]:
+        """Record a status decision on samples (all or none); returns their full ids."""
+        from curation.samples import set_status
+
+        with self.lock:
+            return set_status(self.store, ids, status, actor=actor, reason=reason)
+
+    def correct(self, sample_id: str, *, actor: str, answer: str | None, category: str | None) -> tuple[str, str]:
+        """Write an expert's correction; returns (new revision id, full parent id). The new revision
+        joins the in-memory MinHash index, so a later submission of the same text is a duplicate."""
+        from curation.samples import correct_sample, get_sample, resolve_id
+
+        with self.lock:
+            parent_id = resolve_id(self.store, sample_id)
+            new_id = correct_sample(self.store, parent_id, actor=actor, answer=answer, category=category)
+            if new_id not in self.index:
+                text = conversation_text(get_sample(self.store, new_id).revision, NormalizeOptions())
+                self.index.add([new_id], self.hasher.signatures([text]))
+            return new_id, parent_id

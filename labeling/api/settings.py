@@ -17,3 +17,6 @@ class ServiceSettings:
     argilla_webhook_url: str | None = None
     review_rule: str = "unanimous"
     review_min_submitted: int = 1
+    # Where CLI writers reach this service while it holds the store: written to $TRIFORGE_HOME/service.json
+    # while it runs (``triforge serve`` sets it); None writes nothing (tests, embedded apps).
+    service_url: str | None = None

@@ -130,7 +130,8 @@ def submit_form(
             headers={"Retry-After": str(int(wait) + 1)},
         )
     try:
-        payload = SubmissionIn(kind=kind, category=category or None, prompt=prompt, answer=answer)
+        optional = {"category": category} if category else {}
+        payload = SubmissionIn(kind=kind, prompt=prompt, answer=answer, **optional)
         check_turn_limits(payload, request.app.state.settings, ("form",))
     except (ValidationError, RequestValidationError) as exc:
         problems = "".join(

@@ -14,6 +14,7 @@ from rich.table import Table
 from curation.samples import correct_sample, count_samples, get_sample, list_samples, set_status
 from curation.stats import dataset_stats
 from triforge.cli.common import console, open_store, print_json, user_errors
+from triforge.cli.remote import through_store_or_service
 
 app = typer.Typer(help="List, inspect, approve, reject and correct samples.", no_args_is_help=True)
 
@@ -138,9 +139,12 @@ def mark_command(
     by: Annotated[str, typer.Option(help="Who decided (recorded with the event)")] = "cli",
     reason: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """Record a status decision (approve, reject, ...) - appended, never overwritten."""
-    with open_store() as store:
-        changed = set_status(store, sample_ids, status, actor=by, reason=reason)
+    """Record a status decision (approve, reject, ...) - appended, never overwritten.
+    While the service holds the store, the decision goes through its API."""
+    changed = through_store_or_service(
+        lambda store: set_status(store, sample_ids, status, actor=by, reason=reason),
+        lambda service: service.mark(sample_ids, status, actor=by, reason=reason),
+    )
     console.print(f"{len(changed)} sample(s) marked {status}")
 
 
@@ -154,10 +158,13 @@ def correct_command(
     ] = None,
     category: Annotated[str | None, typer.Option(help="Corrected category tag")] = None,
 ) -> None:
-    """Correct a sample: writes a new revision linked to the original and supersedes it."""
+    """Correct a sample: writes a new revision linked to the original and supersedes it.
+    While the service holds the store, the correction goes through its API."""
     answer = answer_file.read_text(encoding="utf-8") if answer_file else None
-    with open_store() as store:
-        new_id = correct_sample(store, sample_id, actor=by, answer=answer, category=category)
+    new_id = through_store_or_service(
+        lambda store: correct_sample(store, sample_id, actor=by, answer=answer, category=category),
+        lambda service: service.correct(sample_id, actor=by, answer=answer, category=category),
+    )
     console.print(f"new revision {new_id}")
 
 

@@ -1,4 +1,8 @@
-"""``triforge serve`` (the community API) and ``triforge keys`` (who may use it)."""
+"""``triforge serve`` (the community API) and ``triforge keys`` (who may use it).
+
+``keys create|list|revoke`` work while the service runs: they go through its admin routes
+(``triforge.cli.remote``), and a key created or revoked counts at once.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from triforge.cli.common import console, open_store, print_json, user_errors
+from triforge.cli.common import console, print_json, user_errors
+from triforge.cli.remote import through_store_or_service
 
 keys_app = typer.Typer(help="API keys for the HTTP service (roles: contributor, curator, admin).", no_args_is_help=True)
 
@@ -32,9 +37,12 @@ def serve_command(
 
     from labeling.api import ServiceSettings, create_app
 
+    # The URL CLI writers use while this holds the store (service.json): loopback when bound to all interfaces.
+    local_host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
     settings = ServiceSettings(
         requests_per_minute=requests_per_minute, max_body_bytes=max_body_kb * 1024,
         argilla_webhook_url=argilla_webhook_url, review_rule=consensus, review_min_submitted=min_submitted,
+        service_url=f"http://{local_host}:{port}",
     )  # fmt: skip
     console.print(f"Triforge API on http://{host}:{port} (docs: /docs, submission page: /submit)")
     if argilla_webhook_url:
@@ -47,26 +55,44 @@ def serve_command(
 def create_command(
     role: Annotated[str, typer.Option(help="contributor | curator | admin")],
     name: Annotated[str, typer.Option(help="Who the key belongs to (recorded as provenance)")],
+    save_admin_key: Annotated[
+        bool,
+        typer.Option(
+            "--save-admin-key",
+            help="Also write this admin key to $TRIFORGE_HOME/admin.key (mode 600), where CLI "
+            "writes find it to go through a running service",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Create a key and show it once; only its hash is stored."""
+    """Create a key and show it once; only its hash is stored. Works while the service runs."""
+    from curation.paths import triforge_home
+    from curation.store import StoreError
+    from labeling.api.discovery import ADMIN_KEY_FILE, write_private
     from labeling.api.keys import create_key
 
-    with open_store() as store:
-        key, secret = create_key(store, name, role)
+    if save_admin_key and role != "admin":
+        raise StoreError("--save-admin-key is for admin keys (the service's admin routes need one)")
+    key, secret = through_store_or_service(
+        lambda store: create_key(store, name, role), lambda service: service.create_key(name.strip(), role)
+    )
+    if save_admin_key:
+        write_private(triforge_home() / ADMIN_KEY_FILE, secret + "\n")
     if as_json:
         print_json({"id": key.id, "name": key.name, "role": key.role, "key": secret})
         return
     console.print(f"key for [bold]{key.name}[/] ({key.role}), shown once:\n{secret}")
+    if save_admin_key:
+        console.print(f"saved to {triforge_home() / ADMIN_KEY_FILE} (mode 600)")
 
 
 @keys_app.command("list")
 @user_errors
 def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List keys (never their secrets). Works while the service runs."""
     from labeling.api.keys import list_keys
 
-    with open_store(read_only=True) as store:
-        keys = list_keys(store)
+    keys = through_store_or_service(list_keys, lambda service: service.list_keys(), read_only=True)
     if as_json:
         print_json([k.__dict__ for k in keys])
         return
@@ -81,8 +107,8 @@ def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 @keys_app.command("revoke")
 @user_errors
 def revoke_command(key_id: Annotated[str, typer.Argument(help="The key id (tf_ + 8 characters)")]) -> None:
+    """Revoke a key: it is refused (401) from the next request on. Works while the service runs."""
     from labeling.api.keys import revoke_key
 
-    with open_store() as store:
-        key = revoke_key(store, key_id)
+    key = through_store_or_service(lambda store: revoke_key(store, key_id), lambda service: service.revoke_key(key_id))
     console.print(f"revoked {key.id} ({key.name}) at {str(key.revoked_at)[:19]}")

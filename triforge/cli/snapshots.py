@@ -15,6 +15,7 @@ from curation.snapshots import (
     verify_snapshot,
 )
 from triforge.cli.common import console, err_console, open_store, print_json, user_errors
+from triforge.cli.remote import through_store_or_service
 
 app = typer.Typer(help="Immutable, hashed sets of samples for export and training.", no_args_is_help=True)
 
@@ -29,9 +30,12 @@ def create_command(
     parent: Annotated[str | None, typer.Option(help="Snapshot this one refines (name or id)")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Freeze the samples matching --where (all samples when omitted)."""
-    with open_store() as store:
-        snap = create_snapshot(store, name, where, parent=parent)
+    """Freeze the samples matching --where (all samples when omitted). While the service holds
+    the store, it is created through its API (whose filters take no parentheses)."""
+    snap = through_store_or_service(
+        lambda store: create_snapshot(store, name, where, parent=parent),
+        lambda service: service.create_snapshot(name, where, parent=parent),
+    )
     if as_json:
         print_json(snap.model_dump(mode="json"))
         return

@@ -1,0 +1,131 @@
+"""The CLI's way into a running service: when ``triforge serve`` holds the store, a CLI write is
+sent through the API with the admin key instead of failing on the lock.
+
+``client_for_locked_store`` decides whether the lock's holder is the service named in
+``$TRIFORGE_HOME/service.json`` (same pid) and finds the admin key; ``ServiceClient`` makes the
+calls and returns the same objects the library calls return, so a command prints the same either
+way. Errors come back as ``StoreError`` carrying the service's own message.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from curation.store import StoreError, StoreLockedError
+from labeling.api.deps import API_KEY_HEADER
+from labeling.api.discovery import ADMIN_KEY_ENV, ADMIN_KEY_FILE, ServiceInfo, admin_key, read_service_file
+from labeling.api.keys import ApiKey
+from schemas.snapshot import Snapshot
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def client_for_locked_store(exc: StoreLockedError, home: Path) -> ServiceClient:
+    """A client for the service holding the store, or ``exc`` again when the holder is no service
+    (an import, a training run) - or a clear error when it is one but no admin key is set."""
+    info = read_service_file(home)
+    if info is None or (exc.pid is not None and exc.pid != info.pid) or not _alive(info.pid):
+        raise exc
+    secret = admin_key(home)
+    if not secret:
+        raise StoreError(
+            f"the store is held by triforge serve (pid {info.pid}) at {info.url}. To send this change through "
+            f"its API instead, set {ADMIN_KEY_ENV} to an admin key or save one in {home / ADMIN_KEY_FILE} (mode 600, "
+            "e.g. `triforge keys create --role admin --name ops --save-admin-key` before starting the service)"
+        )
+    return ServiceClient(info, secret)
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        return response.text[:300] or response.reason_phrase
+    if isinstance(detail, list):
+        return "; ".join(f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg')}" for e in detail)
+    return str(detail)
+
+
+def _key(data: dict[str, Any]) -> ApiKey:
+    revoked = data.get("revoked_at")
+    return ApiKey(
+        id=data["id"],
+        name=data["name"],
+        role=data["role"],
+        created_at=datetime.fromisoformat(data["created_at"]),
+        revoked_at=datetime.fromisoformat(revoked) if revoked else None,
+    )
+
+
+class ServiceClient:
+    def __init__(self, info: ServiceInfo, secret: str, timeout: float = 120.0) -> None:
+        self.info = info
+        self.url = info.url
+        self.http = httpx.Client(base_url=info.url, headers={API_KEY_HEADER: secret}, timeout=timeout)
+
+    def __enter__(self) -> ServiceClient:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.http.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise StoreError(
+                f"the store is held by triforge serve (pid {self.info.pid}), but its API at {self.url} "
+                f"did not answer: {exc}"
+            ) from None
+        if response.is_success:
+            return response.json()
+        detail = _detail(response)
+        if response.status_code in (401, 403):
+            raise StoreError(
+                f"the service at {self.url} refused the admin key ({response.status_code}: {detail}); "
+                f"check {ADMIN_KEY_ENV} or {ADMIN_KEY_FILE}"
+            )
+        if response.status_code in (404, 409):
+            raise StoreError(detail)  # the library's own message, as the command would print it locally
+        raise StoreError(f"the service at {self.url} answered {response.status_code}: {detail}")
+
+    # --- keys -----------------------------------------------------------------------------------------
+
+    def create_key(self, name: str, role: str) -> tuple[ApiKey, str]:
+        data = self._call("POST", "/v1/keys", json={"name": name, "role": role})
+        return _key(data), data["key"]
+
+    def list_keys(self) -> list[ApiKey]:
+        return [_key(k) for k in self._call("GET", "/v1/keys")]
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        return _key(self._call("DELETE", f"/v1/keys/{key_id}"))
+
+    # --- samples and snapshots ------------------------------------------------------------------------
+
+    def mark(self, ids: list[str], status: str, *, actor: str, reason: str | None) -> list[str]:
+        body = {k: v for k, v in {"samples": ids, "status": status, "actor": actor, "reason": reason}.items() if v}
+        return self._call("POST", "/v1/status-changes", json=body)["samples"]
+
+    def correct(self, sample_id: str, *, actor: str, answer: str | None, category: str | None) -> str:
+        body = {"actor": actor, "answer": answer, "category": category}
+        body = {k: v for k, v in body.items() if v is not None}
+        return self._call("POST", f"/v1/samples/{sample_id}/corrections", json=body)["id"]
+
+    def create_snapshot(self, name: str, where: str | None, *, parent: str | None) -> Snapshot:
+        body = {k: v for k, v in {"name": name, "where": where, "parent": parent}.items() if v is not None}
+        return Snapshot.model_validate(self._call("POST", "/v1/snapshots", json=body))

@@ -1,0 +1,72 @@
+"""Curators: dedup runs and their reports, and contamination checks of eval cases."""
+
+import json
+import tempfile
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import PlainTextResponse
+
+from labeling.api.deps import Curator, service
+from labeling.api.errors import AUTHENTICATED, WITH_BODY, responses
+from labeling.api.patterns import DEDUP_RUN
+from labeling.api.resources import ContaminationIn, ContaminationOut, DedupRunOut
+
+router = APIRouter(tags=["reports"])
+
+_MEDIA = {"html": "text/html", "md": "text/markdown", "json": "application/json"}
+
+
+@router.get("/v1/dedup/runs", response_model=list[DedupRunOut], responses=responses(*AUTHENTICATED))
+def dedup_runs(request: Request, _: Curator) -> Any:
+    svc = service(request)
+    with svc.lock:
+        rows = svc.store.con.execute(
+            "SELECT id, methods, where_clause, samples, clusters, duplicates, created_at FROM dedup_runs "
+            "ORDER BY created_at"
+        ).fetchall()
+    keys = ("id", "methods", "where", "samples", "clusters", "duplicates", "created_at")
+    return [dict(zip(keys, (r[0], json.loads(r[1]), *r[2:]), strict=True)) for r in rows]
+
+
+@router.get(
+    "/v1/dedup/runs/{run_id}/report",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {m: {"schema": {"type": "object" if f == "json" else "string"}} for f, m in _MEDIA.items()},
+            "description": "The report in the format asked for: a JSON object, an HTML page or Markdown",
+        },
+        **responses(*AUTHENTICATED, 404, 409),
+    },
+)
+def dedup_report(
+    run_id: Annotated[str, Path(pattern=DEDUP_RUN, description="A run id, a prefix of one, or latest")],
+    request: Request,
+    _: Curator,
+    format: Literal["html", "md", "json"] = "json",
+) -> Response:
+    from curation.dedup.report import render_report
+
+    svc = service(request)
+    with svc.lock:
+        text = render_report(svc.store, run_id, format)
+    return PlainTextResponse(text, media_type=_MEDIA[format])
+
+
+@router.post(
+    "/v1/contamination",
+    response_model=ContaminationOut,
+    summary="Which eval cases a snapshot's training prompts contain (exact or near)",
+    responses=responses(*AUTHENTICATED, 404, 409, *WITH_BODY),
+)
+def contamination(body: ContaminationIn, request: Request, _: Curator) -> Any:
+    from curation.contamination import check_contamination
+
+    svc = service(request)
+    with tempfile.TemporaryDirectory() as tmp:
+        evals = FilePath(tmp) / "evals.jsonl"
+        evals.write_text("".join(json.dumps(e.model_dump()) + "\n" for e in body.evals), encoding="utf-8")
+        with svc.lock:
+            return check_contamination(svc.store, body.snapshot, [evals], threshold=body.threshold).as_dict()

@@ -1,0 +1,118 @@
+"""Contributors: submit samples (one, or a JSON-lines batch), follow them, see their record.
+
+Built per app (``router(settings)``) because the request schema states that service's limits.
+Not ``from __future__ import annotations``: FastAPI reads the per-app body type from the signature.
+"""
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from labeling.api.deps import Contributor, service
+from labeling.api.errors import AUTHENTICATED, WITH_BODY, responses
+from labeling.api.limits import check_turn_limits
+from labeling.api.models import BatchLine, BatchOut, ContributorOut, SubmissionIn, SubmissionOut
+from labeling.api.patterns import SUBMISSION_ID
+from labeling.api.settings import ServiceSettings
+
+LOCATION = {"Location": {"description": "The submission's URL", "schema": {"type": "string"}}}
+
+
+def router(settings: ServiceSettings) -> APIRouter:
+    body_model = SubmissionIn.for_settings(settings)
+    api = APIRouter(tags=["submissions"])
+
+    def submit(payload: body_model, key: Contributor, request: Request, response: Response) -> SubmissionOut:  # type: ignore[valid-type]
+        check_turn_limits(payload, settings, ("body",))
+        result, created = service(request).submit(key, payload)
+        response.status_code = 201 if created else 200
+        response.headers["Location"] = f"/v1/submissions/{result.id}"
+        return result
+
+    api.add_api_route(
+        "/v1/submissions",
+        submit,
+        methods=["POST"],
+        status_code=201,
+        response_model=SubmissionOut,
+        summary="Submit one sample; the validation report comes back at once",
+        responses={
+            200: {"model": SubmissionOut, "description": "Identical content was already there", "headers": LOCATION},
+            201: {"description": "Stored (valid or not: the report says)", "headers": LOCATION},
+            **responses(*AUTHENTICATED, *WITH_BODY),
+        },
+    )
+
+    @api.post(
+        "/v1/submissions/batch",
+        response_model=BatchOut,
+        summary="Submit JSON lines; each line's result or errors by line number",
+        responses=responses(*AUTHENTICATED, *WITH_BODY),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-ndjson": {
+                        "schema": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": f"One SubmissionIn JSON object per line, at most {settings.max_batch} "
+                            "lines; blank lines are skipped, a line that does not fit comes back with its errors",
+                        }
+                    }
+                },
+            }
+        },
+    )
+    async def submit_batch(request: Request, key: Contributor) -> BatchOut:
+        raw = await request.body()
+        if not raw:
+            raise RequestValidationError([{"loc": ["body"], "msg": "the batch body is empty", "type": "missing"}])
+        text = raw.decode("utf-8", errors="replace")
+        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        if len(lines) > settings.max_batch:
+            raise HTTPException(413, f"{len(lines)} submissions in one batch; the limit is {settings.max_batch}")
+        results: list[BatchLine] = []
+        for n, line in lines:
+            try:
+                payload = SubmissionIn.model_validate_json(line)
+                check_turn_limits(payload, settings, ("line", n))
+            except ValidationError as exc:
+                errors = [{"loc": ["line", n, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+                results.append(BatchLine(line=n, errors=errors))
+                continue
+            except RequestValidationError as exc:
+                results.append(BatchLine(line=n, errors=list(exc.errors())))
+                continue
+            outcome, _ = service(request).submit(key, payload)
+            results.append(BatchLine(line=n, submission=outcome))
+        accepted = sum(r.submission is not None for r in results)
+        return BatchOut(accepted=accepted, rejected=len(results) - accepted, results=results)
+
+    @api.get(
+        "/v1/submissions/{submission_id}",
+        response_model=SubmissionOut,
+        summary="A submission's current status and report (yours; curators see all)",
+        responses=responses(*AUTHENTICATED, 404),
+    )
+    def get_submission(
+        key: Contributor, request: Request, submission_id: str = Path(pattern=SUBMISSION_ID)
+    ) -> SubmissionOut:
+        svc = service(request)
+        owner = svc.owner(submission_id)
+        if owner is None or (owner != key.id and not key.allows("curator")):
+            raise HTTPException(404, f"no submission {submission_id}")
+        return svc.get(submission_id)
+
+    @api.get(
+        "/v1/contributors/me",
+        response_model=ContributorOut,
+        summary="Your submissions and acceptance rate",
+        responses=responses(*AUTHENTICATED),
+    )
+    def me(key: Contributor, request: Request) -> Any:
+        return ContributorOut(**service(request).contributor(key))
+
+    return api
