@@ -107,10 +107,24 @@ def load_eval_cases(path: Path) -> list[EvalCase]:
         prompt = row.get("prompt") or row.get("query") or row.get("instruction")
         if prompt is None and isinstance(row.get("messages"), list):
             prompt = next((m.get("content") for m in row["messages"] if m.get("role") == "user"), None)
+        if prompt is None and {"code", "expected_output"} <= row.keys():
+            prompt = _benchmark_prompt(path, fallback_id, row)
         if not isinstance(prompt, str) or not prompt.strip():
             raise StoreError(f"{path}: case {fallback_id} has no prompt/query text")
         cases.append(EvalCase(path.name, str(row.get("id") or fallback_id), prompt))
     return cases
+
+
+def _benchmark_prompt(path: Path, case_id: str, row: dict) -> str:
+    """A benchmark row's prompt as the importer writes it, so the same row imported for training is caught."""
+    from pydantic import ValidationError
+
+    from curation.importers.formats import BenchmarkRow, benchmark_prompt
+
+    try:
+        return benchmark_prompt(BenchmarkRow.model_validate(row))
+    except ValidationError as exc:
+        raise StoreError(f"{path}: case {case_id} is not a valid benchmark row: {exc.errors()[0]['msg']}") from None
 
 
 _TOKEN = re.compile(r"[\w$#%.]+")
@@ -125,25 +139,17 @@ def _shingles(text: str) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
 
 
-def check_contamination(
-    store: Store, snapshot_ref: str, eval_files: list[Path], *, threshold: float = 0.6, record: bool = True
-) -> ContaminationReport:
-    if not 0.0 < threshold <= 1.0:
-        raise StoreError("threshold must be in (0, 1]")
-    snapshot = resolve_snapshot(store, snapshot_ref)
-    cases = [case for path in eval_files for case in load_eval_cases(path)]
+def find_leaks(store: Store, snapshot_id: str, cases: list[EvalCase], *, threshold: float = 0.6) -> list[Leak]:
+    """Every (eval case, training sample) pair of a snapshot that leaks, exact or near."""
     prompts: dict[str, str] = {}
-    for rid, rev in stored_members(store, snapshot.id):
+    for rid, rev in stored_members(store, snapshot_id):
         prompts[rid] = normalize_text("\n".join(m.content for m in rev.messages if m.role == Role.user))
     train_shingles = {rid: _shingles(p) for rid, p in prompts.items()}
     inverted: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for rid, shingles in train_shingles.items():
         for s in shingles:
             inverted[s].append(rid)
-
-    report = ContaminationReport(
-        uuid.uuid4().hex[:16], snapshot.id, [str(p) for p in eval_files], len(cases), threshold
-    )
+    leaks: list[Leak] = []
     for case in cases:
         norm = normalize_text(case.prompt)
         mine = _shingles(norm)
@@ -164,7 +170,7 @@ def check_contamination(
             union = len(mine) + len(train_shingles[rid]) - shared
             jaccard = shared / union if union else 0.0
             if exact or containment >= threshold:
-                report.leaks.append(
+                leaks.append(
                     Leak(
                         case.file,
                         case.case_id,
@@ -175,6 +181,20 @@ def check_contamination(
                         round(jaccard, 4),
                     )
                 )
+    return leaks
+
+
+def check_contamination(
+    store: Store, snapshot_ref: str, eval_files: list[Path], *, threshold: float = 0.6, record: bool = True
+) -> ContaminationReport:
+    if not 0.0 < threshold <= 1.0:
+        raise StoreError("threshold must be in (0, 1]")
+    snapshot = resolve_snapshot(store, snapshot_ref)
+    cases = [case for path in eval_files for case in load_eval_cases(path)]
+    report = ContaminationReport(
+        uuid.uuid4().hex[:16], snapshot.id, [str(p) for p in eval_files], len(cases), threshold
+    )
+    report.leaks = find_leaks(store, snapshot.id, cases, threshold=threshold)
     if record:
         with store.transaction() as con:
             con.execute(

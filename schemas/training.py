@@ -63,7 +63,13 @@ class TrainingManifest(BaseModel):
 
 
 class EvalCase(BaseModel):
-    """One keyword case in the shape of ``triforce_eval_cases.json``."""
+    """One eval case: a prompt, the keywords a good answer names, and what kind of task it is.
+
+    Cases come from ``triforce_eval_cases.json`` suites, the router eval files and benchmark rows (see
+    ``trainer/evaluation/suites.py``). ``kind`` decides which validator-based scorers apply (a
+    diagnosis-first structure is only asked of debugging answers); ``bug_category`` names the term list
+    the ``terminology`` scorer checks, when the case is about a known bug.
+    """
 
     suite: str
     name: str
@@ -71,6 +77,8 @@ class EvalCase(BaseModel):
     expected_keywords: list[str]
     anti_keywords: list[str] = Field(default_factory=list)
     category: str | None = None
+    kind: str | None = None
+    bug_category: str | None = None
 
 
 class CaseScore(BaseModel):

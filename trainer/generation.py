@@ -74,6 +74,61 @@ class LoadedModel:
         text = self.tokenizer.decode(new, skip_special_tokens=True).strip()
         return Completion(text, int(input_ids.shape[1]), len(new), finish)
 
+    def chat_many(
+        self,
+        conversations: list[list[dict[str, str]]],
+        *,
+        max_new_tokens: int = 256,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        seed: int | None = None,
+    ) -> list[Completion]:
+        """Answer several conversations in one left-padded ``generate`` call.
+
+        On a CPU a batch of 8 costs little more per step than one prompt, so an eval of 100 cases takes a
+        fraction of the time. Greedy outputs are the same as one at a time up to float rounding; the batch
+        size is part of the stored generation settings, so a run repeats exactly."""
+        import torch
+
+        if len(conversations) == 1:
+            return [self.chat(conversations[0], max_new_tokens=max_new_tokens, temperature=temperature,
+                              top_p=top_p, seed=seed)]  # fmt: skip
+        prompts = [
+            self.tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations
+        ]
+        side = self.tokenizer.padding_side
+        self.tokenizer.padding_side = "left"  # generation continues from the right edge of every row
+        try:
+            encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        finally:
+            self.tokenizer.padding_side = side
+        kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
+        kwargs |= (
+            {"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature > 0 else {"do_sample": False}
+        )
+        with self.lock, torch.inference_mode():
+            if seed is not None:
+                torch.manual_seed(seed)
+            device = self.model.device
+            output = self.model.generate(
+                input_ids=encoded["input_ids"].to(device), attention_mask=encoded["attention_mask"].to(device), **kwargs
+            )
+        width = encoded["input_ids"].shape[1]
+        stops = self.stop_token_ids
+        completions = []
+        for row, mask in zip(output, encoded["attention_mask"], strict=True):
+            new = row[width:].tolist()
+            ends = [i for i, t in enumerate(new) if t in stops]
+            if ends:
+                new = new[: ends[0] + 1]
+            else:  # rows that finished early are padded after their stop token; strip any padding left
+                while new and new[-1] == self.tokenizer.pad_token_id and self.tokenizer.pad_token_id not in stops:
+                    new.pop()
+            finish = "stop" if ends else "length"
+            text = self.tokenizer.decode(new, skip_special_tokens=True).strip()
+            completions.append(Completion(text, int(mask.sum()), len(new), finish))
+        return completions
+
 
 def read_manifest(adapter_dir: Path) -> dict[str, Any] | None:
     path = adapter_dir / "manifest.json"

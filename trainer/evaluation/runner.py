@@ -17,17 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from curation.store import Store, StoreError
-from schemas.training import CaseScore, EvalCase
+from schemas.training import EvalCase
+from trainer.evaluation.scorers import METRICS, CaseResult, score_cases, summarise
 from trainer.evaluation.scoring import RULES
+from trainer.evaluation.stats import NO_CHANGE, paired_bootstrap
 
 RULE_NAMES = tuple(RULES)
-
-
-@dataclass
-class CaseResult:
-    case: EvalCase
-    response: str
-    scores: dict[str, CaseScore]
+__all__ = ["CaseResult", "EvalReport"]
 
 
 @dataclass
@@ -40,23 +36,39 @@ class EvalReport:
     results: list[CaseResult] = field(default_factory=list)
     training_run_id: str | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
+    include_contaminated: bool = False
+    trained_on: str | None = None  # the snapshot an evaluated adapter learned from (its manifest says)
+
+    def counted(self, results: list[CaseResult]) -> list[CaseResult]:
+        return [r for r in results if self.include_contaminated or not r.contaminated]
 
     def summary(self) -> dict[str, Any]:
-        """Per suite and overall: cases, mean score and passes under each rule."""
+        """Per suite and overall: cases, each keyword rule's mean and passes, and every metric's mean and n.
+
+        Contaminated cases (found in the adapter's training snapshot) are counted apart and left out."""
         groups: dict[str, list[CaseResult]] = {}
         for r in self.results:
             groups.setdefault(r.case.suite, []).append(r)
         groups_all = {**groups, "ALL": self.results}
-        return {
-            name: {"cases": len(rs)}
-            | {
-                rule: {
+        out: dict[str, Any] = {}
+        for name, every in groups_all.items():
+            rs = self.counted(every)
+            out[name] = {"cases": len(rs), "contaminated": sum(r.contaminated for r in every)}
+            rs = [r for r in rs if r.case.expected_keywords]  # the keyword rules' means: cases that have keywords
+            for rule in RULE_NAMES:
+                out[name][rule] = {
                     "mean_score": round(sum(r.scores[rule].score for r in rs) / len(rs), 4) if rs else 0.0,
                     "passed": sum(r.scores[rule].passed for r in rs),
                 }
-                for rule in RULE_NAMES
-            }
-            for name, rs in groups_all.items()
+            out[name]["metrics"] = summarise(every, include_contaminated=self.include_contaminated)
+        return out
+
+    def by_category(self) -> dict[str, Any]:
+        groups: dict[str, list[CaseResult]] = {}
+        for r in self.results:
+            groups.setdefault(r.case.category or "(none)", []).append(r)
+        return {
+            name: summarise(rs, include_contaminated=self.include_contaminated) for name, rs in sorted(groups.items())
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -67,30 +79,57 @@ class EvalReport:
             "suite_file": self.suite_file,
             "suite_sha256": self.suite_sha256,
             "generation": self.generation,
-            "created_at": str(self.created_at)[:19],
+            "created_at": self.created_at.replace(tzinfo=UTC).isoformat(),
             "summary": self.summary(),
+            "categories": self.by_category(),
             "cases": [
-                {"suite": r.case.suite, "name": r.case.name, "category": r.case.category, "response": r.response}
+                {
+                    "suite": r.case.suite,
+                    "name": r.case.name,
+                    "category": r.case.category,
+                    "kind": r.case.kind,
+                    "contaminated": r.contaminated,
+                    "response": r.response,
+                    "metrics": r.metrics,
+                    "findings": r.findings,
+                }
                 | {rule: r.scores[rule].model_dump() for rule in RULE_NAMES}
                 for r in self.results
             ],
         }
 
 
-def suite_sha256(path: Path) -> str:
+def suite_sha256(path: Path | list[Path]) -> str:
+    """One file's sha256; for several, the sha256 of their names and hashes (order-independent)."""
+    if isinstance(path, list | tuple):
+        if len(path) == 1:
+            return suite_sha256(path[0])
+        parts = sorted(f"{Path(p).name}:{suite_sha256(p)}" for p in path)
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def suite_label(paths: Path | list[Path]) -> str:
+    return ", ".join(str(p) for p in paths) if isinstance(paths, list | tuple) else str(paths)
+
+
+def load_suites(paths: list[Path]) -> list[EvalCase]:
+    """Cases of several suite files; a (suite, case) named twice is an error, not a silent overwrite."""
+    from trainer.evaluation.suites import load_suite_file
+
+    cases: list[EvalCase] = []
+    seen: set[tuple[str, str]] = set()
+    for path in paths:
+        for case in load_suite_file(path):
+            if (case.suite, case.name) in seen:
+                raise StoreError(f"{path}: case {case.suite}/{case.name} is already in another suite file")
+            seen.add((case.suite, case.name))
+            cases.append(case)
+    return cases
+
+
 def score_responses(cases: list[EvalCase], responses: dict[tuple[str, str], str]) -> list[CaseResult]:
-    return [
-        CaseResult(
-            case,
-            responses[(case.suite, case.name)],
-            {rule: fn(case, responses[(case.suite, case.name)]) for rule, fn in RULES.items()},
-        )
-        for case in cases
-        if (case.suite, case.name) in responses
-    ]
+    return score_cases(cases, responses)
 
 
 def read_responses(path: Path, cases: list[EvalCase]) -> dict[tuple[str, str], str]:
@@ -117,20 +156,55 @@ def read_responses(path: Path, cases: list[EvalCase]) -> dict[tuple[str, str], s
 
 
 def generate_responses(
-    chat: Callable[[list[dict[str, str]]], str],
+    chat_many: Callable[[list[list[dict[str, str]]]], list[str]],
     cases: list[EvalCase],
     *,
+    batch_size: int = 1,
     on_case: Callable[[EvalCase], None] | None = None,
 ) -> dict[tuple[str, str], str]:
+    """Answer every case, ``batch_size`` prompts per call (the generation settings say how many)."""
     out = {}
-    for case in cases:
-        out[(case.suite, case.name)] = chat([{"role": "user", "content": case.prompt}])
-        if on_case:
-            on_case(case)
+    for start in range(0, len(cases), batch_size):
+        batch = cases[start : start + batch_size]
+        answers = chat_many([[{"role": "user", "content": c.prompt}] for c in batch])
+        for case, answer in zip(batch, answers, strict=True):
+            out[(case.suite, case.name)] = answer
+            if on_case:
+                on_case(case)
     return out
 
 
-def record_eval(store: Store, report: EvalReport) -> None:
+def mark_contaminated(store: Store, results: list[CaseResult], snapshot_ids: list[str]) -> int:
+    """Flag the cases whose prompt is in any of these snapshots' training prompts; returns how many."""
+    from curation.contamination import EvalCase as PromptCase
+    from curation.contamination import find_leaks
+
+    prompts = [PromptCase(r.case.suite, r.case.name, r.case.prompt) for r in results]
+    leaked = {(leak.eval_file, leak.eval_id) for sid in snapshot_ids for leak in find_leaks(store, sid, prompts)}
+    for r in results:
+        r.contaminated = (r.case.suite, r.case.name) in leaked
+    return sum(r.contaminated for r in results)
+
+
+def record_eval(store: Store, report: EvalReport, *, contamination_snapshots: list[str] | None = None) -> None:
+    """Store a run and its cases. First the cases whose prompts are in training data are flagged: those of
+    ``contamination_snapshots``, by default the snapshot the evaluated adapter was trained on."""
+    snapshots = contamination_snapshots if contamination_snapshots is not None else [report.trained_on or ""]
+    snapshots = [s for s in snapshots if s]
+    if snapshots:
+        from curation.snapshots import resolve_snapshot
+
+        try:
+            ids = [resolve_snapshot(store, s).id for s in snapshots]
+        except StoreError as exc:  # an adapter trained from another store: say so instead of guessing
+            report.generation["contamination"] = f"not checked: {exc}"
+        else:
+            flagged = mark_contaminated(store, report.results, ids)
+            report.generation["contamination"] = {"snapshots": ids, "cases_flagged": flagged}
+    columns = (
+        "eval_run_id", "suite", "case_name", "category", "response", "substring_score", "substring_passed",
+        "word_score", "word_passed", "detail", "metrics", "kind", "contaminated",
+    )  # fmt: skip
     with store.transaction() as con:
         con.execute(
             "INSERT INTO eval_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -145,8 +219,9 @@ def record_eval(store: Store, report: EvalReport) -> None:
                 report.created_at,
             ],
         )
-        con.executemany(
-            "INSERT INTO eval_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        store.insert_rows(
+            "eval_results",
+            columns,
             [
                 [
                     report.id,
@@ -158,7 +233,10 @@ def record_eval(store: Store, report: EvalReport) -> None:
                     r.scores["substring"].passed,
                     r.scores["word"].score,
                     r.scores["word"].passed,
-                    json.dumps({rule: s.model_dump() for rule, s in r.scores.items()}),
+                    json.dumps({rule: s.model_dump() for rule, s in r.scores.items()} | {"findings": r.findings}),
+                    json.dumps(r.metrics),
+                    r.case.kind,
+                    r.contaminated,
                 ]
                 for r in report.results
             ],
@@ -201,18 +279,29 @@ def list_eval_runs(store: Store) -> list[dict[str, Any]]:
             "training_run_id": r[2],
             "suite_file": r[3],
             "overall": json.loads(r[4])["ALL"],
-            "created_at": str(r[5])[:19],
+            "created_at": r[5].replace(tzinfo=UTC).isoformat(),
         }
         for r in rows
     ]
 
 
-def compare_eval_runs(store: Store, a_ref: str, b_ref: str) -> dict[str, Any]:
-    """B minus A, per case both runs scored, per suite and overall, under both rules."""
-    a, b = resolve_eval_run(store, a_ref), resolve_eval_run(store, b_ref)
+@dataclass(frozen=True)
+class PairedCase:
+    """One case both runs answered: its labels, and each run's metric values (None: not applicable)."""
+
+    suite: str
+    name: str
+    category: str | None
+    contaminated: bool
+    a: dict[str, float | None]
+    b: dict[str, float | None]
+
+
+def load_paired_cases(store: Store, a: str, b: str) -> list[PairedCase]:
     rows = store.con.execute(
         """
-        SELECT x.suite, x.case_name, x.substring_score, y.substring_score, x.word_score, y.word_score,
+        SELECT x.suite, x.case_name, x.category, coalesce(x.contaminated, false) OR coalesce(y.contaminated, false),
+               x.metrics, y.metrics, x.substring_score, y.substring_score, x.word_score, y.word_score,
                x.word_passed, y.word_passed
         FROM eval_results x JOIN eval_results y USING (suite, case_name)
         WHERE x.eval_run_id = ? AND y.eval_run_id = ?
@@ -220,35 +309,100 @@ def compare_eval_runs(store: Store, a_ref: str, b_ref: str) -> dict[str, Any]:
         """,
         [a, b],
     ).fetchall()
-    if not rows:
-        raise StoreError(f"eval runs {a} and {b} share no cases")
-    cases = [
-        {
-            "suite": r[0],
-            "name": r[1],
-            "substring": {"a": r[2], "b": r[3], "delta": round(r[3] - r[2], 4)},
-            "word": {"a": r[4], "b": r[5], "delta": round(r[5] - r[4], 4)},
-            "word_passed": {"a": r[6], "b": r[7]},
-        }
+
+    def values(raw: str | None, substring: float, word: float, passed: bool) -> dict[str, float | None]:
+        # Runs stored before the validator metrics existed still carry both keyword rules.
+        stored = json.loads(raw) if raw else {}
+        return {"keyword_substring": substring, "keyword_word": word, "keyword_pass": float(passed)} | stored
+
+    return [
+        PairedCase(r[0], r[1], r[2], bool(r[3]), values(r[4], r[6], r[8], r[10]), values(r[5], r[7], r[9], r[11]))
         for r in rows
     ]
+
+
+def metric_deltas(
+    cases: list[PairedCase], *, include_contaminated: bool = False, seed: int = 0
+) -> dict[str, dict[str, Any]]:
+    """Per metric: A's and B's means over the cases both can be scored on, B - A with its paired
+    bootstrap 95% interval, the number of cases, and a verdict ("no measurable change" when 0 is inside)."""
+    out: dict[str, dict[str, Any]] = {}
+    counted = [c for c in cases if include_contaminated or not c.contaminated]
+    for metric in METRICS:
+        pairs = [(c.a[metric], c.b[metric]) for c in counted if None not in (c.a.get(metric), c.b.get(metric))]
+        if not pairs:
+            out[metric] = {"n": 0, "a": None, "b": None, "delta": None, "ci": None, "verdict": NO_CHANGE}
+            continue
+        xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
+        interval = paired_bootstrap(xs, ys, seed=seed)
+        out[metric] = {
+            "n": interval.n,
+            "a": round(sum(xs) / len(xs), 4),
+            "b": round(sum(ys) / len(ys), 4),
+            "delta": round(interval.mean, 4),
+            "ci": [round(interval.low, 4), round(interval.high, 4)],
+            "verdict": interval.verdict(),
+        }
+    return out
+
+
+def compare_eval_runs(
+    store: Store, a_ref: str, b_ref: str, *, include_contaminated: bool = False, seed: int = 0
+) -> dict[str, Any]:
+    """B minus A on the cases both runs scored: every metric with a paired bootstrap interval, overall, per
+    suite and per category; and the keyword rules' per-case deltas. Contaminated cases are left out of
+    every mean (in either run) unless ``include_contaminated``."""
+    a, b = resolve_eval_run(store, a_ref), resolve_eval_run(store, b_ref)
+    paired = load_paired_cases(store, a, b)
+    if not paired:
+        raise StoreError(f"eval runs {a} and {b} share no cases")
+    counted = [c for c in paired if include_contaminated or not c.contaminated]
+    cases = [
+        {
+            "suite": c.suite,
+            "name": c.name,
+            "category": c.category,
+            "contaminated": c.contaminated,
+            "substring": _delta(c, "keyword_substring"),
+            "word": _delta(c, "keyword_word"),
+            "word_passed": {"a": bool(c.a["keyword_pass"]), "b": bool(c.b["keyword_pass"])},
+        }
+        for c in paired
+    ]
     suites: dict[str, dict[str, Any]] = {}
-    for name in [*sorted({c["suite"] for c in cases}), "ALL"]:
-        mine = [c for c in cases if name in ("ALL", c["suite"])]
-        suites[name] = {"cases": len(mine)} | {
-            rule: {
-                "a": round(sum(c[rule]["a"] for c in mine) / len(mine), 4),
-                "b": round(sum(c[rule]["b"] for c in mine) / len(mine), 4),
-            }
-            for rule in RULE_NAMES
-        }
-        for rule in RULE_NAMES:
-            suites[name][rule]["delta"] = round(suites[name][rule]["b"] - suites[name][rule]["a"], 4)
-        suites[name]["word_passed"] = {
-            "a": sum(bool(c["word_passed"]["a"]) for c in mine),
-            "b": sum(bool(c["word_passed"]["b"]) for c in mine),
-        }
-    return {"a": a, "b": b, "suites": suites, "cases": cases}
+    for name in [*sorted({c.suite for c in paired}), "ALL"]:
+        mine = [c for c in counted if name in ("ALL", c.suite)]
+        entry: dict[str, Any] = {"cases": len(mine)}
+        scored = [c for c in mine if c.a["keyword_word"] is not None and c.b["keyword_word"] is not None]
+        for rule, metric in (("substring", "keyword_substring"), ("word", "keyword_word")):
+            a_mean = round(sum(c.a[metric] for c in scored) / len(scored), 4) if scored else 0.0
+            b_mean = round(sum(c.b[metric] for c in scored) / len(scored), 4) if scored else 0.0
+            entry[rule] = {"a": a_mean, "b": b_mean, "delta": round(b_mean - a_mean, 4)}
+        entry["word_passed"] = {"a": sum(bool(c.a["keyword_pass"]) for c in scored),
+                                "b": sum(bool(c.b["keyword_pass"]) for c in scored)}  # fmt: skip
+        entry["metrics"] = metric_deltas(mine, include_contaminated=True, seed=seed)
+        suites[name] = entry
+    by_category: dict[str, list[PairedCase]] = {}
+    for c in counted:
+        by_category.setdefault(c.category or "(none)", []).append(c)
+    categories = {
+        name: metric_deltas(mine, include_contaminated=True, seed=seed) for name, mine in sorted(by_category.items())
+    }
+    return {
+        "a": a,
+        "b": b,
+        "contaminated": sum(c.contaminated for c in paired),
+        "include_contaminated": include_contaminated,
+        "bootstrap": {"resamples": 2000, "confidence": 0.95, "seed": seed},
+        "suites": suites,
+        "categories": categories,
+        "cases": cases,
+    }
+
+
+def _delta(c: PairedCase, metric: str) -> dict[str, float]:
+    x, y = float(c.a[metric] or 0.0), float(c.b[metric] or 0.0)
+    return {"a": x, "b": y, "delta": round(y - x, 4)}
 
 
 def select_cases(cases: list[EvalCase], *, only: list[str] | None = None, limit: int | None = None) -> list[EvalCase]:
@@ -265,31 +419,61 @@ def select_cases(cases: list[EvalCase], *, only: list[str] | None = None, limit:
     return kept
 
 
+@dataclass(frozen=True)
+class GenerationSettings:
+    """How answers were generated; stored with every run so it can be repeated exactly."""
+
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
+    batch_size: int = 8
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
 def evaluate_model(
     model_ref: str | Path,
-    suite_path: Path,
+    suite_path: Path | list[Path],
     cases: list[EvalCase],
     *,
     max_new_tokens: int = 256,
+    generation: GenerationSettings | None = None,
     on_loaded: Callable[[], None] | None = None,
     on_case: Callable[[EvalCase], None] | None = None,
 ) -> EvalReport:
-    """Load a model or adapter, answer each case greedily, score under both rules (not yet stored)."""
+    """Load a model or adapter, answer each case, score it with every metric (not yet stored: ``record_eval``
+    also flags the cases found in the adapter's training snapshot)."""
     from trainer.generation import load_model
 
+    settings = generation or GenerationSettings(max_new_tokens=max_new_tokens)
     loaded = load_model(model_ref)
     if on_loaded:
         on_loaded()
     report = EvalReport(
         new_eval_id(),
         str(loaded.adapter_dir) if loaded.adapter_dir else loaded.name,
-        str(suite_path),
+        suite_label(suite_path),
         suite_sha256(suite_path),
-        {"max_new_tokens": max_new_tokens, "temperature": 0.0, "base_model": loaded.base_model},
+        settings.as_dict() | {"base_model": loaded.base_model},
         training_run_id=(loaded.manifest or {}).get("run_id"),
+        trained_on=(loaded.manifest or {}).get("snapshot_id"),
     )
     answers = generate_responses(
-        lambda messages: loaded.chat(messages, max_new_tokens=max_new_tokens).text, cases, on_case=on_case
+        lambda batch: [
+            c.text
+            for c in loaded.chat_many(
+                batch,
+                max_new_tokens=settings.max_new_tokens,
+                temperature=settings.temperature,
+                top_p=settings.top_p,
+                seed=settings.seed,
+            )
+        ],
+        cases,
+        batch_size=settings.batch_size,
+        on_case=on_case,
     )
     report.results = score_responses(cases, answers)
     return report
