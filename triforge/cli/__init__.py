@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from triforge import __version__
-from triforge.cli import dedup, labeling, samples, serve, snapshots, store
+from triforge.cli import dedup, experiment, labeling, propose, samples, serve, snapshots, store
 from triforge.cli.demo import demo_command
 from triforge.cli.exporting import export_command
 from triforge.cli.generate import generate_command
@@ -75,8 +75,10 @@ app.add_typer(store.app, name="store")
 app.add_typer(dedup.app, name="dedup")
 app.add_typer(serve.keys_app, name="keys")
 app.add_typer(eval_app, name="eval")
+app.add_typer(experiment.app, name="experiment")
 app.add_typer(labeling.app, name="labeling")
 app.add_typer(labeling.review_app, name="review")
+app.add_typer(propose.app, name="propose")
 
 
 def main() -> None:

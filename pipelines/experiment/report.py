@@ -1,0 +1,160 @@
+"""The experiment's report: per metric, every model's mean with its interval and every difference that
+matters (each arm against the base, the first arm against each other arm) with a paired bootstrap
+interval and a verdict; per category; loss curves; and each arm's lineage.
+
+Only cases every model answered and no arm's snapshot contains are counted (unless the plan says to
+include contaminated cases), so all numbers in one table describe the same cases. With several seeds,
+an arm's per-case value is the mean over its seeds before resampling cases.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from curation.store import Store
+from pipelines.experiment.plan import ExperimentPlan
+from trainer.evaluation.scorers import METRICS
+from trainer.evaluation.stats import bootstrap_mean, paired_bootstrap
+
+CaseKey = tuple[str, str]
+
+
+def _case_metrics(store: Store, eval_id: str) -> dict[CaseKey, dict[str, Any]]:
+    rows = store.con.execute(
+        "SELECT suite, case_name, category, metrics, coalesce(contaminated, false) FROM eval_results "
+        "WHERE eval_run_id = ?",
+        [eval_id],
+    ).fetchall()
+    return {(r[0], r[1]): {"category": r[2], "metrics": json.loads(r[3] or "{}"), "contaminated": r[4]} for r in rows}
+
+
+def _mean_over_seeds(runs: list[dict[CaseKey, dict[str, Any]]], keys: list[CaseKey]) -> dict[CaseKey, dict]:
+    out: dict[CaseKey, dict[str, float | None]] = {}
+    for key in keys:
+        values: dict[str, float | None] = {}
+        for metric in METRICS:
+            seen = [v for run in runs if (v := run[key]["metrics"].get(metric)) is not None]
+            values[metric] = sum(seen) / len(seen) if seen else None
+        out[key] = values
+    return out
+
+
+def _lineage(store: Store, plan: ExperimentPlan, steps: dict[str, Any]) -> list[dict[str, Any]]:
+    from curation.snapshots import resolve_snapshot
+
+    arms = []
+    for arm in plan.arms:
+        snap = resolve_snapshot(store, arm.snapshot_id)
+        rows = store.con.execute(
+            "SELECT s.kind, coalesce(s.category, '(none)'), s.validation, s.duplicate_of IS NOT NULL, r.source_type "
+            "FROM snapshot_members m JOIN samples s ON s.id = m.revision_id JOIN revisions r ON r.id = s.id "
+            "WHERE m.snapshot_id = ?",
+            [snap.id],
+        ).fetchall()
+        runs = [steps.get(plan.train_step(arm, seed), {}) for seed in plan.seeds]
+        arms.append(
+            {
+                "label": arm.label,
+                "snapshot": {"name": snap.name, "id": snap.id, "content_hash": snap.content_hash,
+                             "where": snap.where, "members": snap.member_count},
+                "kinds": dict(Counter(r[0] for r in rows).most_common()),
+                "categories": dict(Counter(r[1] for r in rows).most_common()),
+                "sources": dict(Counter(r[4] for r in rows).most_common()),
+                "validation_passed": sum(r[2] == "passed" for r in rows),
+                "duplicates": sum(bool(r[3]) for r in rows),
+                "runs": [
+                    {"seed": seed, "adapter_dir": run.get("adapter_dir"), "run_id": run.get("run_id"),
+                     "metrics": run.get("metrics", {}), "losses": run.get("losses", []),
+                     "overridden_blockers": run.get("overridden_blockers", []), "seconds": run.get("seconds")}
+                    for seed, run in zip(plan.seeds, runs, strict=True)
+                ],
+            }
+        )  # fmt: skip
+    return arms
+
+
+def _comparison(
+    a: dict[CaseKey, dict], b: dict[CaseKey, dict], keys: list[CaseKey], seed: int = 0
+) -> dict[str, dict[str, Any]]:
+    out = {}
+    for metric in METRICS:
+        pairs = [(a[k][metric], b[k][metric]) for k in keys if a[k][metric] is not None and b[k][metric] is not None]
+        interval = paired_bootstrap([p[0] for p in pairs], [p[1] for p in pairs], seed=seed)
+        out[metric] = interval.as_dict() | {"verdict": interval.verdict()}
+    return out
+
+
+def build_report(store: Store, plan: ExperimentPlan, steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Everything the HTML shows, as JSON. ``steps`` are the finished steps' data (missing ones are pending)."""
+    labels = ["base", *(a.label for a in plan.arms)]
+    evals: dict[str, list[dict[CaseKey, dict[str, Any]]]] = {}
+    pending = []
+    for label in labels:
+        keys = [plan.eval_step("base")] if label == "base" else [plan.eval_step(label, s) for s in plan.seeds]
+        got = [_case_metrics(store, steps[k]["eval_id"]) for k in keys if k in steps]
+        pending += [k for k in keys if k not in steps]
+        if got:
+            evals[label] = got
+    present = [label for label in labels if label in evals]
+    common = set.intersection(*(set(run) for label in present for run in evals[label])) if present else set()
+    contaminated = {k for label in present for run in evals[label] for k, v in run.items() if v["contaminated"]}
+    keys = sorted(k for k in common if plan.include_contaminated or k not in contaminated)
+    values = {label: _mean_over_seeds(evals[label], keys) for label in present}
+    some_run = evals[present[0]][0] if present else {}
+    categories = sorted({some_run[k]["category"] or "(none)" for k in keys})
+
+    models = {
+        label: {
+            metric: bootstrap_mean([v for k in keys if (v := values[label][k][metric]) is not None]).as_dict()
+            for metric in METRICS
+        }
+        for label in present
+    }
+    pairs: list[tuple[str, str]] = [("base", arm) for arm in present if arm != "base"]
+    arms = [label for label in present if label != "base"]
+    pairs += [(other, arms[0]) for other in arms[1:]]  # the first arm (e.g. curated) against the others
+    comparisons = [{"a": a, "b": b, "metrics": _comparison(values[a], values[b], keys)} for a, b in pairs]
+    focus = pairs[-1] if pairs else None
+    by_category = {}
+    if focus:
+        a, b = focus
+        for category in categories:
+            mine = [k for k in keys if (some_run[k]["category"] or "(none)") == category]
+            by_category[category] = _comparison(values[a], values[b], mine)
+    return {
+        "experiment": plan.name,
+        "plan": plan.model_dump(mode="json"),
+        "complete": not pending,
+        "pending_steps": pending,
+        "cases": {"counted": len(keys), "answered_by_all": len(common), "contaminated": len(contaminated)},
+        "metrics": METRICS,
+        "models": models,
+        "comparisons": comparisons,
+        "category_comparison": {"a": focus[0], "b": focus[1], "categories": by_category} if focus else None,
+        "arms": _lineage(store, plan, steps),
+        "seconds": round(sum(float(v.get("seconds") or 0) for v in steps.values()), 1),
+    }
+
+
+def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    import jinja2
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, html_path = out_dir / "report.json", out_dir / "report.html"
+    json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("pipelines.experiment", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = lambda v, digits=3: "-" if v is None or v != v else f"{v:.{digits}f}"
+    env.filters["signed"] = lambda v: "-" if v is None or v != v else f"{v:+.3f}"
+    from pipelines.experiment.charts import bar_chart, loss_chart
+
+    html = env.get_template("report.html.j2").render(r=report, bar_chart=bar_chart, loss_chart=loss_chart)
+    html_path.write_text(html, encoding="utf-8")
+    return json_path, html_path
