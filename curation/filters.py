@@ -13,7 +13,7 @@ Grammar::
                 | field ['not'] 'in' '(' value (',' value)* ')'
                 | field 'is' ['not'] 'null'
     op         := '=' | '!=' | '<' | '<=' | '>' | '>=' | '~'     ('~' = case-insensitive contains)
-    field      := one of FIELDS | 'metadata.' key
+    field      := one of FIELDS | 'metadata.' key | 'predicted.' task ['_score']
     value      := bare word | 'single' or "double" quoted string | number | true | false
 """
 
@@ -44,11 +44,18 @@ FIELDS: dict[str, str] = {
     "duplicate_of": "duplicate_of",
 }
 
+# ``triforge classify`` predictions (classifier_predictions, one per sample and task): the label, and
+# its probability as ``predicted.<task>_score``. Task names are this fixed list, never user text in SQL.
+PREDICTED_TASKS = ("kind", "category", "intent")
+_PREDICTED = "(SELECT p.{column} FROM classifier_predictions p WHERE p.revision_id = samples.id AND p.task = '{task}')"
+
 ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "kind": tuple(k.value for k in Kind),
     "status": SAMPLE_STATUSES,
     "source_type": tuple(s.value for s in SourceType),
     "validation": ("passed", "failed", "pending"),
+    "predicted.kind": tuple(k.value for k in Kind),
+    "predicted.intent": ("debugging", "generation", "optimization", "explanation"),
 }
 
 _TOKEN = re.compile(
@@ -162,8 +169,15 @@ class _Parser:
             if not _METADATA_KEY.match(key):
                 raise FilterError(f"invalid metadata key {key!r} at position {token.pos}")
             return name, f"json_extract_string(metadata, '$.{key}')"
+        if name.startswith("predicted."):
+            task = name.removeprefix("predicted.").removesuffix("_score")
+            if task not in PREDICTED_TASKS:
+                tasks = ", ".join(PREDICTED_TASKS)
+                raise FilterError(f"unknown prediction {name!r} at position {token.pos}; predicted tasks: {tasks}")
+            column = "score" if name.endswith("_score") else "label"
+            return name, _PREDICTED.format(column=column, task=task)
         if name not in FIELDS:
-            known = ", ".join([*FIELDS, "metadata.<key>"])
+            known = ", ".join([*FIELDS, "metadata.<key>", "predicted.<task>[_score]"])
             raise FilterError(f"unknown field {name!r} at position {token.pos}; known fields: {known}")
         return name, FIELDS[name]
 
@@ -214,7 +228,8 @@ class _Parser:
         if op.text == "~":
             self.params.append(value)
             return f"(contains(lower({column}), lower(?)))"
-        if name == "validation_score" and _is_number(value):
+        is_score = name == "validation_score" or (name.startswith("predicted.") and name.endswith("_score"))
+        if is_score and _is_number(value):
             self.params.append(float(value))
             return f"({column} {op.text} ?)"
         if name.startswith("metadata.") and op.text in ("<", "<=", ">", ">=") and _is_number(value):

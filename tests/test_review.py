@@ -217,6 +217,43 @@ def test_a_legacy_answer_is_pushed_with_its_repair_as_the_suggested_correction(
 
 
 @NO_STACK
+def test_a_classified_sample_carries_its_predicted_labels_into_argilla(argilla, home, tmp_path, field_dir, monkeypatch):
+    """A sample nobody categorised gets the classifier's category as a scored suggestion; every prediction
+    is metadata the UI filters by."""
+    _, creds = argilla
+    monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
+    monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
+    from curation.classify.predictions import predictions_for
+    from curation.classify.service import classify
+    from curation.importers import import_file
+    from labeling.argilla.client import connect
+    from labeling.argilla.push import push
+
+    bench = [json.loads(line) for line in (field_dir / "farore_benchmark.jsonl").read_text().splitlines()]
+    labelled = [r for r in bench if r["category"] in ("mode_mismatch", "carry_flag")]
+    uncategorised = json.loads((field_dir / "farore_debugging_training.jsonl").read_text().splitlines()[1])
+    client = connect()
+    with Store(home / "triforge.duckdb") as store:
+        import_file(store, write_jsonl(tmp_path / "bench.jsonl", labelled), source_name="bench")
+        import_file(store, write_jsonl(tmp_path / "chat.jsonl", [uncategorised]), source_name="uncategorised")
+        report = classify(store, tasks=("category", "intent"))
+        rid = store.con.execute("SELECT id FROM samples WHERE source_name = 'uncategorised'").fetchone()[0]
+        predicted = predictions_for(store, [rid])[rid]
+        summary = push(store, client, where=f"id = {rid}", vectors=False)
+    assert summary.sent == 1 and summary.predicted_categories == 1
+    assert set(predicted) == {"category"} and report.tasks[1].skipped  # every sample here debugs: one intent
+    dataset = client.datasets(name="triforge-debug-dialogue", workspace=client.workspaces("triforge"))
+    record = next(r for r in dataset.records(with_suggestions=True) if r.id == rid)
+    suggestion = record.suggestions["category"]
+    assert (suggestion.value, suggestion.agent) == (predicted["category"].label, "triforge-classifier-v1")
+    assert suggestion.score == pytest.approx(predicted["category"].score, abs=1e-4)
+    assert record.metadata["predicted_category"] == predicted["category"].label
+    assert record.metadata["predicted_category_score"] == pytest.approx(predicted["category"].score, abs=1e-4)
+    assert "predicted_intent" not in record.metadata
+    assert {"predicted_category", "predicted_intent_score"} <= {m.name for m in dataset.settings.metadata}
+
+
+@NO_STACK
 def test_an_older_dataset_is_upgraded_with_the_vector_field(argilla, monkeypatch):
     _, creds = argilla
     monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import string
 
-from curation.filters import ENUM_VALUES
+from curation.filters import ENUM_VALUES, PREDICTED_TASKS
 
 SAMPLE_ID = r"^[0-9a-f]{6,64}$"
 SUBMISSION_ID = r"^[0-9a-f]{32}$"
@@ -29,10 +29,13 @@ SNAPSHOT_REF = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 WHERE_MAX_LENGTH = 2000
 
 # How each filter field compares (tests check that every field of curation.filters is placed).
-NUMBER_FIELDS = ("validation_score",)
+# ``predicted.<task>`` (triforge classify): the enum tasks are in ENUM_VALUES, the category is text,
+# and every task's probability is a number.
+PREDICTED_SCORES = tuple(f"predicted.{task}_score" for task in PREDICTED_TASKS)
+NUMBER_FIELDS = ("validation_score", *PREDICTED_SCORES)
 TIME_FIELDS = ("created_at",)
 ENUM_FIELDS = tuple(ENUM_VALUES)
-TEXT_FIELDS = ("id", "parent_id", "category", "source_name", "text", "duplicate_of")
+TEXT_FIELDS = ("id", "parent_id", "category", "source_name", "text", "duplicate_of", "predicted.category")
 
 _KEYWORDS = ("and", "or", "not", "in", "is", "null")
 # The tokenizer's bare-word characters (curation.filters._TOKEN).

@@ -2,10 +2,11 @@
 
 Fields: the prompt (every turn before the answer), the answer under review, the validator report.
 Questions: decision (approve / reject), a corrected answer, the bug category, a 1-5 rating, notes.
-Metadata: the sample's category, source type and name, validation score, near-duplicate cluster size -
-for filtering in the UI. Vectors: the dedup embedding of each sample, for "find similar" in the UI.
-Suggestions pre-fill the decision from the validators and the category from the proposer, with their
-agent and score.
+Metadata: the sample's category, source type and name, validation score, near-duplicate cluster size,
+and the classifier's predicted kind, category and intent with their probabilities (``triforge
+classify``) - for filtering in the UI. Vectors: the dedup embedding of each sample, for "find similar"
+in the UI. Suggestions pre-fill the decision from the validators and the category from the proposer
+(or, where no category was given, from the classifier), with their agent and score.
 
 Datasets made by an older Triforge are upgraded in place (Argilla accepts new metadata properties and
 vector fields on a published dataset), so records already under review keep their responses.
@@ -14,6 +15,8 @@ vector fields on a published dataset), so records already under review keep thei
 from __future__ import annotations
 
 from typing import Any
+
+from curation.filters import PREDICTED_TASKS
 
 WORKSPACE = "triforge"
 VECTOR_FIELD = "embedding"
@@ -56,6 +59,14 @@ def _metadata_properties() -> list[Any]:
         rg.TermsMetadataProperty(name="sample_category"),
         rg.FloatMetadataProperty(name="validation_score"),
         rg.IntegerMetadataProperty(name="duplicate_cluster_size", min=1),
+        *(
+            prop
+            for task in PREDICTED_TASKS
+            for prop in (
+                rg.TermsMetadataProperty(name=f"predicted_{task}"),
+                rg.FloatMetadataProperty(name=f"predicted_{task}_score", min=0.0, max=1.0),
+            )
+        ),
     ]
 
 

@@ -3,9 +3,11 @@
 The Argilla record id is the revision id, and each batch is recorded in ``argilla_records`` only after
 Argilla accepted it, so a crash mid-push resends at most one batch - which Argilla upserts by id,
 never duplicates. A record carries the prompt and answer, the validator report, metadata to filter
-by, suggestions (decision from the validators, category from the proposer, and the corrected answer
-when ``triforge propose repairs`` made a repair of the sample) and, when embedding support is
-installed, the sample's embedding for similarity search.
+by, suggestions (decision from the validators, category from the proposer - or, for a sample nobody
+gave a category, from ``triforge classify`` with its probability - and the corrected answer when
+``triforge propose repairs`` made a repair of the sample) and, when embedding support is installed,
+the sample's embedding for similarity search. The classifier's predicted kind, category and intent
+and their probabilities are metadata, so reviewers can filter and sort by them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from curation.classify.model import CLASSIFIER
+from curation.classify.predictions import Prediction, predictions_for
 from curation.filters import compile_filter
 from curation.repairs.lookup import latest_repairs
 from curation.samples import set_status
@@ -46,6 +50,7 @@ class PushSummary:
     vectors: int = 0
     vectors_note: str | None = None
     repair_suggestions: int = 0  # records whose corrected answer was pre-filled with a proposed repair
+    predicted_categories: int = 0  # records whose missing category was suggested by the classifier
 
 
 def prompt_and_answer(messages: list[dict[str, str]]) -> tuple[str, str]:
@@ -89,6 +94,15 @@ def suggestion_agent(source_name: str) -> str:
     return "triforge-" + source_name.replace("@", "-v")
 
 
+def prediction_metadata(predicted: dict[str, Prediction]) -> dict[str, Any]:
+    """``predicted_<task>`` and ``predicted_<task>_score`` for each task the classifier predicted."""
+    found: dict[str, Any] = {}
+    for task, prediction in sorted(predicted.items()):
+        found[f"predicted_{task}"] = prediction.label
+        found[f"predicted_{task}_score"] = round(prediction.score, 6)
+    return found
+
+
 def _record(
     row: tuple,
     labels: set[str],
@@ -96,14 +110,22 @@ def _record(
     cluster: int,
     vector: list[float] | None,
     repair: tuple[str, str, str] | None = None,
+    predicted: dict[str, Prediction] | None = None,
 ) -> Any:
     import argilla as rg
 
     rid, _, category, messages, source_type, source_name, score = row
+    predicted = predicted or {}
     prompt, answer = prompt_and_answer(json.loads(messages))
     suggestions = [rg.Suggestion("decision", "approve", score=float(score or 0), agent="triforge-validators")]
     if category in labels:  # a category the dataset's question lacks stays visible in the metadata
         suggestions.append(rg.Suggestion("category", category, agent=source_type))
+    elif category is None and predicted.get("category") and predicted["category"].label in labels:
+        # Only where no file or person gave one: a prediction never stands in for a given label.
+        guess = predicted["category"]
+        suggestions.append(
+            rg.Suggestion("category", guess.label, score=round(guess.score, 6), agent=suggestion_agent(CLASSIFIER))
+        )
     if repair is not None:  # accepting it as the correction makes the same revision as the repair
         _, repairer, repaired = repair
         suggestions.append(rg.Suggestion("corrected_answer", repaired, agent=suggestion_agent(repairer)))
@@ -116,6 +138,7 @@ def _record(
             "validation_score": float(score or 0),
             "duplicate_cluster_size": cluster,
             **({"sample_category": category} if category else {}),
+            **prediction_metadata(predicted),
         },
         vectors={VECTOR_FIELD: vector} if vector is not None else {},
         suggestions=suggestions,
@@ -143,6 +166,7 @@ def push(
     ids = [r[0] for r in todo]
     categories = known_categories(store)
     failed, clusters, repairs = _failed_checks(store, ids), cluster_sizes(store, ids), latest_repairs(store, ids)
+    predicted = predictions_for(store, ids)
     embeddings = embeddings_for(store, ids) if vectors else Embeddings(unavailable="--no-vectors")
     summary.vectors_note = embeddings.unavailable
     for kind in sorted({r[1] for r in todo}):
@@ -155,9 +179,12 @@ def push(
         for start in range(0, len(mine), batch_size):
             batch = mine[start : start + batch_size]
             records = [
-                _record(r, labels, failed.get(r[0], "[]"), clusters.get(r[0], 1), usable.get(r[0]), repairs.get(r[0]))
+                _record(
+                    r, labels, failed.get(r[0], "[]"), clusters.get(r[0], 1), usable.get(r[0]), repairs.get(r[0]),
+                    predicted.get(r[0]),
+                )
                 for r in batch
-            ]
+            ]  # fmt: skip
             dataset.records.log(records, batch_size=batch_size)
             with store.transaction():
                 store.insert_rows(
@@ -168,6 +195,10 @@ def push(
             summary.sent += len(batch)
             summary.vectors += sum(r[0] in usable for r in batch)
             summary.repair_suggestions += sum(r[0] in repairs for r in batch)
+            summary.predicted_categories += sum(
+                any(x.question_name == "category" and x.agent == suggestion_agent(CLASSIFIER) for x in rec.suggestions)
+                for rec in records
+            )
             summary.datasets[name] = summary.datasets.get(name, 0) + len(batch)
             if progress:
                 progress(summary.sent, len(todo))

@@ -11,6 +11,7 @@ import typer
 
 from triforge import __version__
 from triforge.cli import dedup, experiment, labeling, propose, samples, serve, snapshots, store
+from triforge.cli.classify import classify_command
 from triforge.cli.demo import demo_command
 from triforge.cli.exporting import export_command
 from triforge.cli.generate import generate_command
@@ -60,6 +61,7 @@ def main_options(
 app.command("import")(import_command)
 app.command("stats")(samples.stats_command)
 app.command("validate")(validate_command)
+app.command("classify")(classify_command)
 app.command("contamination")(dedup.contamination_command)
 app.command("serve")(serve.serve_command)
 app.command("generate")(generate_command)

@@ -110,6 +110,8 @@ def push_command(
         console.print(f"{summary.vectors} of {summary.sent} records carry an embedding{note}")
     if summary.repair_suggestions:
         console.print(f"{summary.repair_suggestions} records suggest a proposed repair as the corrected answer")
+    if summary.predicted_categories:
+        console.print(f"{summary.predicted_categories} records without a category suggest the classifier's category")
 
 
 def _print_pull(summary: object) -> None:
@@ -128,6 +130,9 @@ def pull_command(
     rule: Annotated[str, typer.Option(help="Consensus: unanimous or majority")] = "unanimous",
     min_submitted: Annotated[int, typer.Option(min=1, max=20, help="Responses needed before deciding")] = 1,
     page_size: Annotated[int, typer.Option(min=1, max=1000, help="Records read and stored together")] = 200,
+    retrain_classifier: Annotated[
+        bool, typer.Option(help="Then retrain the label classifier on the new labels and re-classify every sample")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Copy responses on undecided records into the store and apply the consensus rule.
@@ -138,18 +143,30 @@ def pull_command(
     from triforge.cli.common import open_store, progress_bar
 
     client = connect()
-    with open_store() as store, progress_bar(disable=as_json) as bar:
-        task = bar.add_task("pulling", total=None)
-        summary = pull(
-            store, client, rule=rule, min_submitted=min_submitted, page_size=page_size,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )  # fmt: skip
+    report = None
+    with open_store() as store:
+        with progress_bar(disable=as_json) as bar:
+            task = bar.add_task("pulling", total=None)
+            summary = pull(
+                store, client, rule=rule, min_submitted=min_submitted, page_size=page_size,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )  # fmt: skip
+        if retrain_classifier:  # reviewers' tags and corrections are labels: learn from them now
+            from curation.classify.service import classify
+            from triforge.cli.classify import classifier_errors
+
+            with classifier_errors():
+                report = classify(store)
     if as_json:
-        print_json(summary.__dict__)
+        print_json({**summary.__dict__, **({"classifier": report.as_dict()} if report else {})})
         return
     for name, after in summary.resumed_from.items():
         err_console.print(f"{name}: resumed an interrupted pull after {after[:12]}")
     _print_pull(summary)
+    if report is not None:
+        from triforge.cli.classify import print_classify_report
+
+        print_classify_report(report)
 
 
 @review_app.command("listen")

@@ -182,8 +182,10 @@ def eval_run_command(
     seed: Annotated[int, typer.Option(help="Sampling seed (stored with the run)")] = 0,
     check_against: Annotated[
         list[str] | None,
-        typer.Option("--check-against", help="Snapshots whose prompts mark cases contaminated (default: the "
-                     "adapter's own training snapshot)"),
+        typer.Option(
+            "--check-against",
+            help="Snapshots whose prompts mark cases contaminated (default: the adapter's own training snapshot)",
+        ),
     ] = None,
     include_contaminated: Annotated[
         bool, typer.Option(help="Count contaminated cases in the means (they are flagged either way)")
