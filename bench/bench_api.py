@@ -4,7 +4,16 @@ Each submission is new content, so every request validates (Asar included), dedu
 writes. Baseline in the same run: GET /healthz on the same server (HTTP + auth-free routing only).
 The load is bounded by count and by time, and stays on 127.0.0.1.
 
+Two phases. *Burst*: ``--requests`` as fast as ``--concurrency`` clients can send them. *Sustained*:
+``--keys`` contributor keys each sending ``--rate`` requests/s for ``--duration`` seconds on a fixed
+schedule (open loop: a slow answer does not delay the next send, and latency counts from the moment
+a request was due, so queueing shows), every submission with an Idempotency-Key. It prints p50/p95/p99
+and acknowledged/lost/duplicated: lost requests (no answer, or a 5xx) are retried once with their
+key; afterwards the store is opened and its submissions from those keys are counted, so a retry that
+wrote twice would show as duplicated. The health-check baseline runs on the same schedule first.
+
     python bench/bench_api.py [--requests 200] [--concurrency 4] [--max-seconds 120]
+                              [--keys 4] [--rate 1.5] [--duration 20]
 """
 
 from __future__ import annotations
@@ -18,7 +27,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -58,6 +70,72 @@ def load(call, n: int, concurrency: int, max_seconds: float) -> tuple[list[float
     return latencies, time.perf_counter() - start, errors
 
 
+@dataclass
+class Outcome:
+    key: str
+    due: float  # when the schedule said to send it (perf_counter)
+    body: dict | None = None
+    idempotency_key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    latency: float | None = None  # from due to the first answer; None when none came
+    status: int | None = None
+    retried: bool = False
+
+    @property
+    def answered(self) -> bool:
+        return self.status is not None and self.status < 500
+
+
+Send = Callable[[Outcome], int]
+
+
+def sustained(send: Send, secrets: list[str], rate: float, seconds: float, body=None) -> list[Outcome]:
+    """Every key sends ``rate`` requests/s for ``seconds`` on a fixed schedule, however slow the answers."""
+    interval = 1.0 / rate
+    start = time.perf_counter() + 0.2
+    # Keys are offset within one interval, so their requests do not all fall due at the same instant.
+    schedule = sorted(
+        (start + i * interval + k * interval / len(secrets), k)
+        for k in range(len(secrets))
+        for i in range(int(seconds * rate))
+    )
+    outcomes = [Outcome(secrets[k], due, body(n) if body else None) for n, (due, k) in enumerate(schedule)]
+
+    def one(outcome: Outcome) -> None:
+        try:
+            outcome.status = send(outcome)
+            outcome.latency = time.perf_counter() - outcome.due
+        except httpx.HTTPError:
+            pass  # lost: no answer
+
+    with ThreadPoolExecutor(max(8, 4 * len(secrets))) as pool:
+        for outcome in outcomes:
+            wait = outcome.due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            pool.submit(one, outcome)
+    return outcomes
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float, float]:
+    if len(latencies) < 2:
+        only = latencies[0] if latencies else float("nan")
+        return only, only, only
+    q = statistics.quantiles(latencies, n=100, method="inclusive")
+    return q[49], q[94], q[98]
+
+
+def report_sustained(name: str, outcomes: list[Outcome], seconds: float, duplicated: int | str = "") -> None:
+    """Latency and acknowledgements of first attempts; lost ones were retried once afterwards."""
+    first = [o for o in outcomes if o.latency is not None and not o.retried]
+    p50, p95, p99 = percentiles([o.latency for o in first])
+    lost = sum(o.retried for o in outcomes)
+    recovered = sum(o.retried and o.answered for o in outcomes)
+    print(
+        f"{name:<28}{len(outcomes):>7}{len(first) / seconds:>8.1f}{p50 * 1000:>9.0f}{p95 * 1000:>9.0f}"
+        f"{p99 * 1000:>9.0f}{len(first):>6}{lost:>6}{recovered:>10}{duplicated:>6}"
+    )
+
+
 def report(name: str, latencies: list[float], seconds: float, errors: int) -> float:
     q = statistics.quantiles(latencies, n=100)
     rate = len(latencies) / seconds
@@ -65,24 +143,93 @@ def report(name: str, latencies: list[float], seconds: float, errors: int) -> fl
     return rate
 
 
+def create_key(env: dict[str, str], name: str) -> str:
+    made = subprocess.run(
+        [TRIFORGE, "keys", "create", "--role", "contributor", "--name", name, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(made.stdout)["key"]
+
+
+def submission(i: int) -> dict[str, str]:
+    return {
+        "kind": "debug_dialogue",
+        "category": "mode_mismatch",
+        "prompt": GOOD_QUESTION.replace("$7E2000", f"$7E{i % 0x10000:04X}") + f" (case {i})",
+        "answer": GOOD_ANSWER.replace("$7E2000", f"$7E{i % 0x10000:04X}"),
+    }
+
+
+def stored_from(store_file: Path, secrets: list[str]) -> int:
+    """Submissions the store holds from these keys (key ids are the secrets' first 11 characters)."""
+    from curation.store import Store
+
+    with Store(store_file, read_only=True) as store:
+        sql = "SELECT count(*) FROM submissions WHERE key_id IN (SELECT unnest(?::VARCHAR[]))"
+        return store.con.execute(sql, [[s[:11] for s in secrets]]).fetchone()[0]
+
+
+def burst(client: httpx.Client, key: str, args: argparse.Namespace) -> None:
+    headers = {"X-API-Key": key}
+
+    def submit(i: int) -> int:
+        return client.post("/v1/submissions", json=submission(i), headers=headers).status_code
+
+    print(f"{'request':<28}{'count':>9}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+    health = load(lambda i: client.get("/healthz").status_code, args.requests, args.concurrency, args.max_seconds)
+    base_rate = report("GET /healthz (baseline)", *health)
+    sub_rate = report("POST /v1/submissions", *load(submit, args.requests, args.concurrency, args.max_seconds))
+    print(
+        f"a submission costs {base_rate / sub_rate:.0f}x a health check "
+        "(validation with Asar, MinHash dedup check, DuckDB write)"
+    )
+
+
+def sustained_phase(base: str, secrets: list[str], args: argparse.Namespace) -> tuple[list[Outcome], list[Outcome]]:
+    """The health-check baseline on the schedule, then submissions on it; lost ones retried once."""
+    limits = httpx.Limits(max_connections=max(8, 4 * len(secrets)))
+    with httpx.Client(base_url=base, timeout=30, limits=limits) as client:
+
+        def health(_: Outcome) -> int:
+            return client.get("/healthz").status_code
+
+        def post(o: Outcome) -> int:
+            headers = {"X-API-Key": o.key, "Idempotency-Key": o.idempotency_key}
+            return client.post("/v1/submissions", json=o.body, headers=headers).status_code
+
+        baseline = sustained(health, secrets, args.rate, args.duration)
+        offset = 1_000_000  # content unlike the burst phase's
+        outcomes = sustained(post, secrets, args.rate, args.duration, lambda n: submission(offset + n))
+        for outcome in outcomes:
+            if not outcome.answered:  # the client's retry: same key, same body
+                outcome.retried = True
+                try:
+                    outcome.status = post(outcome)
+                except httpx.HTTPError:
+                    outcome.status = None
+    return baseline, outcomes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=200, help="burst phase requests (0 skips it)")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--max-seconds", type=float, default=120)
+    parser.add_argument("--keys", type=int, default=4, help="sustained phase: contributor keys")
+    parser.add_argument("--rate", type=float, default=1.5, help="sustained phase: requests/s per key")
+    parser.add_argument("--duration", type=float, default=20, help="sustained phase: seconds (0 skips it)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "TRIFORGE_HOME": home}
-        made = subprocess.run(
-            [TRIFORGE, "keys", "create", "--role", "contributor", "--name", "bench", "--json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        key = json.loads(made.stdout)["key"]
+        key = create_key(env, "bench")
+        secrets = [create_key(env, f"sustained-{k}") for k in range(args.keys)] if args.duration else []
         port = free_port()
         base = f"http://127.0.0.1:{port}"
+        baseline: list[Outcome] = []
+        outcomes: list[Outcome] = []
         with open(Path(home) / "serve.log", "w") as log:
             server = subprocess.Popen(
                 [TRIFORGE, "serve", "--port", str(port), "--requests-per-minute", "1000000"],
@@ -97,35 +244,31 @@ def main() -> None:
                             break
                     except httpx.HTTPError:
                         time.sleep(0.5)
-                client = httpx.Client(base_url=base, timeout=30, limits=httpx.Limits(max_connections=args.concurrency))
-                headers = {"X-API-Key": key}
-
-                def submit(i: int) -> int:
-                    body = {
-                        "kind": "debug_dialogue",
-                        "category": "mode_mismatch",
-                        "prompt": GOOD_QUESTION.replace("$7E2000", f"$7E{i % 0x10000:04X}") + f" (case {i})",
-                        "answer": GOOD_ANSWER.replace("$7E2000", f"$7E{i % 0x10000:04X}"),
-                    }
-                    return client.post("/v1/submissions", json=body, headers=headers).status_code
-
-                print(f"{'request':<28}{'count':>9}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
-                base_rate = report(
-                    "GET /healthz (baseline)",
-                    *load(
-                        lambda i: client.get("/healthz").status_code, args.requests, args.concurrency, args.max_seconds
-                    ),
-                )
-                sub_rate = report(
-                    "POST /v1/submissions", *load(submit, args.requests, args.concurrency, args.max_seconds)
-                )
-                print(
-                    f"a submission costs {base_rate / sub_rate:.0f}x a health check "
-                    "(validation with Asar, MinHash dedup check, DuckDB write)"
-                )
+                if args.requests:
+                    limits = httpx.Limits(max_connections=args.concurrency)
+                    with httpx.Client(base_url=base, timeout=30, limits=limits) as client:
+                        burst(client, key, args)
+                if args.duration:
+                    baseline, outcomes = sustained_phase(base, secrets, args)
             finally:
                 server.terminate()
                 server.wait(timeout=30)
+        if args.duration:
+            # Counted in the store itself, after the service stopped: a retry that wrote twice shows here.
+            stored = stored_from(Path(home) / "triforge.duckdb", secrets)
+            acknowledged = sum(o.answered for o in outcomes)
+            offered = args.keys * args.rate
+            print(
+                f"\nsustained: {args.keys} keys x {args.rate:g} req/s for {args.duration:g} s (offered {offered:g}/s); "
+                "latency counts from when each request was due"
+            )
+            print(
+                f"{'request':<28}{'sent':>7}{'ack/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'ack':>6}{'lost':>6}"
+                f"{'recovered':>10}{'dup':>6}"
+            )
+            report_sustained("GET /healthz (baseline)", baseline, args.duration)
+            report_sustained("POST /v1/submissions", outcomes, args.duration, duplicated=stored - acknowledged)
+            print(f"stored {stored} submissions for {acknowledged} acknowledged requests (after retries)")
 
 
 if __name__ == "__main__":

@@ -243,3 +243,61 @@ def test_conversation_shape_errors_are_422_not_500(home, keys):
         response = c.post("/v1/submissions", json=payload, headers=h(keys["contributor"]))
     assert response.status_code == 422
     assert "must end with an assistant turn" in response.json()["detail"][0]["msg"]
+
+
+def test_an_idempotency_key_replays_the_first_answer_and_writes_nothing(home, keys):
+    with client_for(home) as c:
+        once = {**h(keys["contributor"]), "Idempotency-Key": "3f0c-retry-me"}
+        first = c.post("/v1/submissions", json=GOOD, headers=once)
+        assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+        # Same key, same body (key order and spacing do not matter): the first answer, byte for byte.
+        reordered = json.dumps(dict(reversed(GOOD.items())), indent=2)
+        again = c.post("/v1/submissions", content=reordered, headers={**once, "Content-Type": "application/json"})
+        assert (again.status_code, again.content) == (201, first.content)
+        assert again.headers["Idempotent-Replayed"] == "true" and again.headers["Location"] == first.headers["Location"]
+        assert c.get("/v1/contributors/me", headers=h(keys["contributor"])).json()["submissions"] == 1
+        # The same key with another body is a client bug, not a retry.
+        other = c.post("/v1/submissions", json=dict(GOOD, category="stack_imbalance"), headers=once)
+        assert other.status_code == 409 and "different body" in other.json()["detail"]
+        batch = c.post("/v1/submissions/batch", content=json.dumps(GOOD), headers=once)
+        assert batch.status_code == 409 and "POST /v1/submissions" in batch.json()["detail"]
+        # Keys are per API key: another contributor's identical key is its own request.
+        theirs = c.post("/v1/submissions", json=GOOD, headers={**h(keys["other"]), "Idempotency-Key": "3f0c-retry-me"})
+        assert theirs.status_code == 200 and theirs.json()["status"] == "duplicate"
+        # Batches replay too; the key must be printable ASCII.
+        lines = "\n".join(json.dumps(dict(GOOD, prompt=f"{GOOD_QUESTION} ({i})")) for i in range(2))
+        b1 = c.post("/v1/submissions/batch", content=lines, headers={**h(keys["other"]), "Idempotency-Key": "b-1"})
+        b2 = c.post("/v1/submissions/batch", content=lines, headers={**h(keys["other"]), "Idempotency-Key": "b-1"})
+        assert b1.status_code == b2.status_code == 200 and b1.content == b2.content
+        assert b2.headers["Idempotent-Replayed"] == "true"
+        assert c.get("/v1/contributors/me", headers=h(keys["other"])).json()["submissions"] == 3
+        spaced = c.post("/v1/submissions", json=GOOD, headers={**h(keys["other"]), "Idempotency-Key": "a b"})
+        assert spaced.status_code == 422 and spaced.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+
+
+def test_a_submission_and_its_idempotency_record_land_together_or_not_at_all(home, keys, monkeypatch):
+    """A failure after the submission's rows are written but before COMMIT (here: while its idempotency
+    record is stored) leaves neither, and not even the in-memory duplicate index remembers it."""
+    import labeling.api.service as service_module
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the process dies here")
+
+    lines = "\n".join(json.dumps(dict(GOOD, prompt=f"{GOOD_QUESTION} ({i})")) for i in range(3))
+    with TestClient(create_app(ServiceSettings(), home / "triforge.duckdb"), raise_server_exceptions=False) as c:
+        once = {**h(keys["contributor"]), "Idempotency-Key": "k-1"}
+        batch = {**h(keys["contributor"]), "Idempotency-Key": "k-2"}
+        with monkeypatch.context() as patched:
+            patched.setattr(service_module, "remember", crash)
+            assert c.post("/v1/submissions", json=GOOD, headers=once).status_code == 500
+            assert c.post("/v1/submissions/batch", content=lines, headers=batch).status_code == 500
+        svc = c.app.state.service
+        with svc.lock:
+            counts = [svc.store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in
+                      ("submissions", "idempotency_records", "revisions")]  # fmt: skip
+        assert counts == [0, 0, 28]
+        retried = c.post("/v1/submissions", json=GOOD, headers=once)
+        assert retried.status_code == 201 and retried.json()["status"] == "validated"  # not a duplicate of a ghost
+        assert "Idempotent-Replayed" not in retried.headers
+        assert c.post("/v1/submissions/batch", content=lines, headers=batch).json()["accepted"] == 3
+        assert c.get("/v1/contributors/me", headers=h(keys["contributor"])).json()["submissions"] == 4

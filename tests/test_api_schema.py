@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from schemathesis.engine import events, from_schema
 
 from curation.dedup.run import DedupConfig, run_dedup
-from curation.filters import FIELDS
+from curation.filters import FIELDS, PREDICTED_TASKS
 from curation.importers import import_file
 from curation.samples import count_samples, list_samples
 from curation.snapshots import create_snapshot
@@ -126,7 +126,8 @@ def test_every_filter_the_pattern_admits_runs(prepared):
 def test_patterns_cover_the_library_lists():
     # Adding a filter field means deciding how the API compares it; roles and statuses have one list each.
     placed = {*patterns.NUMBER_FIELDS, *patterns.TIME_FIELDS, *patterns.ENUM_FIELDS, *patterns.TEXT_FIELDS}
-    assert placed == set(FIELDS)
+    predicted = {f"predicted.{task}{end}" for task in PREDICTED_TASKS for end in ("", "_score")}
+    assert placed == set(FIELDS) | predicted
     assert typing.get_args(Role) == ROLES
     assert typing.get_args(SampleStatus) == SAMPLE_STATUSES
 
@@ -146,3 +147,11 @@ def test_the_document_states_limits_and_zoned_times(prepared):
                 assert {"401", "403", "429"} <= set(operation["responses"]), (method, path)
                 assert "Retry-After" in operation["responses"]["429"]["headers"]
     assert json.dumps(doc).count('"format": "date-time"') >= 5
+    # Both submission routes document the Idempotency-Key header, the 409 for a reused key, the replay header.
+    for path in ("/v1/submissions", "/v1/submissions/batch"):
+        operation = doc["paths"][path]["post"]
+        header = next(p for p in operation["parameters"] if p["name"] == "Idempotency-Key")
+        assert header["in"] == "header" and not header.get("required")
+        assert "409" in operation["responses"]
+        assert "Idempotent-Replayed" in operation["responses"]["200"]["headers"]
+    assert "application/zip" in doc["paths"]["/v1/backups"]["post"]["responses"]["200"]["content"]

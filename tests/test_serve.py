@@ -5,25 +5,17 @@ import json
 import os
 import shutil
 import signal
-import socket
 import stat
 import subprocess
-import time
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import TRIFORGE
+from tests.service_process import start_service, stop_service
 from triforge.cli import app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -35,29 +27,12 @@ def server(home):
     # The operator's admin key, saved where CLI writes find it while the service holds the store.
     admin = runner.invoke(app, ["keys", "create", "--role", "admin", "--name", "ops", "--save-admin-key", "--json"])
     assert admin.exit_code == 0, admin.output
-    port = _free_port()
-    with open(home / "serve.log", "w") as log:  # a file, not a pipe nobody drains: never blocks the server
-        proc = subprocess.Popen(
-            [TRIFORGE, "serve", "--port", str(port)],
-            env={**os.environ, "TRIFORGE_HOME": str(home)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            proc.kill()
-            pytest.fail(f"server did not start: {(home / 'serve.log').read_text()}")
-        yield base, key, proc
-        proc.terminate()
-        proc.wait(timeout=30)
+    try:
+        proc, base = start_service(home)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield base, key, proc
+    stop_service(proc)
 
 
 def test_cli_writes_while_serving_name_the_holder(server, home, field_dir):

@@ -28,7 +28,7 @@ from labeling.api.errors import install_handlers
 from labeling.api.limits import BodySizeLimit
 from labeling.api.methods import MethodNotAllowed
 from labeling.api.ratelimit import RateLimiter
-from labeling.api.routes import health, keys, reports, samples, snapshots, submissions
+from labeling.api.routes import health, keys, reports, samples, snapshots, store, submissions
 from labeling.api.service import SubmissionService
 from labeling.api.settings import ServiceSettings
 from labeling.api.web import router as web_router
@@ -82,6 +82,7 @@ def create_app(settings: ServiceSettings | None = None, path: Path | None = None
     app.include_router(snapshots.router)
     app.include_router(reports.router)
     app.include_router(keys.router)
+    app.include_router(store.router)
     return app
 
 

@@ -10,6 +10,9 @@ way. Errors come back as ``StoreError`` carrying the service's own message.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import zipfile
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -17,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from curation.backup import BACKUP_FILE, MANIFEST, BackupManifest, check_backup, ensure_empty_folder
+from curation.integrity import StoreCheck
 from curation.store import StoreError, StoreLockedError
 from labeling.api.deps import API_KEY_HEADER
 from labeling.api.discovery import ADMIN_KEY_ENV, ADMIN_KEY_FILE, ServiceInfo, admin_key, read_service_file
@@ -87,12 +92,19 @@ class ServiceClient:
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise StoreError(
-                f"the store is held by triforge serve (pid {self.info.pid}), but its API at {self.url} "
-                f"did not answer: {exc}"
-            ) from None
+            raise self._no_answer(exc) from None
+        self._check(response)
+        return response.json()
+
+    def _no_answer(self, exc: httpx.HTTPError) -> StoreError:
+        return StoreError(
+            f"the store is held by triforge serve (pid {self.info.pid}), but its API at {self.url} "
+            f"did not answer: {exc}"
+        )
+
+    def _check(self, response: httpx.Response) -> None:
         if response.is_success:
-            return response.json()
+            return
         detail = _detail(response)
         if response.status_code in (401, 403):
             raise StoreError(
@@ -129,3 +141,30 @@ class ServiceClient:
     def create_snapshot(self, name: str, where: str | None, *, parent: str | None) -> Snapshot:
         body = {k: v for k, v in {"name": name, "where": where, "parent": parent}.items() if v is not None}
         return Snapshot.model_validate(self._call("POST", "/v1/snapshots", json=body))
+
+    # --- the store ------------------------------------------------------------------------------------
+
+    def backup(self, folder: Path) -> BackupManifest:
+        """Have the service back up its store, and unpack the zip into ``folder`` (checked by hash)."""
+        ensure_empty_folder(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile() as spool:
+            try:
+                with self.http.stream("POST", "/v1/backups") as response:
+                    if not response.is_success:
+                        response.read()
+                        self._check(response)
+                    for chunk in response.iter_bytes(1 << 20):
+                        spool.write(chunk)
+            except httpx.HTTPError as exc:
+                raise self._no_answer(exc) from None
+            spool.seek(0)
+            with zipfile.ZipFile(spool) as archive:
+                # Only the two names a backup has: nothing in the archive picks its own path.
+                for name in (BACKUP_FILE, MANIFEST):
+                    with archive.open(name) as member, open(folder / name, "wb") as out:
+                        shutil.copyfileobj(member, out, 1 << 20)
+        return check_backup(folder)
+
+    def verify(self) -> StoreCheck:
+        return StoreCheck.model_validate(self._call("GET", "/v1/verification"))

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from curation.filters import FilterError
 from curation.store import StoreError
+from labeling.api.idempotency import IdempotencyConflict
 
 
 class ErrorOut(BaseModel):
@@ -39,7 +40,8 @@ _DESCRIPTIONS = {
     401: "No API key, or an unknown or revoked one",
     403: "The key's role does not allow this",
     404: "No such resource",
-    409: "Conflicts with the store's current state (name taken, nothing matches, ambiguous id prefix)",
+    409: "Conflicts with the store's current state (name taken, nothing matches, ambiguous id prefix), or an "
+    "Idempotency-Key already used for a different request",
     413: "The body is over the size limit, or a batch over the batch limit",
     422: "The request does not fit the schema or the limits; `loc` is the path of the field",
     429: "This key is over its rate limit",
@@ -112,6 +114,10 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def store_error(_: Request, exc: StoreError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=store_error_status(exc))
+
+    @app.exception_handler(IdempotencyConflict)
+    async def idempotency_conflict(_: Request, exc: IdempotencyConflict) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.exception_handler(FilterError)
     async def filter_error(_: Request, exc: FilterError) -> JSONResponse:

@@ -145,7 +145,7 @@ def submit_form(
             status_code=422,
         )
     try:
-        result, _ = svc.submit(key, payload)
+        result = SubmissionOut.model_validate(svc.submit(key, payload).body)
     except StoreError as exc:
         return HTMLResponse(_page("Error", f"<p>{html.escape(str(exc))}</p>").body, status_code=400)
     return _page(

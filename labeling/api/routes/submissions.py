@@ -1,5 +1,9 @@
 """Contributors: submit samples (one, or a JSON-lines batch), follow them, see their record.
 
+Both POSTs take an ``Idempotency-Key`` (``labeling.api.idempotency``): a retry after a lost answer
+gets the first answer back and writes nothing. A single submission is fingerprinted by its parsed
+JSON, a batch by its bytes.
+
 Built per app (``router(settings)``) because the request schema states that service's limits.
 Not ``from __future__ import annotations``: FastAPI reads the per-app body type from the signature.
 """
@@ -7,29 +11,37 @@ Not ``from __future__ import annotations``: FastAPI reads the per-app body type 
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from labeling.api.deps import Contributor, service
 from labeling.api.errors import AUTHENTICATED, WITH_BODY, responses
+from labeling.api.idempotency import REPLAYED, IdempotencyKeyHeader, IdempotentRequest
 from labeling.api.limits import check_turn_limits
-from labeling.api.models import BatchLine, BatchOut, ContributorOut, SubmissionIn, SubmissionOut
+from labeling.api.models import BatchOut, ContributorOut, SubmissionIn, SubmissionOut
 from labeling.api.patterns import SUBMISSION_ID
+from labeling.api.service import BatchItem
 from labeling.api.settings import ServiceSettings
 
 LOCATION = {"Location": {"description": "The submission's URL", "schema": {"type": "string"}}}
+SUBMIT = "POST /v1/submissions"
+SUBMIT_BATCH = "POST /v1/submissions/batch"
 
 
 def router(settings: ServiceSettings) -> APIRouter:
     body_model = SubmissionIn.for_settings(settings)
     api = APIRouter(tags=["submissions"])
 
-    def submit(payload: body_model, key: Contributor, request: Request, response: Response) -> SubmissionOut:  # type: ignore[valid-type]
+    def submit(
+        payload: body_model,  # type: ignore[valid-type]
+        key: Contributor,
+        request: Request,
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response:
         check_turn_limits(payload, settings, ("body",))
-        result, created = service(request).submit(key, payload)
-        response.status_code = 201 if created else 200
-        response.headers["Location"] = f"/v1/submissions/{result.id}"
-        return result
+        once = IdempotentRequest.of_json(idempotency_key, SUBMIT, payload.model_dump(mode="json"))
+        return service(request).submit(key, payload, once).response()
 
     api.add_api_route(
         "/v1/submissions",
@@ -39,9 +51,13 @@ def router(settings: ServiceSettings) -> APIRouter:
         response_model=SubmissionOut,
         summary="Submit one sample; the validation report comes back at once",
         responses={
-            200: {"model": SubmissionOut, "description": "Identical content was already there", "headers": LOCATION},
-            201: {"description": "Stored (valid or not: the report says)", "headers": LOCATION},
-            **responses(*AUTHENTICATED, *WITH_BODY),
+            200: {
+                "model": SubmissionOut,
+                "description": "Identical content was already there",
+                "headers": {**LOCATION, **REPLAYED},
+            },
+            201: {"description": "Stored (valid or not: the report says)", "headers": {**LOCATION, **REPLAYED}},
+            **responses(*AUTHENTICATED, *WITH_BODY, 409),
         },
     )
 
@@ -49,7 +65,10 @@ def router(settings: ServiceSettings) -> APIRouter:
         "/v1/submissions/batch",
         response_model=BatchOut,
         summary="Submit JSON lines; each line's result or errors by line number",
-        responses=responses(*AUTHENTICATED, *WITH_BODY),
+        responses={
+            200: {"description": "Every accepted line is stored (one transaction)", "headers": REPLAYED},
+            **responses(*AUTHENTICATED, *WITH_BODY, 409),
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -66,7 +85,9 @@ def router(settings: ServiceSettings) -> APIRouter:
             }
         },
     )
-    async def submit_batch(request: Request, key: Contributor) -> BatchOut:
+    async def submit_batch(
+        request: Request, key: Contributor, idempotency_key: IdempotencyKeyHeader = None
+    ) -> Response:
         raw = await request.body()
         if not raw:
             raise RequestValidationError([{"loc": ["body"], "msg": "the batch body is empty", "type": "missing"}])
@@ -74,22 +95,23 @@ def router(settings: ServiceSettings) -> APIRouter:
         lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
         if len(lines) > settings.max_batch:
             raise HTTPException(413, f"{len(lines)} submissions in one batch; the limit is {settings.max_batch}")
-        results: list[BatchLine] = []
+        items: list[BatchItem] = []
         for n, line in lines:
             try:
                 payload = SubmissionIn.model_validate_json(line)
                 check_turn_limits(payload, settings, ("line", n))
             except ValidationError as exc:
                 errors = [{"loc": ["line", n, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-                results.append(BatchLine(line=n, errors=errors))
+                items.append((n, errors))
                 continue
             except RequestValidationError as exc:
-                results.append(BatchLine(line=n, errors=list(exc.errors())))
+                items.append((n, list(exc.errors())))
                 continue
-            outcome, _ = service(request).submit(key, payload)
-            results.append(BatchLine(line=n, submission=outcome))
-        accepted = sum(r.submission is not None for r in results)
-        return BatchOut(accepted=accepted, rejected=len(results) - accepted, results=results)
+            items.append((n, payload))
+        once = IdempotentRequest.of(idempotency_key, SUBMIT_BATCH, raw)
+        # Off the event loop: a batch validates for seconds, and health checks must still be answered.
+        answer = await run_in_threadpool(service(request).submit_batch, key, items, once)
+        return answer.response()
 
     @api.get(
         "/v1/submissions/{submission_id}",
