@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from curation.importers import import_file
-from curation.repairs import REPAIR_SOURCE, propose_repairs
+from curation.repairs import REPAIR_SOURCE, latest_repairs, propose_repairs
 from curation.repairs.legacy import parse_legacy
 from curation.samples import get_sample
 from curation.store import Store
@@ -18,6 +18,7 @@ from curation.validators.diagnosis_first import DiagnosisFirst
 from curation.validators.runner import validate_samples
 from curation.validators.terminology import Terminology
 from tests.conftest import chat_row, write_jsonl
+from tests.local_http import serve_in_thread
 from triforge.cli import app
 
 FENCED = re.compile(r"^```.*?^```$", re.S | re.M)
@@ -160,3 +161,159 @@ def test_the_cli_prints_candidates_passes_and_reasons(field_home):
 
     bad = runner.invoke(app, ["propose", "repairs", "--where", "kind = nonsense"])
     assert bad.exit_code == 2 and "unknown kind" in bad.output
+
+
+# The model path: what restructuring cannot repair, a teacher rewrites, under the same code guard and validators.
+
+THIN_CARRY = CARRY_ANSWER.replace(
+    "\nADC adds that leftover bit into the result as well, so the total can come out one higher.", ""
+)
+CARRY_CODE = "```asm\nCLC\nLDA $10\nADC $12\nSTA $14\n```"
+MODEL_REWRITE = f"""**Bug: Missing CLC before ADC (carry flag)**
+
+The sum is one too high because ADC adds the carry flag as well, and nothing clears the carry that the \
+previous instruction left behind before the addition starts.
+
+**What's happening:**
+1. ADC computes A plus the operand plus the carry flag, so the carry is part of every addition.
+2. When the carry is set on entry, the value stored to $14 is $10 plus $12 plus one.
+
+**Fix:**
+{CARRY_CODE}
+
+CLC clears the leftover bit first, so the result is exactly $10 plus $12."""
+CHANGED_CODE = MODEL_REWRITE.replace("STA $14\n```", "STA $16\n```")
+
+
+def _carry_rows() -> list[dict]:
+    """A full legacy answer (restructuring repairs it) and two thin ones (too_few_steps: the model's turn)."""
+    return [
+        chat_row(CARRY_QUESTION, CARRY_ANSWER, category="carry_flag"),
+        chat_row(CARRY_QUESTION.replace("sometimes", "often"), THIN_CARRY, category="carry_flag"),
+        chat_row(CARRY_QUESTION.replace("sometimes", "every other frame"), THIN_CARRY, category="carry_flag"),
+    ]
+
+
+def _scripted_reply(prompt: str) -> str:
+    """The teacher's rewrite: a good one for the "often" sample, one that edits the code for the other."""
+    return MODEL_REWRITE if "often one too high" in prompt else CHANGED_CODE
+
+
+def _carry_home(home, tmp_path):
+    home.mkdir(parents=True, exist_ok=True)
+    with Store(home / "triforge.duckdb") as store:
+        import_file(store, write_jsonl(tmp_path / "carry.jsonl", _carry_rows()), source_name="carry")
+        validate_samples(store)
+    return home
+
+
+def _propose(*args: str) -> dict:
+    result = CliRunner().invoke(app, ["propose", "repairs", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_a_teacher_rewrites_what_restructuring_cannot_and_only_a_rewrite_keeping_the_code_is_written(home, tmp_path):
+    from tests.test_teacher import PaidApiStandIn
+
+    _carry_home(home, tmp_path)
+    stand_in = PaidApiStandIn(["429"], reply=_scripted_reply)
+    with serve_in_thread(stand_in.app) as base:
+        args = ("--base-url", f"{base}/v1", "--model", "gpt-test", "--concurrency", "1")
+        first = _propose(*args)
+        calls = len(stand_in.calls)
+        again = _propose(*args)
+        text = CliRunner().invoke(app, ["propose", "repairs", *args])
+
+    # Only the two samples restructuring could not repair went to the model; the 429 was retried.
+    assert first["candidates"] == 3 and first["passed"] == 2 and first["proposed"] == 2
+    paths = first["by_path"]
+    assert (paths["deterministic"]["passed"], paths["deterministic"]["failures"]) == (1, {"too_few_steps": 2})
+    model = paths["model"]
+    assert (model["tried"], model["asked"], model["passed"], model["new"]) == (2, 2, 1, 1)
+    assert model["failures"] == {"model_changed_code": 1} and first["failures"] == {"model_changed_code": 1}
+    assert model["source_type"] == "teacher" and model["source_name"] == "repair@1/openai:gpt-test"
+    assert calls == 3 and model["api_calls"] == 3 and (model["prompt_tokens"], model["completion_tokens"]) == (200, 100)
+    prompts = [c["messages"][1]["content"] for c in stand_in.calls]
+    assert all("verbatim" in p and "**What's happening:**" in p and THIN_CARRY in p for p in prompts)
+    assert all("carry; CLC or SEC; ADC or SBC; flag" in p for p in prompts)
+    assert all("response_format" not in c for c in stand_in.calls)  # free text: code is never JSON-escaped
+    rejected = next(r for r in first["repairs"] if r["model_reason"])
+    assert rejected["reason"] == "model_changed_code" and "code block 1 differs" in rejected["detail"]
+    assert rejected["deterministic_reason"] == "too_few_steps" and rejected["repair_id"] is None
+
+    with Store(home / "triforge.duckdb", read_only=True) as store:
+        by_model = next(r for r in first["repairs"] if r["path"] == "model" and r["repair_id"])
+        row = store.con.execute(
+            "SELECT parent_id, status, validation, source_type, source_name, metadata FROM samples WHERE id = ?",
+            [by_model["repair_id"]],
+        ).fetchone()
+        assert row[:5] == (by_model["parent_id"], "proposed", "passed", "teacher", "repair@1/openai:gpt-test")
+        metadata = json.loads(row[5])
+        assert metadata["repair_of"] == by_model["parent_id"]
+        assert metadata["repair"]["path"] == "model" and metadata["repair"]["model"] == "openai:gpt-test"
+        repaired = get_sample(store, by_model["repair_id"]).revision.answer
+        original = get_sample(store, by_model["parent_id"]).revision.answer
+        assert repaired == MODEL_REWRITE and FENCED.findall(repaired) == FENCED.findall(original) == [CARRY_CODE]
+        assert DiagnosisFirst().validate(get_sample(store, by_model["repair_id"]).revision).passed
+        # The rejected rewrite was never written; the reply is kept in the ledger with its reason.
+        kids = store.con.execute("SELECT count(*) FROM revisions WHERE parent_id = ?", [rejected["parent_id"]])
+        assert kids.fetchone()[0] == 0
+        ledger = store.con.execute(
+            "SELECT status, error, raw_response FROM teacher_requests WHERE starts_with(batch_id, 'repair-') "
+            "ORDER BY status"
+        ).fetchall()
+        assert [(s, (e or "").split(":")[0], raw) for s, e, raw in ledger] == [
+            ("failed", "model_changed_code", CHANGED_CODE),
+            ("stored", "", MODEL_REWRITE),
+        ]
+        deterministic = next(r for r in first["repairs"] if r["path"] == "deterministic" and r["repair_id"])
+        assert get_sample(store, deterministic["repair_id"]).revision.metadata["repair"]["path"] == "deterministic"
+        # The Argilla push's lookup finds the model's repair as a suggestion, like a restructuring.
+        found = latest_repairs(store, [by_model["parent_id"]])
+        assert found[by_model["parent_id"]][:2] == (by_model["repair_id"], "repair@1/openai:gpt-test")
+
+    # A rerun asks nothing: the repaired sample has its child, the rejected one's reply is re-checked.
+    assert len(stand_in.calls) == calls
+    assert (again["passed"], again["proposed"], again["failures"]) == (2, 0, {"model_changed_code": 1})
+    assert (again["by_path"]["model"]["asked"], again["by_path"]["model"]["already_repaired"]) == (0, 1)
+    assert again["by_path"]["model"]["replies_reused"] == 1
+    assert text.exit_code == 0, text.output
+    assert "by path" in text.stdout and "model_changed_code" in text.stdout and "0 asked this run" in text.stdout
+
+
+def test_a_fatal_endpoint_error_stops_the_run_and_the_same_command_resumes(home, tmp_path):
+    from tests.test_teacher import PaidApiStandIn
+
+    _carry_home(home, tmp_path)
+    stand_in = PaidApiStandIn(["401"], reply=_scripted_reply)
+    with serve_in_thread(stand_in.app) as base:
+        args = ["propose", "repairs", "--base-url", f"{base}/v1", "--model", "m", "--concurrency", "1"]
+        failed = CliRunner().invoke(app, args)
+        assert failed.exit_code == 2 and "HTTP 401" in failed.output and "resume" in failed.output
+        assert len(stand_in.calls) == 1
+        resumed = _propose(*args[2:])
+    assert resumed["by_path"]["model"]["asked"] == 2 and len(stand_in.calls) == 3
+    assert resumed["by_path"]["model"]["passed"] == 1
+
+
+def test_the_model_options_are_checked(home):
+    runner = CliRunner()
+    no_model = runner.invoke(app, ["propose", "repairs", "--base-url", "http://127.0.0.1:9/v1"])
+    assert no_model.exit_code == 2 and "needs --model" in no_model.output
+    both = runner.invoke(app, ["propose", "repairs", "--model", "m", "--base-model", "smollm2"])
+    assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_a_tiny_in_process_model_gets_its_turn_and_its_failed_rewrites_are_not_written(home, tmp_path, tiny_model):
+    """The bootstrap path end to end with the suite's tiny model: its replies are noise, so each is
+    reported with a reason and nothing is written."""
+    _carry_home(home, tmp_path)
+    summary = _propose("--base-model", str(tiny_model), "--max-tokens", "16", "--temperature", "0")
+    model = summary["by_path"]["model"]
+    assert (model["tried"], model["asked"], model["passed"], model["source_type"]) == (2, 2, 0, "bootstrap")
+    assert model["source_name"] == "repair@1/local:tiny-llama" and 0 < model["completion_tokens"] <= 2 * 16
+    assert sum(model["failures"].values()) == 2 and all(r.startswith("model_") for r in model["failures"])
+    with Store(home / "triforge.duckdb", read_only=True) as store:
+        written = store.con.execute("SELECT count(*) FROM revisions WHERE source_type = 'bootstrap'").fetchone()[0]
+    assert written == 0

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from fastapi import FastAPI, Request
@@ -33,10 +34,12 @@ def _good_reply(prompt: str) -> str:
 
 class PaidApiStandIn:
     """An OpenAI-compatible endpoint scripted with a hosted API's failure modes: 429 with Retry-After,
-    a 500, a first reply that is not JSON (so the repair path runs), and an optional stall."""
+    a 500, a first reply that is not JSON (so the repair path runs), and an optional stall. ``reply``
+    turns the request's user prompt into the text an "ok" step answers (default: a teacher dialogue)."""
 
-    def __init__(self, script: list[str] | None = None) -> None:
+    def __init__(self, script: list[str] | None = None, reply: Callable[[str], str] | None = None) -> None:
         self.script = list(script or [])
+        self.reply = reply or _good_reply
         self.calls: list[dict] = []
         self.stall_after: int | None = None
         self.app = FastAPI()
@@ -60,7 +63,7 @@ class PaidApiStandIn:
             if step == "400":
                 return JSONResponse({"error": {"message": "context length exceeded"}}, status_code=400)
             prompt = body["messages"][1]["content"]
-            text = "Sure! Here is a dialogue about it." if step == "prose" else _good_reply(prompt)
+            text = "Sure! Here is a dialogue about it." if step == "prose" else self.reply(prompt)
             return chat_completion(body["model"], text, 100, 50)
 
 

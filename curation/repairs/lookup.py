@@ -7,14 +7,16 @@ import json
 from curation.store import Store
 
 # Kept here rather than imported from service.py, so a push does not load the repair machinery.
-REPAIR_SOURCE_TYPE = "template"
+# A restructuring is ``template:repair@N``; a model's rewrite ``teacher|bootstrap:repair@N/PROVIDER:MODEL``.
+REPAIR_SOURCE_TYPES = ("template", "teacher", "bootstrap")
 REPAIR_SOURCE_PREFIX = "repair@"
 
 
 def latest_repairs(store: Store, parent_ids: list[str]) -> dict[str, tuple[str, str, str]]:
     """parent id -> (repair id, repair source name, repaired final answer), the newest repair per parent.
 
-    A repair is a child revision written by the repairer (source ``template:repair@N``); an expert's
+    A repair is a child revision written by the repairer (source ``template:repair@N``, or a model's
+    ``teacher:repair@N/openai:MODEL``); an expert's
     correction of the same content is the same revision, so it is found too."""
     if not parent_ids:
         return {}
@@ -22,9 +24,10 @@ def latest_repairs(store: Store, parent_ids: list[str]) -> dict[str, tuple[str, 
         """
         SELECT parent_id, arg_max(id, created_at), arg_max(source_name, created_at), arg_max(messages, created_at)
         FROM revisions
-        WHERE parent_id IN (SELECT unnest(?::VARCHAR[])) AND source_type = ? AND starts_with(source_name, ?)
+        WHERE parent_id IN (SELECT unnest(?::VARCHAR[])) AND source_type IN (SELECT unnest(?::VARCHAR[]))
+          AND starts_with(source_name, ?)
         GROUP BY parent_id
         """,
-        [parent_ids, REPAIR_SOURCE_TYPE, REPAIR_SOURCE_PREFIX],
+        [parent_ids, list(REPAIR_SOURCE_TYPES), REPAIR_SOURCE_PREFIX],
     ).fetchall()
     return {parent: (rid, name, json.loads(messages)[-1]["content"]) for parent, rid, name, messages in rows}

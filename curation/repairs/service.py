@@ -1,4 +1,5 @@
-"""``triforge propose repairs``: restructure failing answers, keep only rewrites that pass, link them.
+"""``triforge propose repairs``: restructure failing answers (or have a model rewrite them), keep only
+rewrites that pass, link them.
 
 Candidates are the undecided samples of a kind whose profile requires ``diagnosis_first`` that fail
 validation. Each is restructured (``compose.py``; the category is named in the header when the
@@ -8,6 +9,10 @@ all is written: a new revision whose parent is the original, status ``proposed``
 ``template:repair@1``, metadata ``repair_of`` and ``repair.fixed``. The original is *not* superseded -
 a repair is a suggestion, and an expert reviewing the original in Argilla sees it as the suggested
 correction. Revision ids are content hashes, so running it again writes nothing new.
+
+With a model (``model.py``), the candidates restructuring left unrepaired are rewritten by a teacher
+or bootstrap model instead, under the same code guard and validators; each outcome says which path
+(``deterministic`` or ``model``) made its repair.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curation.filters import compile_filter
 from curation.repairs.category import bug_type_with_category
@@ -27,6 +32,9 @@ from curation.validators.profiles import PROFILES, profile_for
 from curation.validators.text import code_blocks
 from schemas.sample import Provenance, SampleRevision, SourceType
 from schemas.validation import ValidationResult
+
+if TYPE_CHECKING:
+    from curation.repairs.model import ModelRepairer, ModelSummary, Progress
 
 REPAIRER = "repair"
 REPAIRER_VERSION = "1"
@@ -44,12 +52,17 @@ class RepairOutcome:
     detail: str | None = None
     fixed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what the passing rewrite is still warned about
+    path: str = "deterministic"  # deterministic | model: the last path that tried (and the one that repaired)
+    deterministic_reason: str | None = None  # why restructuring did not repair it
+    model_reason: str | None = None  # why the model's rewrite was not written (model path only)
+    source_name: str | None = None  # the repair's source (repair@1, or repair@1/openai:MODEL)
 
 
 @dataclass
 class RepairReport:
     outcomes: list[RepairOutcome] = field(default_factory=list)
     rewritten: int = 0  # a restructuring was made (whether or not it then passed)
+    model: ModelSummary | None = None  # set when a model rewrote what restructuring could not
 
     @property
     def candidates(self) -> int:
@@ -75,6 +88,27 @@ class RepairReport:
             entry["passed"] += o.repair_id is not None
         return out
 
+    def by_path(self) -> dict[str, dict[str, Any]]:
+        """Per path: how many it tried, repaired (new this run or before), and why the rest failed."""
+        det = self.outcomes
+        out: dict[str, dict[str, Any]] = {
+            "deterministic": {
+                "tried": len(det),
+                "passed": sum(o.repair_id is not None and o.path == "deterministic" for o in det),
+                "new": sum(o.new and o.path == "deterministic" for o in det),
+                "failures": dict(Counter(o.deterministic_reason for o in det if o.deterministic_reason).most_common()),
+            }
+        }
+        if self.model is not None:
+            tried = [o for o in self.outcomes if o.path == "model"]
+            out["model"] = {
+                **self.model.as_dict(),
+                "passed": sum(o.repair_id is not None for o in tried),
+                "new": sum(o.new for o in tried),
+                "failures": dict(Counter(o.model_reason for o in tried if o.model_reason).most_common()),
+            }
+        return out
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "candidates": self.candidates,
@@ -84,6 +118,7 @@ class RepairReport:
             "existing": self.passed - self.new,
             "failures": dict(self.failures.most_common()),
             "by_variant": self.by_variant(),
+            "by_path": self.by_path(),
             "repairs": [o.__dict__ for o in self.outcomes],
         }
 
@@ -94,9 +129,12 @@ def repairable_kinds() -> list[str]:
 
 
 def candidate_filter(where: str | None) -> str:
-    """The samples worth trying: undecided, of a diagnosis-first kind, not themselves repairs."""
+    """The samples worth trying: undecided, of a diagnosis-first kind, not themselves repairs (by either path)."""
     kinds, statuses = ", ".join(repairable_kinds()), ", ".join(OPEN_STATUSES)
-    base = f"kind in ({kinds}) and status in ({statuses}) and source_name != {json.dumps(REPAIR_SOURCE)}"
+    base = (
+        f"kind in ({kinds}) and status in ({statuses}) and source_name != {json.dumps(REPAIR_SOURCE)} "
+        "and metadata.repair_of is null"
+    )
     return f"({base}) and ({where})" if where and where.strip() else base
 
 
@@ -119,7 +157,11 @@ def _child(parent_id: str, original: SampleRevision, answer: str, fixed: list[st
         parent_id,
         original,
         answer=answer,
-        metadata={**original.metadata, "repair_of": parent_id, "repair": {"by": REPAIR_SOURCE, "fixed": fixed}},
+        metadata={
+            **original.metadata,
+            "repair_of": parent_id,
+            "repair": {"by": REPAIR_SOURCE, "path": "deterministic", "fixed": fixed},
+        },
         provenance=Provenance(
             source_type=SourceType.template,
             source_name=REPAIR_SOURCE,
@@ -132,7 +174,8 @@ def _child(parent_id: str, original: SampleRevision, answer: str, fixed: list[st
     )
 
 
-def _failed(child: SampleRevision, results: list[ValidationResult]) -> list[ValidationResult]:
+def failed_required(child: SampleRevision, results: list[ValidationResult]) -> list[ValidationResult]:
+    """The results of the kind's required validators that failed (what keeps a rewrite from being written)."""
     required = set(profile_for(child.kind).required)
     return [r for r in results if r.validator in required and not r.passed]
 
@@ -149,20 +192,27 @@ def _attempt(
         raise NotRestructurable("code_changed", "the rewrite's code blocks differ from the original's")
     child = _child(parent_id, original, rewrite.answer, rewrite.fixed)
     results = run_profile(child, store)
-    failed = _failed(child, results)
+    failed = failed_required(child, results)
     if [r.validator for r in failed] == ["terminology"]:
         named = bug_type_with_category(parse_legacy(original.answer).bug_type, original.category)
         if named is not None:
             renamed = restructure(original.answer, original.prompt, bug_type=named)
             alt = _child(parent_id, original, renamed.answer, [*renamed.fixed, "category_named"])
             alt_results = run_profile(alt, store)
-            if not _failed(alt, alt_results):
+            if not failed_required(alt, alt_results):
                 return alt, alt_results, []
     return child, results, failed
 
 
-def propose_repairs(store: Store, where: str | None = None) -> RepairReport:
-    """Restructure every failing candidate matching ``where``; write the rewrites that pass."""
+def propose_repairs(
+    store: Store,
+    where: str | None = None,
+    *,
+    model: ModelRepairer | None = None,
+    progress: Progress | None = None,
+) -> RepairReport:
+    """Restructure every failing candidate matching ``where``; write the rewrites that pass. With
+    ``model``, the candidates restructuring did not repair are rewritten by that model (``model.py``)."""
     from curation.validators.runner import record_results, validate_samples
 
     flt_text = candidate_filter(where)
@@ -174,6 +224,7 @@ def propose_repairs(store: Store, where: str | None = None) -> RepairReport:
     variants = _variants(store, [r["id"] for r in rows])
     report = RepairReport()
     passing: list[tuple[RepairOutcome, SampleRevision, list[ValidationResult]]] = []
+    unrepaired: list[tuple[RepairOutcome, SampleRevision]] = []
     for row in rows:
         outcome = RepairOutcome(parent_id=row["id"], variant=variants.get(row["id"]))
         report.outcomes.append(outcome)
@@ -182,14 +233,18 @@ def propose_repairs(store: Store, where: str | None = None) -> RepairReport:
             child, results, failed = _attempt(store, row["id"], original)
         except NotRestructurable as exc:
             outcome.reason, outcome.detail = exc.reason, str(exc)
+            outcome.deterministic_reason = exc.reason
+            unrepaired.append((outcome, original))
             continue
         report.rewritten += 1
         outcome.fixed = list(child.metadata["repair"]["fixed"])
         if failed:
             outcome.reason = "still_fails:" + ",".join(r.validator for r in failed)
+            outcome.deterministic_reason = outcome.reason
             outcome.detail = "; ".join(
                 f"{r.validator}: {i.code}" for r in failed for i in r.issues if i.severity == "error"
             )
+            unrepaired.append((outcome, original))
             continue
         outcome.warnings = sorted(
             {f"{r.validator}:{i.code}" for r in results for i in r.issues if i.severity == "warning"}
@@ -198,9 +253,15 @@ def propose_repairs(store: Store, where: str | None = None) -> RepairReport:
     if passing:
         with store.transaction():
             for outcome, child, _ in passing:
-                outcome.repair_id = child.id
+                outcome.repair_id, outcome.source_name = child.id, REPAIR_SOURCE
                 outcome.new = write_child(
                     store, child, actor=REPAIR_SOURCE, status="proposed", import_id=f"repair:{outcome.parent_id[:12]}"
                 )
             record_results(store, [(child.id, child.kind, results) for _, child, results in passing])
+    if model is not None:
+        from curation.repairs.model import repair_with_model
+
+        for outcome, _ in unrepaired:  # the model's rewrite replaces the restructuring's attempt
+            outcome.fixed = []
+        report.model = repair_with_model(store, model, unrepaired, repairer_name=REPAIR_SOURCE, progress=progress)
     return report

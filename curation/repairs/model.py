@@ -1,0 +1,354 @@
+"""The model path of ``propose repairs``: a teacher or bootstrap model rewrites what restructuring could not.
+
+Only candidates the deterministic path left unrepaired come here. Each gets one request
+(``prompt.py``) through the teacher's clients and its retry loop (``generators/teacher``: 429s, 5xx and
+timeouts retried with backoff, a refused request failed for that sample only, a bad key or unknown
+model stopping the run). The reply is checked like a restructuring: its code blocks must be the
+original's, byte-identical, in order, none added (``model_changed_code`` otherwise), then the kind's
+required validators must all pass (``model_still_fails:<validator>``). Only a reply that passes is
+written - the same proposed child revision a restructuring makes, with provenance naming the model
+(``teacher``/``bootstrap``, ``repair@1/openai:MODEL``) and ``metadata.repair.path = "model"``.
+
+Resumable and paid for once: a sample that already has a repair child is not asked, and every reply is
+written to the teacher ledger (``teacher_requests``) the moment it arrives, keyed by model, prompt
+version, seed and sample - so a rerun re-checks the stored reply instead of asking again, whether it
+passed or not (another ``--seed`` asks again). A run stopped by a fatal error keeps what it was paid for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from curation.repairs.prompt import REPAIR_PROMPT_VERSION, answer_from_reply, repair_request
+from curation.samples import derive_revision, write_child
+from curation.store import Store, StoreError
+from curation.validators.text import code_blocks
+
+# The teacher batch's retry loop and ledger, reused rather than copied (private to that module, but the
+# same contract: workers only call the endpoint, the main thread writes every reply).
+from generators.teacher.batch import REJECTED, BatchSettings, RequestRejected, RetriesExhausted, _call_with_retries
+from generators.teacher.batch import _Ledger as Ledger
+from generators.teacher.clients import ChatClient, FatalError, Reply
+from schemas.sample import Provenance, SampleRevision
+
+if TYPE_CHECKING:
+    from curation.repairs.service import RepairOutcome
+
+Progress = Callable[[str, int, int], None]
+LEDGER_PREFIX = "repair-"
+
+
+@dataclass
+class ModelRepairer:
+    """A client and the request settings (``BatchSettings``: seed, concurrency, retries, tokens, and
+    ``source_type`` - ``teacher`` for an endpoint, ``bootstrap`` for a model loaded in process)."""
+
+    client: ChatClient
+    settings: BatchSettings = field(default_factory=lambda: BatchSettings(max_tokens=1536, temperature=0.2))
+    sleep: Callable[[float], None] = time.sleep
+
+    @property
+    def model_name(self) -> str:
+        return f"{self.client.provider}:{self.client.model}"
+
+    def source_name(self, repairer: str) -> str:
+        return f"{repairer}/{self.model_name}"  # "/": Argilla agent names allow it, not "+"
+
+    @property
+    def run_key(self) -> str:
+        """Same model, prompt wording and seed: same run, so its replies are reused, not bought again."""
+        key = json.dumps([self.client.provider, self.client.model, REPAIR_PROMPT_VERSION, self.settings.seed])
+        return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+    def ledger_id(self, parent_id: str) -> str:
+        return f"{LEDGER_PREFIX}{self.run_key}-{parent_id[:16]}"
+
+
+@dataclass
+class ModelSummary:
+    model: str
+    source_name: str
+    source_type: str
+    tried: int = 0  # candidates the deterministic path left unrepaired
+    already_repaired: int = 0  # had a repair child already: not asked
+    not_asked: int = 0  # its code fails a code-only validator (asm_assembles): no rewrite can pass
+    replies_reused: int = 0  # answered by an earlier run (the ledger): re-checked, not asked
+    asked: int = 0  # requests sent by this run (one per sample; retries are counted in api_calls)
+    api_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class _Task:
+    """What the ledger needs of a task: its row index and what it was."""
+
+    index: int
+    parent_id: str
+    kind: str
+    category: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"repair_of": self.parent_id, "kind": self.kind, "category": self.category,
+                "prompt_version": REPAIR_PROMPT_VERSION}  # fmt: skip
+
+
+def _blocks(text: str) -> list[tuple[str, str]]:
+    return [(b.lang, b.code) for b in code_blocks(text)]
+
+
+def code_difference(original: str, rewrite: str) -> str | None:
+    """None when the rewrite's code blocks are the original's, byte for byte and in order; else how not."""
+    before, after = _blocks(original), _blocks(rewrite)
+    if before == after:
+        return None
+    if len(before) != len(after):
+        return f"the original has {len(before)} code block(s), the reply {len(after)}"
+    first = next(i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b)
+    return f"code block {first + 1} differs from the original's"
+
+
+def existing_repairs(store: Store, parent_ids: list[str], prefix: str) -> dict[str, tuple[str, str]]:
+    """parent id -> (repair id, source name) of a repair child already written (by any path or model)."""
+    if not parent_ids:
+        return {}
+    rows = store.con.execute(
+        "SELECT parent_id, arg_max(id, created_at), arg_max(source_name, created_at) FROM revisions "
+        "WHERE parent_id IN (SELECT unnest(?::VARCHAR[])) AND starts_with(source_name, ?) GROUP BY parent_id",
+        [parent_ids, prefix],
+    ).fetchall()
+    return {parent: (rid, name) for parent, rid, name in rows}
+
+
+CODE_VALIDATORS = ("asm_assembles",)  # they judge only the code, which a repair must keep as it is
+
+
+def code_failures(store: Store, parent_ids: list[str]) -> dict[str, str]:
+    """parent id -> the code-only validator its original fails: no rewrite that keeps the code can pass it,
+    so such a sample is not worth a request."""
+    from curation.validators.base import get_validator
+
+    out: dict[str, str] = {}
+    for name in CODE_VALIDATORS:
+        rows = store.con.execute(
+            "SELECT revision_id FROM validation_results WHERE validator = ? AND version = ? AND NOT passed "
+            "AND revision_id IN (SELECT unnest(?::VARCHAR[]))",
+            [name, get_validator(name).version, parent_ids],
+        ).fetchall()
+        for (rid,) in rows:
+            out.setdefault(rid, name)
+    return out
+
+
+def _child(
+    repairer: ModelRepairer, source_name: str, parent_id: str, original: SampleRevision, answer: str, row: dict
+) -> SampleRevision:
+    accounting = {
+        "attempts": row["attempts"],
+        "prompt_tokens": row["prompt_tokens"],
+        "completion_tokens": row["completion_tokens"],
+        "cost_usd": round(row["cost"], 8),
+    }
+    repair = {
+        "by": source_name,
+        "path": "model",
+        "model": repairer.model_name,
+        "prompt_version": REPAIR_PROMPT_VERSION,
+        "ledger": repairer.ledger_id(parent_id),
+        "fixed": ["model_rewrite"],
+        **accounting,
+    }
+    return derive_revision(
+        parent_id,
+        original,
+        answer=answer,
+        metadata={**original.metadata, "repair_of": parent_id, "repair": repair},
+        provenance=Provenance(
+            source_type=repairer.settings.source_type,
+            source_name=source_name,
+            original={
+                "repair_of": parent_id,
+                "path": "model",
+                "model": repairer.model_name,
+                "ledger": repairer.ledger_id(parent_id),
+                "parent_source": f"{original.provenance.source_type}:{original.provenance.source_name}",
+            },
+        ),
+    )
+
+
+def repair_with_model(
+    store: Store,
+    repairer: ModelRepairer,
+    todo: list[tuple[RepairOutcome, SampleRevision]],
+    *,
+    repairer_name: str,
+    progress: Progress | None = None,
+) -> ModelSummary:
+    """Ask the model for each unrepaired candidate in ``todo``; write the rewrites that pass. Updates each
+    outcome in place (``path``, ``model_reason``, ``reason``, ``repair_id``, ``new``)."""
+    from curation.repairs.service import failed_required
+    from curation.validators.runner import record_results, run_profile
+
+    settings, client = repairer.settings, repairer.client
+    source_name = repairer.source_name(repairer_name)
+    summary = ModelSummary(repairer.model_name, source_name, str(settings.source_type), tried=len(todo))
+    done = 0
+
+    def tick() -> None:
+        if progress:
+            progress("model repairs", done, len(todo))
+
+    def conclude(outcome: RepairOutcome, reason: str | None, detail: str | None = None) -> None:
+        nonlocal done
+        outcome.model_reason = reason
+        outcome.reason, outcome.detail = reason, detail
+        done += 1
+        tick()
+
+    def settle(outcome: RepairOutcome, original: SampleRevision, task: _Task, ledger: Ledger) -> None:
+        row = ledger.rows[task.index]
+        answer = answer_from_reply(row["raw"] or "")
+
+        def reject(reason: str, detail: str) -> None:
+            ledger.save(task, settings, status="failed", error=f"{reason}: {detail}", revision_id=None)
+            conclude(outcome, reason, detail)
+
+        if not answer:
+            return reject("model_empty_reply", "the reply is empty")
+        changed = code_difference(original.answer, answer)
+        if changed:
+            return reject("model_changed_code", changed)
+        try:
+            child = _child(repairer, source_name, outcome.parent_id, original, answer, row)
+        except StoreError:
+            return reject("model_no_change", "the reply is the original answer")
+        results = run_profile(child, store)
+        failed = failed_required(child, results)
+        if failed:
+            detail = "; ".join(f"{r.validator}: {i.code}" for r in failed for i in r.issues if i.severity == "error")
+            return reject("model_still_fails:" + ",".join(r.validator for r in failed), detail)
+        with store.transaction() as con:  # the repair, its results and its ledger row land together
+            outcome.new = write_child(
+                store, child, actor=source_name, status="proposed", import_id=f"repair:{outcome.parent_id[:12]}"
+            )
+            record_results(store, [(child.id, child.kind, results)])
+            ledger.save(task, settings, con, status="stored", revision_id=child.id, error=None)
+        outcome.repair_id, outcome.source_name = child.id, source_name
+        outcome.fixed = ["model_rewrite"]
+        outcome.warnings = sorted(
+            {f"{r.validator}:{i.code}" for r in results for i in r.issues if i.severity == "warning"}
+        )
+        conclude(outcome, None)
+
+    parent_ids = [o.parent_id for o, _ in todo]
+    existing = existing_repairs(store, parent_ids, f"{repairer_name.split('@')[0]}@")
+    broken_code = code_failures(store, parent_ids)
+    queue: list[tuple[RepairOutcome, SampleRevision, _Task, Ledger]] = []
+    tick()
+    for outcome, original in todo:
+        outcome.path = "model"
+        if outcome.parent_id in existing:
+            summary.already_repaired += 1
+            outcome.repair_id, outcome.source_name = existing[outcome.parent_id]
+            conclude(outcome, None)
+            continue
+        if outcome.parent_id in broken_code:
+            summary.not_asked += 1
+            why = f"the original fails {broken_code[outcome.parent_id]}, and a repair must keep its code"
+            conclude(outcome, f"code_fails:{broken_code[outcome.parent_id]}", why)
+            continue
+        task = _Task(0, outcome.parent_id, original.kind.value, original.category)
+        ledger = Ledger(store, repairer.ledger_id(outcome.parent_id), client)
+        row = ledger.rows.get(0)
+        if row and row["raw"] is not None:
+            summary.replies_reused += 1
+            settle(outcome, original, task, ledger)
+        elif row and row["status"] == "failed" and (row["error"] or "").startswith(REJECTED):
+            conclude(outcome, "model_request_rejected", row["error"])
+        else:
+            queue.append((outcome, original, task, ledger))
+
+    fatal: FatalError | None = None
+    with ThreadPoolExecutor(max_workers=max(1, settings.concurrency)) as pool:
+        pending: dict[Future, tuple[RepairOutcome, SampleRevision, _Task, Ledger]] = {}
+        waiting = list(reversed(queue))
+        try:
+            while waiting or pending:
+                while waiting and fatal is None and len(pending) < settings.concurrency:
+                    item = waiting.pop()
+                    seed = settings.seed + int(item[0].parent_id[:6], 16)
+                    future = pool.submit(
+                        _call_with_retries, client, repair_request(item[1]), settings, seed, repairer.sleep
+                    )
+                    pending[future] = item
+                    summary.asked += 1
+                if not pending:
+                    break  # stopped by a fatal error: the rest is asked by the next run
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    outcome, original, task, ledger = pending.pop(future)
+                    previous = ledger.rows.get(0, {})
+                    try:
+                        reply, attempts = future.result()
+                    except FatalError as exc:
+                        fatal = fatal or exc
+                        continue
+                    except RetriesExhausted as exc:
+                        summary.api_calls += exc.attempts
+                        rejected = isinstance(exc, RequestRejected)
+                        why = REJECTED if rejected else f"gave up after {exc.attempts} attempts"
+                        attempts_so_far = previous.get("attempts", 0) + exc.attempts
+                        ledger.save(task, settings, status="failed", error=f"{why}: {exc}", attempts=attempts_so_far)
+                        conclude(outcome, "model_request_rejected" if rejected else "model_unreachable", str(exc))
+                        continue
+                    _record(ledger, task, settings, summary, previous, reply, attempts)
+                    settle(outcome, original, task, ledger)
+        except BaseException:
+            # Ctrl-C or a bug: keep the replies already paid for, as the teacher batch does.
+            for future in list(pending):
+                outcome, original, task, ledger = pending.pop(future)
+                future.cancel()
+                try:
+                    reply, attempts = future.result(timeout=300)
+                except BaseException:
+                    continue
+                _record(ledger, task, settings, summary, ledger.rows.get(0, {}), reply, attempts)
+            raise
+    if fatal is not None:
+        raise fatal
+    return summary
+
+
+def _record(
+    ledger: Ledger,
+    task: _Task,
+    settings: BatchSettings,
+    summary: ModelSummary,
+    previous: dict,
+    reply: Reply,
+    attempts: int,
+) -> None:
+    summary.api_calls += attempts
+    summary.prompt_tokens += reply.prompt_tokens
+    summary.completion_tokens += reply.completion_tokens
+    ledger.save(
+        task,
+        settings,
+        status="answered",
+        attempts=previous.get("attempts", 0) + attempts,
+        raw=reply.text,
+        prompt_tokens=previous.get("prompt_tokens", 0) + reply.prompt_tokens,
+        completion_tokens=previous.get("completion_tokens", 0) + reply.completion_tokens,
+        cost=previous.get("cost", 0.0) + settings.cost(reply.prompt_tokens, reply.completion_tokens),
+        error=None,
+    )
