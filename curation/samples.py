@@ -16,7 +16,7 @@ from typing import Any
 from curation.filters import compile_filter
 from curation.importers.service import PendingRevision, write_revisions
 from curation.store import Store, StoreError
-from schemas.sample import SAMPLE_STATUSES, Message, Provenance, SampleRevision, SourceType
+from schemas.sample import SAMPLE_STATUSES, Message, Provenance, Role, SampleRevision, SourceType
 
 SUMMARY_COLUMNS = ("id", "kind", "category", "status", "source_type", "source_name", "created_at")
 
@@ -158,8 +158,10 @@ def derive_revision(
     metadata: dict[str, Any],
     answer: str | None = None,
     category: str | None = None,
+    question: str | None = None,
 ) -> SampleRevision:
-    """A child of ``original`` (whose full id is ``parent_id``) with a new final answer and/or category.
+    """A child of ``original`` (whose full id is ``parent_id``) with a new final answer and/or category
+    (and/or ``question``: a new last user turn before the answer, e.g. a quest's corrected design).
 
     Shared by everything that revises a sample - an expert's correction, a proposed repair - so every
     child is linked and hashed the same way. Raises StoreError when the child would change nothing.
@@ -167,6 +169,11 @@ def derive_revision(
     messages = list(original.messages)
     if answer is not None:
         messages[-1] = Message(role=messages[-1].role, content=answer)
+    if question is not None:
+        asked = [i for i, m in enumerate(messages[:-1]) if m.role == Role.user]
+        if not asked:
+            raise StoreError("the sample has no question to correct")
+        messages[asked[-1]] = Message(role=Role.user, content=question)
     child = SampleRevision(
         kind=original.kind,
         category=category if category is not None else original.category,
@@ -181,7 +188,13 @@ def derive_revision(
 
 
 def build_correction(
-    store: Store, id_or_prefix: str, *, actor: str, answer: str | None = None, category: str | None = None
+    store: Store,
+    id_or_prefix: str,
+    *,
+    actor: str,
+    answer: str | None = None,
+    category: str | None = None,
+    question: str | None = None,
 ) -> tuple[str, SampleRevision]:
     """The child revision an expert's correction makes, not yet written, and its parent's full id.
 
@@ -195,6 +208,7 @@ def build_correction(
         original,
         answer=answer,
         category=category,
+        question=question,
         metadata={**original.metadata, "corrected_by": actor},
         # The correction is the expert's work; where the corrected text came from stays on the parent.
         provenance=Provenance(

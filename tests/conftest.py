@@ -78,6 +78,21 @@ def validated_store(validated_store_file: Path, home: Path) -> Iterator[Store]:
 
 
 @pytest.fixture(scope="session")
+def argilla(tmp_path_factory: pytest.TempPathFactory):
+    """The real local Argilla stack (`triforge labeling up`'s code), once per session for every test file
+    that reviews: (stack, owner credentials)."""
+    from labeling.argilla.stack import LabelingStack
+    from tests.local_http import free_port
+
+    stack = LabelingStack(tmp_path_factory.mktemp("argilla-home"))
+    creds = stack.up(port=free_port())
+    try:
+        yield stack, creds
+    finally:
+        stack.down()
+
+
+@pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer Llama with SmolLM2's real tokenizer and chat template (read from the shipped GGUF):
     the same code path as the real model, at a size that trains in a second."""

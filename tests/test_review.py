@@ -27,16 +27,6 @@ NO_STACK = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="session")
-def argilla(tmp_path_factory):
-    stack = LabelingStack(tmp_path_factory.mktemp("argilla-home"))
-    creds = stack.up(port=free_port())
-    try:
-        yield stack, creds
-    finally:
-        stack.down()
-
-
 def _annotator(client, creds, name: str) -> dict[str, str]:
     """A real annotator user in the workspace, and the Bearer header Argilla's login gives them."""
     import argilla as rg

@@ -1,33 +1,42 @@
-"""One Argilla dataset per sample kind, with the fields, questions and metadata an expert reviews by.
+"""One Argilla dataset per sample kind, with the form, metadata and vectors an expert reviews by.
 
-Fields: the prompt (every turn before the answer), the answer under review, the validator report.
-Questions: decision (approve / reject), a corrected answer, the bug category, a 1-5 rating, notes.
-Metadata: the sample's category, source type and name, validation score, near-duplicate cluster size,
+Fields and questions: the kind's form (``forms``: a quest's design and implementation apart, a
+debugging question's code and symptom apart, ...; each with its own guidelines), always with decision
+(approve / reject), a corrected answer, the category, a 1-5 rating, notes and a readable validator
+report. Metadata: the sample's category, source type and name, validation score, near-duplicate cluster size,
 and the classifier's predicted kind, category and intent with their probabilities (``triforge
 classify``) - for filtering in the UI. Vectors: the dedup embedding of each sample, for "find similar"
 in the UI. Suggestions pre-fill the decision from the validators and the category from the proposer
 (or, where no category was given, from the classifier), with their agent and score.
 
-Datasets made by an older Triforge are upgraded in place (Argilla accepts new metadata properties and
-vector fields on a published dataset), so records already under review keep their responses.
+Datasets made by an older Triforge are upgraded in place where Argilla allows it (new metadata
+properties, vector fields, guidelines), so records already under review keep their responses. Argilla
+cannot add fields or questions to a published dataset, so a dataset holding an older form (the generic
+prompt/answer form of form version 1) is left as it is - ``review pull`` still reads it, its responses
+intact - and new records of that kind go to ``<name>-v<FORM_VERSION>`` with the current form.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from curation.filters import PREDICTED_TASKS
+from curation.store import StoreError
+from labeling.argilla.forms import FORM_VERSION, form_for, matches, settings_for
 
 WORKSPACE = "triforge"
 VECTOR_FIELD = "embedding"
 DECISIONS = ("approve", "reject")
-GUIDELINES = """Approve only diagnosis-first answers whose diagnosis matches the code and symptom and whose fix
-assembles. If the answer is close, correct it in `corrected_answer` and approve: the correction becomes a
-new revision. Tag the bug category when it is wrong or missing."""
 
 
 def dataset_name(kind: str) -> str:
+    """The dataset a kind's records go to on a fresh server (see ``ensure_dataset`` for older ones)."""
     return f"triforge-{kind.replace('_', '-')}"
+
+
+def versioned_name(kind: str) -> str:
+    return f"{dataset_name(kind)}-v{FORM_VERSION}"
 
 
 def known_categories(store: Any) -> list[str]:
@@ -70,27 +79,11 @@ def _metadata_properties() -> list[Any]:
     ]
 
 
-def build_settings(categories: list[str], min_submitted: int, vector_dim: int | None = None) -> Any:
+def build_settings(kind: str, categories: list[str], min_submitted: int, vector_dim: int | None = None) -> Any:
     import argilla as rg
 
-    return rg.Settings(
-        guidelines=GUIDELINES,
-        fields=[
-            rg.TextField(name="prompt", use_markdown=True),
-            rg.TextField(name="answer", use_markdown=True),
-            rg.TextField(name="validator_report", use_markdown=True, required=False),
-        ],
-        questions=[
-            rg.LabelQuestion(name="decision", labels=list(DECISIONS)),
-            rg.TextQuestion(name="corrected_answer", required=False, use_markdown=True),
-            rg.LabelQuestion(name="category", labels=categories, required=False),
-            rg.RatingQuestion(name="rating", values=[1, 2, 3, 4, 5], required=False),
-            rg.TextQuestion(name="notes", required=False),
-        ],
-        metadata=_metadata_properties(),
-        vectors=[rg.VectorField(name=VECTOR_FIELD, dimensions=vector_dim)] if vector_dim else [],
-        distribution=rg.TaskDistribution(min_submitted=min_submitted),
-    )
+    vectors = [rg.VectorField(name=VECTOR_FIELD, dimensions=vector_dim)] if vector_dim else []
+    return settings_for(form_for(kind), categories, _metadata_properties(), vectors, min_submitted)
 
 
 def ensure_workspace(client: Any) -> Any:
@@ -102,15 +95,28 @@ def ensure_workspace(client: Any) -> Any:
 def ensure_dataset(
     client: Any, kind: str, categories: list[str], min_submitted: int, vector_dim: int | None = None
 ) -> Any:
+    """The dataset with the kind's current form: ``triforge-<kind>``, or ``triforge-<kind>-v2`` where the
+    first name holds a dataset with an older form. Made when missing; upgraded where Argilla allows."""
     import argilla as rg
 
     workspace = ensure_workspace(client)
-    existing = client.datasets(name=dataset_name(kind), workspace=workspace)
-    if existing is None:
-        settings = build_settings(categories, min_submitted, vector_dim)
-        return rg.Dataset(name=dataset_name(kind), workspace=workspace, settings=settings, client=client).create()
-    _upgrade(existing, vector_dim)
-    return existing
+    form = form_for(kind)
+    names = (versioned_name(kind), dataset_name(kind))
+    with warnings.catch_warnings():  # the SDK warns before answering None for a dataset not made yet
+        warnings.simplefilter("ignore")
+        found = {name: client.datasets(name=name, workspace=workspace) for name in names}
+    for dataset in found.values():
+        if dataset is not None and matches(dataset, form):
+            _upgrade(dataset, vector_dim, form.guidelines)
+            return dataset
+    name = next((name for name in (dataset_name(kind), versioned_name(kind)) if found[name] is None), None)
+    if name is None:
+        raise StoreError(
+            f"Argilla's datasets {dataset_name(kind)!r} and {versioned_name(kind)!r} both hold another form; "
+            "rename or delete one of them in Argilla"
+        )
+    settings = build_settings(kind, categories, min_submitted, vector_dim)
+    return rg.Dataset(name=name, workspace=workspace, settings=settings, client=client).create()
 
 
 def dataset_vector_dim(dataset: Any) -> int | None:
@@ -119,8 +125,9 @@ def dataset_vector_dim(dataset: Any) -> int | None:
     return field.dimensions if field is not None else None
 
 
-def _upgrade(dataset: Any, vector_dim: int | None) -> None:
-    """Add the metadata properties and vector field a dataset made by an older Triforge lacks."""
+def _upgrade(dataset: Any, vector_dim: int | None, guidelines: str | None = None) -> None:
+    """Add the metadata properties and vector field a dataset made by an older Triforge lacks, and give
+    it the form's current guidelines."""
     import argilla as rg
 
     have = {m.name for m in dataset.settings.metadata}
@@ -130,5 +137,8 @@ def _upgrade(dataset: Any, vector_dim: int | None) -> None:
     add_vectors = vector_dim is not None and dataset_vector_dim(dataset) is None
     if add_vectors:
         dataset.settings.vectors.add(rg.VectorField(name=VECTOR_FIELD, dimensions=vector_dim))
-    if missing or add_vectors:
+    new_guidelines = guidelines is not None and dataset.settings.guidelines != guidelines
+    if new_guidelines:
+        dataset.settings.guidelines = guidelines
+    if missing or add_vectors or new_guidelines:
         dataset.update()

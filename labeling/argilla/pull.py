@@ -12,14 +12,21 @@ nothing half-written, and the next pull resumes after the cursor instead of star
 that reaches the end deletes the cursor, so the pull after it reads every open record again.
 Nothing is lost or applied twice.
 
-A correction (an approver's ``corrected_answer`` under an approve consensus) becomes a new revision
-with a parent link and source type ``expert``. It is validated before its page's transaction opens
-(assembling takes time) and written with its verdict; it is the correction that is approved when it
-passes, and it stays ``proposed`` with its validation report when it does not.
+Every form (``forms``) asks the same core questions - decision, corrected answer, category, rating,
+notes - which land in ``reviews``' columns; whatever else a reviewer answered (a quest's ``realises``,
+``hook_ok``, ``flag_ok``, a dialogue's ``diagnosis_matches``, ...) is kept as that review's ``answers``
+(JSON), so datasets made with the older generic form and the per-kind forms pull alike.
+
+A correction (an approver's ``corrected_answer`` - or, on a quest, ``corrected_design`` - under an
+approve consensus) becomes a new revision with a parent link and source type ``expert``. It is
+validated before its page's transaction opens (assembling takes time) and written with its verdict; it
+is the correction that is approved when it passes, and it stays ``proposed`` with its validation
+report when it does not.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -38,7 +45,7 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 200
 QUESTIONS = ("decision", "corrected_answer", "category", "rating", "notes")
 OUTCOME_COLUMNS = ("revision_id", "outcome", "rule", "corrected_revision_id", "decided_at")
-REVIEW_COLUMNS = ("revision_id", "reviewer", "status", *QUESTIONS, "responded_at", "pulled_at")
+REVIEW_COLUMNS = ("revision_id", "reviewer", "status", *QUESTIONS, "answers", "responded_at", "pulled_at")
 
 
 def _now() -> datetime:
@@ -116,6 +123,9 @@ def _response_rows(record: dict[str, Any], usernames: Callable[[str], str]) -> l
     for response in sorted(record.get("responses") or [], key=lambda r: str(r["user_id"])):
         values = response.get("values") or {}
         row = {q: (values.get(q) or {}).get("value") for q in QUESTIONS}
+        # The form's other answers (tags): kept as they are, by question name.
+        extra = {q: v.get("value") for q, v in sorted(values.items()) if q not in QUESTIONS and isinstance(v, dict)}
+        row["answers"] = {q: v for q, v in extra.items() if v not in (None, "")}
         stamp = response.get("updated_at") or response.get("inserted_at")
         row.update(
             reviewer=usernames(str(response["user_id"])),
@@ -142,6 +152,12 @@ class _Users:
         return self.names.get(user_id, user_id)
 
 
+def _corrected(row: dict[str, Any], question: str) -> str | None:
+    """A reviewer's non-blank correction: ``corrected_answer`` is a column, the others are answers."""
+    value = row.get(question) if question in QUESTIONS else (row.get("answers") or {}).get(question)
+    return value if isinstance(value, str) and value.strip() else None
+
+
 def _plan(
     store: Store, revision_id: str, rows: list[dict[str, Any]], rule: str, min_submitted: int
 ) -> _Decision | None:
@@ -155,7 +171,7 @@ def _plan(
     if outcome == "reject":
         return _Decision(revision_id, "rejected", voters(rows, "reject"))
     approvers = voters(rows, "approve")
-    fix = next((r for r in approvers if (r["corrected_answer"] or "").strip()), None)
+    fix = next((r for r in approvers if _corrected(r, "corrected_answer") or _corrected(r, "corrected_design")), None)
     if fix is None:
         return _Decision(revision_id, "approved", approvers)
     tags = Counter(r["category"] for r in rows if r["category"])
@@ -164,7 +180,8 @@ def _plan(
             store,
             revision_id,
             actor=f"argilla:{fix['reviewer']}",
-            answer=fix["corrected_answer"],
+            answer=_corrected(fix, "corrected_answer"),
+            question=_corrected(fix, "corrected_design"),
             category=tags.most_common(1)[0][0] if tags else None,
         )
     except StoreError:  # the "correction" repeats the answer: it is a plain approval
@@ -264,7 +281,8 @@ def _pull_page(
             "reviews",
             REVIEW_COLUMNS,
             [[rid, r["reviewer"], r["status"], r["decision"], r["corrected_answer"], r["category"], r["rating"],
-              r["notes"], r["responded_at"], pulled_at] for rid, rows in responses.items() for r in rows],
+              r["notes"], json.dumps(r["answers"]) if r["answers"] else None, r["responded_at"], pulled_at]
+             for rid, rows in responses.items() for r in rows],
             on_conflict="OR REPLACE",
         )  # fmt: skip
         applied, events, outcomes = [], [], []

@@ -2,12 +2,15 @@
 
 The Argilla record id is the revision id, and each batch is recorded in ``argilla_records`` only after
 Argilla accepted it, so a crash mid-push resends at most one batch - which Argilla upserts by id,
-never duplicates. A record carries the prompt and answer, the validator report, metadata to filter
-by, suggestions (decision from the validators, category from the proposer - or, for a sample nobody
-gave a category, from ``triforge classify`` with its probability - and the corrected answer when
-``triforge propose repairs`` made a repair of the sample) and, when embedding support is installed,
-the sample's embedding for similarity search. The classifier's predicted kind, category and intent
-and their probabilities are metadata, so reviewers can filter and sort by them.
+never duplicates. A record carries its kind's form fields (``forms``: e.g. a quest's design and
+implementation, a debugging question's code and symptom, and the answer), the validator report in
+words (``report``), metadata to filter by, suggestions (decision from the validators, category from the
+proposer - or, for a sample nobody gave a category, from ``triforge classify`` with its probability -,
+the corrected answer when ``triforge propose repairs`` made a repair of the sample, and the form's
+answers the validators already know, e.g. ``hook_ok = no`` for a quest that names no hook point) and,
+when embedding support is installed, the sample's embedding for similarity search. The classifier's
+predicted kind, category and intent and their probabilities are metadata, so reviewers can filter and
+sort by them.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ from curation.store import Store
 from labeling.argilla.datasets import (
     VECTOR_FIELD,
     category_labels,
-    dataset_name,
     dataset_vector_dim,
     ensure_dataset,
     known_categories,
 )
+from labeling.argilla.forms import form_for, record_fields, validator_suggestions
+from labeling.argilla.report import latest_results, render
 from labeling.argilla.vectors import Embeddings, embeddings_for
 
 DEFAULT_PUSH_FILTER = "validation = passed and duplicate_of is null and status in (proposed, in_review)"
@@ -80,13 +84,12 @@ def cluster_sizes(store: Store, ids: list[str]) -> dict[str, int]:
     return dict(rows)
 
 
-def _failed_checks(store: Store, ids: list[str]) -> dict[str, str]:
-    return dict(
-        store.con.execute(
-            "SELECT revision_id, failed FROM validation_summary WHERE revision_id IN (SELECT unnest(?::VARCHAR[]))",
-            [ids],
-        ).fetchall()
-    )
+def _failed_checks(store: Store, ids: list[str]) -> dict[str, list[str]]:
+    rows = store.con.execute(
+        "SELECT revision_id, failed FROM validation_summary WHERE revision_id IN (SELECT unnest(?::VARCHAR[]))",
+        [ids],
+    ).fetchall()
+    return {rid: json.loads(failed) for rid, failed in rows}
 
 
 def suggestion_agent(source_name: str) -> str:
@@ -106,17 +109,22 @@ def prediction_metadata(predicted: dict[str, Prediction]) -> dict[str, Any]:
 def _record(
     row: tuple,
     labels: set[str],
-    failed: str,
+    failed: list[str],
     cluster: int,
     vector: list[float] | None,
     repair: tuple[str, str, str] | None = None,
     predicted: dict[str, Prediction] | None = None,
+    results: list[dict[str, Any]] | None = None,
 ) -> Any:
     import argilla as rg
 
-    rid, _, category, messages, source_type, source_name, score = row
+    rid, kind, category, messages, source_type, source_name, score = row
     predicted = predicted or {}
-    prompt, answer = prompt_and_answer(json.loads(messages))
+    turns = json.loads(messages)
+    last = max((i for i, m in enumerate(turns) if m["role"] == "assistant"), default=len(turns))
+    answer = turns[last]["content"] if last < len(turns) else ""
+    report = render(results or [], [m["role"] for m in turns], failed)
+    form = form_for(kind)
     suggestions = [rg.Suggestion("decision", "approve", score=float(score or 0), agent="triforge-validators")]
     if category in labels:  # a category the dataset's question lacks stays visible in the metadata
         suggestions.append(rg.Suggestion("category", category, agent=source_type))
@@ -129,9 +137,12 @@ def _record(
     if repair is not None:  # accepting it as the correction makes the same revision as the repair
         _, repairer, repaired = repair
         suggestions.append(rg.Suggestion("corrected_answer", repaired, agent=suggestion_agent(repairer)))
+    for question, value in validator_suggestions(kind, results or []).items():
+        if question in form.question_names:
+            suggestions.append(rg.Suggestion(question, value, agent="triforge-validators"))
     return rg.Record(
         id=rid,
-        fields={"prompt": prompt, "answer": answer, "validator_report": f"failed checks: {failed}"},
+        fields=record_fields(kind, turns[:last], answer, report),
         metadata={
             "source_type": source_type,
             "source_name": source_name,
@@ -166,12 +177,12 @@ def push(
     ids = [r[0] for r in todo]
     categories = known_categories(store)
     failed, clusters, repairs = _failed_checks(store, ids), cluster_sizes(store, ids), latest_repairs(store, ids)
-    predicted = predictions_for(store, ids)
+    predicted, results = predictions_for(store, ids), latest_results(store, ids)
     embeddings = embeddings_for(store, ids) if vectors else Embeddings(unavailable="--no-vectors")
     summary.vectors_note = embeddings.unavailable
     for kind in sorted({r[1] for r in todo}):
         dataset = ensure_dataset(client, kind, categories, min_submitted, embeddings.dimension)
-        name = dataset_name(kind)
+        name = dataset.name  # triforge-<kind>, or its -vN where an older form holds that name
         # A dataset made with another model's dimension takes no vectors rather than failing the push.
         usable = embeddings.vectors if dataset_vector_dim(dataset) == embeddings.dimension else {}
         labels = category_labels(dataset)
@@ -180,8 +191,8 @@ def push(
             batch = mine[start : start + batch_size]
             records = [
                 _record(
-                    r, labels, failed.get(r[0], "[]"), clusters.get(r[0], 1), usable.get(r[0]), repairs.get(r[0]),
-                    predicted.get(r[0]),
+                    r, labels, failed.get(r[0], []), clusters.get(r[0], 1), usable.get(r[0]), repairs.get(r[0]),
+                    predicted.get(r[0]), results.get(r[0]),
                 )
                 for r in batch
             ]  # fmt: skip

@@ -46,7 +46,8 @@ def review_stats(store: Store) -> dict[str, Any]:
         for r in store.con.execute(
             "SELECT reviewer, count(*) FILTER (WHERE status = 'submitted'), "
             "count(*) FILTER (WHERE decision = 'approve'), count(*) FILTER (WHERE decision = 'reject'), "
-            "count(*) FILTER (WHERE coalesce(corrected_answer, '') <> ''), max(pulled_at) "
+            "count(*) FILTER (WHERE coalesce(corrected_answer, '') <> '' "
+            "OR coalesce(answers->>'$.corrected_design', '') <> ''), max(pulled_at) "
             "FROM reviews GROUP BY 1 ORDER BY 2 DESC, 1"
         ).fetchall()
     ]

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from triforge import __version__
-from triforge.cli import dedup, experiment, labeling, propose, samples, serve, snapshots, store
+from triforge.cli import dedup, experiment, labeling, propose, reviewers, samples, serve, snapshots, store
 from triforge.cli.classify import classify_command
 from triforge.cli.demo import demo_command
 from triforge.cli.exporting import export_command
@@ -80,6 +80,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(experiment.app, name="experiment")
 app.add_typer(labeling.app, name="labeling")
 app.add_typer(labeling.review_app, name="review")
+app.add_typer(reviewers.app, name="reviewers")
 app.add_typer(propose.app, name="propose")
 
 

@@ -46,14 +46,22 @@ def down_command() -> None:
 @user_errors
 def status_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Which processes run, whether Argilla answers, and where."""
+    import os
+
     from labeling.argilla.stack import LabelingStack
 
     status = LabelingStack().status()
+    # The address to hand reviewers: the server Triforge talks to (ARGILLA_API_URL for the compose stack).
+    status["ui_url"] = os.environ.get("ARGILLA_API_URL") or status["url"]
     if as_json:
         print_json(status)
         return
     procs = ", ".join(f"{name} {'up' if up else 'down'}" for name, up in status["processes"].items())
     console.print(f"{procs}; argilla {'answers' if status['healthy'] else 'does not answer'} at {status['url']}")
+    if status["ui_url"]:
+        console.print(
+            f"reviewers sign in at {status['ui_url']}  (`triforge reviewers add NAME` gives each one a login)"
+        )
     if not status["healthy"]:
         raise typer.Exit(1)
 
