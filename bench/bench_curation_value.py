@@ -13,10 +13,10 @@ validation). Then, with SmolLM2-135M-Instruct on the CPU:
   proposals included (no repairs), so it is the larger of the two.
 
 ``triforge experiment``'s code trains one LoRA adapter per arm (same base, steps, seed, config) and
-evaluates both and the base model on the bundled keyword cases, the three router eval files and one
+evaluates both and the base model on the bundled keyword cases, the debugging router eval file and one
 benchmark row per bug category, printing every metric with a 95% paired bootstrap interval.
 
-    python bench/bench_curation_value.py [--steps 40] [--proposals 200] [--max-new-tokens 192]
+    python bench/bench_curation_value.py [--steps 40] [--proposals 200] [--max-new-tokens 160] [--home DIR]
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from curation.validators.runner import validate_samples
 from generators.run import run_generator
 from pipelines.experiment import ExperimentPlan, run_experiment
 from pipelines.experiment.run import resolve_arms
+from schemas.sample import SourceType
 from trainer.evaluation.runner import GenerationSettings, suite_sha256
 from trainer.gates import DEFAULT_SUITE
 from trainer.sft import device_defaults
@@ -50,7 +51,9 @@ TRAINING = (
     "teacher_pilot_output.jsonl",
     "veran_snes_hardware.jsonl",
 )
-ROUTER = ("router_debugging_eval.jsonl", "router_generation_eval.jsonl", "router_optimization_eval.jsonl")
+# The debugging router file: its rows name expected terms. The generation and optimisation files mostly
+# carry an intent only (no keywords), and 24 more generations per model would cost ~5 minutes here.
+ROUTER = ("router_debugging_eval.jsonl",)
 CURATED = "validation = passed and duplicate_of is null and status != superseded"
 NOISY = "parent_id is null"  # every original sample: no repair, no correction
 
@@ -91,20 +94,29 @@ def near_copies(db: Path, out: Path, n: int, seed: int) -> Path:
     return path
 
 
-def base_model_proposals(db: Path, base_model: str, n: int, max_tokens: int) -> dict[str, int]:
-    """Round-one bootstrap proposals: the base model answers bug-injection questions. Most fail validation."""
-    from generators.teacher.batch import BatchSettings, run_batch
-    from generators.teacher.clients import InProcess
-    from generators.teacher.tasks import draw_bootstrap_tasks
-    from schemas.sample import SourceType
+def base_model_proposals(out: Path, base_model: str, n: int, max_tokens: int, batch_size: int) -> Path:
+    """Round-one bootstrap proposals: the base model answers ``n`` bug-injection questions (a seed the pool's
+    own proposals do not use), batched as the eval generates. Most of its answers fail validation.
+
+    Written as chat rows and imported with ``bootstrap`` provenance: the teacher batch path sends the
+    long generation prompt one task at a time, which costs ~40 s a proposal on 2 cores."""
+    from generators.base import get_generator
     from trainer.generation import load_model
 
-    client = InProcess(load_model(base_model))
-    settings = BatchSettings(seed=1, concurrency=1, max_tokens=max_tokens, temperature=0.7,
-                             source_type=SourceType.bootstrap, structured=False)  # fmt: skip
-    with Store(db) as store:
-        summary = run_batch(store, client, draw_bootstrap_tasks(n, 1001), settings)
-    return {"proposed": len(summary.ids), "valid": summary.valid}
+    questions = get_generator("bug_injection").generate(n, seed=1001)
+    model = load_model(base_model)
+    rows = []
+    for start in range(0, n, batch_size):
+        chunk = questions[start : start + batch_size]
+        replies = model.chat_many(
+            [[{"role": "user", "content": q.prompt}] for q in chunk], max_new_tokens=max_tokens, seed=1
+        )
+        for question, reply in zip(chunk, replies, strict=True):
+            turns = [{"role": "user", "content": question.prompt}, {"role": "assistant", "content": reply.text}]
+            rows.append(json.dumps({"messages": turns, "kind": "debug_dialogue", "category": question.category}))
+    path = out / "base_model_proposals.jsonl"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
 
 
 def build_pool(
@@ -114,10 +126,12 @@ def build_pool(
         imported = import_files(store, [field / n for n in TRAINING])
         made = run_generator(store, "bug_injection", proposals, seed=seed)
     copied = near_copies(db, home, copies, seed) if copies else None
-    bootstrapped = base_model_proposals(db, base_model, bootstrap, 192) if bootstrap else None
+    bootstrapped = base_model_proposals(home, base_model, bootstrap, 160, 8) if bootstrap else None
     with Store(db) as store:
         if copied:
             import_files(store, [copied], source_name="scraped-copies")
+        if bootstrapped:
+            import_files(store, [bootstrapped], source_name=f"{base_model}-round-one", source_type=SourceType.bootstrap)
         repaired = None
         try:
             from curation.repairs import propose_repairs
@@ -134,7 +148,7 @@ def build_pool(
         "proposals": made.made,
         "proposal_duplicates": made.duplicates,
         "near_copies": copies,
-        "base_model_proposals": bootstrapped,
+        "base_model_proposals": bootstrap,
         "repairs": {k: repaired[k] for k in ("candidates", "passed", "new") if k in repaired} if repaired else None,
         "duplicates_marked": dedup.duplicates,
         "curated": curated.member_count,
