@@ -151,7 +151,7 @@ def _train_and_eval() -> None:
         f"[bold]9. train + eval[/] SmolLM2-135M-Instruct (shipped as GGUF, converted once), LoRA, {DEMO_STEPS} steps "
         f"of {config.per_device_batch_size} x {config.max_length} tokens at lr {config.learning_rate:g}; then the "
         f"base and the adapter answer the {DEFAULT_SUITE.name} cases ({DEMO_TOKENS} tokens each). "
-        "A few minutes on 2 cores; rerunning resumes."
+        "About 12 minutes on 2 cores; rerunning resumes."
     )
     outcome = run_experiment(
         store_path(), triforge_home(), plan.name, plan, say=lambda text: console.print(f"  {text}", highlight=False)
