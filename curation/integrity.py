@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, computed_field
 
-from curation.samples import revision_from_row
+from curation.samples import content_problem
 from curation.snapshots import list_snapshots, verify_snapshot
 from curation.store import Store
 
@@ -40,14 +40,8 @@ def _revision_problems(store: Store) -> tuple[int, list[str]]:
     while batch := cursor.fetchmany(1000):
         for values in batch:
             count += 1
-            row = dict(zip(names, values, strict=True))
-            try:
-                recomputed = revision_from_row(row).id
-            except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
-                problems.append(f"revision {row['id']} no longer parses as a sample: {str(exc).splitlines()[0]}")
-                continue
-            if recomputed != row["id"]:
-                problems.append(f"revision {row['id']} content no longer matches its id")
+            if problem := content_problem(dict(zip(names, values, strict=True)), "revision"):
+                problems.append(problem)
     return count, problems
 
 

@@ -49,6 +49,18 @@ def revision_from_row(row: dict[str, Any]) -> SampleRevision:
     )
 
 
+def content_problem(row: dict[str, Any], noun: str) -> str | None:
+    """Why a stored row no longer is the revision its id names, or None. Ids are content hashes, so
+    re-deriving the id from the stored columns is the whole integrity check (snapshot and store verify)."""
+    try:
+        recomputed = revision_from_row(row).id
+    except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+        return f"{noun} {row['id']} no longer parses as a sample: {str(exc).splitlines()[0]}"
+    if recomputed != row["id"]:
+        return f"{noun} {row['id']} content no longer matches its id"
+    return None
+
+
 def _rows(store: Store, sql: str, params: list[object] | None = None) -> list[dict[str, Any]]:
     cursor = store.con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]

@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime
 
 from curation.filters import compile_filter
-from curation.samples import revision_from_row
+from curation.samples import content_problem, revision_from_row
 from curation.store import Store, StoreError
 from schemas.sample import SampleRevision, canonical_json, sha256_hex
 from schemas.snapshot import Snapshot, SnapshotDiff, snapshot_id_for
@@ -201,14 +201,7 @@ def verify_snapshot(store: Store, ref: str) -> list[str]:
     }
     for missing in sorted(set(ids) - present):
         problems.append(f"member {missing} is missing from the store")
-    for row in _member_rows(store, snapshot.id):
-        try:
-            recomputed = revision_from_row(row).id
-        except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
-            problems.append(f"member {row['id']} no longer parses as a sample: {str(exc).splitlines()[0]}")
-            continue
-        if recomputed != row["id"]:
-            problems.append(f"member {row['id']} content no longer matches its id")
+    problems.extend(p for row in _member_rows(store, snapshot.id) if (p := content_problem(row, "member")))
     content_hash = _content_hash(store, "SELECT revision_id FROM snapshot_members WHERE snapshot_id = ?", [snapshot.id])
     if content_hash != snapshot.content_hash:
         problems.append("members' stored content or metadata changed since the snapshot was taken")
