@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from curation.filters import compile_filter
+from curation.ids import resolve_prefix
 from curation.importers.service import PendingRevision, write_revisions
 from curation.store import Store, StoreError
 from schemas.sample import SAMPLE_STATUSES, Message, Provenance, Role, SampleRevision, SourceType
@@ -86,19 +87,7 @@ def list_samples(store: Store, where: str | None = None, *, limit: int = 50, off
 
 def resolve_id(store: Store, id_or_prefix: str) -> str:
     """Accept a full id or a unique prefix (at least 6 characters), like git does."""
-    if len(id_or_prefix) < 6:
-        raise StoreError("give at least 6 characters of a sample id")
-    matches = [
-        r[0]
-        for r in store.con.execute(
-            "SELECT id FROM revisions WHERE starts_with(id, ?) LIMIT 2", [id_or_prefix.lower()]
-        ).fetchall()
-    ]
-    if not matches:
-        raise StoreError(f"no sample with id {id_or_prefix}")
-    if len(matches) > 1:
-        raise StoreError(f"id prefix {id_or_prefix} is ambiguous; give more characters")
-    return matches[0]
+    return resolve_prefix(store, "revisions", id_or_prefix, noun="sample")
 
 
 def get_sample(store: Store, id_or_prefix: str) -> SampleDetail:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from curation.errors import Invalid, NotFound, StoreError
 from curation.filters import compile_filter
+from curation.ids import resolve_prefix
 from curation.samples import content_problem, revision_from_row
-from curation.store import Store, StoreError
+from curation.store import Store
 from schemas.sample import SampleRevision, canonical_json, sha256_hex
 from schemas.snapshot import Snapshot, SnapshotDiff, snapshot_id_for
 
@@ -54,12 +56,12 @@ def resolve_snapshot(store: Store, ref: str) -> Snapshot:
     row = store.con.execute(f"{_SELECT} WHERE name = ?", [ref]).fetchone()
     if row:
         return _snapshot_from_row(row)
-    rows = store.con.execute(f"{_SELECT} WHERE starts_with(id, ?) LIMIT 2", [ref.lower()]).fetchall()
-    if len(rows) == 1 and len(ref) >= 6:
-        return _snapshot_from_row(rows[0])
-    if len(rows) > 1:
-        raise StoreError(f"snapshot id prefix {ref} is ambiguous")
-    raise StoreError(f"no snapshot named or with id {ref}")
+    try:
+        snapshot_id = resolve_prefix(store, "snapshots", ref, noun="snapshot")
+    except Invalid:  # too short to be an id prefix, and no snapshot has that name
+        raise NotFound(f"no snapshot named or with id {ref}") from None
+    row = store.con.execute(f"{_SELECT} WHERE id = ?", [snapshot_id]).fetchone()
+    return _snapshot_from_row(row)
 
 
 def create_snapshot(

@@ -15,6 +15,7 @@ from types import TracebackType
 
 import duckdb
 
+from curation.errors import Conflict, StoreError
 from curation.migrations import (
     MIGRATIONS,
     Migration,
@@ -27,11 +28,7 @@ from curation.migrations import (
 from curation.paths import store_path
 
 
-class StoreError(RuntimeError):
-    """A problem a user can act on; the CLI prints the message without a traceback."""
-
-
-class StoreLockedError(StoreError):
+class StoreLockedError(Conflict):
     def __init__(self, path: Path, pid: int | None, command: str | None) -> None:
         holder = f"process {pid}" if pid else "another process"
         if command:

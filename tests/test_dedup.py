@@ -161,7 +161,7 @@ def test_runs_are_incremental_through_persisted_indexes(near_dups, tmp_path):
     store = near_dups
     config = DedupConfig(methods=("exact", "minhash"))
     run_dedup(store, config=config)
-    folder = index_dir("minhash", config.params_key("minhash"))
+    folder = index_dir(store, "minhash", config.params_key("minhash"))
     assert (folder / "lsh.pkl").exists() and (folder / "signatures.npy").exists()
     again = run_dedup(store, config=config)
     assert again.indexed == {"exact": 0, "minhash": 0} and len(again.clusters) == 1
@@ -202,7 +202,7 @@ def test_embeddings_find_paraphrases_minhash_cannot(store, tmp_path):
     run = run_dedup(store, config=DedupConfig(methods=("exact", "minhash", "embedding"), embedding_threshold=0.85))
     assert [len(c.members) for c in run.clusters] == [2]
     assert "embedding" in next(iter(run.clusters[0].methods.values()))
-    folder = index_dir("embedding", DedupConfig().params_key("embedding"))
+    folder = index_dir(store, "embedding", DedupConfig().params_key("embedding"))
     assert (folder / "vectors.faiss").exists()
     again = run_dedup(store, config=DedupConfig(methods=("embedding",), embedding_threshold=0.85))
     assert again.indexed == {"embedding": 0} and len(again.clusters) == 1

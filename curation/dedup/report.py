@@ -14,8 +14,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from curation.errors import NotFound, StoreError
+from curation.ids import resolve_prefix
 from curation.samples import revision_from_row
-from curation.store import Store, StoreError
+from curation.store import Store
 
 BINS = [round(0.5 + 0.05 * i, 2) for i in range(11)]  # 0.50 .. 1.00
 MAX_CLUSTERS_SHOWN = 200
@@ -32,14 +34,10 @@ class ReportData:
 def resolve_run(store: Store, ref: str) -> str:
     if ref == "latest":
         row = store.con.execute("SELECT id FROM dedup_runs ORDER BY created_at DESC LIMIT 1").fetchone()
-    else:
-        rows = store.con.execute("SELECT id FROM dedup_runs WHERE starts_with(id, ?) LIMIT 2", [ref]).fetchall()
-        if len(rows) > 1:
-            raise StoreError(f"dedup run prefix {ref} is ambiguous")
-        row = rows[0] if rows else None
-    if not row:
-        raise StoreError(f"no dedup run {ref}; run `triforge dedup run` first")
-    return row[0]
+        if not row:
+            raise NotFound("no dedup run yet; run `triforge dedup run` first")
+        return row[0]
+    return resolve_prefix(store, "dedup_runs", ref, noun="dedup run", hint="; run `triforge dedup run` first")
 
 
 def _display(row: dict) -> str:

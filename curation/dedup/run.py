@@ -23,8 +23,8 @@ from curation.dedup.clusters import Candidate, Cluster, build_clusters
 from curation.dedup.minhash import MinHasher, MinHashParams
 from curation.dedup.normalize import NormalizeOptions, conversation_text_from_json
 from curation.filters import compile_filter
-from curation.paths import triforge_home
 from curation.store import Store, StoreError
+from curation.workspace import WorkspacePaths
 
 METHODS = ("exact", "minhash", "embedding")
 Progress = Callable[[str, int, int], None]
@@ -91,8 +91,9 @@ def _ordered(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a < b else (b, a)
 
 
-def index_dir(kind: str, key: str) -> Path:
-    return triforge_home() / "indexes" / f"{kind}-{key}"
+def index_dir(store: Store, kind: str, key: str) -> Path:
+    """Where ``store``'s persisted index for one method and its options lives (under its workspace)."""
+    return WorkspacePaths.of_store(store).indexes / f"{kind}-{key}"
 
 
 class CorpusTexts:
@@ -151,7 +152,7 @@ def _minhash(
     from curation.dedup.index import MinHashIndex
 
     params = config.minhash
-    folder = index_dir("minhash", config.params_key("minhash"))
+    folder = index_dir(store, "minhash", config.params_key("minhash"))
     index = MinHashIndex.load(folder, params)
     new_ids = [i for i in _all_ids(store) if i not in index]
     pairs: list[tuple[str, str, float]] = []
@@ -175,7 +176,7 @@ def _embedding(
     from curation.dedup.index import EmbeddingIndex
 
     model_path = config.embedding_model or default_model_path()
-    folder = index_dir("embedding", config.params_key("embedding"))
+    folder = index_dir(store, "embedding", config.params_key("embedding"))
     index = EmbeddingIndex.load(folder)
     new_ids = [i for i in _all_ids(store) if i not in index]
     if new_ids and index.dim is None:  # only a first run pays for loading the model up front

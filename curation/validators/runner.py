@@ -226,6 +226,26 @@ def run_profile(revision: SampleRevision, store: Store | None = None) -> list[Va
     return results
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """One revision judged by its kind's profile: every result, and whether the required ones passed."""
+
+    results: list[ValidationResult]
+    passed: bool
+
+    @property
+    def failed(self) -> list[str]:
+        return [r.validator for r in self.results if not r.passed]
+
+
+def judge(revision: SampleRevision, store: Store | None = None) -> Judgement:
+    """Run the profile on one revision and apply the same pass rule as the ``samples`` view (every
+    *required* validator passed), so a submission, a correction and a repair are judged alike."""
+    results = run_profile(revision, store)
+    required = set(profile_for(revision.kind).required)
+    return Judgement(results, all(r.passed for r in results if r.validator in required))
+
+
 def _summarise(store: Store, rows: list[dict], run: ValidationRun, only: set[str] | None) -> None:
     """Recompute each revision's summary from its current-version results; fill the run's figures."""
     if not rows:

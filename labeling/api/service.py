@@ -91,7 +91,7 @@ class SubmissionService:
         self.params = MinHashParams()
         self.hasher = MinHasher(self.params)
         config = DedupConfig(methods=("minhash",))
-        self.index = MinHashIndex.load(index_dir("minhash", config.params_key("minhash")), self.params)
+        self.index = MinHashIndex.load(index_dir(self.store, "minhash", config.params_key("minhash")), self.params)
         ids = [r[0] for r in self.store.con.execute("SELECT id FROM revisions").fetchall()]
         missing = [i for i in ids if i not in self.index]
         if missing:

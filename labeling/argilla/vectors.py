@@ -38,7 +38,7 @@ def embeddings_for(store: Store, ids: Sequence[str], *, compute_missing: bool = 
 
     config = DedupConfig(methods=("embedding",))
     result = Embeddings()
-    index = EmbeddingIndex.load(index_dir("embedding", config.params_key("embedding")))
+    index = EmbeddingIndex.load(index_dir(store, "embedding", config.params_key("embedding")))
     if index.dim is not None:
         position = {key: i for i, key in enumerate(index.keys)}
         for rid in ids:

@@ -1,0 +1,35 @@
+"""``workspace.snapshots``: freeze, find, list, diff and verify immutable snapshots."""
+
+from __future__ import annotations
+
+from curation import snapshots as _snapshots
+from curation.resources import Resource
+from schemas.sample import SampleRevision
+from schemas.snapshot import Snapshot, SnapshotDiff
+
+
+class Snapshots(Resource):
+    def resolve(self, ref: str) -> Snapshot:
+        """By name, full id or unique id prefix."""
+        return _snapshots.resolve_snapshot(self.store, ref)
+
+    def create(self, name: str, where: str | None = None, *, parent: str | None = None) -> Snapshot:
+        return _snapshots.create_snapshot(self.store, name, where, parent=parent)
+
+    def list(self) -> list[Snapshot]:
+        return _snapshots.list_snapshots(self.store)
+
+    def member_ids(self, ref: str) -> list[str]:
+        return _snapshots.member_ids(self.store, self.resolve(ref).id)
+
+    def members(self, ref: str) -> list[SampleRevision]:
+        return _snapshots.members(self.store, self.resolve(ref).id)
+
+    def diff(self, a: str, b: str) -> SnapshotDiff:
+        return _snapshots.diff_snapshots(self.store, a, b)
+
+    def verify(self, ref: str) -> list[str]:
+        return _snapshots.verify_snapshot(self.store, ref)
+
+
+__all__ = ["Snapshots"]

@@ -1,0 +1,213 @@
+"""The Workspace: one folder that holds the store and everything derived from it.
+
+Every path Triforge writes - the DuckDB file, the dedup indexes, exports, adapters, cached base
+models, reports, experiments, the embedded labeling stack, the admin key - hangs off one ``home``, so a
+store and its indexes can never end up in different folders. Only the entry points (the CLI's callback
+and the service's start-up) read ``$TRIFORGE_HOME``; everything else receives a Workspace, or a Store
+whose folder *is* the home (:meth:`WorkspacePaths.of_store`).
+
+The Workspace also carries the store's resources as nouns, in the manner of the Argilla v2 SDK::
+
+    ws = Workspace(Path(".triforge"))
+    ws.samples.get("3fa9c1")            # curation.resources.samples.Samples
+    ws.snapshots.resolve("curated-v1")   # ...snapshots.Snapshots
+    ws.training_runs.list()              # ...training_runs.TrainingRuns
+
+Each resource owns its SQL; nothing outside ``curation/`` touches ``Store.con``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from curation.paths import STORE_FILENAME
+
+if TYPE_CHECKING:
+    from curation.resources.dedup_runs import DedupRuns
+    from curation.resources.evals import Evals
+    from curation.resources.keys import Keys
+    from curation.resources.reviews import Reviews
+    from curation.resources.samples import Samples
+    from curation.resources.snapshots import Snapshots
+    from curation.resources.training_runs import TrainingRuns
+    from curation.resources.validations import Validations
+    from curation.store import Store
+
+HOME_ENV = "TRIFORGE_HOME"
+DEFAULT_HOME = ".triforge"
+
+
+@dataclass(frozen=True)
+class WorkspacePaths:
+    """Where each kind of state lives under ``home``. Pure: creating one touches no disk."""
+
+    home: Path
+
+    @classmethod
+    def of_store(cls, store: Store) -> WorkspacePaths:
+        """The paths of the workspace a store belongs to: its folder is the home."""
+        return cls(store.path.parent)
+
+    @property
+    def store(self) -> Path:
+        return self.home / STORE_FILENAME
+
+    @property
+    def indexes(self) -> Path:
+        """Persisted dedup indexes (MinHash LSH, embeddings), one folder per method and options."""
+        return self.home / "indexes"
+
+    @property
+    def exports(self) -> Path:
+        return self.home / "exports"
+
+    @property
+    def adapters(self) -> Path:
+        return self.home / "adapters"
+
+    @property
+    def models(self) -> Path:
+        """Base models materialised once (e.g. SmolLM2 converted from the shipped GGUF)."""
+        return self.home / "models"
+
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def experiments(self) -> Path:
+        return self.home / "experiments"
+
+    @property
+    def labeling(self) -> Path:
+        """The embedded Argilla stack's state (server database, logs, credentials)."""
+        return self.home / "labeling"
+
+    @property
+    def admin_key(self) -> Path:
+        return self.home / "admin.key"
+
+
+def home_from_environ(environ: Mapping[str, str] | None = None) -> Path:
+    """``$TRIFORGE_HOME`` or ``./.triforge``. For entry points only: libraries take a Workspace."""
+    env = os.environ if environ is None else environ
+    return Path(env.get(HOME_ENV) or DEFAULT_HOME).expanduser()
+
+
+class Workspace:
+    """A home folder, its store (opened on first use) and the store's resources."""
+
+    def __init__(self, home: Path | str, *, read_only: bool = False, store: Store | None = None) -> None:
+        self.paths = WorkspacePaths(Path(home).expanduser())
+        self.read_only = read_only
+        self._store = store
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None, *, read_only: bool = False) -> Workspace:
+        return cls(home_from_environ(environ), read_only=read_only)
+
+    @classmethod
+    def of_store(cls, store: Store) -> Workspace:
+        """Wrap an already open store (its folder is the home)."""
+        return cls(store.path.parent, read_only=store.read_only, store=store)
+
+    @property
+    def home(self) -> Path:
+        return self.paths.home
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from curation.store import Store
+
+            self._store = Store(self.paths.store, read_only=self.read_only)
+        return self._store
+
+    @property
+    def is_open(self) -> bool:
+        return self._store is not None
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+            for name in _RESOURCES:  # resources built on the closed store go with it
+                self.__dict__.pop(name, None)
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- resources: imported on first use, so `import curation.workspace` stays light -------------
+
+    @cached_property
+    def samples(self) -> Samples:
+        from curation.resources.samples import Samples
+
+        return Samples(self)
+
+    @cached_property
+    def snapshots(self) -> Snapshots:
+        from curation.resources.snapshots import Snapshots
+
+        return Snapshots(self)
+
+    @cached_property
+    def validations(self) -> Validations:
+        from curation.resources.validations import Validations
+
+        return Validations(self)
+
+    @cached_property
+    def dedup_runs(self) -> DedupRuns:
+        from curation.resources.dedup_runs import DedupRuns
+
+        return DedupRuns(self)
+
+    @cached_property
+    def reviews(self) -> Reviews:
+        from curation.resources.reviews import Reviews
+
+        return Reviews(self)
+
+    @cached_property
+    def evals(self) -> Evals:
+        from curation.resources.evals import Evals
+
+        return Evals(self)
+
+    @cached_property
+    def training_runs(self) -> TrainingRuns:
+        from curation.resources.training_runs import TrainingRuns
+
+        return TrainingRuns(self)
+
+    @cached_property
+    def keys(self) -> Keys:
+        from curation.resources.keys import Keys
+
+        return Keys(self)
+
+
+_RESOURCES = (
+    "samples",
+    "snapshots",
+    "validations",
+    "dedup_runs",
+    "reviews",
+    "evals",
+    "training_runs",
+    "keys",
+)
+
+__all__ = ["DEFAULT_HOME", "HOME_ENV", "Workspace", "WorkspacePaths", "home_from_environ"]
