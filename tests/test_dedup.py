@@ -162,7 +162,7 @@ def test_runs_are_incremental_through_persisted_indexes(near_dups, tmp_path):
     config = DedupConfig(methods=("exact", "minhash"))
     run_dedup(store, config=config)
     folder = index_dir(store, "minhash", config.params_key("minhash"))
-    assert (folder / "lsh.pkl").exists() and (folder / "signatures.npy").exists()
+    assert (folder / "signatures.npy").exists() and (folder / "keys.json").exists()
     again = run_dedup(store, config=config)
     assert again.indexed == {"exact": 0, "minhash": 0} and len(again.clusters) == 1
     newcomer = chat_row(GOOD_QUESTION, GOOD_ANSWER.replace("swallows", "consumes"))
@@ -243,7 +243,10 @@ def test_cli_dedup(home, tmp_path, field_dir):
     assert bad.exit_code == 2 and "shingle" in bad.output
 
 
-def test_bulk_loading_builds_the_same_lsh_tables_as_datasketch_insert():
+def test_numpy_lsh_proposes_exactly_what_datasketch_lsh_returns():
+    """The banding in curation.dedup.lsh against datasketch's public insert/query on the same signatures."""
+    from datasketch import LeanMinHash, MinHashLSH
+
     from curation.dedup.index import MinHashIndex
 
     rng = np.random.default_rng(3)
@@ -252,13 +255,17 @@ def test_bulk_loading_builds_the_same_lsh_tables_as_datasketch_insert():
     params = MinHashParams()
     sigs = MinHasher(params).signatures(texts)
     keys = [f"k{i}" for i in range(len(texts))]
-    bulk = MinHashIndex(params)
-    bulk.add(keys, sigs)
-    reference = MinHashIndex(params)
-    with reference.lsh.insertion_session() as session:
-        for key, sig in zip(keys, sigs, strict=True):
-            session.insert(key, reference._lean(sig))
-    assert [dict(t._dict) for t in bulk.lsh.hashtables] == [dict(t._dict) for t in reference.lsh.hashtables]
-    assert dict(bulk.lsh.keys._dict) == dict(reference.lsh.keys._dict)
-    for sig in sigs[:60]:
-        assert sorted(bulk.lsh.query(bulk._lean(sig))) == sorted(reference.lsh.query(reference._lean(sig)))
+    ours = MinHashIndex(params)
+    ours.add(keys[:200], sigs[:200])
+    for key, sig in zip(keys[200:], sigs[200:], strict=True):  # the online path: one row at a time
+        ours.add([key], sig[None, :])
+    reference = MinHashLSH(threshold=params.threshold, num_perm=params.num_perm)
+    for key, sig in zip(keys, sigs, strict=True):
+        reference.insert(key, LeanMinHash(seed=1, hashvalues=sig, scheme="affine32"))
+    shared = 0
+    for sig in sigs:
+        expected = sorted(reference.query(LeanMinHash(seed=1, hashvalues=sig, scheme="affine32")))
+        _, r = ours.bands.candidates(sig[None, :])
+        assert sorted(ours.keys[j] for j in r.tolist()) == expected
+        shared += len(expected) > 1
+    assert shared >= 50  # the planted copies did collide

@@ -1,22 +1,26 @@
 """Persistent near-duplicate indexes, so new proposals are checked against the whole corpus
-without rebuilding anything: a datasketch ``MinHashLSH`` (with every indexed signature, to verify
-candidates) and a faiss inner-product index over normalised embeddings (cosine similarity).
+without rebuilding anything: a MinHash LSH (``curation.dedup.lsh``: datasketch's banding in numpy,
+with every indexed signature, to verify candidates) and a faiss inner-product index over
+normalised embeddings (cosine similarity).
 
-Each index lives in its own folder under ``$TRIFORGE_HOME/indexes/``, named by its parameters, and
+Each index lives in its own folder under the workspace's ``indexes/``, named by its parameters, and
 is saved atomically (written beside, then renamed), so a crash leaves the previous index intact.
+A MinHash index is stored as its signatures and keys only; its band tables are rebuilt on load
+(about 2 s per million rows), so folders written by earlier versions (which also held a pickled
+datasketch LSH, now ignored) load unchanged.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import pickle
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from curation.dedup.lsh import BandIndex, band_ranges
 from curation.dedup.minhash import MinHashParams
 
 
@@ -29,30 +33,12 @@ def _replace_dir(tmp: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-class _Signature:
-    """What datasketch's LSH reads from a MinHash (hash values, length, scheme), without the cost of
-    building a ``LeanMinHash`` per document. Our signatures are 32-bit affine permutations, which
-    datasketch calls the "affine32" scheme, so mixing them with other sketches is refused by it."""
-
-    __slots__ = ("hashvalues",)
-    scheme = "affine32"
-
-    def __init__(self, hashvalues: np.ndarray) -> None:
-        self.hashvalues = hashvalues
-
-    def __len__(self) -> int:
-        return len(self.hashvalues)
-
-
 class MinHashIndex:
     def __init__(self, params: MinHashParams) -> None:
-        from datasketch import MinHashLSH
-
         self.params = params
-        self.lsh = MinHashLSH(threshold=params.threshold, num_perm=params.num_perm)
+        self.bands = BandIndex(band_ranges(params.threshold, params.num_perm), params.num_perm)
         self.keys: list[str] = []
         self.position: dict[str, int] = {}
-        self.signatures = np.empty((0, params.num_perm), dtype=np.uint32)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -60,121 +46,69 @@ class MinHashIndex:
     def __contains__(self, key: str) -> bool:
         return key in self.position
 
-    @staticmethod
-    def _lean(signature: np.ndarray):
-        from datasketch import LeanMinHash
-
-        # Our signatures are 32-bit affine permutations, which is what datasketch calls "affine32".
-        return LeanMinHash(seed=1, hashvalues=signature, scheme="affine32")
+    @property
+    def signatures(self) -> np.ndarray:
+        """Every indexed signature, row ``position[key]`` for ``key``."""
+        return self.bands.signatures
 
     def add(self, keys: Sequence[str], signatures: np.ndarray) -> None:
-        fresh = [i for i, k in enumerate(keys) if k not in self.position]
+        fresh = self._fresh(keys)
         if not fresh:
             return
         keys = [keys[i] for i in fresh]
-        signatures = np.ascontiguousarray(signatures[fresh])
-        if self._plain_dict_storage():
-            self._bulk_insert(keys, signatures)
-        else:
-            with self.lsh.insertion_session() as session:
-                for key, sig in zip(keys, signatures, strict=True):
-                    session.insert(key, self._lean(sig))
+        self.bands.add(np.ascontiguousarray(signatures[fresh], dtype=np.uint32))
         start = len(self.keys)
         self.position.update((key, start + i) for i, key in enumerate(keys))
         self.keys.extend(keys)
-        self.signatures = np.vstack([self.signatures, signatures])
 
-    def _plain_dict_storage(self) -> bool:
-        from datasketch.storage import DictListStorage, DictSetStorage
-
-        lsh = self.lsh
-        return (
-            not lsh.prepickle
-            and lsh.hashfunc is None
-            and type(lsh.keys) is DictListStorage
-            and all(type(t) is DictSetStorage for t in lsh.hashtables)
-        )
-
-    def _bulk_insert(self, keys: list[str], signatures: np.ndarray) -> None:
-        """Fill datasketch's in-memory tables exactly as ``MinHashLSH.insert`` would, band by band.
-
-        ``insert`` spends ~130 us per document in generic Python layers (13 s for 100k); the band
-        keys are the same bytes (``_byteswap`` of each band slice), computed here for the whole
-        batch at once. Only used for datasketch's default dict storage; ``tests/test_dedup.py``
-        checks the tables equal those built by ``insert``.
-        """
-        from datasketch.minhash import _check_scheme_consistency
-
-        lsh = self.lsh
-        lsh._minhash_scheme = _check_scheme_consistency(
-            getattr(lsh, "_minhash_scheme", None), _Signature(signatures[0])
-        )
-        swapped = signatures.byteswap()
-        per_key: list[list[bytes]] = [[] for _ in keys]
-        for (start, end), table in zip(lsh.hashranges, lsh.hashtables, strict=True):
-            width = 4 * (end - start)
-            raw = np.ascontiguousarray(swapped[:, start:end]).tobytes()
-            buckets = table._dict
-            for i, key in enumerate(keys):
-                band_key = raw[i * width : (i + 1) * width]
-                buckets[band_key].add(key)
-                per_key[i].append(band_key)
-        stored = lsh.keys._dict
-        for key, band_keys in zip(keys, per_key, strict=True):
-            stored[key].extend(band_keys)
+    def _fresh(self, keys: Sequence[str]) -> list[int]:
+        """Indexes of ``keys`` not indexed yet, each key once (its first occurrence)."""
+        seen: set[str] = set()
+        fresh = []
+        for i, key in enumerate(keys):
+            if key not in self.position and key not in seen:
+                seen.add(key)
+                fresh.append(i)
+        return fresh
 
     def add_and_match(
         self, keys: Sequence[str], signatures: np.ndarray, threshold: float
     ) -> list[tuple[str, str, float]]:
         """Index new signatures; return every (new, other, similarity) pair at or above ``threshold``.
 
-        New against already-indexed: datasketch's LSH query, per new document. New against new:
-        the same banding (the LSH's own band ranges) done for the whole batch in numpy, since a
-        first run over 100k documents would otherwise pay a Python-level query per document.
-        Every candidate is verified on its full signature.
+        New against already-indexed: every indexed row sharing a band with a new one (what
+        datasketch's query returns), for the whole batch at once. New against new: the buckets of
+        the batch itself (``BandIndex.pairs_within``). Every candidate is verified on its full
+        signature.
         """
-        new = [i for i, k in enumerate(keys) if k not in self.position]
+        new = self._fresh(keys)
         keys = [keys[i] for i in new]
-        signatures = signatures[new]
+        signatures = np.ascontiguousarray(signatures[new], dtype=np.uint32)
         pairs: list[tuple[str, str, float]] = []
-        if len(self.keys):
-            for key, sig in zip(keys, signatures, strict=True):
-                pairs += [(key, other, sim) for other, sim in self.neighbours(sig, threshold)]
-        pairs += [(keys[i], keys[j], sim) for i, j, sim in self._pairs_within(signatures, threshold)]
+        if len(self.keys) and len(keys):
+            q, r, sims = self._verified(signatures, *self.bands.candidates(signatures), self.signatures, threshold)
+            pairs += [(keys[i], self.keys[j], s) for i, j, s in zip(q.tolist(), r.tolist(), sims.tolist(), strict=True)]
+        if len(keys) > 1:
+            a, b = self.bands.pairs_within(signatures)
+            a, b, sims = self._verified(signatures, a, b, signatures, threshold)
+            pairs += [(keys[i], keys[j], s) for i, j, s in zip(a.tolist(), b.tolist(), sims.tolist(), strict=True)]
         self.add(keys, signatures)
         return pairs
 
-    def _pairs_within(self, signatures: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:
-        n = len(signatures)
-        if n < 2:
-            return []
-        left: list[np.ndarray] = []
-        right: list[np.ndarray] = []
-        for start, end in self.lsh.hashranges:
-            band = np.ascontiguousarray(signatures[:, start:end]).view(np.dtype((np.void, 4 * (end - start)))).ravel()
-            _, inverse, counts = np.unique(band, return_inverse=True, return_counts=True)
-            shared = np.flatnonzero(counts[inverse] > 1)
-            if not len(shared):
-                continue
-            shared = shared[np.argsort(inverse[shared], kind="stable")]
-            first = np.flatnonzero(np.r_[True, np.diff(inverse[shared]) != 0])
-            size = np.diff(np.r_[first, len(shared)])
-            # Every bucket links its members to its first member (vectorised); buckets of 3 to 64
-            # also link all their other pairs, so a member is not lost when it resembles another
-            # member more than the first. Larger buckets keep the star, to stay linear.
-            left.append(np.repeat(shared[first], size - 1))
-            right.append(np.delete(shared, first))
-            for f, n in zip(first[(size > 2) & (size <= 64)], size[(size > 2) & (size <= 64)], strict=True):
-                i, j = np.triu_indices(n - 1, k=1)
-                left.append(shared[f + 1 + i])
-                right.append(shared[f + 1 + j])
-        if not left:
-            return []
-        candidates = np.unique(np.stack([np.concatenate(left), np.concatenate(right)], axis=1), axis=0)
-        a, b = candidates[:, 0], candidates[:, 1]
-        sims = np.count_nonzero(signatures[a] == signatures[b], axis=1) / signatures.shape[1]
-        keep = sims >= threshold
-        return list(zip(a[keep].tolist(), b[keep].tolist(), sims[keep].tolist(), strict=True))
+    @staticmethod
+    def _verified(left: np.ndarray, a: np.ndarray, b: np.ndarray, right: np.ndarray, threshold: float):
+        """The candidate pairs (``left[a]``, ``right[b]``) whose estimated Jaccard is >= threshold."""
+        keep_a, keep_b, keep_s = [], [], []
+        for start in range(0, len(a), 200_000):  # bounds the gathered rows (200k x num_perm x 8 bytes)
+            i, j = a[start : start + 200_000], b[start : start + 200_000]
+            sims = np.count_nonzero(left[i] == right[j], axis=1) / left.shape[1]
+            keep = sims >= threshold
+            keep_a.append(i[keep])
+            keep_b.append(j[keep])
+            keep_s.append(sims[keep])
+        if not keep_a:
+            return a, b, np.zeros(0)
+        return np.concatenate(keep_a), np.concatenate(keep_b), np.concatenate(keep_s)
 
     def neighbours(self, signature: np.ndarray, threshold: float) -> list[tuple[str, float]]:
         """Indexed keys whose estimated Jaccard similarity is at least ``threshold``.
@@ -182,19 +116,15 @@ class MinHashIndex:
         LSH gives candidates; each is verified against its stored signature, which removes the
         false positives banding lets through.
         """
-        out = []
-        for key in self.lsh.query(self._lean(signature)):
-            sim = float(np.count_nonzero(self.signatures[self.position[key]] == signature)) / len(signature)
-            if sim >= threshold:
-                out.append((key, sim))
-        return out
+        query = np.ascontiguousarray(signature, dtype=np.uint32)[None, :]
+        q, r = self.bands.candidates(query)
+        _, r, sims = self._verified(query, q, r, self.signatures, threshold)
+        return [(self.keys[j], s) for j, s in zip(r.tolist(), sims.tolist(), strict=True)]
 
     def save(self, folder: Path) -> None:
         tmp = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        with open(tmp / "lsh.pkl", "wb") as handle:
-            pickle.dump(self.lsh, handle, protocol=pickle.HIGHEST_PROTOCOL)
         np.save(tmp / "signatures.npy", self.signatures)
         (tmp / "keys.json").write_text(json.dumps(self.keys))
         (tmp / "params.json").write_text(json.dumps(self.params.__dict__))
@@ -207,25 +137,51 @@ class MinHashIndex:
             return index
         if json.loads((folder / "params.json").read_text()) != params.__dict__:
             raise ValueError(f"index at {folder} was built with other parameters")
-        with open(folder / "lsh.pkl", "rb") as handle:
-            index.lsh = pickle.load(handle)  # written by Triforge itself, under $TRIFORGE_HOME
-        index.signatures = np.load(folder / "signatures.npy")
+        index.bands.add(np.load(folder / "signatures.npy"))
         index.keys = json.loads((folder / "keys.json").read_text())
         index.position = {k: i for i, k in enumerate(index.keys)}
         return index
 
 
-class EmbeddingIndex:
-    """Exact cosine search (normalised vectors, inner product) with faiss."""
+EXACT_SEARCH_UP_TO = 100_000  # vectors; past this, an HNSW graph (a flat search is O(n) per query)
 
-    def __init__(self, dim: int | None) -> None:
+
+class EmbeddingIndex:
+    """Cosine search (normalised vectors, inner product) with faiss: exact up to ``exact_up_to``
+    vectors, then an HNSW graph over the same vectors.
+
+    A flat index compares each query with every vector: at 100k vectors a first run's all-pairs
+    search is ~10^12 multiply-adds, past a million it is hours. HNSW needs no training (it grows
+    with each add, so incremental runs stay incremental) and still stores the vectors
+    (``reconstruct`` keeps working); ``efSearch=128`` keeps its recall of true neighbours near 1.
+    """
+
+    def __init__(self, dim: int | None, exact_up_to: int = EXACT_SEARCH_UP_TO) -> None:
         """``dim=None`` is an empty index whose dimension is not known yet (nothing embedded)."""
         import faiss
 
         self.dim = dim
+        self.exact_up_to = exact_up_to
         self.index = faiss.IndexFlatIP(dim) if dim else None
         self.keys: list[str] = []
         self.known: set[str] = set()
+
+    @property
+    def approximate(self) -> bool:
+        import faiss
+
+        return isinstance(self.index, faiss.IndexHNSWFlat)
+
+    def _to_hnsw(self) -> None:
+        """Move the vectors into an HNSW graph (inner product), once the flat index has grown too big."""
+        import faiss
+
+        vectors = self.index.reconstruct_n(0, self.index.ntotal)
+        graph = faiss.IndexHNSWFlat(self.dim, 32, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = 80
+        graph.hnsw.efSearch = 128
+        graph.add(vectors)
+        self.index = graph
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -237,6 +193,8 @@ class EmbeddingIndex:
         fresh = [i for i, k in enumerate(keys) if k not in self.known]
         if not fresh:
             return
+        if not self.approximate and self.index.ntotal + len(fresh) > self.exact_up_to:
+            self._to_hnsw()
         self.index.add(np.ascontiguousarray(vectors[fresh], dtype=np.float32))
         for i in fresh:
             self.keys.append(keys[i])
@@ -270,6 +228,8 @@ class EmbeddingIndex:
         stored = faiss.read_index(os.fspath(folder / "vectors.faiss"))
         index = cls(stored.d)
         index.index = stored
+        if index.approximate:
+            index.index.hnsw.efSearch = 128
         index.keys = json.loads((folder / "keys.json").read_text())
         index.known = set(index.keys)
         return index

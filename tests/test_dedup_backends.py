@@ -1,0 +1,103 @@
+"""The static embedding backend: distilled locally, once, from the shipped MiniLM (no download)."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from curation.dedup.embeddings import default_model_path, embed
+from curation.dedup.run import DedupConfig, index_dir, run_dedup
+from curation.dedup.static_embed import StaticModel, static_model_dir
+from curation.importers import import_file
+from curation.store import StoreError
+from curation.workspace import WorkspacePaths
+from tests.conftest import chat_row, write_jsonl
+from tests.test_dedup import PARAPHRASE_A, PARAPHRASE_A2, PARAPHRASE_Q
+
+UNRELATED = ("How do I wait for VBlank?", "Poll bit 7 of $4212 (HVBJOY) until it is set.")
+
+
+@pytest.fixture(scope="session")
+def distilled(tmp_path_factory) -> StaticModel:
+    """The real distillation of the real MiniLM (a minute on two cores), once per session."""
+    return StaticModel.materialise(tmp_path_factory.mktemp("models"), default_model_path())
+
+
+def test_the_static_model_ranks_a_paraphrase_above_an_unrelated_answer_as_minilm_does(distilled):
+    texts = [f"{PARAPHRASE_Q}\n{PARAPHRASE_A}", f"{PARAPHRASE_Q}\n{PARAPHRASE_A2}", "\n".join(UNRELATED)]
+    texts = [t.lower() for t in texts]
+    static = distilled.embed(texts)
+    assert static.shape == (3, distilled.dim) and np.allclose(np.linalg.norm(static, axis=1), 1.0, atol=1e-5)
+    sims, reference = static @ static.T, embed(texts) @ embed(texts).T
+    assert sims[0, 1] > 0.9 and sims[0, 1] - sims[0, 2] > 0.15
+    assert (sims[0, 1] > sims[0, 2]) == (reference[0, 1] > reference[0, 2])
+    # Batching does not change a text's vector, and an empty text is a zero vector, not NaN.
+    assert np.allclose(distilled.embed([*texts[:1], "", *texts[1:]], batch_size=2)[[0, 2, 3]], static, atol=1e-6)
+    assert not np.isnan(distilled.embed([""])).any()
+
+
+def test_a_dedup_run_with_the_static_backend_finds_paraphrases_incrementally(store, tmp_path, distilled):
+    rows = [chat_row(PARAPHRASE_Q, PARAPHRASE_A), chat_row(PARAPHRASE_Q, PARAPHRASE_A2), chat_row(*UNRELATED)]
+    import_file(store, write_jsonl(tmp_path / "p.jsonl", rows))
+    models = WorkspacePaths.of_store(store).models
+    models.mkdir(parents=True)
+    shutil.copytree(distilled.folder, static_model_dir(models, default_model_path()))  # as if distilled here
+
+    config = DedupConfig(methods=("embedding",), embedding_backend="static", embedding_threshold=0.9)
+    run = run_dedup(store, config=config)
+    assert [len(c.members) for c in run.clusters] == [2]
+    assert config.params_key("embedding") != DedupConfig().params_key("embedding")  # its own index
+    assert (index_dir(store, "embedding", config.params_key("embedding")) / "vectors.faiss").exists()
+    assert not index_dir(store, "embedding", DedupConfig().params_key("embedding")).exists()
+    again = run_dedup(store, config=config)
+    assert again.indexed == {"embedding": 0} and len(again.clusters) == 1
+
+
+def test_a_cached_static_model_is_read_not_distilled_again(distilled, tmp_path, monkeypatch):
+    import curation.dedup.static_embed as static_embed
+
+    models = tmp_path / "models"
+    shutil.copytree(distilled.folder, static_model_dir(models, default_model_path()))
+    monkeypatch.setattr(static_embed, "distill", lambda *a, **k: pytest.fail("distilled again"))
+    again = StaticModel.materialise(models, default_model_path())
+    assert np.array_equal(again.vectors, distilled.vectors)
+
+
+def test_unknown_embedding_backend_is_refused():
+    with pytest.raises(StoreError, match="unknown embedding backend"):
+        DedupConfig(embedding_backend="word2vec")
+
+
+# --- int8 ONNX export of the same MiniLM ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    from curation.dedup.onnx_embed import OnnxModel
+
+    return OnnxModel.materialise(tmp_path_factory.mktemp("onnx-models"), default_model_path())
+
+
+def test_the_int8_export_gives_minilms_vectors_up_to_quantisation(exported):
+    texts = [f"{PARAPHRASE_Q}\n{PARAPHRASE_A}", f"{PARAPHRASE_Q}\n{PARAPHRASE_A2}", "\n".join(UNRELATED), "", "lda"]
+    texts = [t.lower() for t in texts] + [" ".join(["word"] * 600)]  # past the 256-token truncation
+    fast, reference = exported.embed(texts, batch_size=2), embed(texts)
+    assert fast.shape == reference.shape
+    assert np.min(np.sum(fast * reference, axis=1)) > 0.97  # cosine to the float model's own vector
+    sims = fast @ fast.T
+    assert sims[0, 1] > 0.85 > sims[0, 2]
+    # Activations are quantised per batch, so a batch's make-up moves a vector, but only slightly.
+    assert np.min(np.sum(exported.embed(texts[:3]) * fast[:3], axis=1)) > 0.99
+
+
+def test_a_dedup_run_with_the_onnx_backend_clusters_the_paraphrase(store, tmp_path, exported):
+    from curation.dedup.onnx_embed import onnx_model_dir
+
+    rows = [chat_row(PARAPHRASE_Q, PARAPHRASE_A), chat_row(PARAPHRASE_Q, PARAPHRASE_A2), chat_row(*UNRELATED)]
+    import_file(store, write_jsonl(tmp_path / "p.jsonl", rows))
+    models = WorkspacePaths.of_store(store).models
+    shutil.copytree(exported.folder, onnx_model_dir(models, default_model_path()))  # as if exported here
+    config = DedupConfig(methods=("embedding",), embedding_backend="onnx-int8", embedding_threshold=0.85)
+    run = run_dedup(store, config=config)
+    assert [len(c.members) for c in run.clusters] == [2]
+    assert (index_dir(store, "embedding", config.params_key("embedding")) / "vectors.faiss").exists()
