@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -27,8 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from curation.importers import import_file
-from curation.store import Store
 from curation.validators.runner import validate_samples
+from curation.workspace import Workspace
 from labeling.argilla.stack import LabelingStack
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 from tests.local_http import free_port
@@ -78,28 +77,25 @@ def main() -> None:
     parser.add_argument("--baseline-n", type=int, default=500)
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-review-"))
-    os.environ["TRIFORGE_HOME"] = str(home)
     stack = LabelingStack(home)
     seconds, creds = timed(lambda: stack.up(port=free_port(), say=lambda _: None))
     print(f"stack up in {seconds:.1f} s ({creds.api_url})")
-    os.environ["ARGILLA_API_URL"], os.environ["ARGILLA_API_KEY"] = creds.api_url, creds.api_key
-    from labeling.argilla.client import connect
+    from labeling.argilla.client import ArgillaTarget, connect
     from labeling.argilla.pull import pull
     from labeling.argilla.push import push
 
     rows: list[tuple[str, int, float, str]] = []
     try:
-        client = connect()
-        with Store(home / "triforge.duckdb") as store:
-            seconds, _ = timed(lambda: import_file(store, write_dialogues(home / "bench.jsonl", args.n)))
-            seconds_v, _ = timed(lambda: validate_samples(store))
+        client = connect(target=ArgillaTarget(creds.api_url, creds.api_key))
+        with Workspace(home) as ws:
+            seconds, _ = timed(lambda: import_file(ws.store, write_dialogues(home / "bench.jsonl", args.n)))
+            seconds_v, _ = timed(lambda: validate_samples(ws.store))
             print(f"imported {args.n} dialogues in {seconds:.1f} s, validated in {seconds_v:.1f} s")
-            ids = [r[0] for r in store.con.execute("SELECT id FROM samples ORDER BY id").fetchall()]
-            first = ids[: args.baseline_n]
+            first = ws.samples.all_ids()[: args.baseline_n]
             where = f"id in ({', '.join(json.dumps(i) for i in first)})"
-            seconds, done = timed(lambda: push(store, client, where=where, batch_size=10, vectors=False))
+            seconds, done = timed(lambda: push(ws, client, where=where, batch_size=10, vectors=False))
             rows.append(("push, batches of 10 (baseline)", done.sent, seconds, "push"))
-            seconds, done = timed(lambda: push(store, client, batch_size=100, vectors=False))
+            seconds, done = timed(lambda: push(ws, client, batch_size=100, vectors=False))
             rows.append(("push, batches of 100", done.sent, seconds, "push"))
 
         dataset = client.datasets(name="triforge-debug-dialogue", workspace=client.workspaces("triforge"))
@@ -107,10 +103,10 @@ def main() -> None:
         print(f"{answered} responses submitted in {seconds:.1f} s (setup, not measured)")
         seconds, read = timed(lambda: sum(1 for _ in dataset.records(with_responses=True)))
         rows.append(("re-read every record via SDK (baseline)", read, seconds, "pull"))
-        with Store(home / "triforge.duckdb") as store:
-            seconds, first_pull = timed(lambda: pull(store, client))
+        with Workspace(home) as ws:
+            seconds, first_pull = timed(lambda: pull(ws, client))
             rows.append(("review pull (reads + decides)", first_pull.records, seconds, "pull"))
-            seconds, second = timed(lambda: pull(store, client))
+            seconds, second = timed(lambda: pull(ws, client))
             rows.append(("review pull again, all decided", second.records, seconds, "again"))
         assert first_pull.approved == args.n, first_pull
     finally:

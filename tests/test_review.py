@@ -15,8 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from curation.store import Store
-from generators.run import run_generator
+from curation.workspace import Workspace
 from labeling.argilla.stack import LabelingStack, argilla_venv
+from pipelines.generate import run_generator
 from tests.conftest import TRIFORGE, chat_row, write_jsonl
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 from tests.local_http import free_port, serve_in_thread
@@ -136,12 +137,12 @@ def test_push_sends_embeddings_and_cluster_sizes_for_similarity_search(argilla, 
     from curation.dedup.run import DedupConfig, run_dedup
     from curation.importers import import_file
     from curation.validators.runner import validate_samples
-    from labeling.argilla.client import connect
+    from labeling.argilla.client import ArgillaTarget, connect
     from labeling.argilla.push import push
 
     twin = GOOD_ANSWER.replace("swallows the next opcode byte", "swallows the following opcode byte")
     rows = [chat_row(GOOD_QUESTION, GOOD_ANSWER), chat_row(GOOD_QUESTION, twin)]
-    client = connect()
+    client = connect(target=ArgillaTarget.from_environ())
     with Store(home / "triforge.duckdb") as store:
         import_file(store, write_jsonl(tmp_path / "twins.jsonl", rows), source_name="twins")
         run_dedup(store, config=DedupConfig(methods=("exact", "minhash", "embedding")))  # the twins: one cluster
@@ -187,11 +188,11 @@ def test_a_legacy_answer_is_pushed_with_its_repair_as_the_suggested_correction(
     from curation.importers import import_file
     from curation.repairs import propose_repairs
     from curation.validators.runner import validate_samples
-    from labeling.argilla.client import connect
+    from labeling.argilla.client import ArgillaTarget, connect
     from labeling.argilla.push import push
 
     legacy_row = json.loads((field_dir / "farore_debugging_training.jsonl").read_text().splitlines()[0])
-    client = connect()
+    client = connect(target=ArgillaTarget.from_environ())
     with Store(home / "triforge.duckdb") as store:
         import_file(store, write_jsonl(tmp_path / "legacy.jsonl", [legacy_row]), source_name="legacy")
         validate_samples(store)
@@ -216,13 +217,13 @@ def test_a_classified_sample_carries_its_predicted_labels_into_argilla(argilla, 
     from curation.classify.predictions import predictions_for
     from curation.classify.service import classify
     from curation.importers import import_file
-    from labeling.argilla.client import connect
+    from labeling.argilla.client import ArgillaTarget, connect
     from labeling.argilla.push import push
 
     bench = [json.loads(line) for line in (field_dir / "farore_benchmark.jsonl").read_text().splitlines()]
     labelled = [r for r in bench if r["category"] in ("mode_mismatch", "carry_flag")]
     uncategorised = json.loads((field_dir / "farore_debugging_training.jsonl").read_text().splitlines()[1])
-    client = connect()
+    client = connect(target=ArgillaTarget.from_environ())
     with Store(home / "triforge.duckdb") as store:
         import_file(store, write_jsonl(tmp_path / "bench.jsonl", labelled), source_name="bench")
         import_file(store, write_jsonl(tmp_path / "chat.jsonl", [uncategorised]), source_name="uncategorised")
@@ -248,10 +249,10 @@ def test_an_older_dataset_is_upgraded_with_the_vector_field(argilla, monkeypatch
     _, creds = argilla
     monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
     monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
-    from labeling.argilla.client import connect
+    from labeling.argilla.client import ArgillaTarget, connect
     from labeling.argilla.datasets import dataset_vector_dim, ensure_dataset
 
-    client = connect()
+    client = connect(target=ArgillaTarget.from_environ())
     legacy = ensure_dataset(client, "legacy_kind", ["mode_mismatch", "bank_wrap"], 1, vector_dim=None)
     assert dataset_vector_dim(legacy) is None
     upgraded = ensure_dataset(client, "legacy_kind", ["mode_mismatch", "bank_wrap"], 1, vector_dim=384)
@@ -265,7 +266,7 @@ def test_push_pull_consensus_and_corrections(argilla, home, monkeypatch):
     _, creds = argilla
     monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
     monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
-    from labeling.argilla.client import connect
+    from labeling.argilla.client import ArgillaTarget, connect
     from labeling.argilla.pull import pull
 
     with Store(home / "triforge.duckdb") as store:
@@ -281,7 +282,7 @@ def test_push_pull_consensus_and_corrections(argilla, home, monkeypatch):
     again = json.loads(runner.invoke(app, ["review", "push", "--json"]).stdout)
     assert (again["sent"], again["already_sent"]) == (0, expected)  # record id = revision id: nothing twice
 
-    client = connect()
+    client = connect(target=ArgillaTarget.from_environ())
     dataset = client.datasets(name="triforge-debug-dialogue", workspace=client.workspaces("triforge"))
     with Store(home / "triforge.duckdb", read_only=True) as store:
         in_review = [
@@ -355,7 +356,7 @@ def test_a_loop_round_reviewed_in_argilla(argilla, home, smollm2_home, tmp_path,
     _, creds = argilla
     monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
     monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
-    from labeling.argilla.client import connect
+    from labeling.argilla.client import ArgillaTarget, connect
 
     with Store(home / "triforge.duckdb") as store:
         run_generator(store, "bug_injection", 6, seed=11)
@@ -377,7 +378,7 @@ def test_a_loop_round_reviewed_in_argilla(argilla, home, smollm2_home, tmp_path,
         proposals = [
             r[0] for r in store.con.execute("SELECT id FROM samples WHERE source_type = 'bootstrap'").fetchall()
         ]
-    client = connect()
+    client = connect(target=ArgillaTarget.from_environ())
     dataset = client.datasets(name="triforge-debug-dialogue", workspace=client.workspaces("triforge"))
     uuids = {r.id: r._model.id for r in dataset.records()}
     assert set(proposals) <= set(uuids)  # pushed even though a 135M model's answers fail validation
@@ -435,11 +436,11 @@ def test_a_pull_killed_midway_resumes_and_loses_or_duplicates_nothing(argilla, h
     _, creds = argilla
     monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
     monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
-    from labeling.argilla.client import connect
+    from labeling.argilla.client import ArgillaTarget, connect
 
     ids = _push_fresh_samples(home, 14, seed=23)
     assert len(ids) >= 9
-    client = connect()
+    client = connect(target=ArgillaTarget.from_environ())
     uuids, reviewer = _record_uuids(client), _annotator(client, creds, "dee")
     expected = {}
     for i, rid in enumerate(ids):  # reject, correct, approve, reject, correct, approve, ...
@@ -485,10 +486,10 @@ def test_the_webhook_listener_pulls_records_as_argilla_completes_them(argilla, h
     _, creds = argilla
     monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
     monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
-    from labeling.argilla.client import connect
+    from labeling.argilla.client import ArgillaTarget, connect
 
     ids = _push_fresh_samples(home, 4, seed=31, min_submitted=2)[:2]
-    client = connect()
+    client = connect(target=ArgillaTarget.from_environ())
     uuids = _record_uuids(client)
     ada, bo = _annotator(client, creds, "ada"), _annotator(client, creds, "bo")
     port = free_port()
@@ -525,7 +526,7 @@ def test_the_webhook_listener_pulls_records_as_argilla_completes_them(argilla, h
     assert listener.returncode == 0, output
     assert url not in [w.url for w in client.webhooks]  # unregistered on exit
     with Store(home / "triforge.duckdb", read_only=True) as store:
-        outcomes = dict(store.con.execute("SELECT revision_id, outcome FROM review_outcomes").fetchall())
+        outcomes = Workspace.of_store(store).reviews.outcomes()
         statuses = dict(store.con.execute("SELECT id, status FROM samples").fetchall())
     assert outcomes == {ids[0]: "approved", ids[1]: "rejected"}
     assert (statuses[ids[0]], statuses[ids[1]]) == ("approved", "rejected")
@@ -539,10 +540,11 @@ def test_the_service_pulls_completed_records_into_the_store_it_holds(argilla, ho
     monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
     monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
     from labeling.api import ServiceSettings, create_app
-    from labeling.argilla.client import connect
+    from labeling.api.listener import remote_argilla
+    from labeling.argilla.client import ArgillaTarget, connect
 
     early, late = _push_fresh_samples(home, 3, seed=37, min_submitted=2)[:2]
-    client = connect()
+    client = connect(target=ArgillaTarget.from_environ())
     records = _record_uuids(client)
     ada, bo = _annotator(client, creds, "ada"), _annotator(client, creds, "bo")
     _respond(creds, ada, records[early], "approve")
@@ -550,7 +552,8 @@ def test_the_service_pulls_completed_records_into_the_store_it_holds(argilla, ho
     port = free_port()
     url = f"http://127.0.0.1:{port}/argilla/webhook"
     settings = ServiceSettings(argilla_webhook_url=url, review_min_submitted=2)
-    with serve_in_thread(create_app(settings, path=home / "triforge.duckdb"), port=port):
+    service = create_app(home, settings, argilla=remote_argilla(ArgillaTarget.from_environ()))
+    with serve_in_thread(service, port=port):
         assert [w.url for w in client.webhooks if w.url == url] == [url]
         _wait_for(lambda: httpx.get(url).json()["decided"] == 1, 60)  # the catch-up pull
         _respond(creds, ada, records[late], "reject")
@@ -575,3 +578,124 @@ def _wait_for(probe, seconds: float):
             return value
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.3)
+
+
+def _candidate(rid: str, *, validation: str = "passed", category: str | None = "mode_mismatch"):
+    from curation.resources.reviews import Candidate
+
+    return Candidate(rid, "debug_dialogue", category, [], "import", "t", 1.0, validation)
+
+
+def test_the_push_order_puts_the_most_useful_records_first():
+    """Failing with a repair beats a big cluster's representative, which beats a rare category; each
+    single-rule order applies only its rule, then id order."""
+    from curation.errors import Invalid
+    from labeling.argilla.order import OrderFacts, ordered
+
+    rows = [
+        _candidate("a-common"),
+        _candidate("b-rare", category="dma_setup"),
+        _candidate("c-cluster-of-5"),
+        _candidate("d-failed-with-repair", validation="failed"),
+        _candidate("e-failed-no-repair", validation="failed"),
+        _candidate("f-cluster-of-3", category="dma_setup"),
+    ]
+    facts = OrderFacts(
+        repairs={"d-failed-with-repair": ("r", "repair@1", "fixed")},
+        clusters={"c-cluster-of-5": 5, "f-cluster-of-3": 3},
+        category_counts={("debug_dialogue", "mode_mismatch"): 40, ("debug_dialogue", "dma_setup"): 2},
+    )
+
+    def ids(order: str) -> list[str]:
+        return [c.id for c in ordered(rows, facts, order)]
+
+    assert ids("useful") == [
+        "d-failed-with-repair", "c-cluster-of-5", "f-cluster-of-3", "b-rare", "a-common", "e-failed-no-repair",
+    ]  # fmt: skip
+    assert ids("repairs")[0] == "d-failed-with-repair" and ids("repairs")[1:] == sorted(ids("repairs")[1:])
+    assert ids("clusters")[:2] == ["c-cluster-of-5", "f-cluster-of-3"]
+    assert ids("rare")[:2] == ["b-rare", "f-cluster-of-3"]
+    assert ids("id") == sorted(ids("id"))
+    with pytest.raises(Invalid, match="unknown review order"):
+        ordered(rows, facts, "random")
+
+
+def test_review_stats_per_reviewer_per_day_with_time_per_record(home, tmp_path):
+    """Submissions are counted per reviewer per UTC day; the time per record is the median gap between
+    a reviewer's consecutive submissions, leaving out pauses longer than ten minutes."""
+    from datetime import datetime
+
+    from curation.importers import import_file
+    from curation.workspace import Workspace
+    from labeling.argilla.stats import review_stats
+
+    rows = [chat_row(f"Why does routine {i} crash after JSR?", f"Because of {i}.") for i in range(4)]
+    with Workspace(home) as ws:
+        import_file(ws.store, write_jsonl(tmp_path / "s.jsonl", rows), source_name="stats")
+        ids = ws.samples.all_ids()
+        day1, day2 = datetime(2026, 3, 2, 9, 0, 0), datetime(2026, 3, 3, 14, 0, 0)
+        stamps = {  # ada: 0 s, +90 s, +150 s, then a 40-minute pause; bo: one record the next day
+            ("ada", ids[0]): day1,
+            ("ada", ids[1]): day1.replace(minute=1, second=30),
+            ("ada", ids[2]): day1.replace(minute=4),
+            ("ada", ids[3]): day1.replace(minute=44),
+            ("bo", ids[0]): day2,
+        }
+        pulled = datetime(2026, 3, 4)
+        with ws.store.transaction():
+            ws.reviews.save_responses([
+                [rid, who, "submitted", "approve", None, None, None, None, None, when, pulled]
+                for (who, rid), when in stamps.items()
+            ] + [[ids[1], "bo", "draft", None, None, None, None, None, None, day2, pulled]])  # fmt: skip
+        stats = review_stats(ws)
+    days = {(d.reviewer, d.day): d for d in stats.days}
+    assert set(days) == {("ada", "2026-03-02"), ("bo", "2026-03-03")}  # drafts do not count
+    ada = days[("ada", "2026-03-02")]
+    assert (ada.submitted, ada.first, ada.last) == (4, "2026-03-02T09:00:00", "2026-03-02T09:44:00")
+    assert ada.seconds_per_record == 120.0 and ada.timed_records == 2  # median of 90 s and 150 s
+    assert days[("bo", "2026-03-03")].seconds_per_record is None
+    shown = CliRunner().invoke(app, ["review", "stats"])
+    assert shown.exit_code == 0, shown.output
+    assert "per reviewer per day" in shown.output and "120 s" in shown.output
+    as_json = json.loads(CliRunner().invoke(app, ["review", "stats", "--json"]).stdout)
+    assert as_json["days"][0]["seconds_per_record"] == 120.0 and as_json["reviewers"][0]["last"].startswith("2026")
+
+
+@NO_STACK
+def test_push_sends_a_failing_sample_with_a_repair_first_and_numbers_the_order(
+    argilla, home, tmp_path, field_dir, monkeypatch
+):
+    """``--order useful``: the legacy answer that fails validation but carries a proposed repair is the
+    first record of its dataset (``review_priority`` 1); ``--order`` is checked before anything is sent."""
+    _, creds = argilla
+    monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
+    monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
+    from curation.importers import import_file
+    from curation.repairs import propose_repairs
+    from curation.validators.runner import validate_samples
+    from curation.workspace import Workspace
+
+    legacy_row = json.loads((field_dir / "farore_debugging_training.jsonl").read_text().splitlines()[1])
+    good = chat_row(GOOD_QUESTION, GOOD_ANSWER + "\n\nTested on hardware.", category="mode_mismatch")
+    with Workspace(home) as ws:
+        import_file(ws.store, write_jsonl(tmp_path / "mixed.jsonl", [legacy_row, good]), source_name="ordered")
+        validate_samples(ws.store)
+        (outcome,) = propose_repairs(ws.store).outcomes
+        others = [i for i in ws.samples.all_ids() if i not in (outcome.parent_id, outcome.repair_id)]
+    runner = CliRunner()
+    refused = runner.invoke(app, ["review", "push", "--order", "random", "--where", "source_name = ordered"])
+    assert refused.exit_code == 2 and "unknown review order" in refused.output
+    pushed = runner.invoke(
+        app, ["review", "push", "--where", "source_name = ordered", "--no-vectors", "--order", "useful", "--json"]
+    )
+    assert pushed.exit_code == 0, pushed.output
+    summary = json.loads(pushed.stdout)
+    assert summary["sent"] == 2 and summary["first"] == {"triforge-debug-dialogue": outcome.parent_id}
+    from labeling.argilla.client import ArgillaTarget, connect
+
+    client = connect(target=ArgillaTarget(creds.api_url, creds.api_key))
+    dataset = client.datasets(name="triforge-debug-dialogue", workspace=client.workspaces("triforge"))
+    priority = {
+        r.id: r.metadata.get("review_priority") for r in dataset.records() if r.id in {outcome.parent_id, *others}
+    }
+    assert priority == {outcome.parent_id: 1, others[0]: 2}

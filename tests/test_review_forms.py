@@ -12,6 +12,7 @@ import httpx
 from typer.testing import CliRunner
 
 from curation.store import Store
+from curation.workspace import Workspace
 from tests.conftest import TRIFORGE, chat_row, write_jsonl
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 from tests.test_review import NO_STACK
@@ -139,12 +140,12 @@ def test_a_quest_and_a_dialogue_reviewed_with_their_own_forms(argilla, home, tmp
     _use(creds, monkeypatch)
     from curation.importers import import_file
     from curation.validators.runner import validate_samples
-    from generators.run import run_generator
-    from labeling.argilla.client import connect
+    from labeling.argilla.client import ArgillaTarget, connect
     from labeling.argilla.pull import pull
     from labeling.argilla.push import push
+    from pipelines.generate import run_generator
 
-    client = connect()
+    client = connect(target=ArgillaTarget.from_environ())
     dialogue = chat_row(GOOD_QUESTION, GOOD_ANSWER, category="mode_mismatch")
     with Store(home / "triforge.duckdb") as store:
         import_file(store, write_jsonl(tmp_path / "dialogue.jsonl", [dialogue]), source_name="forms-dialogue")
@@ -198,10 +199,8 @@ def test_a_quest_and_a_dialogue_reviewed_with_their_own_forms(argilla, home, tmp
         pulled = pull(store, client)
         assert (pulled.corrected, pulled.rejected) == (1, 1)
         reviews = {
-            rid: (decision, category, json.loads(answers) if answers else None)
-            for rid, decision, category, answers in store.con.execute(
-                "SELECT revision_id, decision, category, answers FROM reviews WHERE reviewer = 'quinn'"
-            ).fetchall()
+            r.revision_id: (r.decision, r.category, r.answers or None)
+            for r in Workspace.of_store(store).reviews.by_reviewer("quinn")
         }
         child = store.con.execute(
             "SELECT id, status, validation, messages FROM samples WHERE parent_id = ?", [ids["quest_implementation"]]
@@ -230,14 +229,14 @@ def test_a_dataset_with_the_old_generic_form_stays_readable_and_new_records_get_
     from curation.importers import import_file
     from curation.samples import set_status
     from curation.validators.runner import validate_samples
-    from labeling.argilla.client import connect
+    from labeling.argilla.client import ArgillaTarget, connect
     from labeling.argilla.datasets import ensure_workspace, known_categories
     from labeling.argilla.pull import pull
     from labeling.argilla.push import push
 
     _, creds = argilla
     _use(creds, monkeypatch)
-    client = connect()
+    client = connect(target=ArgillaTarget.from_environ())
     rows = [chat_row(q, a, kind="asm_explain") for q, a in zip(EXPLANATIONS[::2], EXPLANATIONS[1::2], strict=True)]
     with Store(home / "triforge.duckdb") as store:
         import_file(store, write_jsonl(tmp_path / "explain.jsonl", rows), source_name="explain")

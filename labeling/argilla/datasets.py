@@ -4,6 +4,7 @@ Fields and questions: the kind's form (``forms``: a quest's design and implement
 debugging question's code and symptom apart, ...; each with its own guidelines), always with decision
 (approve / reject), a corrected answer, the category, a 1-5 rating, notes and a readable validator
 report. Metadata: the sample's category, source type and name, validation score, near-duplicate cluster size,
+its rank in the push's order (``review_priority``, see ``order``),
 and the classifier's predicted kind, category and intent with their probabilities (``triforge
 classify``) - for filtering in the UI. Vectors: the dedup embedding of each sample, for "find similar"
 in the UI. Suggestions pre-fill the decision from the validators and the category from the proposer
@@ -21,8 +22,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from curation.errors import Conflict
 from curation.filters import PREDICTED_TASKS
-from curation.store import StoreError
 from labeling.argilla.forms import FORM_VERSION, form_for, matches, settings_for
 
 WORKSPACE = "triforge"
@@ -44,12 +45,11 @@ def known_categories(store: Any) -> list[str]:
     and aliases), quest types, and any other category in the store. Argilla cannot add labels to a
     published question, so a dataset gets the whole list when it is made."""
     from curation.validators.terms import ALIASES, CATEGORY_TERMS
+    from curation.workspace import as_workspace
     from generators.quest_templates import QUEST_TYPES
     from generators.teacher.tasks import BUG_CATEGORIES
 
-    stored = [
-        r[0] for r in store.con.execute("SELECT DISTINCT category FROM revisions WHERE category IS NOT NULL").fetchall()
-    ]
+    stored = as_workspace(store).reviews.stored_categories()
     return sorted({*CATEGORY_TERMS, *ALIASES, *BUG_CATEGORIES, *QUEST_TYPES, *stored})
 
 
@@ -68,6 +68,7 @@ def _metadata_properties() -> list[Any]:
         rg.TermsMetadataProperty(name="sample_category"),
         rg.FloatMetadataProperty(name="validation_score"),
         rg.IntegerMetadataProperty(name="duplicate_cluster_size", min=1),
+        rg.IntegerMetadataProperty(name="review_priority", min=1),  # 1 = the push's most useful record
         *(
             prop
             for task in PREDICTED_TASKS
@@ -111,7 +112,7 @@ def ensure_dataset(
             return dataset
     name = next((name for name in (dataset_name(kind), versioned_name(kind)) if found[name] is None), None)
     if name is None:
-        raise StoreError(
+        raise Conflict(
             f"Argilla's datasets {dataset_name(kind)!r} and {versioned_name(kind)!r} both hold another form; "
             "rename or delete one of them in Argilla"
         )

@@ -19,9 +19,10 @@ notes - which land in ``reviews``' columns; whatever else a reviewer answered (a
 
 A correction (an approver's ``corrected_answer`` - or, on a quest, ``corrected_design`` - under an
 approve consensus) becomes a new revision with a parent link and source type ``expert``. It is
-validated before its page's transaction opens (assembling takes time) and written with its verdict; it
-is the correction that is approved when it passes, and it stays ``proposed`` with its validation
-report when it does not.
+judged before its page's transaction opens (``curation.validators.runner.judge``: assembling takes
+time) and written with its verdict; it is the correction that is approved when it passes, and it stays
+``proposed`` with its validation report when it does not. Every read and write of the store goes
+through ``workspace.reviews``.
 """
 
 from __future__ import annotations
@@ -31,25 +32,22 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from curation.clock import utc_now
+from curation.errors import Invalid, NotFound, StoreError
+from curation.resources.reviews import QUESTIONS, Reviews
 from curation.samples import build_correction, record_status_events, write_correction
-from curation.store import Store, StoreError
+from curation.store import Store
+from curation.validators.runner import Judgement, judge, record_results
+from curation.workspace import Workspace, as_workspace
 from labeling.argilla.consensus import RULES, decide, voters
 from labeling.argilla.datasets import WORKSPACE
 from schemas.sample import SampleRevision
-from schemas.validation import ValidationResult
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 200
-QUESTIONS = ("decision", "corrected_answer", "category", "rating", "notes")
-OUTCOME_COLUMNS = ("revision_id", "outcome", "rule", "corrected_revision_id", "decided_at")
-REVIEW_COLUMNS = ("revision_id", "reviewer", "status", *QUESTIONS, "answers", "responded_at", "pulled_at")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -72,23 +70,12 @@ class _Decision:
     revision_id: str
     outcome: str  # approved | rejected | corrected | disputed
     credited: list[dict[str, Any]]
-    correction: tuple[str, SampleRevision, list[ValidationResult]] | None = None
+    correction: tuple[str, SampleRevision, Judgement] | None = None
 
 
-def open_records(store: Store, ids: Sequence[str] | None = None) -> dict[str, list[str]]:
+def open_records(target: Workspace | Store, ids: Sequence[str] | None = None) -> dict[str, list[str]]:
     """Pushed, undecided revision ids per dataset, in id order (optionally only ``ids``)."""
-    sql = (
-        "SELECT a.dataset, a.revision_id FROM argilla_records a "
-        "WHERE NOT EXISTS (SELECT 1 FROM review_outcomes o WHERE o.revision_id = a.revision_id)"
-    )
-    params: list[Any] = []
-    if ids is not None:
-        sql += " AND a.revision_id IN (SELECT unnest(?::VARCHAR[]))"
-        params.append(list(ids))
-    found: dict[str, list[str]] = {}
-    for dataset, rid in store.con.execute(sql + " ORDER BY a.dataset, a.revision_id", params).fetchall():
-        found.setdefault(dataset, []).append(rid)
-    return found
+    return as_workspace(target).reviews.open_records(ids)
 
 
 def fetch_records(client: Any, dataset_id: Any, external_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -161,8 +148,6 @@ def _corrected(row: dict[str, Any], question: str) -> str | None:
 def _plan(
     store: Store, revision_id: str, rows: list[dict[str, Any]], rule: str, min_submitted: int
 ) -> _Decision | None:
-    from curation.validators.runner import run_profile
-
     outcome = decide(rows, rule, min_submitted)
     if outcome is None:
         return None
@@ -186,22 +171,19 @@ def _plan(
         )
     except StoreError:  # the "correction" repeats the answer: it is a plain approval
         return _Decision(revision_id, "approved", approvers)
-    return _Decision(revision_id, "corrected", approvers, (parent_id, child, run_profile(child, store)))
+    return _Decision(revision_id, "corrected", approvers, (parent_id, child, judge(child, store)))
 
 
 def _apply(store: Store, decision: _Decision, rule: str) -> tuple[list[tuple], list, str | None]:
     """Write a decision's correction now; return its status events and outcome row for the page's batch
     insert (row-by-row inserts would dominate a pull), and the corrected revision's id."""
-    from curation.validators.runner import record_results
-
     target, corrected_id = decision.revision_id, None
     if decision.correction is not None:
-        parent_id, child, results = decision.correction
+        parent_id, child, judgement = decision.correction
         actor = f"argilla:{decision.credited[0]['reviewer']}"
         corrected_id = write_correction(store, parent_id, child, actor=actor)
-        record_results(store, [(corrected_id, child.kind, results)])
-        passed = store.con.execute("SELECT validation FROM samples WHERE id = ?", [corrected_id]).fetchone()[0]
-        target = corrected_id if passed == "passed" else None
+        record_results(store, [(corrected_id, child.kind, judgement.results)])
+        target = corrected_id if judgement.passed else None
     status = {"approved": "approved", "corrected": "approved", "rejected": "rejected"}[decision.outcome]
     # One status event per reviewer who made the decision, so lineage names each of them.
     events = (
@@ -209,11 +191,11 @@ def _apply(store: Store, decision: _Decision, rule: str) -> tuple[list[tuple], l
         if target is not None
         else []
     )
-    return events, [decision.revision_id, decision.outcome, rule, corrected_id, _now()], corrected_id
+    return events, [decision.revision_id, decision.outcome, rule, corrected_id, utc_now()], corrected_id
 
 
 def pull(
-    store: Store,
+    target: Workspace | Store,
     client: Any,
     *,
     rule: str = "unanimous",
@@ -224,14 +206,14 @@ def pull(
 ) -> PullSummary:
     """Read responses on open records, apply the consensus rule; ``ids`` pulls just those (webhooks)."""
     if rule not in RULES:
-        raise StoreError(f"unknown consensus rule {rule!r}: {', '.join(RULES)}")
+        raise Invalid(f"unknown consensus rule {rule!r}: {', '.join(RULES)}")
+    ws = as_workspace(target)
+    reviews = ws.reviews
     summary = PullSummary()
     usernames = _Users(client)
     workspace = client.workspaces(WORKSPACE)
-    todo = open_records(store, ids)
-    cursors = {} if ids is not None else dict(
-        store.con.execute("SELECT dataset, last_revision_id FROM argilla_pull_cursors").fetchall()
-    )  # fmt: skip
+    todo = reviews.open_records(ids)
+    cursors = {} if ids is not None else reviews.cursors()
     for name, after in cursors.items():
         if name in todo:
             todo[name] = [rid for rid in todo[name] if rid > after]
@@ -240,25 +222,24 @@ def pull(
     for name, rids in todo.items():
         dataset = client.datasets(name=name, workspace=workspace) if workspace is not None else None
         if dataset is None:
-            raise StoreError(f"Argilla has no dataset {name!r} any more; was the stack reset?")
-        started = _now()
+            raise NotFound(f"Argilla has no dataset {name!r} any more; was the stack reset?")
+        started = utc_now()
         for start in range(0, len(rids), page_size):
             page = rids[start : start + page_size]
             # A pull by id (webhooks) is not a pass over the dataset: it leaves the cursor alone.
             cursor = (name, started) if ids is None else None
-            _pull_page(store, client, dataset.id, page, usernames, rule, min_submitted, summary, cursor)
+            _pull_page(reviews, client, dataset.id, page, usernames, rule, min_submitted, summary, cursor)
             done += len(page)
             log.info("%s: page ending %s stored (%d/%d records)", name, page[-1][:12], done, total)
             if progress:
                 progress(done, total)
     if ids is None:
-        with store.transaction() as con:
-            con.execute("DELETE FROM argilla_pull_cursors")  # a full pass: the next pull starts at the top
+        reviews.clear_cursors()  # a full pass: the next pull starts at the top
     return summary
 
 
 def _pull_page(
-    store: Store,
+    reviews: Reviews,
     client: Any,
     dataset_id: Any,
     page: list[str],
@@ -270,20 +251,18 @@ def _pull_page(
 ) -> None:
     """Fetch one page, plan its decisions (validating corrections), then write it all - responses,
     decisions and the dataset's cursor (``cursor``: dataset name, pass start) - in one transaction."""
+    store = reviews.store
     records = fetch_records(client, dataset_id, page)
     summary.missing += len(page) - len(records)
     responses = {rid: _response_rows(records[rid], usernames) for rid in page if rid in records}
     responses = {rid: rows for rid, rows in responses.items() if rows}
     decisions = [d for rid, rows in responses.items() if (d := _plan(store, rid, rows, rule, min_submitted))]
-    pulled_at = _now()
+    pulled_at = utc_now()
     with store.transaction():
-        store.insert_rows(
-            "reviews",
-            REVIEW_COLUMNS,
+        reviews.save_responses(
             [[rid, r["reviewer"], r["status"], r["decision"], r["corrected_answer"], r["category"], r["rating"],
               r["notes"], json.dumps(r["answers"]) if r["answers"] else None, r["responded_at"], pulled_at]
              for rid, rows in responses.items() for r in rows],
-            on_conflict="OR REPLACE",
         )  # fmt: skip
         applied, events, outcomes = [], [], []
         for decision in decisions:
@@ -294,14 +273,10 @@ def _pull_page(
                 outcomes.append(outcome)
             applied.append((decision, corrected_id))
         record_status_events(store, events)
-        store.insert_rows("review_outcomes", OUTCOME_COLUMNS, outcomes)
+        reviews.save_outcomes(outcomes)
         if cursor is not None:
             name, started = cursor
-            store.con.execute(
-                "INSERT OR REPLACE INTO argilla_pull_cursors VALUES (?, ?, coalesce("
-                "(SELECT started_at FROM argilla_pull_cursors WHERE dataset = ?), ?), ?)",
-                [name, page[-1], name, started, _now()],
-            )
+            reviews.save_cursor(name, page[-1], started)
     # Counted only once the page has landed.
     summary.records += len(records)
     summary.responses += sum(len(rows) for rows in responses.values())

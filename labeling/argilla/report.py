@@ -3,15 +3,12 @@
 For each validator that ran on a sample (its latest result): whether it passed, and for each issue what
 is wrong, where (the question or the answer, which code block, which line) and the offending line as
 the assembler saw it - an Asar error reads ``the answer, code block 1, line 4 `JSL Foo`: ... Label 'Foo'
-wasn't found``.
+wasn't found``. The results come from ``workspace.reviews.latest_results``.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
-
-from curation.store import Store
 
 TITLES = {
     "diagnosis_first": "Diagnosis-first format",
@@ -23,25 +20,6 @@ TITLES = {
 }
 MAX_ISSUES = 8
 MARK = {"error": "✗", "warning": "⚠", "info": "ℹ"}
-
-
-def latest_results(store: Store, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Each revision's latest result per validator: ``{validator, passed, score, issues}``."""
-    rows = store.con.execute(
-        """
-        SELECT revision_id, validator,
-               arg_max(passed, validated_at), arg_max(score, validated_at), arg_max(issues, validated_at)
-        FROM validation_results WHERE revision_id IN (SELECT unnest(?::VARCHAR[]))
-        GROUP BY 1, 2 ORDER BY 1, 2
-        """,
-        [ids],
-    ).fetchall()
-    found: dict[str, list[dict[str, Any]]] = {}
-    for rid, validator, passed, score, issues in rows:
-        found.setdefault(rid, []).append(
-            {"validator": validator, "passed": bool(passed), "score": float(score), "issues": json.loads(issues)}
-        )
-    return found
 
 
 def _where(location: dict[str, Any] | None, roles: list[str]) -> str:

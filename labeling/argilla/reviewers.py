@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from curation.store import StoreError
+from curation.errors import Conflict, Invalid, NotFound, StoreError
 from labeling.argilla.datasets import WORKSPACE, ensure_workspace
 
 ROLES = {"annotator": "annotator", "curator": "admin"}  # Triforge's role -> Argilla's
@@ -26,7 +26,20 @@ _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 
 
 class ReviewerError(StoreError):
-    """A reviewer command that cannot be done as asked (shown in one line by the CLI)."""
+    """A reviewer command that cannot be done as asked (shown in one line by the CLI); the kinds below
+    say why, so a front end maps the kind (an HTTP status, say), never the message."""
+
+
+class InvalidReviewer(ReviewerError, Invalid):
+    """A bad role, username or password, or an owner named where only reviewers may be."""
+
+
+class UnknownReviewer(ReviewerError, NotFound):
+    """No such Argilla user."""
+
+
+class ReviewerExists(ReviewerError, Conflict):
+    """The username is taken."""
 
 
 @dataclass
@@ -47,7 +60,7 @@ def generate_password() -> str:
 def check_password(password: str) -> str:
     password = password.rstrip("\r\n")
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise ReviewerError(f"a password needs {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+        raise InvalidReviewer(f"a password needs {MIN_PASSWORD} to {MAX_PASSWORD} characters")
     return password
 
 
@@ -64,9 +77,9 @@ def _find(client: Any, username: str) -> Any:
 def _user(client: Any, username: str) -> Any:
     user = _find(client, username)
     if user is None:
-        raise ReviewerError(f"no reviewer {username!r} in Argilla")
+        raise UnknownReviewer(f"no reviewer {username!r} in Argilla")
     if _role_name(user) == "owner":
-        raise ReviewerError(f"{username!r} is an Argilla owner; reviewers commands leave owners alone")
+        raise InvalidReviewer(f"{username!r} is an Argilla owner; reviewers commands leave owners alone")
     return user
 
 
@@ -85,12 +98,12 @@ def add_reviewer(client: Any, username: str, role: str, password: str) -> Review
     import argilla as rg
 
     if role not in ROLES:
-        raise ReviewerError(f"unknown role {role!r}: {', '.join(ROLES)}")
+        raise InvalidReviewer(f"unknown role {role!r}: {', '.join(ROLES)}")
     if not _USERNAME.match(username):
-        raise ReviewerError("a username is letters, digits and . _ @ - (starting with a letter or digit)")
+        raise InvalidReviewer("a username is letters, digits and . _ @ - (starting with a letter or digit)")
     password = check_password(password)
     if _find(client, username) is not None:
-        raise ReviewerError(f"{username!r} already exists; use `triforge reviewers reset-password {username}`")
+        raise ReviewerExists(f"{username!r} already exists; use `triforge reviewers reset-password {username}`")
     workspace = ensure_workspace(client)
     user = rg.User(username=username, password=password, role=ROLES[role], client=client).create()
     workspace.add_user(user)

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import httpx
 
-from curation.paths import triforge_home
 from curation.store import StoreError
+from curation.workspace import WorkspacePaths
 
 SERVICES = ("noida", "server", "worker")
 OWNER = "triforge-owner"
@@ -79,8 +79,8 @@ class Credentials:
 
 
 class LabelingStack:
-    def __init__(self, home: Path | None = None) -> None:
-        self.dir = (home or triforge_home()) / "labeling"
+    def __init__(self, home: Path) -> None:
+        self.dir = WorkspacePaths(home).labeling
         self.state_file = self.dir / "stack.json"
         self.credentials_file = self.dir / "argilla-credentials.json"
         self.logs_dir = self.dir / "logs"

@@ -27,7 +27,8 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 
-from curation.store import Store, StoreLockedError
+from curation.store import StoreLockedError
+from curation.workspace import Workspace
 from labeling.argilla.datasets import WORKSPACE
 
 log = logging.getLogger(__name__)
@@ -142,13 +143,13 @@ class PullWorker:
         self.thread.join(timeout)
 
 
-def store_puller(store_path: Path, client: Any, rule: str, min_submitted: int) -> PullIds:
-    """A function pulling given ids into the store at ``store_path``, holding the store only meanwhile."""
+def store_puller(home: Path, client: Any, rule: str, min_submitted: int) -> PullIds:
+    """A function pulling given ids into the workspace at ``home``, holding its store only meanwhile."""
     from labeling.argilla.pull import pull
 
     def pull_ids(ids: list[str] | None) -> Any:
-        with Store(store_path) as store:
-            return pull(store, client, rule=rule, min_submitted=min_submitted, ids=ids)
+        with Workspace(home) as ws:
+            return pull(ws, client, rule=rule, min_submitted=min_submitted, ids=ids)
 
     return pull_ids
 

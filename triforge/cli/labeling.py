@@ -1,4 +1,8 @@
-"""``triforge labeling up|down|status|logs``: the local Argilla stack."""
+"""``triforge labeling up|down|status|logs``: the local Argilla stack; ``triforge review ...``: sync with it.
+
+These commands are entry points: they alone read ``ARGILLA_API_URL``/``ARGILLA_API_KEY`` (another
+server, e.g. the compose stack's) and hand them to ``labeling.argilla.client.connect``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from triforge.cli.common import console, err_console, print_json, user_errors
+from triforge.cli.common import console, current_home, err_console, print_json, user_errors
 
 app = typer.Typer(no_args_is_help=True, help="The local Argilla 2.8 stack experts review in.")
 
@@ -20,7 +24,7 @@ def up_command(
     """Start the stack (idempotent) and print the UI URL and the owner's login."""
     from labeling.argilla.stack import LabelingStack
 
-    stack = LabelingStack()
+    stack = LabelingStack(current_home())
     with console.status("starting the labeling stack") as spinner:
         creds = stack.up(port=port, say=lambda text: spinner.update(text))
     if as_json:
@@ -38,7 +42,7 @@ def down_command() -> None:
     """Stop the stack; its data stays for the next `up`."""
     from labeling.argilla.stack import LabelingStack
 
-    stopped = LabelingStack().down()
+    stopped = LabelingStack(current_home()).down()
     console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 
@@ -50,7 +54,7 @@ def status_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
 
     from labeling.argilla.stack import LabelingStack
 
-    status = LabelingStack().status()
+    status = LabelingStack(current_home()).status()
     # The address to hand reviewers: the server Triforge talks to (ARGILLA_API_URL for the compose stack).
     status["ui_url"] = os.environ.get("ARGILLA_API_URL") or status["url"]
     if as_json:
@@ -75,11 +79,26 @@ def logs_command(
     """The last lines of a service's log."""
     from labeling.argilla.stack import LabelingStack
 
-    text = LabelingStack().logs(service, lines)
+    text = LabelingStack(current_home()).logs(service, lines)
     if text:
         typer.echo(text)
     else:
         err_console.print(f"no log for {service} yet")
+
+
+def _client() -> object:
+    """Argilla at ``ARGILLA_API_URL``/``ARGILLA_API_KEY`` when set (read here, at the entry point), else
+    the workspace's local stack."""
+    from labeling.argilla.client import ArgillaTarget, connect
+    from labeling.argilla.stack import LabelingStack
+
+    return connect(LabelingStack(current_home()), target=ArgillaTarget.from_environ())
+
+
+def _order_help() -> str:
+    from labeling.argilla.order import ORDERS
+
+    return "Which records a reviewer sees first: " + "; ".join(f"{k} = {v}" for k, v in ORDERS.items())
 
 
 review_app = typer.Typer(no_args_is_help=True, help="Send samples to Argilla and bring experts' judgements back.")
@@ -91,22 +110,25 @@ def push_command(
     where: Annotated[
         str | None, typer.Option(help="Which samples (default: validated, no duplicate, not decided)")
     ] = None,
+    order: Annotated[str, typer.Option(help=_order_help())] = "useful",
     batch_size: Annotated[int, typer.Option(min=1, max=1000)] = 100,
     min_submitted: Annotated[int, typer.Option(min=1, max=20, help="Responses per record (new datasets)")] = 1,
     vectors: Annotated[bool, typer.Option(help="Send each sample's embedding for similarity search")] = True,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Send samples not sent before (record id = revision id: a repeat sends nothing twice)."""
-    from labeling.argilla.client import connect
+    """Send samples not sent before (record id = revision id: a repeat sends nothing twice), the most
+    useful first; each record's rank is its ``review_priority`` metadata (sort by it in Argilla)."""
+    from labeling.argilla.order import check_order
     from labeling.argilla.push import push
-    from triforge.cli.common import open_store, progress_bar
+    from triforge.cli.common import open_workspace, progress_bar
 
-    client = connect()
-    with open_store() as store, progress_bar(disable=as_json) as bar:
+    check_order(order)
+    client = _client()
+    with open_workspace() as ws, progress_bar(disable=as_json) as bar:
         task = bar.add_task("pushing", total=None)
         summary = push(
-            store, client, where=where, batch_size=batch_size, min_submitted=min_submitted, vectors=vectors,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            ws, client, where=where, order=order, batch_size=batch_size, min_submitted=min_submitted,
+            vectors=vectors, progress=lambda done, total: bar.update(task, completed=done, total=total),
         )  # fmt: skip
     if as_json:
         print_json(summary.__dict__)
@@ -146,17 +168,17 @@ def pull_command(
     """Copy responses on undecided records into the store and apply the consensus rule.
 
     Resumable: a pull that was interrupted carries on after the last page it stored."""
-    from labeling.argilla.client import connect
     from labeling.argilla.pull import pull
-    from triforge.cli.common import open_store, progress_bar
+    from triforge.cli.common import open_workspace, progress_bar
 
-    client = connect()
+    client = _client()
     report = None
-    with open_store() as store:
+    with open_workspace() as ws:
+        store = ws.store
         with progress_bar(disable=as_json) as bar:
             task = bar.add_task("pulling", total=None)
             summary = pull(
-                store, client, rule=rule, min_submitted=min_submitted, page_size=page_size,
+                ws, client, rule=rule, min_submitted=min_submitted, page_size=page_size,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )  # fmt: skip
         if retrain_classifier:  # reviewers' tags and corrections are labels: learn from them now
@@ -195,20 +217,18 @@ def listen_command(
     Deliveries are verified with the webhook's secret; `review pull` remains the fallback."""
     import uvicorn
 
-    from curation.paths import store_path
-    from labeling.argilla.client import connect
     from labeling.argilla.pull import pull
     from labeling.argilla.webhooks import PATH, Listener, register, standalone_app, store_puller
-    from triforge.cli.common import open_store
+    from triforge.cli.common import open_workspace
 
-    client = connect()
+    client = _client()
     url = url or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}{PATH}"
     webhook = register(client, url)
-    listener = Listener(webhook.secret, store_puller(store_path(), client, rule, min_submitted))
+    listener = Listener(webhook.secret, store_puller(current_home(), client, rule, min_submitted))
     try:
         if catch_up:
-            with open_store() as store:
-                _print_pull(pull(store, client, rule=rule, min_submitted=min_submitted))
+            with open_workspace() as ws:
+                _print_pull(pull(ws, client, rule=rule, min_submitted=min_submitted))
         listener.start()
         console.print(f"listening for {webhook.events} at {url} (Ctrl-C stops)")
         uvicorn.run(standalone_app(listener), host=host, port=port, log_level="warning")
@@ -226,24 +246,37 @@ def listen_command(
 @review_app.command("stats")
 @user_errors
 def stats_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Reviewer throughput, pending records and inter-annotator agreement (Krippendorff's alpha), from the store."""
+    """Reviewer throughput (in all and per day, with time per record), pending records and inter-annotator
+    agreement (Krippendorff's alpha), from the store."""
     from labeling.argilla.stats import review_stats
-    from triforge.cli.common import open_store, simple_table
+    from triforge.cli.common import open_workspace, simple_table
 
-    with open_store(read_only=True) as store:
-        stats = review_stats(store)
+    with open_workspace(read_only=True) as ws:
+        stats = review_stats(ws)
     if as_json:
-        print_json(stats)
+        print_json(stats.as_dict())
         return
     columns = ("reviewer", "submitted", "approve", "reject", "corrections", "last pull")
-    console.print(simple_table("reviewers", columns, [tuple(r.values()) for r in stats["reviewers"]]))
-    console.print(simple_table("records sent to Argilla", ("state", "records"), list(stats["records"].items())))
-    agreement = stats["agreement"]
+    rows = [(r.reviewer, r.submitted, r.approve, r.reject, r.corrections, r.last_pull) for r in stats.reviewers]
+    console.print(simple_table("reviewers", columns, rows))
+
+    def per_record(seconds: float | None) -> str:
+        return "n/a" if seconds is None else f"{seconds:.0f} s"
+
+    days = [
+        (d.day, d.reviewer, d.submitted, f"{d.first[11:16]}-{d.last[11:16]}", per_record(d.seconds_per_record))
+        for d in stats.days
+    ]
+    console.print(
+        simple_table("per reviewer per day (UTC)", ("day", "reviewer", "submitted", "from-to", "per record"), days)
+    )
+    console.print(simple_table("records sent to Argilla", ("state", "records"), list(stats.records.items())))
+    agreement = stats.agreement
 
     def fmt(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.3f}"
 
-    rows = [("decision (all)", fmt(agreement["decision"])), ("category tag", fmt(agreement["category"]))]
-    rows += [(f"decision, {c}", fmt(a)) for c, a in agreement["decision_by_category"].items()]
-    title = f"Krippendorff's alpha ({agreement['samples_with_two_or_more_reviews']} samples with 2+ reviews)"
+    rows = [("decision (all)", fmt(agreement.decision)), ("category tag", fmt(agreement.category))]
+    rows += [(f"decision, {c}", fmt(a)) for c, a in agreement.decision_by_category.items()]
+    title = f"Krippendorff's alpha ({agreement.samples_with_two_or_more_reviews} samples with 2+ reviews)"
     console.print(simple_table(title, ("question", "alpha"), rows))

@@ -22,14 +22,23 @@ PASSWORD_STDIN = typer.Option(
 
 def _password(from_stdin: bool) -> tuple[str, bool]:
     """The password, and whether it was generated (and so must be shown)."""
-    from labeling.argilla.reviewers import ReviewerError, generate_password
+    from labeling.argilla.reviewers import InvalidReviewer, generate_password
 
     if not from_stdin:
         return generate_password(), True
     line = sys.stdin.readline()
     if not line.strip():
-        raise ReviewerError("--password-stdin: no password on stdin")
+        raise InvalidReviewer("--password-stdin: no password on stdin")
     return line.rstrip("\r\n"), False
+
+
+def _client() -> object:
+    """The Argilla client: ``ARGILLA_API_URL``/``ARGILLA_API_KEY`` (read here, the entry point) or the local stack."""
+    from labeling.argilla.client import ArgillaTarget, connect
+    from labeling.argilla.stack import LabelingStack
+    from triforge.cli.common import current_home
+
+    return connect(LabelingStack(current_home()), target=ArgillaTarget.from_environ())
 
 
 def _ui_url(client: object) -> str:
@@ -53,11 +62,10 @@ def add_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create an Argilla user in the Triforge workspace and print its login (the password once)."""
-    from labeling.argilla.client import connect
     from labeling.argilla.reviewers import add_reviewer
 
     password, generated = _password(password_stdin)
-    client = connect()
+    client = _client()
     reviewer = add_reviewer(client, name, role, password)
     shown = password if generated else None
     if as_json:
@@ -71,10 +79,9 @@ def add_command(
 @user_errors
 def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every reviewer (non-owner Argilla user), its role, and whether it is in the Triforge workspace."""
-    from labeling.argilla.client import connect
     from labeling.argilla.reviewers import list_reviewers
 
-    reviewers = list_reviewers(connect())
+    reviewers = list_reviewers(_client())
     if as_json:
         print_json([r.as_dict() for r in reviewers])
         return
@@ -90,11 +97,10 @@ def reset_password_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Give a reviewer a new password (generated and shown once, or from stdin)."""
-    from labeling.argilla.client import connect
     from labeling.argilla.reviewers import reset_password
 
     password, generated = _password(password_stdin)
-    client = connect()
+    client = _client()
     reviewer = reset_password(client, name, password)
     shown = password if generated else None
     if as_json:
@@ -115,10 +121,9 @@ def remove_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Take a reviewer out of the Triforge workspace (their responses stay); --delete removes the account."""
-    from labeling.argilla.client import connect
     from labeling.argilla.reviewers import remove_reviewer
 
-    reviewer = remove_reviewer(connect(), name, delete=delete)
+    reviewer = remove_reviewer(_client(), name, delete=delete)
     if as_json:
         print_json({**reviewer.as_dict(), "deleted": delete})
         return
