@@ -163,13 +163,13 @@ def submission(i: int) -> dict[str, str]:
     }
 
 
-def stored_from(store_file: Path, secrets: list[str]) -> int:
+def stored_from(home: Path, secrets: list[str]) -> int:
     """Submissions the store holds from these keys (key ids are the secrets' first 11 characters)."""
-    from curation.store import Store
+    from curation.resources.keys import ID_LENGTH
+    from curation.workspace import Workspace
 
-    with Store(store_file, read_only=True) as store:
-        sql = "SELECT count(*) FROM submissions WHERE key_id IN (SELECT unnest(?::VARCHAR[]))"
-        return store.con.execute(sql, [[s[:11] for s in secrets]]).fetchone()[0]
+    with Workspace(home, read_only=True) as ws:
+        return sum(len(ws.submissions.ids_of(secret[:ID_LENGTH])) for secret in secrets)
 
 
 def burst(client: httpx.Client, key: str, args: argparse.Namespace) -> None:
@@ -255,7 +255,7 @@ def main() -> None:
                 server.wait(timeout=30)
         if args.duration:
             # Counted in the store itself, after the service stopped: a retry that wrote twice shows here.
-            stored = stored_from(Path(home) / "triforge.duckdb", secrets)
+            stored = stored_from(Path(home), secrets)
             acknowledged = sum(o.answered for o in outcomes)
             offered = args.keys * args.rate
             print(

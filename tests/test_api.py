@@ -8,10 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from curation.importers import import_file
-from curation.samples import set_status
-from curation.store import Store
+from curation.workspace import Workspace
 from labeling.api import ServiceSettings, create_app
-from labeling.api.keys import create_key
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 
 GOOD = {"kind": "debug_dialogue", "category": "mode_mismatch", "prompt": GOOD_QUESTION, "answer": GOOD_ANSWER}
@@ -19,15 +17,15 @@ GOOD = {"kind": "debug_dialogue", "category": "mode_mismatch", "prompt": GOOD_QU
 
 @pytest.fixture
 def keys(home, field_dir):
-    with Store(home / "triforge.duckdb") as store:
-        import_file(store, field_dir / "farore_debugging_training.jsonl")
-        made = {role: create_key(store, f"{role}-person", role)[1] for role in ("contributor", "curator", "admin")}
-        made["other"] = create_key(store, "someone-else", "contributor")[1]
+    with Workspace(home) as ws:
+        import_file(ws.store, field_dir / "farore_debugging_training.jsonl")
+        made = {role: ws.keys.create(f"{role}-person", role)[1] for role in ("contributor", "curator", "admin")}
+        made["other"] = ws.keys.create("someone-else", "contributor")[1]
     return made
 
 
 def client_for(home, settings=None) -> TestClient:
-    return TestClient(create_app(settings or ServiceSettings(), home / "triforge.duckdb"))
+    return TestClient(create_app(Workspace(home), settings))
 
 
 def h(secret: str) -> dict[str, str]:
@@ -178,7 +176,7 @@ def test_status_follows_review_and_contributors_see_their_rate(home, keys):
         assert c.get(f"/v1/submissions/{sub['id']}", headers=h(keys["curator"])).status_code == 200
         service = c.app.state.service
         with service.lock:
-            set_status(service.store, [sub["sample_id"]], "approved", actor="expert")
+            service.workspace.samples.set_status([sub["sample_id"]], "approved", actor="expert")
         assert c.get(f"/v1/submissions/{sub['id']}", headers=h(keys["contributor"])).json()["status"] == "approved"
         me = c.get("/v1/contributors/me", headers=h(keys["contributor"])).json()
         assert (me["submissions"], me["approved"], me["acceptance_rate"]) == (1, 1, 1.0)
@@ -210,10 +208,8 @@ def test_curator_resources(home, keys):
             json={"snapshot": "more", "evals": [{"id": "e1", "prompt": GOOD_QUESTION}]},
         ).json()
         assert leak["leaked_evals"] == 1
-        from curation.dedup.run import run_dedup
-
         with c.app.state.service.lock:
-            run = run_dedup(c.app.state.service.store)
+            run = c.app.state.service.workspace.dedup_runs.run()
         assert [r["id"] for r in c.get("/v1/dedup/runs", headers=cur).json()] == [run.id]
         page = c.get(f"/v1/dedup/runs/{run.id}/report", params={"format": "html"}, headers=cur)
         assert page.status_code == 200 and page.text.startswith("<!doctype html>")
@@ -284,20 +280,108 @@ def test_a_submission_and_its_idempotency_record_land_together_or_not_at_all(hom
         raise RuntimeError("the process dies here")
 
     lines = "\n".join(json.dumps(dict(GOOD, prompt=f"{GOOD_QUESTION} ({i})")) for i in range(3))
-    with TestClient(create_app(ServiceSettings(), home / "triforge.duckdb"), raise_server_exceptions=False) as c:
+    with TestClient(create_app(Workspace(home)), raise_server_exceptions=False) as c:
         once = {**h(keys["contributor"]), "Idempotency-Key": "k-1"}
         batch = {**h(keys["contributor"]), "Idempotency-Key": "k-2"}
         with monkeypatch.context() as patched:
             patched.setattr(service_module, "remember", crash)
             assert c.post("/v1/submissions", json=GOOD, headers=once).status_code == 500
             assert c.post("/v1/submissions/batch", content=lines, headers=batch).status_code == 500
-        svc = c.app.state.service
-        with svc.lock:
-            counts = [svc.store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in
-                      ("submissions", "idempotency_records", "revisions")]  # fmt: skip
+        ws = c.app.state.service.workspace
+        with c.app.state.service.lock:
+            counts = [ws.submissions.count(), ws.submissions.answer_count(), ws.samples.total()]
         assert counts == [0, 0, 28]
         retried = c.post("/v1/submissions", json=GOOD, headers=once)
         assert retried.status_code == 201 and retried.json()["status"] == "validated"  # not a duplicate of a ghost
         assert "Idempotent-Replayed" not in retried.headers
         assert c.post("/v1/submissions/batch", content=lines, headers=batch).json()["accepted"] == 3
         assert c.get("/v1/contributors/me", headers=h(keys["contributor"])).json()["submissions"] == 4
+
+
+def test_library_errors_answer_by_their_kind(home, keys):
+    """NotFound, Conflict and Invalid map to 404, 409 and 422 wherever they are raised; the message is
+    the detail, and a 422 has the field-error shape every 422 of the document has."""
+    from curation.errors import Conflict, Invalid, NotFound, StoreError
+    from labeling.api.errors import store_error_response
+
+    with client_for(home) as c:
+        admin, cur = h(keys["admin"]), h(keys["curator"])
+        unknown = c.delete("/v1/keys/tf_abcdefgh", headers=admin)
+        assert (unknown.status_code, unknown.json()) == (404, {"detail": "no API key tf_abcdefgh"})
+        sample = c.get("/v1/samples", params={"limit": 1}, headers=cur).json()["samples"][0]
+        same = c.post(f"/v1/samples/{sample['id']}/corrections", json={"answer": sample["answer"]}, headers=cur)
+        assert same.status_code == 409 and "changes nothing" in same.json()["detail"]
+    bodies = {kind: store_error_response(kind("why")) for kind in (NotFound, Conflict, Invalid, StoreError)}
+    assert {kind.__name__: r.status_code for kind, r in bodies.items()} == {
+        "NotFound": 404, "Conflict": 409, "Invalid": 422, "StoreError": 400,
+    }  # fmt: skip
+    assert json.loads(bodies[Invalid].body) == {"detail": [{"loc": [], "msg": "why", "type": "invalid"}]}
+
+
+def test_the_service_reads_only_its_workspace(home, keys, tmp_path, monkeypatch, field_dir):
+    """The app serves the workspace it is given: a different $TRIFORGE_HOME is never read or written
+    (the duplicate index comes from beside the store), and a near-duplicate of an imported sample is
+    found at once."""
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("TRIFORGE_HOME", str(elsewhere))
+    with Workspace(home) as ws:
+        ws.dedup_runs.run()
+        first = ws.samples.list(limit=1)[0]
+        detail = ws.samples.get(first["id"])
+    turns = [{"role": m.role.value, "content": m.content} for m in detail.revision.messages]
+    turns[-1]["content"] += "\n\nThat is all."
+    body = {"kind": detail.revision.kind.value, "messages": turns}
+    with client_for(home) as c:
+        out = c.post("/v1/submissions", json=body, headers=h(keys["contributor"])).json()
+    assert out["status"] == "duplicate" and out["duplicate_of"]["id"] == first["id"]
+    assert not elsewhere.exists()
+
+
+def test_an_asgi_server_factory_serves_triforge_home(home, keys, monkeypatch):
+    from labeling.api import create_app_from_environ
+
+    monkeypatch.setenv("TRIFORGE_HOME", str(home))
+    with TestClient(create_app_from_environ()) as c:
+        assert c.get("/healthz").json()["samples"] == 28
+
+
+def test_the_submission_page_escapes_what_it_shows(home, keys):
+    """The page echoes the contributor's text back into the form and the report: as text, never markup."""
+    script = "<script>alert('x')</script>"
+    form = {"api_key": keys["contributor"], "kind": "debug_dialogue", "prompt": GOOD_QUESTION + script,
+            "answer": "I think it is maybe the stack. " + script}  # fmt: skip
+    with client_for(home) as c:
+        page = c.post("/submit", data=form)
+        refused = c.post("/submit", data=dict(form, api_key="tf_wrong"))
+    for response in (page, refused):
+        assert "<script>" not in response.text and "&lt;script&gt;" in response.text
+    assert "Needs work" in page.text and refused.status_code == 401
+
+
+def test_a_correction_with_an_explicit_null_is_refused_as_the_document_says(home, keys):
+    # Found by schemathesis's stateful phase: the document states category as a string one may leave
+    # out, and a null one was accepted.
+    with client_for(home) as c:
+        cur = h(keys["curator"])
+        sample = c.get("/v1/samples", params={"limit": 1}, headers=cur).json()["samples"][0]
+        nulled = c.post(f"/v1/samples/{sample['id']}/corrections", json={"answer": "x", "category": None}, headers=cur)
+    assert nulled.status_code == 422 and nulled.json()["detail"][0]["loc"] == ["body", "category"]
+
+
+def test_the_cli_client_raises_the_kind_the_service_answered(home, keys):
+    """What ``triforge`` sends through a running service comes back as the library's own error kind,
+    so a command fails the same way whether it ran locally or through the API."""
+    from curation.errors import Conflict, NotFound
+    from labeling.api.client import ServiceClient
+    from labeling.api.discovery import ServiceInfo
+    from tests.local_http import serve_in_thread
+
+    with serve_in_thread(create_app(Workspace(home)), health_path="/healthz") as base:
+        client = ServiceClient(ServiceInfo(url=base, pid=0, started_at=""), keys["admin"])
+        with client:
+            assert {k.name for k in client.list_keys()} >= {"admin-person", "someone-else"}
+            with pytest.raises(NotFound, match="no API key tf_abcdefgh"):
+                client.revoke_key("tf_abcdefgh")
+            client.create_snapshot("everything", None, parent=None)
+            with pytest.raises(Conflict, match="already holds exactly these samples"):
+                client.create_snapshot("again", None, parent=None)

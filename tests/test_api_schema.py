@@ -18,14 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.engine import events, from_schema
 
-from curation.dedup.run import DedupConfig, run_dedup
+from curation.dedup.run import DedupConfig
 from curation.filters import FIELDS, PREDICTED_TASKS
 from curation.importers import import_file
-from curation.samples import count_samples, list_samples
-from curation.snapshots import create_snapshot
-from curation.store import Store
+from curation.resources.keys import ROLES
+from curation.workspace import Workspace
 from labeling.api import ServiceSettings, create_app, patterns
-from labeling.api.keys import ROLES, create_key
 from labeling.api.resources import Role, SampleStatus
 from labeling.api.service import SubmissionService
 from schemas.sample import SAMPLE_STATUSES
@@ -38,19 +36,16 @@ SEED = int(os.environ.get("TRIFORGE_SCHEMATHESIS_SEED", "20261202"))
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory, field_dir):
     home = tmp_path_factory.mktemp("api-schema")
-    path = home / "triforge.duckdb"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TRIFORGE_HOME", str(home))
-        with Store(path) as store:
-            import_file(store, field_dir / "farore_debugging_training.jsonl")
-            create_snapshot(store, "all")
-            run_dedup(store, config=DedupConfig(methods=("minhash",)))
-            secret = create_key(store, "fuzzer", "admin")[1]
-        # The rate limit is raised for this test only: the run sends hundreds of requests with one key.
-        app = create_app(ServiceSettings(requests_per_minute=10**7, burst=10**6), path=path)
-        app.state.service = SubmissionService(path)
-        yield app, secret, path
-        app.state.service.close()
+    with Workspace(home) as ws:
+        import_file(ws.store, field_dir / "farore_debugging_training.jsonl")
+        ws.snapshots.create("all")
+        ws.dedup_runs.run(DedupConfig(methods=("minhash",)))
+        secret = ws.keys.create("fuzzer", "admin")[1]
+    # The rate limit is raised for this test only: the run sends hundreds of requests with one key.
+    app = create_app(home, ServiceSettings(requests_per_minute=10**7, burst=10**6))
+    app.state.service = SubmissionService(Workspace(home))
+    yield app, secret, home
+    app.state.service.close()
 
 
 @schemathesis.serializer("application/x-ndjson")
@@ -112,13 +107,13 @@ def test_every_operation_keeps_its_contract(prepared):
 
 
 def test_every_filter_the_pattern_admits_runs(prepared):
-    store = prepared[0].state.service.store
+    samples = prepared[0].state.service.workspace.samples
 
     @given(st.from_regex(patterns.WHERE, fullmatch=True))
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def runs(where: str) -> None:
-        count_samples(store, where)
-        list_samples(store, where, limit=2)
+        samples.count(where)
+        samples.list(where, limit=2)
 
     runs()
 

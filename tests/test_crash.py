@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from curation.store import Store
-from labeling.api.keys import create_key
+from curation.workspace import Workspace
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 from tests.service_process import start_service, stop_service
 
@@ -92,8 +92,8 @@ def _requests(secrets: list[str]) -> list[Request]:
 def test_sigkill_mid_load_loses_no_acknowledged_submission_and_retries_duplicate_nothing(home):
     started = time.monotonic()
     home.mkdir(parents=True)
-    with Store(home / "triforge.duckdb") as store:
-        secrets = [create_key(store, f"contributor-{i}", "contributor")[1] for i in range(KEYS)]
+    with Workspace(home) as ws:
+        secrets = [ws.keys.create(f"contributor-{i}", "contributor")[1] for i in range(KEYS)]
     requests = _requests(secrets)
     kill_at = int(len(requests) * KILL_AFTER_SHARE)
 

@@ -2,13 +2,13 @@
 
 The HTML has no external assets: summary figures, an inline-SVG histogram of pair similarities per
 method, and every cluster with its members shown side by side against the representative
-(``difflib.HtmlDiff``), largest clusters first.
+(``difflib.HtmlDiff``), largest clusters first. It is a Jinja2 template (``templates/report.html``)
+with autoescaping on, since every text in it came from a sample.
 """
 
 from __future__ import annotations
 
 import difflib
-import html
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -174,80 +174,73 @@ def render_markdown(data: ReportData) -> str:
     return "\n".join(out) + "\n"
 
 
-def _svg_histogram(histogram: dict[str, list[int]]) -> str:
-    if not histogram:
-        return "<p>No pairs.</p>"
-    colours = {"exact": "#4c78a8", "minhash": "#f58518", "embedding": "#54a24b"}
-    width, height, pad = 640, 220, 30
-    bins = len(BINS) - 1
-    top = max(max(v) for v in histogram.values()) or 1
-    slot = (width - 2 * pad) / bins
-    bar = slot / (len(histogram) + 1)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" role="img" '
-        'aria-label="pair similarity histogram">'
-    ]
-    for i in range(bins):
-        x0 = pad + i * slot
-        parts.append(
-            f'<text x="{x0 + slot / 2:.1f}" y="{height + 15}" font-size="10" text-anchor="middle">{BINS[i]:.2f}</text>'
-        )
-        for j, (method, counts) in enumerate(histogram.items()):
-            h = (height - pad) * counts[i] / top
-            parts.append(
-                f'<rect x="{x0 + j * bar:.1f}" y="{height - h:.1f}" width="{bar - 1:.1f}" height="{h:.1f}" '
-                f'fill="{colours.get(method, "#999")}"><title>{method} {BINS[i]:.2f}-{BINS[i + 1]:.2f}: '
-                f"{counts[i]}</title></rect>"
-            )
-    for j, method in enumerate(histogram):
-        parts.append(
-            f'<rect x="{pad + j * 110}" y="{height + 25}" width="10" height="10" '
-            f'fill="{colours.get(method, "#999")}"/><text x="{pad + j * 110 + 14}" y="{height + 34}" '
-            f'font-size="11">{method}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+_COLOURS = {"exact": "#4c78a8", "minhash": "#f58518", "embedding": "#54a24b"}
 
 
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:2em;color:#222}table.summary td{padding:2px 12px}
-.cluster{border:1px solid #ccc;border-radius:6px;padding:8px 12px;margin:16px 0}
-.member{font-size:13px}.kept{color:#2a7}
-table.diff{font-family:monospace;font-size:12px;border-collapse:collapse;width:100%}
-table.diff td{vertical-align:top;white-space:pre-wrap;word-break:break-word;padding:0 4px}
-.diff_header{background:#eee;color:#888}.diff_next{display:none}
-.diff_add{background:#cfc}.diff_chg{background:#ffa}.diff_sub{background:#fcc}
-"""
+@dataclass(frozen=True)
+class _Chart:
+    """The similarity histogram laid out for the template's inline SVG: one bar per method per bin."""
+
+    width: int
+    height: int
+    bins: list[dict[str, Any]]  # each: its label's x and text, and its bars
+    legend: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, histogram: dict[str, list[int]]) -> _Chart | None:
+        if not histogram:
+            return None
+        width, height, pad = 640, 220, 30
+        bins = len(BINS) - 1
+        top = max(max(v) for v in histogram.values()) or 1
+        slot = (width - 2 * pad) / bins
+        bar = slot / (len(histogram) + 1)
+        columns = []
+        for i in range(bins):
+            x0 = pad + i * slot
+            bars = []
+            columns.append({"x": f"{x0 + slot / 2:.1f}", "text": f"{BINS[i]:.2f}", "bars": bars})
+            for j, (method, counts) in enumerate(histogram.items()):
+                h = (height - pad) * counts[i] / top
+                bars.append(
+                    {
+                        "x": f"{x0 + j * bar:.1f}",
+                        "y": f"{height - h:.1f}",
+                        "width": f"{bar - 1:.1f}",
+                        "height": f"{h:.1f}",
+                        "colour": _COLOURS.get(method, "#999"),
+                        "title": f"{method} {BINS[i]:.2f}-{BINS[i + 1]:.2f}: {counts[i]}",
+                    }
+                )
+        legend = [
+            {"x": pad + j * 110, "colour": _COLOURS.get(method, "#999"), "method": method}
+            for j, method in enumerate(histogram)
+        ]
+        return cls(width, height, columns, legend)
+
+
+def _templates() -> Any:
+    import jinja2
+
+    # Autoescaping on: sample text, sources and filters are contributors' input.
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("curation.dedup", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
 
 
 def render_html(data: ReportData) -> str:
-    esc = html.escape
+    """The report as one self-contained page (``templates/report.html``): no external assets."""
+    from markupsafe import Markup
+
     differ = difflib.HtmlDiff(wrapcolumn=70)
-    out = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>Dedup report {esc(data.run['id'])}</title><style>{_CSS}</style></head><body>",
-        f"<h1>Dedup report {esc(data.run['id'])}</h1><table class='summary'>",
-    ]
-    out += [f"<tr><td>{esc(k)}</td><td><b>{esc(v)}</b></td></tr>" for k, v in _summary_rows(data)]
-    out += ["</table><h2>Pair similarity</h2>", _svg_histogram(data.histogram), "<h2>Clusters</h2>"]
+    clusters = []
     for cluster in data.clusters[:MAX_CLUSTERS_SHOWN]:
         rep = cluster["representative"]
-        out.append(f"<div class='cluster'><h3>Cluster {cluster['cluster']}: {len(cluster['members'])} samples</h3>")
-        for m in cluster["members"]:
-            tag = (
-                "<span class='kept'>kept</span>"
-                if m["representative"]
-                else f"duplicate of {esc(rep[:12])} "
-                f"(similarity {m['similarity']:.3f} via {esc(', '.join(m['methods']))})"
-            )
-            out.append(
-                f"<div class='member'><code>{esc(m['id'][:12])}</code> {esc(m['kind'])} / "
-                f"{esc(m['category'] or '-')} / {esc(m['source'])} / {esc(m['status'])}: {tag}</div>"
-            )
-        for m in cluster["members"]:
-            if m["representative"] or m["id"] not in data.texts or rep not in data.texts:
-                continue
-            out.append(
+        diffs = [
+            # HtmlDiff escapes the texts itself; its table is markup.
+            Markup(
                 differ.make_table(
                     data.texts[rep].splitlines(),
                     data.texts[m["id"]].splitlines(),
@@ -255,11 +248,24 @@ def render_html(data: ReportData) -> str:
                     f"duplicate {m['id'][:12]}",
                 )
             )
-        out.append("</div>")
-    if len(data.clusters) > MAX_CLUSTERS_SHOWN:
-        out.append(f"<p>... {len(data.clusters) - MAX_CLUSTERS_SHOWN} more clusters in the JSON report</p>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+            for m in cluster["members"]
+            if not m["representative"] and m["id"] in data.texts and rep in data.texts
+        ]
+        clusters.append(
+            {"number": cluster["cluster"], "representative": rep, "members": cluster["members"], "diffs": diffs}
+        )
+    page = (
+        _templates()
+        .get_template("report.html")
+        .render(
+            run_id=data.run["id"],
+            summary=_summary_rows(data),
+            chart=_Chart.of(data.histogram),
+            clusters=clusters,
+            hidden=max(0, len(data.clusters) - MAX_CLUSTERS_SHOWN),
+        )
+    )
+    return page + "\n"
 
 
 RENDERERS = {"json": render_json, "md": render_markdown, "html": render_html}

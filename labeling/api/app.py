@@ -14,18 +14,19 @@ body, so a contributor can fix them at once.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 
-from curation.paths import store_path
+from curation.workspace import Workspace
 from labeling.api.deps import API_KEY_HEADER
 from labeling.api.discovery import remove_service_file, write_service_file
 from labeling.api.errors import install_handlers
 from labeling.api.limits import BodySizeLimit
+from labeling.api.listener import listen_to_argilla, local_argilla, remote_argilla
 from labeling.api.methods import MethodNotAllowed
 from labeling.api.ratelimit import RateLimiter
 from labeling.api.routes import health, keys, reports, samples, snapshots, store, submissions
@@ -33,26 +34,39 @@ from labeling.api.service import SubmissionService
 from labeling.api.settings import ServiceSettings
 from labeling.api.web import router as web_router
 
-__all__ = ["API_KEY_HEADER", "create_app"]
+__all__ = ["API_KEY_HEADER", "create_app", "create_app_from_environ"]
 
 
-def create_app(settings: ServiceSettings | None = None, path: Path | None = None) -> FastAPI:
+def create_app(
+    workspace: Workspace | Path,
+    settings: ServiceSettings | None = None,
+    *,
+    argilla: Callable[[], Any] | None = None,
+) -> FastAPI:
+    """The app over ``workspace`` (or the workspace at that home folder). Its store is opened when the
+    app starts (the lifespan), not here, so building an app - for its OpenAPI document, say - locks nothing.
+    ``argilla`` makes the Argilla client the webhook listener uses when ``settings`` enable it (default:
+    the workspace's own labeling stack; the entry point passes another server's URL and key)."""
     settings = settings or ServiceSettings()
-    store_file = path or store_path()
+    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = getattr(app.state, "service", None) is None  # a caller may have opened it already
         if owned:
-            app.state.service = SubmissionService(store_file)
-        stop_listening = _listen_to_argilla(app, settings) if settings.argilla_webhook_url else None
+            app.state.service = SubmissionService(ws)
+        stop_listening = (
+            listen_to_argilla(app, settings, argilla or local_argilla(ws.home))
+            if settings.argilla_webhook_url
+            else None
+        )
         if settings.service_url:  # after the store is ours: a CLI writer that finds it locked finds us
-            write_service_file(store_file.parent, settings.service_url)
+            write_service_file(ws.home, settings.service_url)
         try:
             yield
         finally:
             if settings.service_url:
-                remove_service_file(store_file.parent)
+                remove_service_file(ws.home)
             if stop_listening:
                 stop_listening()
             if owned:
@@ -86,29 +100,16 @@ def create_app(settings: ServiceSettings | None = None, path: Path | None = None
     return app
 
 
-def _listen_to_argilla(app: FastAPI, settings: ServiceSettings) -> Callable[[], None]:
-    """Register the Argilla webhook and pull completed records into the service's own store (it holds
-    the only write connection, so a separate listener could not). Returns the function that stops it."""
-    from labeling.argilla.client import connect
-    from labeling.argilla.pull import pull
-    from labeling.argilla.webhooks import Listener, register
+def create_app_from_environ(
+    settings: ServiceSettings | None = None, environ: Mapping[str, str] | None = None
+) -> FastAPI:
+    """An entry point for an ASGI server (``uvicorn --factory labeling.api.app:create_app_from_environ``):
+    the workspace is ``$TRIFORGE_HOME``, read here once; nothing below it reads the environment.
+    ``triforge serve`` builds its Workspace from ``--home`` itself and calls :func:`create_app`."""
+    from labeling.argilla.client import ArgillaTarget
 
-    svc: SubmissionService = app.state.service
-    client = connect()
-    webhook = register(client, settings.argilla_webhook_url)
-
-    def pull_ids(ids: list[str] | None) -> Any:
-        with svc.lock:  # a catch-up pull (ids None) holds submissions back while it runs: seconds per 1k
-            return pull(svc.store, client, rule=settings.review_rule, min_submitted=settings.review_min_submitted,
-                        ids=ids)  # fmt: skip
-
-    listener = Listener(webhook.secret, pull_ids, catch_up=True)
-    listener.start()
-    app.state.argilla_listener = listener
-
-    def stop() -> None:
-        listener.close()
-        app.state.argilla_listener = None
-        webhook.delete()
-
-    return stop
+    workspace = Workspace.from_environ(environ)
+    target = ArgillaTarget.from_environ(environ)
+    if target is None:
+        return create_app(workspace, settings)
+    return create_app(workspace, settings, argilla=remote_argilla(target))

@@ -4,7 +4,8 @@ sent through the API with the admin key instead of failing on the lock.
 ``client_for_locked_store`` decides whether the lock's holder is the service named in
 ``$TRIFORGE_HOME/service.json`` (same pid) and finds the admin key; ``ServiceClient`` makes the
 calls and returns the same objects the library calls return, so a command prints the same either
-way. Errors come back as ``StoreError`` carrying the service's own message.
+way. Errors come back as the kind the library raised (``NotFound`` for 404, ``Conflict`` for 409,
+``Invalid`` for 422) carrying the service's own message.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from typing import Any
 import httpx
 
 from curation.backup import BACKUP_FILE, MANIFEST, BackupManifest, check_backup, ensure_empty_folder
+from curation.errors import Conflict, Invalid, NotFound, StoreError
 from curation.integrity import StoreCheck
-from curation.store import StoreError, StoreLockedError
+from curation.resources.keys import ApiKey
+from curation.store import StoreLockedError
 from labeling.api.deps import API_KEY_HEADER
 from labeling.api.discovery import ADMIN_KEY_ENV, ADMIN_KEY_FILE, ServiceInfo, admin_key, read_service_file
-from labeling.api.keys import ApiKey
 from schemas.snapshot import Snapshot
 
 
@@ -39,13 +41,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def client_for_locked_store(exc: StoreLockedError, home: Path) -> ServiceClient:
-    """A client for the service holding the store, or ``exc`` again when the holder is no service
-    (an import, a training run) - or a clear error when it is one but no admin key is set."""
+def client_for_locked_store(exc: StoreLockedError, home: Path, admin_secret: str | None = None) -> ServiceClient:
+    """A client for the service holding the store in workspace ``home``, or ``exc`` again when the
+    holder is no service (an import, a training run) - or a clear error when it is one but no admin
+    key is set. ``admin_secret`` is the caller's ``$TRIFORGE_ADMIN_KEY``; else ``home/admin.key``."""
     info = read_service_file(home)
     if info is None or (exc.pid is not None and exc.pid != info.pid) or not _alive(info.pid):
         raise exc
-    secret = admin_key(home)
+    secret = admin_key(home, admin_secret)
     if not secret:
         raise StoreError(
             f"the store is held by triforge serve (pid {info.pid}) at {info.url}. To send this change through "
@@ -53,6 +56,10 @@ def client_for_locked_store(exc: StoreLockedError, home: Path) -> ServiceClient:
             "e.g. `triforge keys create --role admin --name ops --save-admin-key` before starting the service)"
         )
     return ServiceClient(info, secret)
+
+
+# The statuses whose body is the library's own message: raised again as the same kind.
+_KINDS: dict[int, type[StoreError]] = {404: NotFound, 409: Conflict}
 
 
 def _detail(response: httpx.Response) -> str:
@@ -111,8 +118,11 @@ class ServiceClient:
                 f"the service at {self.url} refused the admin key ({response.status_code}: {detail}); "
                 f"check {ADMIN_KEY_ENV} or {ADMIN_KEY_FILE}"
             )
-        if response.status_code in (404, 409):
-            raise StoreError(detail)  # the library's own message, as the command would print it locally
+        kind = _KINDS.get(response.status_code)
+        if kind is not None:
+            raise kind(detail)  # the library's own error, as the command would raise it locally
+        if response.status_code == 422:
+            raise Invalid(f"the service at {self.url} answered 422: {detail}")
         raise StoreError(f"the service at {self.url} answered {response.status_code}: {detail}")
 
     # --- keys -----------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 
-from labeling.api.keys import ApiKey, authenticate
+from curation.resources.keys import ApiKey
 from labeling.api.service import SubmissionService
 
 API_KEY_HEADER = "X-API-Key"
@@ -32,9 +32,7 @@ def current_key(request: Request, secret: Annotated[str | None, Security(api_key
         raise HTTPException(
             401, "send your API key in the X-API-Key header", headers={"WWW-Authenticate": API_KEY_HEADER}
         )
-    svc = service(request)
-    with svc.lock:
-        key = authenticate(svc.store, secret)
+    key = service(request).authenticate(secret)
     if key is None:
         raise HTTPException(401, "unknown or revoked API key", headers={"WWW-Authenticate": API_KEY_HEADER})
     wait = request.app.state.limiter.take(key.id)

@@ -1,9 +1,10 @@
 """How a CLI writer finds the running service that holds the store, and the admin key to use.
 
-While ``triforge serve`` runs it keeps ``$TRIFORGE_HOME/service.json`` (mode 0600): its URL and
+While ``triforge serve`` runs it keeps ``service.json`` (mode 0600) in its workspace: its URL and
 pid, removed on shutdown. A CLI write that finds the store locked by that same pid sends the
-change through the API instead of failing. The key comes from ``TRIFORGE_ADMIN_KEY`` or
-``$TRIFORGE_HOME/admin.key`` (0600; refused if others may read it, as ssh refuses a loose key).
+change through the API instead of failing. The key comes from ``TRIFORGE_ADMIN_KEY`` (read by the
+CLI, the entry point, and passed in) or the workspace's ``admin.key`` (0600; refused if others may
+read it, as ssh refuses a loose key).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import json
 import os
 import stat
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from curation.store import StoreError
+from curation.clock import utc_now
+from curation.errors import StoreError
 
 SERVICE_FILE = "service.json"
 ADMIN_KEY_FILE = "admin.key"
@@ -44,7 +45,7 @@ def write_private(path: Path, text: str) -> None:
 
 def write_service_file(home: Path, url: str) -> Path:
     path = home / SERVICE_FILE
-    info = {"url": url, "pid": os.getpid(), "started_at": datetime.now(UTC).isoformat()}
+    info = {"url": url, "pid": os.getpid(), "started_at": utc_now().isoformat() + "+00:00"}
     write_private(path, json.dumps(info) + "\n")
     return path
 
@@ -64,9 +65,10 @@ def read_service_file(home: Path) -> ServiceInfo | None:
         return None
 
 
-def admin_key(home: Path) -> str | None:
-    """The admin key from the environment, else from ``admin.key``; None when neither is set."""
-    secret = os.environ.get(ADMIN_KEY_ENV, "").strip()
+def admin_key(home: Path, from_environment: str | None = None) -> str | None:
+    """The admin key: ``from_environment`` (the entry point's ``$TRIFORGE_ADMIN_KEY``) when set, else
+    the one saved in ``home/admin.key``; None when neither is."""
+    secret = (from_environment or "").strip()
     if secret:
         return secret
     path = home / ADMIN_KEY_FILE

@@ -4,6 +4,10 @@ Every route lists every status it can return (``responses=``) so a client genera
 OpenAPI document handles them: the shapes are FastAPI's own - ``{"detail": "..."}`` for most errors,
 ``{"detail": [{"loc", "msg", "type"}]}`` for 422 - and the headers that come with them
 (``WWW-Authenticate`` on 401, ``Retry-After`` on 429) are declared too.
+
+Library errors are mapped once, by kind (:mod:`curation.errors`), never by their message: a
+``NotFound`` is 404, a ``Conflict`` 409 (an ``Idempotency-Key`` reused for another request is one),
+an ``Invalid`` 422, any other ``StoreError`` 400 - the message goes out as the ``detail``.
 """
 
 from __future__ import annotations
@@ -16,9 +20,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from curation.errors import StoreError, http_status
 from curation.filters import FilterError
-from curation.store import StoreError
-from labeling.api.idempotency import IdempotencyConflict
 
 
 class ErrorOut(BaseModel):
@@ -70,17 +73,13 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return declared
 
 
-# Messages of the store's errors, by the status they mean (the library raises plain StoreErrors).
-_CONFLICTS = ("already exists", "already holds", "ambiguous", "matches no samples", "changes nothing")
-
-
-def store_error_status(exc: StoreError) -> int:
-    message = str(exc)
-    if message.startswith("no "):
-        return 404
-    if any(phrase in message for phrase in _CONFLICTS):
-        return 409
-    return 400
+def store_error_response(exc: StoreError) -> JSONResponse:
+    """The answer to a library error, by its kind (``curation.errors.http_status``): 404 not found, 409
+    conflict, 422 invalid input (in the field-error shape every 422 has), 400 for any other."""
+    status = http_status(exc)
+    if status == 422:
+        return JSONResponse({"detail": [{"loc": [], "msg": str(exc), "type": "invalid"}]}, status_code=status)
+    return JSONResponse({"detail": str(exc)}, status_code=status)
 
 
 def _readable(error: dict[str, Any]) -> dict[str, Any]:
@@ -113,11 +112,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def store_error(_: Request, exc: StoreError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=store_error_status(exc))
-
-    @app.exception_handler(IdempotencyConflict)
-    async def idempotency_conflict(_: Request, exc: IdempotencyConflict) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+        return store_error_response(exc)
 
     @app.exception_handler(FilterError)
     async def filter_error(_: Request, exc: FilterError) -> JSONResponse:

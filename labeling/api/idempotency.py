@@ -18,13 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Header
 from fastapi.responses import JSONResponse
 
-from curation.store import Store
+from curation.errors import Conflict
+from curation.resources.submissions import StoredAnswer, Submissions
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -54,8 +54,8 @@ REPLAYED = {
 }
 
 
-class IdempotencyConflict(Exception):
-    """The key was used before for a different request; answered 409."""
+class IdempotencyConflict(Conflict):
+    """The key was used before for a different request; answered 409 like any other conflict."""
 
 
 @dataclass(frozen=True)
@@ -96,41 +96,25 @@ class Answer:
         return JSONResponse(self.body, status_code=self.status, headers=headers)
 
 
-def previous_answer(store: Store, key_id: str, request: IdempotentRequest) -> Answer | None:
+def previous_answer(submissions: Submissions, key_id: str, request: IdempotentRequest) -> Answer | None:
     """The stored answer to this key, None if there is none; raises ``IdempotencyConflict`` when the
     key was used for another operation or body. Call under the service lock, before the write."""
-    row = store.con.execute(
-        "SELECT operation, fingerprint, status, body, location FROM idempotency_records "
-        "WHERE key_id = ? AND idempotency_key = ?",
-        [key_id, request.key],
-    ).fetchone()
-    if row is None:
+    stored = submissions.answer_for(key_id, request.key)
+    if stored is None:
         return None
-    operation, fingerprint, status, body, location = row
-    if operation != request.operation:
+    if stored.operation != request.operation:
         raise IdempotencyConflict(
-            f"Idempotency-Key {request.key!r} was already used for {operation}; use a new key for each request"
+            f"Idempotency-Key {request.key!r} was already used for {stored.operation}; use a new key for each request"
         )
-    if fingerprint != request.fingerprint:
+    if stored.fingerprint != request.fingerprint:
         raise IdempotencyConflict(
             f"Idempotency-Key {request.key!r} was already used with a different body; a retry must send the "
             "same body, a new request needs a new key"
         )
-    return Answer(status=status, body=json.loads(body), location=location, replayed=True)
+    return Answer(status=stored.status, body=stored.body, location=stored.location, replayed=True)
 
 
-def remember(store: Store, key_id: str, request: IdempotentRequest, answer: Answer) -> None:
+def remember(submissions: Submissions, key_id: str, request: IdempotentRequest, answer: Answer) -> None:
     """Store the answer; call inside the transaction of the writes it reports."""
-    store.con.execute(
-        "INSERT INTO idempotency_records VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            key_id,
-            request.key,
-            request.operation,
-            request.fingerprint,
-            answer.status,
-            json.dumps(answer.body, ensure_ascii=False),
-            answer.location,
-            datetime.now(UTC).replace(tzinfo=None),
-        ],
-    )
+    stored = StoredAnswer(request.operation, request.fingerprint, answer.status, answer.body, answer.location)
+    submissions.remember_answer(key_id, request.key, stored)

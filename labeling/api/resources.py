@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 from pydantic.json_schema import GetJsonSchemaHandler, JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -19,7 +19,7 @@ from labeling.api.times import UtcDateTime
 from schemas.sample import Message
 from schemas.validation import ValidationResult
 
-# The same lists as labeling.api.keys.ROLES and schemas.sample.SAMPLE_STATUSES (tests hold them equal).
+# The same lists as curation.resources.keys.ROLES and schemas.sample.SAMPLE_STATUSES (tests hold them equal).
 Role = Literal["contributor", "curator", "admin"]
 SampleStatus = Literal["draft", "proposed", "in_review", "approved", "rejected", "superseded"]
 
@@ -125,6 +125,14 @@ class CorrectionIn(BaseModel):
             "max_chars": settings.max_chars_per_turn,
         }
         return type("CorrectionIn", (cls,), namespace)
+
+    @field_validator("answer", "category", "actor", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # The document states each as a string that may be left out; an explicit null is neither.
+        if value is None:
+            raise ValueError("null is not a value here; leave the field out")
+        return value
 
     @model_validator(mode="after")
     def _changes_something(self) -> CorrectionIn:

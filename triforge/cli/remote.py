@@ -2,20 +2,22 @@
 
 DuckDB lets one process write the file. When the holder is the running service (its
 ``service.json`` names the same pid), a command sends its change through the service's API with the
-admin key (``TRIFORGE_ADMIN_KEY`` or ``$TRIFORGE_HOME/admin.key``) instead of failing - so an
+admin key (``TRIFORGE_ADMIN_KEY`` or the workspace's ``admin.key``) instead of failing - so an
 operator never stops the service to give someone a key or record a decision. Any other holder
-still gets the lock error naming it.
+still gets the lock error naming it. The CLI is an entry point: this is where those two variables
+are read, and the library is handed their values.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TypeVar
 
-from curation.paths import triforge_home
 from curation.store import Store, StoreLockedError
 from labeling.api.client import ServiceClient, client_for_locked_store
-from triforge.cli.common import err_console, open_store
+from labeling.api.discovery import ADMIN_KEY_ENV
+from triforge.cli.common import current_home, err_console, open_store
 
 T = TypeVar("T")
 
@@ -27,7 +29,7 @@ def through_store_or_service(
     try:
         store = open_store(read_only=read_only)
     except StoreLockedError as exc:
-        client = client_for_locked_store(exc, triforge_home())
+        client = client_for_locked_store(exc, current_home(), os.environ.get(ADMIN_KEY_ENV))
         note = f"the store is held by triforge serve (pid {client.info.pid}): sent through {client.url}"
         err_console.print(note, highlight=False, soft_wrap=True)
         with client:

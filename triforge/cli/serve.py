@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from triforge.cli.common import console, print_json, user_errors
+from triforge.cli.common import console, current_home, print_json, user_errors
 from triforge.cli.remote import through_store_or_service
 
 keys_app = typer.Typer(help="API keys for the HTTP service (roles: contributor, curator, admin).", no_args_is_help=True)
@@ -35,6 +37,7 @@ def serve_command(
     """Serve the community API and submission page. The service owns the store while it runs."""
     import uvicorn
 
+    from curation.workspace import Workspace
     from labeling.api import ServiceSettings, create_app
 
     # The URL CLI writers use while this holds the store (service.json): loopback when bound to all interfaces.
@@ -47,7 +50,19 @@ def serve_command(
     console.print(f"Triforge API on http://{host}:{port} (docs: /docs, submission page: /submit)")
     if argilla_webhook_url:
         console.print(f"pulling records Argilla completes (webhook {argilla_webhook_url})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # The entry point: the workspace (--home / $TRIFORGE_HOME) and Argilla's address are read here, once.
+    home = current_home()
+    argilla = _argilla_client(home) if argilla_webhook_url else None
+    uvicorn.run(create_app(Workspace(home), settings, argilla=argilla), host=host, port=port, log_level="info")
+
+
+def _argilla_client(home: Path) -> Callable[[], Any]:
+    """Argilla at ``ARGILLA_API_URL``/``ARGILLA_API_KEY`` when both are set, else the workspace's stack."""
+    from labeling.argilla.client import ArgillaTarget, connect
+    from labeling.argilla.stack import LabelingStack
+
+    target = ArgillaTarget.from_environ()
+    return lambda: connect(LabelingStack(home), target=target)
 
 
 @keys_app.command("create")
@@ -66,35 +81,40 @@ def create_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create a key and show it once; only its hash is stored. Works while the service runs."""
-    from curation.paths import triforge_home
-    from curation.store import StoreError
-    from labeling.api.discovery import ADMIN_KEY_FILE, write_private
-    from labeling.api.keys import create_key
+    from curation.errors import Invalid
+    from curation.workspace import Workspace, WorkspacePaths
+    from labeling.api.discovery import write_private
 
     if save_admin_key and role != "admin":
-        raise StoreError("--save-admin-key is for admin keys (the service's admin routes need one)")
+        raise Invalid("--save-admin-key is for admin keys (the service's admin routes need one)")
     key, secret = through_store_or_service(
-        lambda store: create_key(store, name, role), lambda service: service.create_key(name.strip(), role)
+        lambda store: Workspace.of_store(store).keys.create(name, role),
+        lambda service: service.create_key(name.strip(), role),
     )
+    admin_key_file = WorkspacePaths(current_home()).admin_key
     if save_admin_key:
-        write_private(triforge_home() / ADMIN_KEY_FILE, secret + "\n")
+        write_private(admin_key_file, secret + "\n")
     if as_json:
         print_json({"id": key.id, "name": key.name, "role": key.role, "key": secret})
         return
     console.print(f"key for [bold]{key.name}[/] ({key.role}), shown once:\n{secret}")
     if save_admin_key:
-        console.print(f"saved to {triforge_home() / ADMIN_KEY_FILE} (mode 600)")
+        console.print(f"saved to {admin_key_file} (mode 600)")
 
 
 @keys_app.command("list")
 @user_errors
 def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List keys (never their secrets). Works while the service runs."""
-    from labeling.api.keys import list_keys
+    from dataclasses import asdict
 
-    keys = through_store_or_service(list_keys, lambda service: service.list_keys(), read_only=True)
+    from curation.workspace import Workspace
+
+    keys = through_store_or_service(
+        lambda store: Workspace.of_store(store).keys.list(), lambda service: service.list_keys(), read_only=True
+    )
     if as_json:
-        print_json([k.__dict__ for k in keys])
+        print_json([asdict(k) for k in keys])
         return
     table = Table(title="API keys")
     for col in ("id", "name", "role", "created", "revoked"):
@@ -108,7 +128,9 @@ def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 @user_errors
 def revoke_command(key_id: Annotated[str, typer.Argument(help="The key id (tf_ + 8 characters)")]) -> None:
     """Revoke a key: it is refused (401) from the next request on. Works while the service runs."""
-    from labeling.api.keys import revoke_key
+    from curation.workspace import Workspace
 
-    key = through_store_or_service(lambda store: revoke_key(store, key_id), lambda service: service.revoke_key(key_id))
+    key = through_store_or_service(
+        lambda store: Workspace.of_store(store).keys.revoke(key_id), lambda service: service.revoke_key(key_id)
+    )
     console.print(f"revoked {key.id} ({key.name}) at {str(key.revoked_at)[:19]}")

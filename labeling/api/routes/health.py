@@ -20,6 +20,6 @@ class HealthOut(BaseModel):
 def healthz(request: Request) -> HealthOut:
     svc = service(request)
     with svc.lock:  # one DuckDB connection is shared by the request threads: every use holds the lock
-        samples = svc.store.con.execute("SELECT count(*) FROM revisions").fetchone()[0]
-        version = svc.store.schema_version
+        samples = svc.workspace.samples.total()
+        version = svc.workspace.store.schema_version
     return HealthOut(status="ok", samples=samples, schema_version=version)

@@ -3,13 +3,13 @@ waits for a restart. The secret is in the creation response only; the store keep
 Authentication reads the store on every request, so a new key works and a revoked one fails at once.
 ``triforge keys create|list|revoke`` send these when the service holds the store."""
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request
 
 from labeling.api.deps import Admin, service
 from labeling.api.errors import AUTHENTICATED, WITH_BODY, responses
-from labeling.api.keys import create_key, list_keys, revoke_key
 from labeling.api.patterns import KEY_ID
 from labeling.api.resources import KeyCreated, KeyIn, KeyOut
 
@@ -20,7 +20,7 @@ router = APIRouter(tags=["admin"])
 def keys(request: Request, _: Admin) -> Any:
     svc = service(request)
     with svc.lock:
-        return [k.__dict__ for k in list_keys(svc.store)]
+        return [asdict(k) for k in svc.workspace.keys.list()]
 
 
 @router.post(
@@ -33,8 +33,8 @@ def keys(request: Request, _: Admin) -> Any:
 def create(body: KeyIn, request: Request, _: Admin) -> Any:
     svc = service(request)
     with svc.lock:
-        key, secret = create_key(svc.store, body.name, body.role)
-    return {**key.__dict__, "key": secret}
+        key, secret = svc.workspace.keys.create(body.name, body.role)
+    return {**asdict(key), "key": secret}
 
 
 @router.delete(
@@ -48,4 +48,4 @@ def revoke(key_id: Annotated[str, Path(pattern=KEY_ID)], request: Request, admin
         raise HTTPException(409, "this request is made with that key; revoke it with another admin key")
     svc = service(request)
     with svc.lock:
-        return revoke_key(svc.store, key_id).__dict__
+        return asdict(svc.workspace.keys.revoke(key_id))

@@ -2,6 +2,7 @@
 
 import json
 import tempfile
+from dataclasses import asdict
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
@@ -22,12 +23,7 @@ _MEDIA = {"html": "text/html", "md": "text/markdown", "json": "application/json"
 def dedup_runs(request: Request, _: Curator) -> Any:
     svc = service(request)
     with svc.lock:
-        rows = svc.store.con.execute(
-            "SELECT id, methods, where_clause, samples, clusters, duplicates, created_at FROM dedup_runs "
-            "ORDER BY created_at"
-        ).fetchall()
-    keys = ("id", "methods", "where", "samples", "clusters", "duplicates", "created_at")
-    return [dict(zip(keys, (r[0], json.loads(r[1]), *r[2:]), strict=True)) for r in rows]
+        return [asdict(run) for run in svc.workspace.dedup_runs.list()]
 
 
 @router.get(
@@ -51,7 +47,7 @@ def dedup_report(
 
     svc = service(request)
     with svc.lock:
-        text = render_report(svc.store, run_id, format)
+        text = render_report(svc.workspace.store, run_id, format)
     return PlainTextResponse(text, media_type=_MEDIA[format])
 
 
@@ -69,4 +65,4 @@ def contamination(body: ContaminationIn, request: Request, _: Curator) -> Any:
         evals = FilePath(tmp) / "evals.jsonl"
         evals.write_text("".join(json.dumps(e.model_dump()) + "\n" for e in body.evals), encoding="utf-8")
         with svc.lock:
-            return check_contamination(svc.store, body.snapshot, [evals], threshold=body.threshold).as_dict()
+            return check_contamination(svc.workspace.store, body.snapshot, [evals], threshold=body.threshold).as_dict()

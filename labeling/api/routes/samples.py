@@ -10,9 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
+from curation.resources.keys import ApiKey
 from labeling.api.deps import Curator, service
 from labeling.api.errors import AUTHENTICATED, WITH_BODY, responses
-from labeling.api.keys import ApiKey
 from labeling.api.patterns import SAMPLE_ID, WHERE, WHERE_MAX_LENGTH
 from labeling.api.resources import (
     CorrectionIn,
@@ -52,24 +52,17 @@ def router(settings: ServiceSettings) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
         offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
     ) -> Any:
-        from curation.samples import count_samples, list_samples
-
         svc = service(request)
         with svc.lock:
-            return {
-                "total": count_samples(svc.store, where),
-                "samples": list_samples(svc.store, where, limit=limit, offset=offset),
-            }
+            samples = svc.workspace.samples
+            return {"total": samples.count(where), "samples": samples.list(where, limit=limit, offset=offset)}
 
     @api.get("/v1/samples/{sample_id}", response_model=SampleOut, responses=responses(*AUTHENTICATED, 404, 409))
     def sample(sample_id: SampleId, request: Request, _: Curator) -> Any:
-        from curation.samples import get_sample
-        from curation.validators.runner import stored_results
-
         svc = service(request)
         with svc.lock:
-            detail = get_sample(svc.store, sample_id)
-            validations = stored_results(svc.store, detail.id)
+            detail = svc.workspace.samples.get(sample_id)
+            validations = svc.workspace.validations.results(detail.id)
         rev = detail.revision
         return SampleOut(
             id=detail.id,

@@ -22,11 +22,9 @@ ExportFormat = Literal["chatml", "alpaca", "sharegpt", "mlx-chat", "mlx-completi
 
 @router.get("/v1/snapshots", response_model=list[SnapshotOut], responses=responses(*AUTHENTICATED))
 def snapshots(request: Request, _: Curator) -> Any:
-    from curation.snapshots import list_snapshots
-
     svc = service(request)
     with svc.lock:
-        return [s.model_dump() for s in list_snapshots(svc.store)]
+        return [s.model_dump() for s in svc.workspace.snapshots.list()]
 
 
 @router.post(
@@ -40,31 +38,25 @@ def snapshots(request: Request, _: Curator) -> Any:
     },
 )
 def create_snapshot(body: SnapshotIn, request: Request, response: Response, _: Curator) -> Any:
-    from curation.snapshots import create_snapshot as create
-
     svc = service(request)
     with svc.lock:
-        snap = create(svc.store, body.name, body.where, parent=body.parent)
+        snap = svc.workspace.snapshots.create(body.name, body.where, parent=body.parent)
     response.headers["Location"] = f"/v1/snapshots/{snap.id}"
     return snap.model_dump()
 
 
 @router.get("/v1/snapshots/{ref}", response_model=SnapshotOut, responses=responses(*AUTHENTICATED, 404, 409))
 def snapshot(ref: Ref, request: Request, _: Curator) -> Any:
-    from curation.snapshots import resolve_snapshot
-
     svc = service(request)
     with svc.lock:
-        return resolve_snapshot(svc.store, ref).model_dump()
+        return svc.workspace.snapshots.resolve(ref).model_dump()
 
 
 @router.get("/v1/snapshots/{a}/diff/{b}", response_model=SnapshotDiffOut, responses=responses(*AUTHENTICATED, 404, 409))
 def diff(a: Ref, b: Ref, request: Request, _: Curator) -> Any:
-    from curation.snapshots import diff_snapshots
-
     svc = service(request)
     with svc.lock:
-        return diff_snapshots(svc.store, a, b).model_dump()
+        return svc.workspace.snapshots.diff(a, b).model_dump()
 
 
 @router.get(
@@ -95,7 +87,7 @@ def export(
     ratios = SplitRatios(train=1.0 - valid - test, valid=valid, test=test)
     svc = service(request)
     with tempfile.TemporaryDirectory() as tmp, svc.lock:
-        result = export_snapshot(svc.store, ref, format, FilePath(tmp), ratios=ratios, seed=seed)
+        result = export_snapshot(svc.workspace.store, ref, format, FilePath(tmp), ratios=ratios, seed=seed)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for file in sorted(FilePath(tmp).iterdir()):

@@ -135,6 +135,6 @@ def router(settings: ServiceSettings) -> APIRouter:
         responses=responses(*AUTHENTICATED),
     )
     def me(key: Contributor, request: Request) -> Any:
-        return ContributorOut(**service(request).contributor(key))
+        return service(request).contributor(key)
 
     return api
