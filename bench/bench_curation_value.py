@@ -31,19 +31,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from curation.dedup.run import DedupConfig, run_dedup
+from curation.dedup.run import DedupConfig
 from curation.importers import import_files
-from curation.snapshots import create_snapshot
-from curation.store import Store
-from curation.validators.runner import validate_samples
-from generators.run import run_generator
+from curation.paths import field_data_dir
+from curation.workspace import Workspace
 from pipelines.experiment import ExperimentPlan, run_experiment
 from pipelines.experiment.run import resolve_arms
+from pipelines.generate import run_generator
 from schemas.sample import SourceType
 from trainer.evaluation.runner import GenerationSettings, suite_sha256
 from trainer.gates import DEFAULT_SUITE
 from trainer.sft import device_defaults
-from triforge.cli.demo import find_field_data
 
 TRAINING = (
     "din_optimization_training_v2.jsonl",
@@ -71,19 +69,17 @@ def benchmark_subset(field: Path, out: Path) -> Path:
     return path
 
 
-def near_copies(db: Path, out: Path, n: int, seed: int) -> Path:
+def near_copies(workspace: Workspace, out: Path, n: int, seed: int) -> Path:
     """A repetitive scrape: ``n`` copies of pool samples with 1-3 answer words swapped for others, the way a
     teacher asked the same prompt many times answers (the field's 1,000 teacher answers have 15 prompts)."""
     rng = random.Random(seed)
-    with Store(db, read_only=True) as store:
-        rows = store.con.execute(
-            "SELECT messages, kind, category FROM revisions WHERE kind = 'debug_dialogue' ORDER BY id"
-        ).fetchall()
+    ids = sorted(s["id"] for s in workspace.samples.list("kind = debug_dialogue", limit=1_000_000))
     fillers = ["really", "also", "then", "here", "now", "just", "clearly", "again"]
     lines = []
     for i in range(n):
-        messages, kind, category = rng.choice(rows)
-        turns = json.loads(messages) if isinstance(messages, str) else messages
+        revision = workspace.samples.get(rng.choice(ids)).revision
+        turns = [m.model_dump(mode="json") for m in revision.messages]
+        kind, category = revision.kind.value, revision.category
         answer = turns[-1]["content"].split(" ")
         for _ in range(rng.randint(1, 3)):
             answer.insert(rng.randrange(len(answer)), rng.choice(fillers))
@@ -94,7 +90,7 @@ def near_copies(db: Path, out: Path, n: int, seed: int) -> Path:
     return path
 
 
-def base_model_proposals(out: Path, base_model: str, n: int, max_tokens: int, batch_size: int) -> Path:
+def base_model_proposals(home: Path, out: Path, base_model: str, n: int, max_tokens: int, batch_size: int) -> Path:
     """Round-one bootstrap proposals: the base model answers ``n`` bug-injection questions (a seed the pool's
     own proposals do not use), batched as the eval generates. Most of its answers fail validation.
 
@@ -104,7 +100,7 @@ def base_model_proposals(out: Path, base_model: str, n: int, max_tokens: int, ba
     from trainer.generation import load_model
 
     questions = get_generator("bug_injection").generate(n, seed=1001)
-    model = load_model(base_model)
+    model = load_model(base_model, home=home)
     rows = []
     for start in range(0, n, batch_size):
         chunk = questions[start : start + batch_size]
@@ -120,14 +116,16 @@ def base_model_proposals(out: Path, base_model: str, n: int, max_tokens: int, ba
 
 
 def build_pool(
-    db: Path, field: Path, home: Path, proposals: int, copies: int, bootstrap: int, base_model: str, seed: int
+    workspace: Workspace, field: Path, proposals: int, copies: int, bootstrap: int, base_model: str, seed: int
 ) -> dict[str, object]:
-    with Store(db) as store:
-        imported = import_files(store, [field / n for n in TRAINING])
-        made = run_generator(store, "bug_injection", proposals, seed=seed)
-    copied = near_copies(db, home, copies, seed) if copies else None
-    bootstrapped = base_model_proposals(home, base_model, bootstrap, 160, 8) if bootstrap else None
-    with Store(db) as store:
+    home = workspace.home
+    with workspace:
+        imported = import_files(workspace.store, [field / n for n in TRAINING])
+        made = run_generator(workspace, "bug_injection", proposals, seed=seed)
+        copied = near_copies(workspace, home, copies, seed) if copies else None
+    bootstrapped = base_model_proposals(home, home, base_model, bootstrap, 160, 8) if bootstrap else None
+    with workspace:
+        store = workspace.store
         if copied:
             import_files(store, [copied], source_name="scraped-copies")
         if bootstrapped:
@@ -139,10 +137,10 @@ def build_pool(
             pass
         else:
             repaired = propose_repairs(store).as_dict()
-        validate_samples(store)
-        dedup = run_dedup(store, config=DedupConfig(methods=("exact", "minhash")))
-        curated = create_snapshot(store, "bench-curated", CURATED)
-        noisy = create_snapshot(store, "bench-noisy", NOISY)
+        workspace.validations.run()
+        dedup = workspace.dedup_runs.run(DedupConfig(methods=("exact", "minhash")))
+        curated = workspace.snapshots.create("bench-curated", CURATED)
+        noisy = workspace.snapshots.create("bench-noisy", NOISY)
     return {
         "imported": imported.new,
         "proposals": made.made,
@@ -190,19 +188,19 @@ def main() -> None:
     parser.add_argument("--base-model", default="smollm2")
     parser.add_argument("--home", type=Path, default=None, help="keep the store, adapters and report here")
     args = parser.parse_args()
-    field = find_field_data()
+    field = field_data_dir()
     if field is None:
         sys.exit("field data not found: set TRIFORGE_FIELD_DATA")
     home = args.home or Path(tempfile.mkdtemp(prefix="bench-curation-"))
     home.mkdir(parents=True, exist_ok=True)
-    db = home / "triforge.duckdb"
+    workspace = Workspace(home)
     clock = time.perf_counter()
     pool_file = home / "pool.json"
     if pool_file.is_file():  # a --home from an earlier run: its pool and finished steps are reused
         pool = json.loads(pool_file.read_text())
         print(f"pool reused from {pool_file}: {json.dumps(pool)}")
     else:
-        pool = build_pool(db, field, home, args.proposals, args.near_copies, args.base_proposals, args.base_model, 7)
+        pool = build_pool(workspace, field, args.proposals, args.near_copies, args.base_proposals, args.base_model, 7)
         pool_file.write_text(json.dumps(pool), encoding="utf-8")
         print(f"pool ({time.perf_counter() - clock:.0f} s): {json.dumps(pool)}")
 
@@ -210,7 +208,7 @@ def main() -> None:
     config = device_defaults()
     plan = ExperimentPlan(
         name="curation-value",
-        arms=resolve_arms(db, ["curated=bench-curated", "noisy=bench-noisy"]),
+        arms=resolve_arms(workspace, ["curated=bench-curated", "noisy=bench-noisy"]),
         base_model=args.base_model,
         steps=args.steps,
         seeds=[args.seed],
@@ -219,7 +217,7 @@ def main() -> None:
         suite_sha256=suite_sha256(suites),
         generation=GenerationSettings(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size).as_dict(),
     )
-    outcome = run_experiment(db, home, plan.name, plan, say=lambda text: print(f"  {text}", flush=True))
+    outcome = run_experiment(workspace, plan.name, plan, say=lambda text: print(f"  {text}", flush=True))
     report = outcome.report
     minutes = (time.perf_counter() - clock) / 60
     budget = f"{args.steps} steps x {config.per_device_batch_size} x {config.max_length} tokens"

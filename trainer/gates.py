@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from curation.contamination import check_contamination, latest_check
-from curation.store import Store
+from curation.workspace import Workspace
 
 DEFAULT_SUITE = Path(__file__).with_name("suites") / "triforce_eval_cases.json"
 
 
-def training_blockers(store: Store, snapshot_id: str, *, eval_suites: list[Path] | None = None) -> list[str]:
+def training_blockers(workspace: Workspace, snapshot_id: str, *, eval_suites: list[Path] | None = None) -> list[str]:
     """Reasons not to train on this snapshot; empty when it is clean.
 
     Given ``eval_suites``, the snapshot is checked against them now; otherwise its latest recorded check
@@ -23,17 +23,12 @@ def training_blockers(store: Store, snapshot_id: str, *, eval_suites: list[Path]
     recorded, so the dataset card can quote them too.
     """
     reasons: list[str] = []
-    counts = dict(
-        store.con.execute(
-            "SELECT s.validation, count(*) FROM snapshot_members m JOIN samples s ON s.id = m.revision_id "
-            "WHERE m.snapshot_id = ? GROUP BY 1",
-            [snapshot_id],
-        ).fetchall()
-    )
+    counts = workspace.training_runs.member_validation(snapshot_id)
     if counts.get("failed"):
         reasons.append(f"{counts['failed']} member(s) fail validation (see: triforge validate --report)")
     if counts.get("pending"):
         reasons.append(f"{counts['pending']} member(s) were never validated (run: triforge validate)")
+    store = workspace.store
     # Suites named now are always checked now; otherwise the latest recorded check stands.
     check = None if eval_suites else latest_check(store, snapshot_id)
     if check is None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curation.store import StoreError
+from curation.errors import Invalid
 from trainer.base_models import resolve_base_model
 
 
@@ -149,7 +149,8 @@ def _placement() -> dict[str, Any]:
 
 
 def load_model(ref: str | Path, *, home: Path | None = None) -> LoadedModel:
-    """``ref`` is an adapter directory written by ``triforge train``, a model directory, or ``smollm2``."""
+    """``ref`` is an adapter directory written by ``triforge train``, a model directory, or ``smollm2``
+    (converted once into the models folder of the workspace at ``home``, which a named model needs)."""
     import transformers
 
     from trainer.hf import quiet_hf
@@ -163,7 +164,7 @@ def load_model(ref: str | Path, *, home: Path | None = None) -> LoadedModel:
         config = json.loads((path / "adapter_config.json").read_text())
         base_ref = (manifest or {}).get("base_model_path") or config.get("base_model_name_or_path")
         if not base_ref:
-            raise StoreError(f"{path}: adapter names no base model")
+            raise Invalid(f"{path}: adapter names no base model")
         base = resolve_base_model(base_ref, home)
         model = transformers.AutoModelForCausalLM.from_pretrained(base.path, **_placement())
         model = PeftModel.from_pretrained(model, path)

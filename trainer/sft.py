@@ -1,8 +1,9 @@
 """``triforge train``: a LoRA adapter from a snapshot, with a manifest that says exactly how.
 
 The store is read at the start (snapshot, gates, chat export) and written at the end (the run's row);
-it is closed in between, so a training run of hours never holds the single-writer lock that imports,
-reviews and the service need.
+the workspace's store is closed in between, so a training run of hours never holds the single-writer
+lock that imports, reviews and the service need. Every path (adapters, the cached base model) comes
+from the Workspace the caller passes: nothing here reads the environment.
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from curation.clock import utc_now
+from curation.errors import Conflict, Invalid, StoreError
 from curation.export import export_snapshot
 from curation.export.splits import SplitRatios
-from curation.paths import triforge_home
-from curation.snapshots import resolve_snapshot
-from curation.store import Store, StoreError, StoreLockedError
+from curation.store import StoreLockedError
+from curation.workspace import Workspace, WorkspacePaths
 from schemas.training import TrainConfig, TrainingManifest
 from trainer.base_models import resolve_base_model
 from trainer.data import read_chat_jsonl, tokenize_rows
@@ -45,7 +46,7 @@ CPU_DEFAULTS: dict[str, Any] = {
 LIBRARIES = ("torch", "transformers", "peft", "trl", "datasets", "accelerate", "triforge")
 
 
-class TrainingRefused(StoreError):
+class TrainingRefused(Invalid):
     def __init__(self, snapshot: str, reasons: list[str]) -> None:
         lines = "\n".join(f"  - {r}" for r in reasons)
         super().__init__(f"refusing to train on snapshot {snapshot}:\n{lines}\n(--force trains anyway and records why)")
@@ -86,7 +87,7 @@ def load_config(path: Path | None, *, base: TrainConfig | None = None) -> TrainC
     try:
         return TrainConfig.model_validate(base.model_dump() | dict(data))
     except (ValueError, TypeError) as exc:
-        raise StoreError(f"{path}: {exc}") from exc
+        raise Invalid(f"{path}: {exc}") from exc
 
 
 def library_versions() -> dict[str, str]:
@@ -99,8 +100,8 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def default_adapter_dir(snapshot_name: str, run_id: str) -> Path:
-    return triforge_home() / "adapters" / f"{snapshot_name}-{run_id[:8]}"
+def default_adapter_dir(paths: WorkspacePaths, snapshot_name: str, run_id: str) -> Path:
+    return paths.adapters / f"{snapshot_name}-{run_id[:8]}"
 
 
 def _progress_callback(progress: ProgressFn):
@@ -125,14 +126,14 @@ def _lora_targets(model: Any, wanted: list[str]) -> list[str]:
     present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
     targets = [m for m in wanted if m in present]
     if not targets:
-        raise StoreError(
+        raise Invalid(
             f"none of the LoRA target modules {wanted} exist in this model (it has e.g. {sorted(present)[:8]})"
         )
     return targets
 
 
 def train(
-    store_path: Path | None,
+    workspace: Workspace,
     snapshot_ref: str,
     *,
     base_model: str = "smollm2",
@@ -143,33 +144,35 @@ def train(
     progress: ProgressFn | None = None,
     overwrite: bool = False,
 ) -> TrainingResult:
+    """Train a LoRA adapter on ``snapshot_ref``. The workspace's store is closed once the export is read
+    and reopened to record the run, so whoever holds ``workspace`` gets it back closed."""
     config = config or device_defaults()
     run_id = uuid.uuid4().hex[:16]
-    started = datetime.now(UTC).replace(tzinfo=None)
+    started = utc_now()
 
     # 1. Read what is needed from the store, then let go of it.
-    with Store(store_path) as store:
-        snapshot = resolve_snapshot(store, snapshot_ref)
-        blockers = training_blockers(store, snapshot.id, eval_suites=eval_suites)
+    try:
+        snapshot = workspace.snapshots.resolve(snapshot_ref)
+        blockers = training_blockers(workspace, snapshot.id, eval_suites=eval_suites)
         if blockers and not force:
             raise TrainingRefused(f"{snapshot.name} ({snapshot.id[:12]})", blockers)
-        adapter_dir = Path(out) if out else default_adapter_dir(snapshot.name, run_id)
+        adapter_dir = Path(out) if out else default_adapter_dir(workspace.paths, snapshot.name, run_id)
         if adapter_dir.exists() and any(adapter_dir.iterdir()):
             if not overwrite:
-                raise StoreError(f"{adapter_dir} is not empty; choose another --out or pass --overwrite")
+                raise Conflict(f"{adapter_dir} is not empty; choose another --out or pass --overwrite")
             if not _looks_like_adapter_dir(adapter_dir):
-                raise StoreError(
-                    f"{adapter_dir} does not look like an adapter directory; --overwrite will not delete it"
-                )
+                raise Conflict(f"{adapter_dir} does not look like an adapter directory; --overwrite will not delete it")
             shutil.rmtree(adapter_dir)
         exported = export_snapshot(
-            store, snapshot.id, "chatml", adapter_dir / "data", ratios=SplitRatios(), seed=config.split_seed
+            workspace.store, snapshot.id, "chatml", adapter_dir / "data", ratios=SplitRatios(), seed=config.split_seed
         )
+    finally:
+        workspace.close()
     try:
         train_rows = read_chat_jsonl(adapter_dir / "data" / "train.jsonl")
         valid_rows = read_chat_jsonl(adapter_dir / "data" / "valid.jsonl") if config.eval_on_valid else []
         if not train_rows:
-            raise StoreError(f"snapshot {snapshot.name} has no training rows after the split")
+            raise Invalid(f"snapshot {snapshot.name} has no training rows after the split")
 
         # 2. Train (heavy imports only from here on).
         import torch
@@ -181,14 +184,14 @@ def train(
         from trainer.hf import quiet_hf
 
         quiet_hf()
-        base = resolve_base_model(base_model)
+        base = resolve_base_model(base_model, workspace.home)
         tokenizer = AutoTokenizer.from_pretrained(base.path)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         train_split = tokenize_rows(tokenizer, train_rows, config.max_length)
         valid_split = tokenize_rows(tokenizer, valid_rows, config.max_length)
         if not train_split.rows:
-            raise StoreError("no training row has an assistant token within max_length")
+            raise Invalid("no training row has an assistant token within max_length")
 
         cuda = torch.cuda.is_available()
         model = AutoModelForCausalLM.from_pretrained(base.path, dtype=torch.bfloat16 if cuda else torch.float32)
@@ -274,7 +277,7 @@ def train(
             forced=bool(blockers) and force,
             overridden_blockers=blockers if force else [],
             started_at=started,
-            finished_at=datetime.now(UTC).replace(tzinfo=None),
+            finished_at=utc_now(),
         )
         (adapter_dir / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
         log_history = trainer.state.log_history
@@ -283,34 +286,20 @@ def train(
         shutil.rmtree(adapter_dir, ignore_errors=True)
         raise
     # The adapter is complete from here on: a store that is busy now never costs the trained adapter.
-    register_run(store_path, manifest, adapter_dir)
+    register_run(workspace, manifest, adapter_dir)
     return TrainingResult(manifest, adapter_dir, log_history)
 
 
-def register_run(
-    store_path: Path | None, manifest: TrainingManifest, adapter_dir: Path, *, wait_s: float = 120
-) -> None:
-    """Record a finished run in ``training_runs`` (idempotent), waiting a while for a store another process holds."""
+def register_run(workspace: Workspace, manifest: TrainingManifest, adapter_dir: Path, *, wait_s: float = 120) -> None:
+    """Record a finished run in ``training_runs`` (idempotent), waiting a while for a store another process
+    holds; the workspace's store is closed again afterwards."""
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            with Store(store_path) as store, store.transaction() as con:
-                con.execute(
-                    "INSERT OR REPLACE INTO training_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        manifest.run_id,
-                        manifest.snapshot_id,
-                        manifest.snapshot_content_hash,
-                        manifest.base_model,
-                        manifest.base_model_sha256,
-                        str(Path(adapter_dir).resolve()),
-                        manifest.config.model_dump_json(),
-                        json.dumps(manifest.metrics),
-                        manifest.forced,
-                        manifest.started_at,
-                        manifest.finished_at,
-                    ],
-                )
+            try:
+                workspace.training_runs.record(manifest, adapter_dir)
+            finally:
+                workspace.close()
             return
         except StoreLockedError as exc:
             if time.monotonic() > deadline:

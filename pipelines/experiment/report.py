@@ -14,66 +14,58 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from curation.store import Store
+from curation.resources.evals import CaseMetrics
+from curation.workspace import Workspace
 from pipelines.experiment.plan import ExperimentPlan
+from pipelines.experiment.steps import ArmRun, ModelEval
 from trainer.evaluation.scorers import METRICS
 from trainer.evaluation.stats import bootstrap_mean, paired_bootstrap
 
 CaseKey = tuple[str, str]
 
 
-def _case_metrics(store: Store, eval_id: str) -> dict[CaseKey, dict[str, Any]]:
-    rows = store.con.execute(
-        "SELECT suite, case_name, category, metrics, coalesce(contaminated, false) FROM eval_results "
-        "WHERE eval_run_id = ?",
-        [eval_id],
-    ).fetchall()
-    return {(r[0], r[1]): {"category": r[2], "metrics": json.loads(r[3] or "{}"), "contaminated": r[4]} for r in rows}
-
-
-def _mean_over_seeds(runs: list[dict[CaseKey, dict[str, Any]]], keys: list[CaseKey]) -> dict[CaseKey, dict]:
+def _mean_over_seeds(runs: list[dict[CaseKey, CaseMetrics]], keys: list[CaseKey]) -> dict[CaseKey, dict]:
     out: dict[CaseKey, dict[str, float | None]] = {}
     for key in keys:
         values: dict[str, float | None] = {}
         for metric in METRICS:
-            seen = [v for run in runs if (v := run[key]["metrics"].get(metric)) is not None]
+            seen = [v for run in runs if (v := run[key].metrics.get(metric)) is not None]
             values[metric] = sum(seen) / len(seen) if seen else None
         out[key] = values
     return out
 
 
-def _lineage(store: Store, plan: ExperimentPlan, steps: dict[str, Any]) -> list[dict[str, Any]]:
-    from curation.snapshots import resolve_snapshot
-
+def _lineage(workspace: Workspace, plan: ExperimentPlan, steps: dict[str, Any]) -> list[dict[str, Any]]:
     arms = []
     for arm in plan.arms:
-        snap = resolve_snapshot(store, arm.snapshot_id)
-        rows = store.con.execute(
-            "SELECT s.kind, coalesce(s.category, '(none)'), s.validation, s.duplicate_of IS NOT NULL, r.source_type "
-            "FROM snapshot_members m JOIN samples s ON s.id = m.revision_id JOIN revisions r ON r.id = s.id "
-            "WHERE m.snapshot_id = ?",
-            [snap.id],
-        ).fetchall()
-        runs = [steps.get(plan.train_step(arm, seed), {}) for seed in plan.seeds]
+        snap = workspace.snapshots.resolve(arm.snapshot_id)
+        rows = workspace.experiments.arm_members(snap.id)
+        runs = [steps.get(plan.train_step(arm, seed)) for seed in plan.seeds]
         arms.append(
             {
                 "label": arm.label,
                 "snapshot": {"name": snap.name, "id": snap.id, "content_hash": snap.content_hash,
                              "where": snap.where, "members": snap.member_count},
-                "kinds": dict(Counter(r[0] for r in rows).most_common()),
-                "categories": dict(Counter(r[1] for r in rows).most_common()),
-                "sources": dict(Counter(r[4] for r in rows).most_common()),
-                "validation_passed": sum(r[2] == "passed" for r in rows),
-                "duplicates": sum(bool(r[3]) for r in rows),
+                "kinds": dict(Counter(r.kind for r in rows).most_common()),
+                "categories": dict(Counter(r.category for r in rows).most_common()),
+                "sources": dict(Counter(r.source_type for r in rows).most_common()),
+                "validation_passed": sum(r.validation == "passed" for r in rows),
+                "duplicates": sum(r.duplicate for r in rows),
                 "runs": [
-                    {"seed": seed, "adapter_dir": run.get("adapter_dir"), "run_id": run.get("run_id"),
-                     "metrics": run.get("metrics", {}), "losses": run.get("losses", []),
-                     "overridden_blockers": run.get("overridden_blockers", []), "seconds": run.get("seconds")}
+                    _arm_run_row(seed, ArmRun.from_data(run) if run is not None else None)
                     for seed, run in zip(plan.seeds, runs, strict=True)
                 ],
             }
         )  # fmt: skip
     return arms
+
+
+def _arm_run_row(seed: int, run: ArmRun | None) -> dict[str, Any]:
+    """One seed's run as the report lists it (a run not trained yet: its seed and empty fields)."""
+    if run is None:
+        return {"seed": seed, "adapter_dir": None, "run_id": None, "metrics": {}, "losses": [],
+                "overridden_blockers": [], "seconds": None}  # fmt: skip
+    return {"seed": seed} | run.as_data()
 
 
 def _comparison(
@@ -87,24 +79,24 @@ def _comparison(
     return out
 
 
-def build_report(store: Store, plan: ExperimentPlan, steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def build_report(workspace: Workspace, plan: ExperimentPlan, steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Everything the HTML shows, as JSON. ``steps`` are the finished steps' data (missing ones are pending)."""
     labels = ["base", *(a.label for a in plan.arms)]
-    evals: dict[str, list[dict[CaseKey, dict[str, Any]]]] = {}
+    evals: dict[str, list[dict[CaseKey, CaseMetrics]]] = {}
     pending = []
     for label in labels:
         keys = [plan.eval_step("base")] if label == "base" else [plan.eval_step(label, s) for s in plan.seeds]
-        got = [_case_metrics(store, steps[k]["eval_id"]) for k in keys if k in steps]
+        got = [workspace.evals.case_metrics(ModelEval.from_data(steps[k]).eval_id) for k in keys if k in steps]
         pending += [k for k in keys if k not in steps]
         if got:
             evals[label] = got
     present = [label for label in labels if label in evals]
     common = set.intersection(*(set(run) for label in present for run in evals[label])) if present else set()
-    contaminated = {k for label in present for run in evals[label] for k, v in run.items() if v["contaminated"]}
+    contaminated = {k for label in present for run in evals[label] for k, v in run.items() if v.contaminated}
     keys = sorted(k for k in common if plan.include_contaminated or k not in contaminated)
     values = {label: _mean_over_seeds(evals[label], keys) for label in present}
     some_run = evals[present[0]][0] if present else {}
-    categories = sorted({some_run[k]["category"] or "(none)" for k in keys})
+    categories = sorted({some_run[k].category or "(none)" for k in keys})
 
     models = {
         label: {
@@ -122,7 +114,7 @@ def build_report(store: Store, plan: ExperimentPlan, steps: dict[str, dict[str, 
     if focus:
         a, b = focus
         for category in categories:
-            mine = [k for k in keys if (some_run[k]["category"] or "(none)") == category]
+            mine = [k for k in keys if (some_run[k].category or "(none)") == category]
             by_category[category] = _comparison(values[a], values[b], mine)
     return {
         "experiment": plan.name,
@@ -134,7 +126,7 @@ def build_report(store: Store, plan: ExperimentPlan, steps: dict[str, dict[str, 
         "models": models,
         "comparisons": comparisons,
         "category_comparison": {"a": focus[0], "b": focus[1], "categories": by_category} if focus else None,
-        "arms": _lineage(store, plan, steps),
+        "arms": _lineage(workspace, plan, steps),
         "seconds": round(sum(float(v.get("seconds") or 0) for v in steps.values()), 1),
     }
 
@@ -147,7 +139,7 @@ def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("pipelines.experiment", "templates"),
-        autoescape=jinja2.select_autoescape(["html"]),
+        autoescape=True,  # the template is HTML (report.html.j2); the charts are Markup built with escape()
         trim_blocks=True,
         lstrip_blocks=True,
     )

@@ -16,14 +16,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from curation.store import Store, StoreError
+from curation.clock import utc_now
+from curation.errors import Invalid, StoreError
+from curation.resources.evals import EvalRunSummary, PairedCase
+from curation.workspace import Workspace
 from schemas.training import EvalCase
 from trainer.evaluation.scorers import METRICS, CaseResult, score_cases, summarise
 from trainer.evaluation.scoring import RULES
 from trainer.evaluation.stats import NO_CHANGE, paired_bootstrap
 
 RULE_NAMES = tuple(RULES)
-__all__ = ["CaseResult", "EvalReport"]
+__all__ = ["CaseResult", "EvalReport", "PairedCase"]
 
 
 @dataclass
@@ -35,7 +38,7 @@ class EvalReport:
     generation: dict[str, Any]
     results: list[CaseResult] = field(default_factory=list)
     training_run_id: str | None = None
-    created_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
+    created_at: datetime = field(default_factory=utc_now)
     include_contaminated: bool = False
     trained_on: str | None = None  # the snapshot an evaluated adapter learned from (its manifest says)
 
@@ -122,7 +125,7 @@ def load_suites(paths: list[Path]) -> list[EvalCase]:
     for path in paths:
         for case in load_suite_file(path):
             if (case.suite, case.name) in seen:
-                raise StoreError(f"{path}: case {case.suite}/{case.name} is already in another suite file")
+                raise Invalid(f"{path}: case {case.suite}/{case.name} is already in another suite file")
             seen.add((case.suite, case.name))
             cases.append(case)
     return cases
@@ -145,12 +148,12 @@ def read_responses(path: Path, cases: list[EvalCase]) -> dict[tuple[str, str], s
             row = json.loads(line)
             name, response = row["name"], row["response"]
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise StoreError(f"{path}:{number}: expected {{'name', 'response'}}: {exc}") from exc
+            raise Invalid(f"{path}:{number}: expected {{'name', 'response'}}: {exc}") from exc
         matches = [c for c in by_name.get(name, []) if row.get("suite") in (None, c.suite)]
         if len(matches) != 1:
-            raise StoreError(f"{path}:{number}: case {name!r} matches {len(matches)} cases of the suite")
+            raise Invalid(f"{path}:{number}: case {name!r} matches {len(matches)} cases of the suite")
         if not isinstance(response, str):
-            raise StoreError(f"{path}:{number}: response must be a string")
+            raise Invalid(f"{path}:{number}: response must be a string")
         out[(matches[0].suite, name)] = response
     return out
 
@@ -174,151 +177,50 @@ def generate_responses(
     return out
 
 
-def mark_contaminated(store: Store, results: list[CaseResult], snapshot_ids: list[str]) -> int:
+def mark_contaminated(workspace: Workspace, results: list[CaseResult], snapshot_ids: list[str]) -> int:
     """Flag the cases whose prompt is in any of these snapshots' training prompts; returns how many."""
     from curation.contamination import EvalCase as PromptCase
     from curation.contamination import find_leaks
 
     prompts = [PromptCase(r.case.suite, r.case.name, r.case.prompt) for r in results]
+    store = workspace.store
     leaked = {(leak.eval_file, leak.eval_id) for sid in snapshot_ids for leak in find_leaks(store, sid, prompts)}
     for r in results:
         r.contaminated = (r.case.suite, r.case.name) in leaked
     return sum(r.contaminated for r in results)
 
 
-def record_eval(store: Store, report: EvalReport, *, contamination_snapshots: list[str] | None = None) -> None:
+def record_eval(workspace: Workspace, report: EvalReport, *, contamination_snapshots: list[str] | None = None) -> None:
     """Store a run and its cases. First the cases whose prompts are in training data are flagged: those of
     ``contamination_snapshots``, by default the snapshot the evaluated adapter was trained on."""
     snapshots = contamination_snapshots if contamination_snapshots is not None else [report.trained_on or ""]
     snapshots = [s for s in snapshots if s]
     if snapshots:
-        from curation.snapshots import resolve_snapshot
-
         try:
-            ids = [resolve_snapshot(store, s).id for s in snapshots]
+            ids = [workspace.snapshots.resolve(s).id for s in snapshots]
         except StoreError as exc:  # an adapter trained from another store: say so instead of guessing
             report.generation["contamination"] = f"not checked: {exc}"
         else:
-            flagged = mark_contaminated(store, report.results, ids)
+            flagged = mark_contaminated(workspace, report.results, ids)
             report.generation["contamination"] = {"snapshots": ids, "cases_flagged": flagged}
-    columns = (
-        "eval_run_id", "suite", "case_name", "category", "response", "substring_score", "substring_passed",
-        "word_score", "word_passed", "detail", "metrics", "kind", "contaminated",
-    )  # fmt: skip
-    with store.transaction() as con:
-        con.execute(
-            "INSERT INTO eval_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                report.id,
-                report.model,
-                report.training_run_id,
-                report.suite_file,
-                report.suite_sha256,
-                json.dumps(report.generation),
-                json.dumps(report.summary()),
-                report.created_at,
-            ],
-        )
-        store.insert_rows(
-            "eval_results",
-            columns,
-            [
-                [
-                    report.id,
-                    r.case.suite,
-                    r.case.name,
-                    r.case.category,
-                    r.response,
-                    r.scores["substring"].score,
-                    r.scores["substring"].passed,
-                    r.scores["word"].score,
-                    r.scores["word"].passed,
-                    json.dumps({rule: s.model_dump() for rule, s in r.scores.items()} | {"findings": r.findings}),
-                    json.dumps(r.metrics),
-                    r.case.kind,
-                    r.contaminated,
-                ]
-                for r in report.results
-            ],
-        )
+    workspace.evals.record(report)
 
 
 def new_eval_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def resolve_eval_run(store: Store, ref: str) -> str:
+def resolve_eval_run(workspace: Workspace, ref: str) -> str:
     """An eval run id (or unique prefix), or a model path/name: its latest run."""
-    rows = store.con.execute("SELECT id FROM eval_runs WHERE id LIKE ? || '%'", [ref]).fetchall()
-    if len(rows) == 1:
-        return rows[0][0]
-    if len(rows) > 1:
-        raise StoreError(f"eval run prefix {ref!r} is ambiguous ({len(rows)} runs)")
     from trainer.base_models import ALIASES
 
     path = Path(ref).expanduser().resolve()
     # How a model may have been stored: as given, as a resolved adapter path, or by its base-model name.
-    candidates = {ref, str(path), path.name, ALIASES.get(ref.lower(), ref)}
-    row = store.con.execute(
-        "SELECT id FROM eval_runs WHERE model IN (SELECT unnest(?)) ORDER BY created_at DESC LIMIT 1",
-        [list(candidates)],
-    ).fetchone()
-    if row is None:
-        raise StoreError(f"no eval run {ref!r} (an eval run id, or a model that has been evaluated)")
-    return row[0]
+    return workspace.evals.resolve(ref, model_names=(str(path), path.name, ALIASES.get(ref.lower(), ref)))
 
 
-def list_eval_runs(store: Store) -> list[dict[str, Any]]:
-    rows = store.con.execute(
-        "SELECT id, model, training_run_id, suite_file, summary, created_at FROM eval_runs ORDER BY created_at"
-    ).fetchall()
-    return [
-        {
-            "id": r[0],
-            "model": r[1],
-            "training_run_id": r[2],
-            "suite_file": r[3],
-            "overall": json.loads(r[4])["ALL"],
-            "created_at": r[5].replace(tzinfo=UTC).isoformat(),
-        }
-        for r in rows
-    ]
-
-
-@dataclass(frozen=True)
-class PairedCase:
-    """One case both runs answered: its labels, and each run's metric values (None: not applicable)."""
-
-    suite: str
-    name: str
-    category: str | None
-    contaminated: bool
-    a: dict[str, float | None]
-    b: dict[str, float | None]
-
-
-def load_paired_cases(store: Store, a: str, b: str) -> list[PairedCase]:
-    rows = store.con.execute(
-        """
-        SELECT x.suite, x.case_name, x.category, coalesce(x.contaminated, false) OR coalesce(y.contaminated, false),
-               x.metrics, y.metrics, x.substring_score, y.substring_score, x.word_score, y.word_score,
-               x.word_passed, y.word_passed
-        FROM eval_results x JOIN eval_results y USING (suite, case_name)
-        WHERE x.eval_run_id = ? AND y.eval_run_id = ?
-        ORDER BY x.suite, x.case_name
-        """,
-        [a, b],
-    ).fetchall()
-
-    def values(raw: str | None, substring: float, word: float, passed: bool) -> dict[str, float | None]:
-        # Runs stored before the validator metrics existed still carry both keyword rules.
-        stored = json.loads(raw) if raw else {}
-        return {"keyword_substring": substring, "keyword_word": word, "keyword_pass": float(passed)} | stored
-
-    return [
-        PairedCase(r[0], r[1], r[2], bool(r[3]), values(r[4], r[6], r[8], r[10]), values(r[5], r[7], r[9], r[11]))
-        for r in rows
-    ]
+def list_eval_runs(workspace: Workspace) -> list[EvalRunSummary]:
+    return workspace.evals.list()
 
 
 def metric_deltas(
@@ -347,13 +249,13 @@ def metric_deltas(
 
 
 def compare_eval_runs(
-    store: Store, a_ref: str, b_ref: str, *, include_contaminated: bool = False, seed: int = 0
+    workspace: Workspace, a_ref: str, b_ref: str, *, include_contaminated: bool = False, seed: int = 0
 ) -> dict[str, Any]:
     """B minus A on the cases both runs scored: every metric with a paired bootstrap interval, overall, per
     suite and per category; and the keyword rules' per-case deltas. Contaminated cases are left out of
     every mean (in either run) unless ``include_contaminated``."""
-    a, b = resolve_eval_run(store, a_ref), resolve_eval_run(store, b_ref)
-    paired = load_paired_cases(store, a, b)
+    a, b = resolve_eval_run(workspace, a_ref), resolve_eval_run(workspace, b_ref)
+    paired = workspace.evals.paired_cases(a, b)
     if not paired:
         raise StoreError(f"eval runs {a} and {b} share no cases")
     counted = [c for c in paired if include_contaminated or not c.contaminated]
@@ -442,13 +344,15 @@ def evaluate_model(
     generation: GenerationSettings | None = None,
     on_loaded: Callable[[], None] | None = None,
     on_case: Callable[[EvalCase], None] | None = None,
+    home: Path | None = None,
 ) -> EvalReport:
     """Load a model or adapter, answer each case, score it with every metric (not yet stored: ``record_eval``
-    also flags the cases found in the adapter's training snapshot)."""
+    also flags the cases found in the adapter's training snapshot). ``home`` is the workspace whose models
+    folder holds a named base model such as ``smollm2``."""
     from trainer.generation import load_model
 
     settings = generation or GenerationSettings(max_new_tokens=max_new_tokens)
-    loaded = load_model(model_ref)
+    loaded = load_model(model_ref, home=home)
     if on_loaded:
         on_loaded()
     report = EvalReport(

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from curation.store import StoreError
+from curation.errors import Invalid
 from curation.validators.terms import terms_for
 from schemas.sample import Kind
 from schemas.training import EvalCase
@@ -61,28 +61,28 @@ def load_suite_file(path: Path) -> list[EvalCase]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise StoreError(f"{path}: cannot read eval suite: {exc}") from exc
+        raise Invalid(f"{path}: cannot read eval suite: {exc}") from exc
     if path.suffix == ".jsonl":
         return _load_jsonl(path, text)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise StoreError(f"{path}: cannot read eval suite: {exc}") from exc
+        raise Invalid(f"{path}: cannot read eval suite: {exc}") from exc
     return _load_keyword_suites(path, data)
 
 
 def _load_keyword_suites(path: Path, data: Any) -> list[EvalCase]:
     groups = data.get("suites") if isinstance(data, dict) else {path.stem: data}
     if not isinstance(groups, dict) or not groups:
-        raise StoreError(f"{path}: expected {{'suites': {{NAME: [cases]}}}} or a list of cases")
+        raise Invalid(f"{path}: expected {{'suites': {{NAME: [cases]}}}} or a list of cases")
     cases: list[EvalCase] = []
     seen: set[tuple[str, str]] = set()
     for suite, items in groups.items():
         if not isinstance(items, list):
-            raise StoreError(f"{path}: suite {suite!r} is not a list of cases")
+            raise Invalid(f"{path}: suite {suite!r} is not a list of cases")
         for i, item in enumerate(items):
             if not isinstance(item, dict):
-                raise StoreError(f"{path}: {suite}[{i}]: a case must be an object")
+                raise Invalid(f"{path}: {suite}[{i}]: a case must be an object")
             fields = {k: item[k] for k in EvalCase.model_fields if k in item}
             category = fields.get("category")
             fields.setdefault("kind", CATEGORY_KINDS.get(category).value if category in CATEGORY_KINDS else None)
@@ -92,7 +92,7 @@ def _load_keyword_suites(path: Path, data: Any) -> list[EvalCase]:
             fields.setdefault("bug_category", bug)
             case = _validated(path, f"{suite}[{i}]", {"suite": suite, **fields})
             if (suite, case.name) in seen:
-                raise StoreError(f"{path}: {suite}[{i}]: duplicate case name {case.name!r}")
+                raise Invalid(f"{path}: {suite}[{i}]: duplicate case name {case.name!r}")
             seen.add((suite, case.name))
             cases.append(case)
     return cases
@@ -107,25 +107,25 @@ def _load_jsonl(path: Path, text: str) -> list[EvalCase]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise StoreError(f"{path}:{number}: malformed JSON: {exc.msg}") from None
+            raise Invalid(f"{path}:{number}: malformed JSON: {exc.msg}") from None
         if not isinstance(row, dict):
-            raise StoreError(f"{path}:{number}: a case must be an object")
+            raise Invalid(f"{path}:{number}: a case must be an object")
         if "query" in row and ("expected_contains" in row or "expected_intent" in row):
             fields = _router_case(row)
         elif {"code", "expected_output", "category"} <= row.keys():
             fields = _benchmark_case(path, number, row)
         else:
-            raise StoreError(
+            raise Invalid(
                 f"{path}:{number}: expected a router row {{id, query, expected_intent, expected_contains}} "
                 "or a benchmark row {id, category, code, expected_output}"
             )
         case = _validated(path, f"line {number}", {"suite": path.stem, **fields}, keywords_required="query" not in row)
         if case.name in seen:
-            raise StoreError(f"{path}:{number}: duplicate case id {case.name!r}")
+            raise Invalid(f"{path}:{number}: duplicate case id {case.name!r}")
         seen.add(case.name)
         cases.append(case)
     if not cases:
-        raise StoreError(f"{path}: no eval cases")
+        raise Invalid(f"{path}: no eval cases")
     return cases
 
 
@@ -147,7 +147,7 @@ def _benchmark_case(path: Path, number: int, row: dict[str, Any]) -> dict[str, A
     try:
         parsed = BenchmarkRow.model_validate(row)
     except ValidationError as exc:
-        raise StoreError(f"{path}:{number}: {_reasons(exc)}") from exc
+        raise Invalid(f"{path}:{number}: {_reasons(exc)}") from exc
     groups = terms_for(parsed.category) or ()
     # The first spelling of each term group, then the instructions the fix adds: what a diagnosis names.
     keywords = [g.alternatives[0] for g in groups]
@@ -167,9 +167,9 @@ def _validated(path: Path, where: str, fields: dict[str, Any], *, keywords_requi
     try:
         case = EvalCase.model_validate(fields)
     except ValidationError as exc:
-        raise StoreError(f"{path}: {where}: {_reasons(exc)}") from exc
+        raise Invalid(f"{path}: {where}: {_reasons(exc)}") from exc
     if keywords_required and not case.expected_keywords:
-        raise StoreError(f"{path}: {where} ({case.name}): expected_keywords is empty")
+        raise Invalid(f"{path}: {where} ({case.name}): expected_keywords is empty")
     return case
 
 

@@ -8,7 +8,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from triforge.cli.common import console, err_console, open_store, print_json, progress_bar, simple_table, user_errors
+from triforge.cli.common import (
+    console,
+    err_console,
+    open_workspace,
+    print_json,
+    progress_bar,
+    simple_table,
+    user_errors,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Curated vs noisy: one adapter per snapshot, same budget, same evals.")
 
@@ -102,13 +110,13 @@ def run_command(
 ) -> None:
     """Train one LoRA adapter per snapshot with the same base, budget, seeds and config; evaluate each and the
     base on the same cases; write report.json and report.html (per-metric intervals, loss curves, lineage)."""
-    from curation.paths import store_path, triforge_home
     from pipelines.experiment.plan import ExperimentPlan
     from pipelines.experiment.run import resolve_arms, run_experiment
     from trainer.evaluation.runner import GenerationSettings, suite_sha256
     from trainer.gates import DEFAULT_SUITE
     from trainer.sft import device_defaults, load_config
 
+    workspace = open_workspace()
     requested = None
     if snapshot:
         settings = load_config(config)
@@ -116,7 +124,7 @@ def run_command(
         suites = [str(Path(p).resolve()) for p in (suite or [DEFAULT_SUITE])]
         requested = ExperimentPlan(
             name=name,
-            arms=resolve_arms(store_path(), snapshot),
+            arms=resolve_arms(workspace, snapshot),
             base_model=base_model,
             steps=budget,
             seeds=_seeds(seeds),
@@ -128,13 +136,13 @@ def run_command(
             include_contaminated=include_contaminated,
         )
     say = (lambda text: None) if as_json else (lambda text: err_console.print(text, highlight=False))
-    with progress_bar(disable=as_json) as bar:
+    with workspace, progress_bar(disable=as_json) as bar:
         task = bar.add_task("experiment", total=None)
 
         def on_step(step: str, index: int, total: int) -> None:
             bar.update(task, completed=index, total=total, description=step)
 
-        outcome = run_experiment(store_path(), triforge_home(), name, requested, say=say, on_step=on_step)
+        outcome = run_experiment(workspace, name, requested, say=say, on_step=on_step)
     if as_json:
         print_json(outcome.report | {"report_files": [str(outcome.json_path), str(outcome.html_path)]})
         return
@@ -150,14 +158,14 @@ def status_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Every step of an experiment: done, running (or killed), failed with its error."""
-    from curation.paths import store_path
     from pipelines.experiment.run import experiment_status
 
-    steps = experiment_status(store_path(), name)
+    with open_workspace() as workspace:
+        steps = experiment_status(workspace, name)
     if as_json:
-        print_json(steps)
+        print_json([s.__dict__ for s in steps])
         return
-    rows = [(s["step"], s["status"], s["updated_at"][:19], s["error"]) for s in steps]
+    rows = [(s.step, s.status, s.updated_at[:19], s.error) for s in steps]
     console.print(simple_table(f"experiment {name}", ("step", "status", "updated", "error"), rows))
 
 
@@ -168,18 +176,10 @@ def report_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Rebuild the report from what is stored, without running anything."""
-    from curation.paths import store_path, triforge_home
-    from pipelines.experiment.report import build_report, write_report
-    from pipelines.experiment.run import StepLedger
+    from pipelines.experiment.run import rebuild_report
 
-    ledger = StepLedger(store_path(), name)
-    plan = ledger.stored_plan()
-    if plan is None:
-        raise typer.BadParameter(f"no experiment {name!r}", param_hint="NAME")
-    done = {k: v["data"] for k, v in ledger.steps().items() if v["status"] == "done"}
-    with open_store(read_only=True) as store:
-        report = build_report(store, plan, done)
-    _, html_path = write_report(report, triforge_home() / "experiments" / name)
+    with open_workspace() as workspace:
+        report, html_path = rebuild_report(workspace, name)
     if as_json:
         print_json(report)
         return

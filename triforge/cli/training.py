@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +12,9 @@ from typer.core import TyperGroup
 
 from triforge.cli.common import (
     console,
+    current_home,
     err_console,
-    open_store,
+    open_workspace,
     print_json,
     progress_bar,
     simple_table,
@@ -26,7 +28,7 @@ def train_command(
     base_model: Annotated[
         str, typer.Option(help="'smollm2' (shipped, converted once) or a local model directory, e.g. Qwen2.5-Coder-7B")
     ] = "smollm2",
-    out: Annotated[Path | None, typer.Option(help="Adapter directory (default $TRIFORGE_HOME/adapters/...)")] = None,
+    out: Annotated[Path | None, typer.Option(help="Adapter directory (default HOME/adapters/...)")] = None,
     config: Annotated[Path | None, typer.Option(help="TOML or JSON overriding the LoRA/SFT defaults")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop after N optimizer steps (overrides epochs)")] = None,
     force: Annotated[bool, typer.Option(help="Train despite failing validations or eval contamination")] = False,
@@ -40,7 +42,6 @@ def train_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """LoRA-train a base model on a snapshot's chat export; writes the adapter and its manifest."""
-    from curation.paths import store_path
     from trainer.sft import load_config, register_run, train
 
     if register is not None:
@@ -49,7 +50,9 @@ def train_command(
         manifest_file = register / "manifest.json"
         if not manifest_file.is_file():
             raise typer.BadParameter(f"{manifest_file} does not exist", param_hint="--register")
-        register_run(store_path(), TrainingManifest.model_validate_json(manifest_file.read_text()), register)
+        manifest = TrainingManifest.model_validate_json(manifest_file.read_text())
+        with open_workspace() as workspace:
+            register_run(workspace, manifest, register)
         console.print(f"recorded the run of {register}")
         return
     if snapshot is None:
@@ -58,7 +61,7 @@ def train_command(
     settings = load_config(config)
     if max_steps is not None:
         settings = settings.model_copy(update={"max_steps": max_steps})
-    with progress_bar(disable=as_json) as bar:
+    with open_workspace() as workspace, progress_bar(disable=as_json) as bar:
         task = bar.add_task("preparing (snapshot, gates, export, base model)", total=None)
 
         def on_progress(step: int, total: int, logs: dict[str, float]) -> None:
@@ -67,7 +70,7 @@ def train_command(
             bar.update(task, completed=step, total=total or None, description=text)
 
         result = train(
-            store_path(),
+            workspace,
             snapshot,
             base_model=base_model,
             out=out,
@@ -229,10 +232,11 @@ def eval_run_command(
                 generation=settings,
                 on_loaded=lambda: bar.update(task, total=len(chosen), completed=0, description="generating"),
                 on_case=lambda case: bar.advance(task),
+                home=current_home(),
             )
     report.include_contaminated = include_contaminated
-    with open_store() as store:
-        record_eval(store, report, contamination_snapshots=check_against)
+    with open_workspace() as workspace:
+        record_eval(workspace, report, contamination_snapshots=check_against)
     data = report.as_dict()
     if as_json:
         print_json(data)
@@ -270,8 +274,8 @@ def eval_compare_command(
     from trainer.evaluation.runner import compare_eval_runs
     from trainer.evaluation.scorers import METRICS
 
-    with open_store(read_only=True) as store:
-        diff = compare_eval_runs(store, a, b, include_contaminated=include_contaminated, seed=seed)
+    with open_workspace(read_only=True) as workspace:
+        diff = compare_eval_runs(workspace, a, b, include_contaminated=include_contaminated, seed=seed)
     if as_json:
         print_json(diff)
         return
@@ -335,15 +339,15 @@ def eval_list_command(as_json: Annotated[bool, typer.Option("--json")] = False) 
     """Stored eval runs, oldest first."""
     from trainer.evaluation.runner import list_eval_runs
 
-    with open_store(read_only=True) as store:
-        runs = list_eval_runs(store)
+    with open_workspace(read_only=True) as workspace:
+        runs = list_eval_runs(workspace)
     if as_json:
-        print_json(runs)
+        print_json([r.as_dict() for r in runs])
         return
     rows = [
-        (r["id"], r["created_at"][:19], r["model"], r["overall"]["cases"],
-         f"{r['overall']['substring']['mean_score']:.3f}",
-         f"{r['overall']['word']['mean_score']:.3f}", r["overall"]["word"]["passed"])
+        (r.id, r.created_at.isoformat()[:19], r.model, r.overall["cases"],
+         f"{r.overall['substring']['mean_score']:.3f}", f"{r.overall['word']['mean_score']:.3f}",
+         r.overall["word"]["passed"])
         for r in runs
     ]  # fmt: skip
     table = simple_table(
@@ -360,27 +364,27 @@ def lineage_command(
     """The snapshot an adapter learned from, its samples' sources and reviewers, and its evals."""
     from trainer.lineage import lineage
 
-    with open_store(read_only=True) as store:
-        info = lineage(store, adapter)
+    with open_workspace(read_only=True) as workspace:
+        info = lineage(workspace, adapter)
     if as_json:
-        print_json(info)
+        print_json(info.as_dict())
         return
-    run, snap = info["training_run"], info["snapshot"]
+    run, snap = info.training_run, info.snapshot
     console.print(
-        f"[bold]adapter[/] {run['adapter_path']} (run {run['id']}, base {run['base_model']}, "
-        f"{'forced, ' if run['forced'] else ''}finished {run['finished_at']})\n"
-        f"[bold]snapshot[/] {snap['name']} {snap['id'][:12]}: {snap['members']} samples, where {snap['where']!r}, "
-        f"content hash {'unchanged' if snap['content_hash_matches'] else '[red]CHANGED since training[/]'}"
+        f"[bold]adapter[/] {run.adapter_path} (run {run.id}, base {run.base_model}, "
+        f"{'forced, ' if run.forced else ''}finished {str(run.finished_at)[:19]})\n"
+        f"[bold]snapshot[/] {snap.name} {snap.id[:12]}: {snap.members} samples, where {snap.where!r}, "
+        f"content hash {'unchanged' if snap.content_hash_matches else '[red]CHANGED since training[/]'}"
     )
-    sources = [(x["source_type"], x["source_name"], x["samples"]) for x in info["sources"]]
+    sources = [(x.source_type, x.source_name, x.samples) for x in info.sources]
     console.print(simple_table("sources", ("source type", "source", "samples"), sources))
-    if info["reviewers"]:
-        reviewers = [(x["reviewer"], x["decision"], x["samples"]) for x in info["reviewers"]]
+    if info.reviewers:
+        reviewers = [(x.reviewer, x.decision, x.samples) for x in info.reviewers]
         console.print(simple_table("reviewers", ("reviewer", "decision", "samples"), reviewers))
     else:
         console.print("reviewers: none recorded (no member went through review)")
-    for e in info["evals"]:
-        console.print(f"eval {e['id']} ({e['created_at']}): word mean {e['overall']['word']['mean_score']:.3f}")
+    for e in info.evals:
+        console.print(f"eval {e.id} ({str(e.created_at)[:19]}): word mean {e.overall['word']['mean_score']:.3f}")
 
 
 @user_errors
@@ -410,7 +414,7 @@ def serve_model_command(
         raise typer.BadParameter("serving beyond loopback needs --api-key-env: anyone who can reach it could use it")
     with progress_bar(disable=False) as bar:
         bar.add_task(f"loading {model}", total=None)
-        loaded = load_model(model)
+        loaded = load_model(model, home=current_home())
     console.print(
         f"serving [bold]{loaded.name}[/] (base {loaded.base_model}) at http://{host}:{port}/v1 "
         f"as model {loaded.name!r}{' (Bearer key required)' if api_key else ''}"
@@ -442,17 +446,16 @@ def loop_command(
 
     Every step records its state: after a crash, or after --no-wait, run it again and it resumes at
     the step that has not finished."""
-    from curation.paths import store_path
-    from trainer.loop import LoopSettings, loop_status, run_round
+    from pipelines.loop import LoopSettings, loop_status, run_round
     from trainer.sft import load_config
 
     if status:
-        with open_store(read_only=True) as store:
-            steps = loop_status(store)
+        with open_workspace(read_only=True) as workspace:
+            steps = loop_status(workspace)
         if as_json:
-            print_json(steps)
+            print_json([asdict(x) for x in steps])
             return
-        rows = [(x["round"], x["step"], x["status"], x["updated_at"], x["error"]) for x in steps]
+        rows = [(x.round, x.step, x.status, x.updated_at, x.error) for x in steps]
         table = simple_table("loop steps", ("round", "step", "status", "updated", "error"), rows)
         console.print(table)
         return
@@ -476,15 +479,20 @@ def loop_command(
     )
     if review not in ("argilla", "store", "auto"):
         raise typer.BadParameter("argilla, store or auto", param_hint="--review")
+    if review != "store":
+        from labeling.argilla.client import ArgillaTarget
+
+        settings.argilla = ArgillaTarget.from_environ()  # the entry point names another server, if any
     say = (lambda text: None) if as_json else (lambda text: err_console.print(text, highlight=False))
     outcomes = []
-    for _ in range(rounds):
-        outcome = run_round(store_path(), settings, say=say)
-        outcomes.append(outcome)
-        if not outcome.finished:
-            break
+    with open_workspace() as workspace:
+        for _ in range(rounds):
+            outcome = run_round(workspace, settings, say=say)
+            outcomes.append(outcome)
+            if not outcome.finished:
+                break
     if as_json:
-        print_json([o.__dict__ for o in outcomes])
+        print_json([asdict(o) for o in outcomes])
         return
     for o in outcomes:
         if not o.finished:
@@ -494,12 +502,13 @@ def loop_command(
             )
             continue
         r = o.report
-        e = r["eval"]
+        assert r is not None
+        e = r.eval
         console.print(
-            f"[bold]round {o.round}[/]: {r['proposed']} proposed, {r['approved_this_round']} approved "
-            f"(+{r['approved_after_correction']} after correction); snapshot {r['snapshot']['name']} "
-            f"({r['snapshot']['members']} samples); adapter {r['adapter']['adapter_dir']}\n"
-            f"  eval {e['baseline']} -> {e['adapter']}: whole-word {e['word']['a']:.3f} -> {e['word']['b']:.3f} "
-            f"({e['word']['delta']:+.3f}), substring {e['substring']['a']:.3f} -> {e['substring']['b']:.3f} "
-            f"({e['substring']['delta']:+.3f})"
+            f"[bold]round {o.round}[/]: {r.proposed} proposed, {r.approved_this_round} approved "
+            f"(+{r.approved_after_correction} after correction); snapshot {r.snapshot.name} "
+            f"({r.snapshot.members} samples); adapter {r.adapter.adapter_dir}\n"
+            f"  eval {e.baseline} -> {e.adapter}: whole-word {e.word['a']:.3f} -> {e.word['b']:.3f} "
+            f"({e.word['delta']:+.3f}), substring {e.substring['a']:.3f} -> {e.substring['b']:.3f} "
+            f"({e.substring['delta']:+.3f})"
         )
