@@ -22,13 +22,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from curation.importers import detect_format
 from curation.importers.formats import ImportContext
+from curation.paths import field_data_dir
 from curation.validators.asar import Asar
 from curation.validators.asm_assembles import snippets_of
-from triforge.cli.demo import find_field_data, training_files
+from triforge.cli.demo import training_files
 
 
 def field_snippets() -> list[str]:
-    field = find_field_data()
+    field = field_data_dir()
     if field is None:
         sys.exit("field data not found: set TRIFORGE_FIELD_DATA")
     codes: set[str] = set()

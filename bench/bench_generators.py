@@ -23,7 +23,6 @@ proposals were duplicates) is printed instead.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import subprocess
@@ -31,22 +30,21 @@ import sys
 import tempfile
 import time
 import types
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from curation.dedup.normalize import conversation_text_from_json
+from curation.dedup.normalize import conversation_text
 from curation.dedup.run import DedupConfig, run_dedup
 from curation.importers import import_files
 from curation.importers.service import PendingRevision, write_revisions
+from curation.paths import field_data_dir
 from curation.store import Store
 from curation.validators.terms import CATEGORY_TERMS
+from curation.workspace import Workspace
 from generators.base import Generator, get_generator
-from generators.run import run_generator
-from triforge.cli.demo import find_field_data
+from pipelines.generate import run_generator
 
 REPO = Path(__file__).resolve().parents[1]
 OLD_COMMIT = "5fa182e243d3e77ffb26e3fd6a64fe281d7ed558"  # the last commit with the version-1 generators
@@ -72,20 +70,6 @@ class Figures:
     seconds: float
 
 
-@contextmanager
-def home(path: Path) -> Iterator[None]:
-    """Dedup persists its indexes under $TRIFORGE_HOME: one home per store."""
-    before = os.environ.get("TRIFORGE_HOME")
-    os.environ["TRIFORGE_HOME"] = str(path)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("TRIFORGE_HOME", None)
-        else:
-            os.environ["TRIFORGE_HOME"] = before
-
-
 def distinct_ratio(texts: list[str], k: int) -> float:
     """Distinct word k-grams over all word k-grams of ``texts`` (each text on its own)."""
     seen: set[tuple[str, ...]] = set()
@@ -98,46 +82,35 @@ def distinct_ratio(texts: list[str], k: int) -> float:
     return len(seen) / total if total else 0.0
 
 
-def texts_of(store: Store, where: str, params: list) -> list[str]:
-    rows = store.con.execute(f"SELECT messages FROM samples WHERE {where} ORDER BY id", params).fetchall()
-    return [conversation_text_from_json(m) for (m,) in rows]
+def texts_of(workspace: Workspace, ids: list[str] | None = None) -> list[str]:
+    return [conversation_text(r) for r in workspace.samples.revisions(ids)]
 
 
-def duplicate_figures(store: Store, ids: list[str]) -> tuple[int, int]:
+def duplicate_figures(workspace: Workspace, ids: list[str]) -> tuple[int, int]:
     """(proposals in no duplicate pair, proposals without duplicate_of)."""
-    paired = {
-        r[0]
-        for r in store.con.execute(
-            "SELECT a FROM dedup_pairs UNION SELECT b FROM dedup_pairs",
-        ).fetchall()
-    }
-    marked = store.con.execute(
-        "SELECT count(*) FROM samples WHERE id IN (SELECT unnest(?::VARCHAR[])) AND duplicate_of IS NOT NULL", [ids]
-    ).fetchone()[0]
+    paired = workspace.dedup_runs.paired_ids()
+    marked = workspace.samples.verdicts(ids).duplicates
     return sum(i not in paired for i in ids), len(ids) - marked
 
 
 def field_store(directory: Path, target: Path) -> int:
     with Store(target) as store:
         import_files(store, [directory / name for name in TRAINING_FILES])
-        return store.con.execute("SELECT count(*) FROM samples").fetchone()[0]
+        return Workspace.of_store(store).samples.count()
 
 
 def measure_current(name: str, base: Path, work: Path, n: int, seed: int, field_size: int) -> Figures:
     store_file = work / f"{name}.duckdb"
     shutil.copyfile(base, store_file)
     start = time.perf_counter()
-    with home(work / f"home-{name}"), Store(store_file) as store:
-        summary = run_generator(store, name, n, seed)
+    with Store(store_file) as store:
+        workspace = Workspace.of_store(store)
+        summary = run_generator(workspace, name, n, seed)
         seconds = time.perf_counter() - start
-        unique, kept = duplicate_figures(store, summary.ids)
-        categories = {
-            r[0]
-            for r in store.con.execute(
-                "SELECT DISTINCT category FROM samples WHERE id IN (SELECT unnest(?::VARCHAR[]))", [summary.ids]
-            ).fetchall()
-        }
-        texts = texts_of(store, "id IN (SELECT unnest(?::VARCHAR[]))", [summary.ids])
+        unique, kept = duplicate_figures(workspace, summary.ids)
+        proposals = workspace.samples.revisions(summary.ids)
+        categories = {r.category for r in proposals}
+        texts = [conversation_text(r) for r in proposals]
     covered = len(categories & set(CATEGORY_TERMS)) if name == "bug_injection" else len(categories)
     sample = random.Random(0).sample(texts, min(field_size, len(texts)))
     return Figures(
@@ -187,7 +160,8 @@ def measure_old(module: str, base: Path, work: Path, n: int, seed: int, field_si
     shutil.copyfile(base, store_file)
     start = time.perf_counter()
     revisions = generator.generate(n, seed)
-    with home(work / f"home-old-{module}"), Store(store_file) as store:
+    with Store(store_file) as store:
+        workspace = Workspace.of_store(store)
         with store.transaction():
             write_revisions(
                 store,
@@ -197,8 +171,8 @@ def measure_old(module: str, base: Path, work: Path, n: int, seed: int, field_si
             )
         run_dedup(store, config=DedupConfig(methods=("exact", "minhash")))
         ids = [r.id for r in revisions]
-        unique, kept = duplicate_figures(store, ids)
-        texts = texts_of(store, "id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+        unique, kept = duplicate_figures(workspace, ids)
+        texts = texts_of(workspace, ids)
     categories = {r.category for r in revisions}
     covered = len(categories & set(CATEGORY_TERMS)) if module == "bug_injection" else len(categories)
     sample = random.Random(0).sample(texts, min(field_size, len(texts)))
@@ -220,17 +194,16 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=500, help="proposals per generator")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    directory = find_field_data()
+    directory = field_data_dir()
     if directory is None:
         sys.exit("field data not found: set TRIFORGE_FIELD_DATA")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         base = work / "field.duckdb"
-        with home(work / "home-field"):
-            field_size = field_store(directory, base)
+        field_size = field_store(directory, base)
         with Store(base, read_only=True) as store:
-            field_texts = texts_of(store, "true", [])
+            field_texts = texts_of(Workspace.of_store(store))
         bug_categories = len(CATEGORY_TERMS)
         print(
             f"field: {field_size} samples from {len(TRAINING_FILES)} training files; {args.n} proposals per "

@@ -23,9 +23,10 @@ from fastapi import FastAPI, Request
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from curation.store import Store
-from generators.teacher.batch import BatchSettings, run_batch
+from generators.teacher.batch import BatchSettings
 from generators.teacher.clients import OpenAICompatible
 from generators.teacher.tasks import draw_tasks
+from pipelines.generate import propose_with_model
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 from tests.local_http import chat_completion, serve_in_thread
 
@@ -50,7 +51,7 @@ def run(base: str, n: int, concurrency: int, home: Path) -> tuple[float, dict]:
     settings = BatchSettings(concurrency=concurrency, price_in_per_mtok=2.5, price_out_per_mtok=10)
     with Store(home / "triforge.duckdb") as store:
         start = time.perf_counter()
-        summary = run_batch(store, client, draw_tasks(n, 0, kinds=("debug_dialogue",)), settings)
+        summary = propose_with_model(store, client, draw_tasks(n, 0, kinds=("debug_dialogue",)), settings)
         return time.perf_counter() - start, summary.as_dict()
 
 

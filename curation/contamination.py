@@ -19,9 +19,9 @@ import re
 import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
+from curation.clock import utc_now
 from curation.dedup.normalize import normalize_text
 from curation.snapshots import resolve_snapshot, stored_members
 from curation.store import Store, StoreError
@@ -207,7 +207,7 @@ def check_contamination(
                     report.evals,
                     report.leaked_evals,
                     json.dumps(report.as_dict()["leaks"]),
-                    datetime.now(UTC).replace(tzinfo=None),
+                    utc_now(),
                 ],
             )
     return report

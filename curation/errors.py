@@ -25,14 +25,16 @@ class Invalid(StoreError):
     """The input itself is wrong (a bad role, a malformed filter, options that exclude each other)."""
 
 
-# Exit codes follow the BSD sysexits spirit but stay small: 1 is "a problem", 2 is Typer's usage error.
-_EXIT_CODES: tuple[tuple[type[StoreError], int], ...] = ((NotFound, 3), (Conflict, 4), (Invalid, 2))
+# The CLI's contract since its first release: 2 means "you can fix this" (bad input, a missing or
+# clashing thing - the message says which), 1 means Triforge itself failed. Scripts rely on it, so the
+# kinds share 2; the HTTP API, where clients branch on the kind, tells them apart.
+USER_ERROR_EXIT = 2
 _HTTP_STATUS: tuple[tuple[type[StoreError], int], ...] = ((NotFound, 404), (Conflict, 409), (Invalid, 422))
 
 
-def exit_code(exc: StoreError) -> int:
-    """The CLI's exit status for a user-facing error (1 when it is none of the three kinds)."""
-    return next((code for kind, code in _EXIT_CODES if isinstance(exc, kind)), 1)
+def exit_code(exc: BaseException) -> int:
+    """The CLI's exit status: 2 for any error a user can act on, 1 for anything else."""
+    return USER_ERROR_EXIT if isinstance(exc, StoreError) else 1
 
 
 def http_status(exc: StoreError) -> int:
@@ -40,4 +42,4 @@ def http_status(exc: StoreError) -> int:
     return next((code for kind, code in _HTTP_STATUS if isinstance(exc, kind)), 400)
 
 
-__all__ = ["Conflict", "Invalid", "NotFound", "StoreError", "exit_code", "http_status"]
+__all__ = ["USER_ERROR_EXIT", "Conflict", "Invalid", "NotFound", "StoreError", "exit_code", "http_status"]

@@ -22,10 +22,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from curation.errors import Invalid
 from schemas.sample import SAMPLE_STATUSES, Kind, SourceType
 
 
-class FilterError(ValueError):
+class FilterError(Invalid, ValueError):
     """The filter text is not valid; the message says where and why."""
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from curation.errors import Conflict
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -21,7 +23,7 @@ class Migration:
     statements: tuple[str, ...]
 
 
-class SchemaError(RuntimeError):
+class SchemaError(Conflict):
     """The store's schema cannot be used by this version of Triforge."""
 
 

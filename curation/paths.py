@@ -1,4 +1,9 @@
-"""Where Triforge keeps its state: ``$TRIFORGE_HOME`` (default ``./.triforge``)."""
+"""Fixed names and the one lookup of the field's data.
+
+Where a workspace keeps its state is :mod:`curation.workspace`'s job; this module holds what does not
+depend on a workspace: the store's file name, and where the bundled field samples are found (the demo,
+the proposers' vocabulary and the benches all read them).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,17 @@ import os
 from pathlib import Path
 
 STORE_FILENAME = "triforge.duckdb"
+FIELD_DATA_ENV = "TRIFORGE_FIELD_DATA"
 
 
-def triforge_home() -> Path:
-    return Path(os.environ.get("TRIFORGE_HOME", ".triforge")).expanduser()
-
-
-def store_path(home: Path | None = None) -> Path:
-    return (home or triforge_home()) / STORE_FILENAME
+def field_data_dir() -> Path | None:
+    """``$TRIFORGE_FIELD_DATA``, else ``shared/data/field`` beside the working dir or this checkout."""
+    env = os.environ.get(FIELD_DATA_ENV)
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[1]
+    for base in (Path.cwd(), repo):
+        for candidate in (base / "shared/data/field", base.parent / "shared/data/field"):
+            if candidate.is_dir():
+                return candidate
+    return None

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from curation.clock import utc_now
+from curation.errors import Conflict
 from curation.filters import compile_filter
 from curation.ids import resolve_prefix
 from curation.importers.service import PendingRevision, write_revisions
@@ -31,10 +32,6 @@ class SampleDetail:
     history: list[dict[str, Any]] = field(default_factory=list)
     snapshots: list[str] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def revision_from_row(row: dict[str, Any]) -> SampleRevision:
@@ -142,7 +139,7 @@ def record_status_events(store: Store, events: Sequence[tuple[str, str, str, str
     unknown = {status for _, status, _, _ in events} - set(SAMPLE_STATUSES)
     if unknown:
         raise StoreError(f"unknown status {sorted(unknown)}; expected one of: {', '.join(SAMPLE_STATUSES)}")
-    now = _now()
+    now = utc_now()
     with store.transaction():
         store.insert_rows(
             "status_events",
@@ -184,7 +181,7 @@ def derive_revision(
         provenance=provenance,
     )
     if child.identity() == {**original.identity(), "parent_id": parent_id}:
-        raise StoreError("the correction changes nothing: give a new answer or category")
+        raise Conflict("the correction changes nothing: give a new answer or category")
     return child
 
 
@@ -240,7 +237,7 @@ def write_correction(
         write_child(store, child, actor=actor, status=status, import_id=f"correction:{parent_id[:12]}")
         con.execute(
             "INSERT INTO status_events (revision_id, status, actor, reason, recorded_at) VALUES (?, ?, ?, ?, ?)",
-            [parent_id, "superseded", actor, f"corrected as {child.id}", _now()],
+            [parent_id, "superseded", actor, f"corrected as {child.id}", utc_now()],
         )
     return child.id
 

@@ -9,9 +9,9 @@ and metadata, so ``verify`` detects a store edited behind Triforge's back.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
-from curation.errors import Invalid, NotFound, StoreError
+from curation.clock import utc_now
+from curation.errors import Conflict, Invalid, NotFound, StoreError
 from curation.filters import compile_filter
 from curation.ids import resolve_prefix
 from curation.samples import content_problem, revision_from_row
@@ -88,7 +88,7 @@ def create_snapshot(
         r[0] for r in store.con.execute(f"SELECT id FROM samples WHERE {flt.sql} ORDER BY id", flt.params).fetchall()
     ]
     if not member_ids:
-        raise StoreError(f"the filter {where!r} matches no samples; nothing to snapshot")
+        raise Conflict(f"the filter {where!r} matches no samples; nothing to snapshot")
     snapshot_id = snapshot_id_for(member_ids)
     existing = store.con.execute(f"{_SELECT} WHERE id = ? OR name = ?", [snapshot_id, name]).fetchall()
     for row in existing:
@@ -98,8 +98,8 @@ def create_snapshot(
         if reuse_same_members and other.id == snapshot_id:
             return other
         if other.id == snapshot_id:
-            raise StoreError(f"snapshot {other.name} ({other.id[:12]}) already holds exactly these samples")
-        raise StoreError(f"a snapshot named {name!r} already exists ({other.id[:12]}); names are never reused")
+            raise Conflict(f"snapshot {other.name} ({other.id[:12]}) already holds exactly these samples")
+        raise Conflict(f"a snapshot named {name!r} already exists ({other.id[:12]}); names are never reused")
 
     counts: dict[str, dict[str, int]] = {}
     for dim, expr in COUNT_DIMENSIONS.items():
@@ -120,7 +120,7 @@ def create_snapshot(
             member_count=len(member_ids),
             content_hash=content_hash,
             counts=counts,
-            created_at=datetime.now(UTC).replace(tzinfo=None),
+            created_at=utc_now(),
         )
         con.execute(
             "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -1,4 +1,4 @@
-"""The DuckDB store: one file under ``$TRIFORGE_HOME`` that holds every fact about every sample.
+"""The DuckDB store: one file in a workspace's home that holds every fact about every sample.
 
 DuckDB allows one read-write process per file. When another process holds it, opening fails with
 ``StoreLockedError`` naming the holder (pid and command line) instead of DuckDB's raw lock error,
@@ -25,7 +25,6 @@ from curation.migrations import (
     migrate,
     pending,
 )
-from curation.paths import store_path
 
 
 class StoreLockedError(Conflict):
@@ -54,12 +53,12 @@ class Store:
 
     def __init__(
         self,
-        path: Path | None = None,
+        path: Path,
         *,
         read_only: bool = False,
         migrations: Sequence[Migration] = MIGRATIONS,
     ) -> None:
-        self.path = Path(path) if path else store_path()
+        self.path = Path(path)
         self.read_only = read_only
         self._depth = 0  # transaction nesting: only the outermost one commits
         if read_only and not self.path.exists():
@@ -142,6 +141,22 @@ class Store:
             self.con.execute(f"INSERT {on_conflict} INTO {table} ({cols}) SELECT {cols} FROM _incoming_rows")
         finally:
             self.con.unregister("_incoming_rows")
+
+    def tables(self) -> list[str]:
+        """The store's tables (not views), in name order: what the migrations created."""
+        rows = self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+            "AND table_type = 'BASE TABLE' ORDER BY table_name"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows in every table except the migrations' own bookkeeping."""
+        return {
+            t: self.con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
+            for t in self.tables()
+            if t != "schema_version"
+        }
 
     def close(self) -> None:
         self.con.close()

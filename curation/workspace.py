@@ -31,10 +31,13 @@ from curation.paths import STORE_FILENAME
 if TYPE_CHECKING:
     from curation.resources.dedup_runs import DedupRuns
     from curation.resources.evals import Evals
+    from curation.resources.experiments import Experiments
     from curation.resources.keys import Keys
     from curation.resources.reviews import Reviews
     from curation.resources.samples import Samples
     from curation.resources.snapshots import Snapshots
+    from curation.resources.submissions import Submissions
+    from curation.resources.teacher_requests import TeacherRequests
     from curation.resources.training_runs import TrainingRuns
     from curation.resources.validations import Validations
     from curation.store import Store
@@ -48,20 +51,24 @@ class WorkspacePaths:
     """Where each kind of state lives under ``home``. Pure: creating one touches no disk."""
 
     home: Path
+    store_name: str = STORE_FILENAME
 
     @classmethod
     def of_store(cls, store: Store) -> WorkspacePaths:
         """The paths of the workspace a store belongs to: its folder is the home."""
-        return cls(store.path.parent)
+        return cls(store.path.parent, store.path.name)
 
     @property
     def store(self) -> Path:
-        return self.home / STORE_FILENAME
+        return self.home / self.store_name
 
     @property
     def indexes(self) -> Path:
-        """Persisted dedup indexes (MinHash LSH, embeddings), one folder per method and options."""
-        return self.home / "indexes"
+        """Persisted dedup indexes (MinHash LSH, embeddings), one folder per method and options. A
+        store under another file name (a test's or a bench's copy beside others) gets its own
+        subfolder, so two stores in one folder never share an index."""
+        base = self.home / "indexes"
+        return base if self.store_name == STORE_FILENAME else base / Path(self.store_name).stem
 
     @property
     def exports(self) -> Path:
@@ -104,7 +111,7 @@ class Workspace:
     """A home folder, its store (opened on first use) and the store's resources."""
 
     def __init__(self, home: Path | str, *, read_only: bool = False, store: Store | None = None) -> None:
-        self.paths = WorkspacePaths(Path(home).expanduser())
+        self.paths = WorkspacePaths.of_store(store) if store is not None else WorkspacePaths(Path(home).expanduser())
         self.read_only = read_only
         self._store = store
 
@@ -187,16 +194,39 @@ class Workspace:
         return Evals(self)
 
     @cached_property
+    def experiments(self) -> Experiments:
+        from curation.resources.experiments import Experiments
+
+        return Experiments(self)
+
+    @cached_property
     def training_runs(self) -> TrainingRuns:
         from curation.resources.training_runs import TrainingRuns
 
         return TrainingRuns(self)
 
     @cached_property
+    def teacher_requests(self) -> TeacherRequests:
+        from curation.resources.teacher_requests import TeacherRequests
+
+        return TeacherRequests(self)
+
+    @cached_property
     def keys(self) -> Keys:
         from curation.resources.keys import Keys
 
         return Keys(self)
+
+    @cached_property
+    def submissions(self) -> Submissions:
+        from curation.resources.submissions import Submissions
+
+        return Submissions(self)
+
+
+def as_workspace(target: Workspace | Store) -> Workspace:
+    """Pipelines take a Workspace; a caller holding only an open Store (a test, a script) may pass it."""
+    return target if isinstance(target, Workspace) else Workspace.of_store(target)
 
 
 _RESOURCES = (
@@ -207,7 +237,10 @@ _RESOURCES = (
     "reviews",
     "evals",
     "training_runs",
+    "experiments",
     "keys",
+    "teacher_requests",
+    "submissions",
 )
 
-__all__ = ["DEFAULT_HOME", "HOME_ENV", "Workspace", "WorkspacePaths", "home_from_environ"]
+__all__ = ["DEFAULT_HOME", "HOME_ENV", "Workspace", "WorkspacePaths", "as_workspace", "home_from_environ"]

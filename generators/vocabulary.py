@@ -10,11 +10,12 @@ names sorted and de-duplicated - so the same seed and the same field directory g
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from curation.paths import field_data_dir
 
 # Routine names are composed as Prefix_NounVerb or Prefix_Noun_Verb: about 9,000 names, in the
 # disassembly's style (``Sprite_Octorok_Main``, ``Link_HandleSword``).
@@ -170,20 +171,6 @@ _NAME = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]{5,39}):|\b(?:JSR|JSL|JMP|JML)\s+
 _SHAPED = re.compile(r"^[A-Z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+$|^[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+$")
 
 
-def field_directory() -> Path | None:
-    """``$TRIFORGE_FIELD_DATA``, else ``shared/data/field`` beside the working dir or this checkout
-    (the demo's lookup; repeated here so proposers need nothing from the CLI)."""
-    env = os.environ.get("TRIFORGE_FIELD_DATA")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[1]
-    for base in (Path.cwd(), repo):
-        for candidate in (base / "shared/data/field", base.parent / "shared/data/field"):
-            if candidate.is_dir():
-                return candidate
-    return None
-
-
 def _strings(value: object) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -217,7 +204,7 @@ def mined_routine_names(directory: str | None) -> tuple[str, ...]:
 
 def routine_names() -> tuple[str, ...]:
     """The field's routine names where the field data is present, else none."""
-    directory = field_directory()
+    directory = field_data_dir()
     return mined_routine_names(str(directory) if directory else None)
 
 

@@ -7,7 +7,8 @@ steps and each step can be tested (and resumed) on its own.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from curation.workspace import Workspace
@@ -30,4 +31,16 @@ class PipelineStep(ABC):
         return f"<{type(self).__name__} {self.name} on {self.workspace.home}>"
 
 
-__all__ = ["PipelineStep", "Progress"]
+@contextmanager
+def briefly(workspace: Workspace, *, read_only: bool = False) -> Iterator[Workspace]:
+    """The workspace with its store open for one step's reads or writes, closed right after.
+
+    ``read_only`` opens a read-only sibling, which may share the file with other readers."""
+    target = Workspace(workspace.home, read_only=True) if read_only else workspace
+    try:
+        yield target
+    finally:
+        target.close()
+
+
+__all__ = ["PipelineStep", "Progress", "briefly"]

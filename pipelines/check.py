@@ -24,8 +24,8 @@ import numpy as np
 from curation.dedup.index import MinHashIndex
 from curation.dedup.minhash import MinHasher, MinHashParams
 from curation.dedup.normalize import NormalizeOptions, conversation_text
-from curation.dedup.run import CorpusTexts, DedupConfig, index_dir
-from curation.validators.runner import Judgement, judge
+from curation.dedup.run import CorpusTexts, DedupConfig, DedupRun, index_dir
+from curation.validators.runner import Judgement, ValidationRun, judge
 from curation.workspace import Workspace
 from pipelines.base import PipelineStep, Progress
 from schemas.sample import SampleRevision
@@ -35,12 +35,15 @@ BATCH_METHODS = ("exact", "minhash")
 
 @dataclass(frozen=True)
 class CheckSummary:
-    """How a batch fared: passed validation, failed it, duplicates (near or exact) and exact ones."""
+    """How a batch fared: passed validation, failed it, duplicates (near or exact) and exact ones;
+    with the validation and dedup runs themselves for a caller that reports them in full."""
 
     valid: int
     rejected_by_validators: int
     duplicates: int
     exact_duplicates: int
+    validation: ValidationRun
+    dedup: DedupRun
 
 
 class Check(PipelineStep):
@@ -48,20 +51,27 @@ class Check(PipelineStep):
 
     name = "check"
 
-    def run(self, ids: Sequence[str], where: str, *, progress: Progress | None = None) -> CheckSummary:
-        """``where`` selects what to validate (e.g. the proposer's ``source_name``); ``ids`` are the
-        batch the summary counts. Dedup always compares against everything stored."""
+    def run(
+        self, ids: Sequence[str] | None = None, where: str | None = None, *, progress: Progress | None = None
+    ) -> CheckSummary:
+        """``where`` selects what to validate (e.g. the proposer's ``source_name``; everything when
+        None); ``ids`` are the batch the summary counts (everything when None). Dedup always compares
+        against everything stored, incrementally."""
         ws = self.workspace
         on_progress = (lambda done, total: progress("validate", done, total)) if progress else None
-        ws.validations.run(where, on_progress=on_progress)
+        validation = ws.validations.run(where, on_progress=on_progress)
         config = DedupConfig(methods=BATCH_METHODS)
-        ws.dedup_runs.run(config)
+        dedup = ws.dedup_runs.run(config)
+        if ids is None:
+            ids = ws.samples.all_ids()
         counts = ws.samples.verdicts(ids)
         return CheckSummary(
             valid=counts.valid,
             rejected_by_validators=counts.failed,
             duplicates=counts.duplicates,
             exact_duplicates=ws.dedup_runs.exact_duplicates(ids, config),
+            validation=validation,
+            dedup=dedup,
         )
 
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from curation.paths import field_data_dir
 from curation.store import Store
-from triforge.cli.demo import find_field_data
 
 # The console script of the environment running the tests, for tests that need a real process to kill.
 TRIFORGE = str(Path(sys.executable).with_name("triforge"))
 
-FIELD = find_field_data()
+FIELD = field_data_dir()
 
 TRAINING_FILES = (
     "din_optimization_training_v2.jsonl",

@@ -12,8 +12,8 @@ from curation.validators.profiles import profile_for
 from curation.validators.terms import CATEGORY_TERMS
 from generators.base import get_generator
 from generators.bug_injection import CATEGORIES, TEMPLATES
-from generators.run import run_generator
 from generators.vocabulary import mined_routine_names, routine_names
+from pipelines.generate import run_generator
 from triforge.cli import app
 
 

@@ -1,6 +1,7 @@
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -112,3 +113,12 @@ def test_nested_transactions_land_together_or_not_at_all(home):
         with store.transaction() as con:  # and the store is usable after both
             con.execute("INSERT INTO t VALUES (5)")
         assert store.con.execute("SELECT count(*) FROM t").fetchone()[0] == 3
+
+
+def test_readme_lists_exactly_the_tables_the_migrations_create(tmp_path):
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### The store") :].split("and the view")[0]
+    with Store(tmp_path / "triforge.duckdb") as store:
+        assert set(re.findall(r"`([a-z_]+)`", section)) == set(store.tables())

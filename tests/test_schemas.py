@@ -64,3 +64,18 @@ def test_message_content_must_be_a_non_empty_string():
 def test_snapshot_id_is_order_independent():
     assert snapshot_id_for(["b", "a", "c"]) == snapshot_id_for(["c", "b", "a"])
     assert snapshot_id_for(["a", "b"]) != snapshot_id_for(["a", "c"])
+
+
+def test_the_taxonomy_is_the_one_list_validators_generators_and_review_read():
+    from curation.validators.terms import CATEGORY_TERMS, terms_for
+    from generators.bug_injection import CATEGORIES
+    from generators.quest_templates import QUEST_TYPES as DESIGNED
+    from schemas.taxonomy import BUG_CATEGORIES, QUEST_TYPES, canonical_category, review_labels
+
+    assert set(CATEGORY_TERMS) == set(BUG_CATEGORIES)
+    assert set(CATEGORIES) <= set(BUG_CATEGORIES) and len(set(CATEGORIES)) == len(BUG_CATEGORIES)
+    assert tuple(DESIGNED) == QUEST_TYPES
+    assert canonical_category(" Width_Mismatch ") == "mode_mismatch" and canonical_category("") is None
+    assert terms_for("dma") == CATEGORY_TERMS["dma_issues"]
+    labels = review_labels(["my_new_bug"])
+    assert {"dma_setup_error", "fetch", "my_new_bug", "carry_flag"} <= set(labels) and labels == sorted(labels)

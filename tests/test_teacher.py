@@ -262,7 +262,7 @@ def test_teacher_and_bootstrap_against_a_served_local_model(home, smollm2_home):
 def test_bootstrap_in_process_from_a_trained_adapter(home, smollm2_home, tmp_path):
     """Strategy 4 in small: a real SmolLM2 LoRA step on approved-quality data, then that adapter proposes."""
     from curation.snapshots import create_snapshot
-    from generators.run import run_generator
+    from pipelines.generate import run_generator
 
     with Store(home / "triforge.duckdb") as store:
         run_generator(store, "bug_injection", 12, seed=1)

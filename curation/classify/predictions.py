@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from curation.clock import utc_now
 from curation.store import Store
 
 COLUMNS = ("revision_id", "task", "label", "score", "model_id", "created_at")
@@ -24,14 +24,9 @@ class Prediction:
     model_id: str
 
 
-def now_utc() -> datetime:
-    """UTC, stored zone-less like every timestamp in the store."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def store_predictions(store: Store, task: str, model_id: str, rows: Sequence[tuple[str, str, float]]) -> None:
     """Replace ``task``'s predictions for these revisions with ``(revision_id, label, score)`` rows."""
-    stamp = now_utc()
+    stamp = utc_now()
     with store.transaction():
         store.insert_rows(
             "classifier_predictions",

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from curation.classify.model import CLASSIFIER, DEFAULT_PARAMS, HeadParams, LinearHead
-from curation.classify.predictions import now_utc
 from curation.classify.tasks import PROMPT, SampleLabels
+from curation.clock import utc_now
 from curation.store import Store
 
 Vectors = Callable[[Sequence[str]], np.ndarray]  # revision ids -> one prompt vector per id
@@ -82,7 +82,7 @@ def train_task(
             [
                 mid, task, CLASSIFIER, embedding_model, PROMPT, json.dumps(head.labels),
                 json.dumps(head.weights_json()), len(pairs), json.dumps(dict(sorted(counts.items()))),
-                json.dumps(params.as_dict()), now_utc(),
+                json.dumps(params.as_dict()), utc_now(),
             ],
         )  # fmt: skip
     return TrainedModel(mid, task, head, len(pairs), dict(counts), reused=False)

@@ -16,10 +16,12 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
+from curation.errors import Invalid
+
 SPLIT_NAMES = ("train", "valid", "test")
 
 
-class SplitError(ValueError):
+class SplitError(Invalid, ValueError):
     pass
 
 

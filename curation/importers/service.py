@@ -14,12 +14,13 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 import pyarrow as pa
 
+from curation.clock import utc_now
 from curation.importers.formats import ImportContext, UnrecognisedRow, detect_format
 from curation.importers.reader import MAX_ROW_BYTES, read_jsonl
 from curation.store import Store
@@ -36,10 +37,6 @@ def _file_sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -128,7 +125,7 @@ def write_revisions(store: Store, items: list[PendingRevision], *, import_id: st
     if not items:
         return 0
     con = store.con
-    incoming = _revision_table(items, _now(), import_id)
+    incoming = _revision_table(items, utc_now(), import_id)
     con.register("incoming_rows", incoming)
     try:
         new = con.execute(
@@ -228,7 +225,7 @@ def import_file(
                 result.existing,
                 json.dumps([m.model_dump() for m in result.malformed]),
                 result.aborted,
-                _now(),
+                utc_now(),
             ],
         )
     return result

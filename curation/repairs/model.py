@@ -26,9 +26,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from curation.repairs.prompt import REPAIR_PROMPT_VERSION, answer_from_reply, repair_request
+from curation.resources.teacher_requests import RequestRecord
 from curation.samples import derive_revision, write_child
 from curation.store import Store, StoreError
 from curation.validators.text import code_blocks
+from curation.workspace import Workspace
 
 # The teacher batch's retry loop and ledger, reused rather than copied (private to that module, but the
 # same contract: workers only call the endpoint, the main thread writes every reply).
@@ -150,13 +152,13 @@ def code_failures(store: Store, parent_ids: list[str]) -> dict[str, str]:
 
 
 def _child(
-    repairer: ModelRepairer, source_name: str, parent_id: str, original: SampleRevision, answer: str, row: dict
+    repairer: ModelRepairer, source_name: str, parent_id: str, original: SampleRevision, answer: str, row: RequestRecord
 ) -> SampleRevision:
     accounting = {
-        "attempts": row["attempts"],
-        "prompt_tokens": row["prompt_tokens"],
-        "completion_tokens": row["completion_tokens"],
-        "cost_usd": round(row["cost"], 8),
+        "attempts": row.attempts,
+        "prompt_tokens": row.prompt_tokens,
+        "completion_tokens": row.completion_tokens,
+        "cost_usd": round(row.cost, 8),
     }
     repair = {
         "by": source_name,
@@ -200,6 +202,7 @@ def repair_with_model(
     from curation.validators.runner import record_results, run_profile
 
     settings, client = repairer.settings, repairer.client
+    workspace = Workspace.of_store(store)
     source_name = repairer.source_name(repairer_name)
     summary = ModelSummary(repairer.model_name, source_name, str(settings.source_type), tried=len(todo))
     done = 0
@@ -216,11 +219,11 @@ def repair_with_model(
         tick()
 
     def settle(outcome: RepairOutcome, original: SampleRevision, task: _Task, ledger: Ledger) -> None:
-        row = ledger.rows[task.index]
-        answer = answer_from_reply(row["raw"] or "")
+        row = ledger.get(task)
+        answer = answer_from_reply(row.raw or "")
 
         def reject(reason: str, detail: str) -> None:
-            ledger.save(task, settings, status="failed", error=f"{reason}: {detail}", revision_id=None)
+            ledger.save(task, status="failed", error=f"{reason}: {detail}", revision_id=None)
             conclude(outcome, reason, detail)
 
         if not answer:
@@ -242,7 +245,7 @@ def repair_with_model(
                 store, child, actor=source_name, status="proposed", import_id=f"repair:{outcome.parent_id[:12]}"
             )
             record_results(store, [(child.id, child.kind, results)])
-            ledger.save(task, settings, con, status="stored", revision_id=child.id, error=None)
+            ledger.save(task, con, status="stored", revision_id=child.id, error=None)
         outcome.repair_id, outcome.source_name = child.id, source_name
         outcome.fixed = ["model_rewrite"]
         outcome.warnings = sorted(
@@ -268,13 +271,13 @@ def repair_with_model(
             conclude(outcome, f"code_fails:{broken_code[outcome.parent_id]}", why)
             continue
         task = _Task(0, outcome.parent_id, original.kind.value, original.category)
-        ledger = Ledger(store, repairer.ledger_id(outcome.parent_id), client)
+        ledger = Ledger(workspace, repairer.ledger_id(outcome.parent_id), client)
         row = ledger.rows.get(0)
-        if row and row["raw"] is not None:
+        if row and row.raw is not None:
             summary.replies_reused += 1
             settle(outcome, original, task, ledger)
-        elif row and row["status"] == "failed" and (row["error"] or "").startswith(REJECTED):
-            conclude(outcome, "model_request_rejected", row["error"])
+        elif row and row.status == "failed" and (row.error or "").startswith(REJECTED):
+            conclude(outcome, "model_request_rejected", row.error)
         else:
             queue.append((outcome, original, task, ledger))
 
@@ -297,7 +300,7 @@ def repair_with_model(
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     outcome, original, task, ledger = pending.pop(future)
-                    previous = ledger.rows.get(0, {})
+                    previous = ledger.get(task)
                     try:
                         reply, attempts = future.result()
                     except FatalError as exc:
@@ -307,8 +310,8 @@ def repair_with_model(
                         summary.api_calls += exc.attempts
                         rejected = isinstance(exc, RequestRejected)
                         why = REJECTED if rejected else f"gave up after {exc.attempts} attempts"
-                        attempts_so_far = previous.get("attempts", 0) + exc.attempts
-                        ledger.save(task, settings, status="failed", error=f"{why}: {exc}", attempts=attempts_so_far)
+                        attempts_so_far = previous.attempts + exc.attempts
+                        ledger.save(task, status="failed", error=f"{why}: {exc}", attempts=attempts_so_far)
                         conclude(outcome, "model_request_rejected" if rejected else "model_unreachable", str(exc))
                         continue
                     _record(ledger, task, settings, summary, previous, reply, attempts)
@@ -322,7 +325,7 @@ def repair_with_model(
                     reply, attempts = future.result(timeout=300)
                 except BaseException:
                     continue
-                _record(ledger, task, settings, summary, ledger.rows.get(0, {}), reply, attempts)
+                _record(ledger, task, settings, summary, ledger.get(task), reply, attempts)
             raise
     if fatal is not None:
         raise fatal
@@ -334,7 +337,7 @@ def _record(
     task: _Task,
     settings: BatchSettings,
     summary: ModelSummary,
-    previous: dict,
+    previous: RequestRecord,
     reply: Reply,
     attempts: int,
 ) -> None:
@@ -343,12 +346,11 @@ def _record(
     summary.completion_tokens += reply.completion_tokens
     ledger.save(
         task,
-        settings,
         status="answered",
-        attempts=previous.get("attempts", 0) + attempts,
+        attempts=previous.attempts + attempts,
         raw=reply.text,
-        prompt_tokens=previous.get("prompt_tokens", 0) + reply.prompt_tokens,
-        completion_tokens=previous.get("completion_tokens", 0) + reply.completion_tokens,
-        cost=previous.get("cost", 0.0) + settings.cost(reply.prompt_tokens, reply.completion_tokens),
+        prompt_tokens=previous.prompt_tokens + reply.prompt_tokens,
+        completion_tokens=previous.completion_tokens + reply.completion_tokens,
+        cost=previous.cost + settings.cost(reply.prompt_tokens, reply.completion_tokens),
         error=None,
     )

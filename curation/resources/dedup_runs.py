@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from curation.dedup import report as _report
 from curation.dedup.run import DedupConfig, DedupRun, Progress, run_dedup
 from curation.resources import Resource
 
 
+@dataclass(frozen=True)
+class DedupRunSummary:
+    """A dedup run as listed: what it compared and what it found."""
+
+    id: str
+    methods: list[str]
+    where: str | None
+    samples: int
+    clusters: int
+    duplicates: int
+    created_at: datetime
+
+
 class DedupRuns(Resource):
+    def list(self) -> list[DedupRunSummary]:
+        """Every run, oldest first."""
+        rows = self.store.con.execute(
+            "SELECT id, methods, where_clause, samples, clusters, duplicates, created_at FROM dedup_runs "
+            "ORDER BY created_at"
+        ).fetchall()
+        return [DedupRunSummary(r[0], json.loads(r[1]), *r[2:]) for r in rows]
+
     def run(
         self, config: DedupConfig | None = None, *, where: str | None = None, progress: Progress | None = None
     ) -> DedupRun:
@@ -22,6 +46,11 @@ class DedupRuns(Resource):
     def report(self, ref: str) -> _report.ReportData:
         return _report.load_report(self.store, ref)
 
+    def paired_ids(self) -> set[str]:
+        """Every revision in some recorded duplicate pair (any method, any run)."""
+        rows = self.store.con.execute("SELECT a FROM dedup_pairs UNION SELECT b FROM dedup_pairs").fetchall()
+        return {r[0] for r in rows}
+
     def exact_duplicates(self, ids: Sequence[str], config: DedupConfig | None = None) -> int:
         """How many of ``ids`` share their normalised text exactly with another revision."""
         key = (config or DedupConfig()).options_key
@@ -33,4 +62,4 @@ class DedupRuns(Resource):
         ).fetchone()[0]
 
 
-__all__ = ["DedupRuns"]
+__all__ = ["DedupRunSummary", "DedupRuns"]

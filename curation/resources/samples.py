@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from curation import samples as _samples
 from curation.resources import Resource
-from curation.samples import SampleDetail
+from curation.samples import SampleDetail, revision_from_row
+from schemas.sample import SampleRevision
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,32 @@ class Samples(Resource):
 
     def all_ids(self) -> list[str]:
         return [r[0] for r in self.store.con.execute("SELECT id FROM revisions ORDER BY id").fetchall()]
+
+    def total(self) -> int:
+        """How many revisions are stored: the table, not the view, so a health check stays cheap."""
+        return self.store.con.execute("SELECT count(*) FROM revisions").fetchone()[0]
+
+    def revisions(self, ids: Sequence[str] | None = None) -> list[SampleRevision]:
+        """The revisions ``ids`` name (every stored one when None), in id order."""
+        sql = "SELECT * FROM samples"
+        params: list[object] = []
+        if ids is not None:
+            sql += " WHERE id IN (SELECT unnest(?::VARCHAR[]))"
+            params.append(list(ids))
+        cur = self.store.con.execute(sql + " ORDER BY id", params)
+        names = [d[0] for d in cur.description]
+        return [revision_from_row(dict(zip(names, row, strict=True))) for row in cur.fetchall()]
+
+    def export_messages(self, target: Path) -> None:
+        """Every stored revision's ``(id, messages)`` as one Parquet file (for engines off the store)."""
+        self.store.con.execute(f"COPY (SELECT id, messages FROM revisions ORDER BY id) TO '{target}' (FORMAT parquet)")
+
+    def source_lines(self) -> list[tuple[str, str, int]]:
+        """(revision id, source file, line) for every imported occurrence: where each sample came from."""
+        rows = self.store.con.execute(
+            "SELECT revision_id, source_file, source_line FROM provenance WHERE source_line IS NOT NULL"
+        ).fetchall()
+        return [(rid, str(f or ""), int(line)) for rid, f, line in rows]
 
     def count(self, where: str | None = None) -> int:
         return _samples.count_samples(self.store, where)

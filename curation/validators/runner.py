@@ -13,8 +13,9 @@ import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
+from curation.clock import utc_now
 from curation.filters import compile_filter
 from curation.samples import revision_from_row
 from curation.store import Store
@@ -29,10 +30,6 @@ from schemas.validation import ValidationResult
 CHUNK = 512
 RESULT_COLUMNS = ("revision_id", "validator", "version", "passed", "score", "issues", "details", "validated_at")
 SUMMARY_COLUMNS = ("revision_id", "profile", "passed", "score", "failed", "validated_at")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class StoreAsmCache:
@@ -52,7 +49,7 @@ class StoreAsmCache:
     def put_many(self, entries: dict[str, AsmOutcome]) -> None:
         if not entries:
             return
-        now = _now()
+        now = utc_now()
         with self.store.transaction():
             self.store.insert_rows(
                 "asm_cache",
@@ -178,7 +175,7 @@ def validate_samples(
             validator = REGISTRY[name]
             results = _run_validator(validator, [rev for _, rev in items], store)
             run.validators[name].ran += len(items)
-            now = _now()
+            now = utc_now()
             batch += [_result_row(rid, result, now) for (rid, _), result in zip(items, results, strict=True)]
         if batch:
             with store.transaction():
@@ -207,7 +204,7 @@ def _result_row(revision_id: str, result: ValidationResult, now: datetime) -> li
 def record_results(store: Store, items: Sequence[tuple[str, str, list[ValidationResult]]]) -> None:
     """Store results computed outside ``validate_samples`` (e.g. by the submissions service) and
     refresh those revisions' summaries. ``items`` are (revision id, kind, results)."""
-    now = _now()
+    now = utc_now()
     rows = [_result_row(rid, r, now) for rid, _, results in items for r in results]
     with store.transaction():
         store.insert_rows("validation_results", RESULT_COLUMNS, rows, on_conflict="OR REPLACE")
@@ -260,7 +257,7 @@ def _summarise(store: Store, rows: list[dict], run: ValidationRun, only: set[str
         if name in REGISTRY and REGISTRY[name].version == version:
             results.setdefault(rid, {})[name] = (passed, score, json.loads(issues))
     summaries = []
-    now = _now()
+    now = utc_now()
     for row in rows:
         rid = row["id"]
         profile = profile_for(row["kind"])

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from schemas.taxonomy import BUG_CATEGORIES, CATEGORY_ALIASES, canonical_category
+
 # Mnemonics and register letters are matched case-sensitively when written in capitals in this table,
 # except mnemonics, which match in either case (``pha`` in lowercase code is still PHA).
 _MNEMONIC = re.compile(r"^[A-Z]{3}$")
@@ -106,14 +108,10 @@ CATEGORY_TERMS: dict[str, tuple[TermGroup, ...]] = {
     "oracle_palette_dispatch": _groups("palette", "dispatch|table|jump table", "index|pointer", "CGRAM|color|colour"),
 }
 
-# Names the field uses for the same bug.
-ALIASES = {
-    "dma_setup_error": "dma_setup",
-    "dma": "dma_issues",
-    "register_clobbering": "register_clobber",
-    "missing_rep": "mode_mismatch",
-    "width_mismatch": "mode_mismatch",
-}
+# Names the field uses for the same bug: the taxonomy's aliases.
+ALIASES = CATEGORY_ALIASES
+if set(CATEGORY_TERMS) != set(BUG_CATEGORIES):  # every category the taxonomy names has its terms
+    raise RuntimeError(f"terms and taxonomy disagree: {sorted(set(CATEGORY_TERMS) ^ set(BUG_CATEGORIES))}")
 
 PASS_THRESHOLD = 0.6  # the field's own pass mark for keyword coverage
 
@@ -121,5 +119,4 @@ PASS_THRESHOLD = 0.6  # the field's own pass mark for keyword coverage
 def terms_for(category: str | None) -> tuple[TermGroup, ...] | None:
     if not category:
         return None
-    key = category.strip().lower()
-    return CATEGORY_TERMS.get(ALIASES.get(key, key))
+    return CATEGORY_TERMS.get(canonical_category(category) or "")

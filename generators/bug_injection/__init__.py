@@ -27,6 +27,7 @@ from generators.bug_injection.render import render
 from generators.draw import Draw
 from generators.vocabulary import routine_names
 from schemas.sample import Kind, SampleRevision
+from schemas.taxonomy import BUG_CATEGORIES
 
 TEMPLATES: tuple[Template, ...] = (
     *widths.TEMPLATES,
@@ -50,6 +51,8 @@ for _template in TEMPLATES:
     BY_CATEGORY.setdefault(_category_of(_template), ())
     BY_CATEGORY[_category_of(_template)] += (_template,)
 CATEGORIES: tuple[str, ...] = tuple(BY_CATEGORY)
+if set(CATEGORIES) - set(BUG_CATEGORIES):  # every planted bug is one the taxonomy (and the validators) know
+    raise RuntimeError(f"bug categories outside schemas.taxonomy: {sorted(set(CATEGORIES) - set(BUG_CATEGORIES))}")
 
 
 class BugInjection(Generator):

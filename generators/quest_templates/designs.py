@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generators.draw import Draw
+from schemas.taxonomy import QUEST_TYPES as TAXONOMY_QUEST_TYPES
 
 NPC_NAMES = (
     "Sahasrahla",
@@ -201,6 +202,10 @@ ASKS = (
     "Write the implementation for my hack, please.",
     "How would this look as an Asar patch?",
 )
+
+
+if tuple(QUEST_TYPES) != TAXONOMY_QUEST_TYPES:  # the taxonomy lists exactly the types designed here
+    raise RuntimeError(f"quest types {tuple(QUEST_TYPES)} differ from schemas.taxonomy's {TAXONOMY_QUEST_TYPES}")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Every task of a batch has a row in ``teacher_requests``. Replies are written the
 arrive (by the main thread; workers only make HTTP calls), before they are parsed, so a run killed at
 any point resumes by re-reading what it already paid for: a stored task is skipped, an answered one is
 parsed from the ledger, a repair is only asked once, and only tasks that never got a reply are sent
-again. Proposals then go through the same validation and dedup as every other proposer.
+again. The pipeline's check step (``pipelines.check``) then judges the proposals like every other's.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from curation.errors import StoreError
 from curation.importers.service import PendingRevision, write_revisions
-from curation.store import Store, StoreError
-from generators.run import check_proposals
+from curation.resources.teacher_requests import RequestRecord
+from curation.workspace import Workspace
 from generators.teacher.clients import ChatClient, FatalError, Reply, TaskError, TransientError
 from generators.teacher.prompts import PROMPT_VERSION, ReplyError, parse_reply, repair_messages, task_messages
 from generators.teacher.tasks import TeacherTask
@@ -85,13 +85,13 @@ class RequestRejected(RetriesExhausted):
 REJECTED = "rejected by the endpoint"
 
 
-def _settled(row: dict[str, Any] | None) -> bool:
+def _settled(row: RequestRecord | None) -> bool:
     """Stored, or failed for good (a paid-for reply unusable after its repair, or a refused request)."""
     if not row:
         return False
-    if row["status"] == "stored":
+    if row.status == "stored":
         return True
-    return row["status"] == "failed" and (row["raw"] is not None or (row["error"] or "").startswith(REJECTED))
+    return row.status == "failed" and (row.raw is not None or (row.error or "").startswith(REJECTED))
 
 
 def batch_id_for(client: ChatClient, settings: BatchSettings, tasks: list[TeacherTask]) -> str:
@@ -130,56 +130,30 @@ def _call_with_retries(
 class _Ledger:
     """The ``teacher_requests`` rows of one batch (written only from the main thread)."""
 
-    def __init__(self, store: Store, batch_id: str, client: ChatClient) -> None:
-        self.store, self.batch_id, self.client = store, batch_id, client
-        rows = store.con.execute(
-            "SELECT task_index, status, attempts, repaired, raw_response, prompt_tokens, completion_tokens, error, "
-            "revision_id, cost_usd FROM teacher_requests WHERE batch_id = ?",
-            [batch_id],
-        ).fetchall()
-        keys = ("status", "attempts", "repaired", "raw", "prompt_tokens", "completion_tokens", "error", "revision_id")
-        keys += ("cost",)
-        self.rows: dict[int, dict[str, Any]] = {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows}
+    def __init__(self, workspace: Workspace, batch_id: str, client: ChatClient) -> None:
+        self.requests, self.batch_id, self.client = workspace.teacher_requests, batch_id, client
+        self.rows: dict[int, RequestRecord] = self.requests.load(batch_id)
 
-    def save(self, task: TeacherTask, settings: BatchSettings, con: Any = None, **changes: Any) -> dict[str, Any]:
-        row = self.rows.get(task.index) or {
-            "status": "answered",
-            "attempts": 0,
-            "repaired": False,
-            "raw": None,
-            "prompt_tokens": 0,
-            "completion_tokens": 0,
-            "error": None,
-            "revision_id": None,
-            "cost": 0.0,  # priced when each reply arrives, so a resume at other prices keeps what was paid
-        }
-        row.update(changes)
-        self.rows[task.index] = row
-        (con or self.store.con).execute(
-            "INSERT OR REPLACE INTO teacher_requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                self.batch_id,
-                task.index,
-                json.dumps(task.as_dict()),
-                self.client.provider,
-                self.client.model,
-                row["status"],
-                row["attempts"],
-                row["repaired"],
-                row["raw"],
-                row["prompt_tokens"],
-                row["completion_tokens"],
-                row["cost"],
-                row["error"],
-                row["revision_id"],
-                datetime.now(UTC).replace(tzinfo=None),
-            ],
+    def get(self, task: TeacherTask) -> RequestRecord:
+        return self.rows.get(task.index) or RequestRecord()
+
+    def save(self, task: TeacherTask, con: Any = None, **changes: Any) -> RequestRecord:
+        record = replace(self.get(task), **changes)
+        self.rows[task.index] = record
+        self.requests.save(
+            self.batch_id, task.index, task.as_dict(), self.client.provider, self.client.model, record, con
         )
-        return row
+        return record
 
 
 def _revision(
-    task: TeacherTask, question: str, answer: str, client: ChatClient, row: dict, settings: BatchSettings, batch_id: str
+    task: TeacherTask,
+    question: str,
+    answer: str,
+    client: ChatClient,
+    row: RequestRecord,
+    settings: BatchSettings,
+    batch_id: str,
 ) -> SampleRevision:
     accounting = {
         "provider": client.provider,
@@ -187,11 +161,11 @@ def _revision(
         "batch_id": batch_id,
         "task_index": task.index,
         "prompt_version": PROMPT_VERSION,
-        "attempts": row["attempts"],
-        "repaired": row["repaired"],
-        "prompt_tokens": row["prompt_tokens"],
-        "completion_tokens": row["completion_tokens"],
-        "cost_usd": round(row["cost"], 8),
+        "attempts": row.attempts,
+        "repaired": row.repaired,
+        "prompt_tokens": row.prompt_tokens,
+        "completion_tokens": row.completion_tokens,
+        "cost_usd": round(row.cost, 8),
     }
     return SampleRevision(
         kind=Kind(task.kind),
@@ -207,7 +181,7 @@ def _revision(
 
 
 def run_batch(
-    store: Store,
+    workspace: Workspace,
     client: ChatClient,
     tasks: list[TeacherTask],
     settings: BatchSettings,
@@ -217,7 +191,8 @@ def run_batch(
 ) -> BatchSummary:
     batch_id = settings.batch_id or batch_id_for(client, settings, tasks)
     source_name = f"{client.provider}:{client.model}"
-    ledger = _Ledger(store, batch_id, client)
+    store = workspace.store
+    ledger = _Ledger(workspace, batch_id, client)
     summary = BatchSummary(batch_id, source_name, len(tasks), 0, 0, 0, 0, 0, 0, 0.0)
     # Requests waiting to be sent: (task, messages, seed, is_repair). At most `concurrency` are in flight,
     # so a fatal error leaves nothing sent whose reply would go unrecorded.
@@ -230,7 +205,7 @@ def run_batch(
 
     def fail(task: TeacherTask, error: str, **changes: Any) -> None:
         nonlocal finished
-        ledger.save(task, settings, status="failed", error=error, **changes)
+        ledger.save(task, status="failed", error=error, **changes)
         summary.failed += 1
         summary.failures.append({"task_index": task.index, "error": error})
         finished += 1
@@ -242,14 +217,14 @@ def run_batch(
         row = ledger.rows[task.index]
         try:
             if settings.structured:
-                question, answer = parse_reply(row["raw"])
+                question, answer = parse_reply(row.raw)
             else:
-                question, answer = task.question or "", row["raw"].strip()
+                question, answer = task.question or "", (row.raw or "").strip()
                 if not answer:
                     raise ReplyError("the reply is empty")
         except ReplyError as exc:
-            if settings.structured and not row["repaired"]:
-                repair = repair_messages(task, row["raw"], str(exc))
+            if settings.structured and not row.repaired:
+                repair = repair_messages(task, row.raw or "", str(exc))
                 queue.append((task, repair, settings.seed + task.index + 1, True))
             else:
                 fail(task, f"unusable reply: {exc}")
@@ -262,7 +237,7 @@ def run_batch(
                 import_id=f"teacher:{batch_id}",
                 actor=f"teacher:{source_name}",
             )
-            ledger.save(task, settings, con, status="stored", revision_id=revision.id, error=None)
+            ledger.save(task, con, status="stored", revision_id=revision.id, error=None)
         summary.stored += 1
         summary.ids.append(revision.id)
         finished += 1
@@ -270,10 +245,10 @@ def run_batch(
 
     for task in tasks:
         row = ledger.rows.get(task.index)
-        if row and row["status"] == "stored":
+        if row and row.status == "stored" and row.revision_id:
             summary.skipped_already_done += 1
             summary.stored += 1
-            summary.ids.append(row["revision_id"])
+            summary.ids.append(row.revision_id)
         elif _settled(row):
             summary.skipped_already_done += 1  # failed for good: unusable after its repair, or refused
             summary.failed += 1
@@ -283,7 +258,7 @@ def run_batch(
         row = ledger.rows.get(task.index)
         if _settled(row):
             continue
-        if row and row["status"] == "answered" and row["raw"] is not None:
+        if row and row.status == "answered" and row.raw is not None:
             settle(task)  # paid for by a run that was killed before parsing it
         else:
             prompt = (
@@ -292,18 +267,17 @@ def run_batch(
             queue.append((task, prompt, settings.seed + task.index, False))
 
     def record_reply(task: TeacherTask, is_repair: bool, reply: Reply, attempts: int) -> None:
-        previous = ledger.rows.get(task.index, {})
+        previous = ledger.get(task)
         summary.api_calls += attempts
         ledger.save(
             task,
-            settings,
             status="answered",
-            attempts=previous.get("attempts", 0) + attempts,
+            attempts=previous.attempts + attempts,
             repaired=is_repair,
             raw=reply.text,
-            prompt_tokens=previous.get("prompt_tokens", 0) + reply.prompt_tokens,
-            completion_tokens=previous.get("completion_tokens", 0) + reply.completion_tokens,
-            cost=previous.get("cost", 0.0) + settings.cost(reply.prompt_tokens, reply.completion_tokens),
+            prompt_tokens=previous.prompt_tokens + reply.prompt_tokens,
+            completion_tokens=previous.completion_tokens + reply.completion_tokens,
+            cost=previous.cost + settings.cost(reply.prompt_tokens, reply.completion_tokens),
         )
 
     fatal: FatalError | None = None
@@ -320,7 +294,7 @@ def run_batch(
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
                     task, is_repair = in_flight.pop(future)
-                    previous = ledger.rows.get(task.index, {})
+                    previous = ledger.get(task)
                     try:
                         reply, attempts = future.result()
                     except FatalError as exc:
@@ -332,8 +306,8 @@ def run_batch(
                         fail(
                             task,
                             f"{why}: {exc}",
-                            attempts=previous.get("attempts", 0) + exc.attempts,
-                            raw=previous.get("raw"),
+                            attempts=previous.attempts + exc.attempts,
+                            raw=previous.raw,
                         )
                         continue
                     record_reply(task, is_repair, reply, attempts)
@@ -351,22 +325,11 @@ def run_batch(
     if fatal is not None:
         raise fatal
     summary.ids = list(dict.fromkeys(summary.ids))  # two tasks with identical replies share one revision
-    if summary.ids:
-        checked = check_proposals(store, summary.ids, source_name, progress=progress)
-        summary.valid, summary.rejected_by_validators, summary.duplicates = (
-            checked.valid,
-            checked.rejected_by_validators,
-            checked.duplicates,
-        )
-    totals = store.con.execute(
-        "SELECT coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(cost_usd), 0) "
-        "FROM teacher_requests WHERE batch_id = ?",
-        [batch_id],
-    ).fetchone()
+    totals = workspace.teacher_requests.totals(batch_id)
     summary.prompt_tokens, summary.completion_tokens, summary.cost_usd = (
-        int(totals[0]),
-        int(totals[1]),
-        round(float(totals[2]), 6),
+        totals.prompt_tokens,
+        totals.completion_tokens,
+        totals.cost_usd,
     )
     if summary.stored + summary.failed != len(tasks):
         raise StoreError(f"batch {batch_id}: {len(tasks)} tasks but {summary.stored} stored + {summary.failed} failed")

@@ -22,7 +22,7 @@ BUG_CATEGORIES = (
     "mvn_length",
     "dma_destination",
     "mvn_operands",
-)
+)  # bug_injection v1's case names; their taxonomy categories are in schemas.taxonomy
 IDIOMS = (
     "a DMA upload of tiles to VRAM",
     "an OAM sprite table upload",

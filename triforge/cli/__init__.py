@@ -9,9 +9,11 @@ from typing import Annotated
 
 import typer
 
+from curation.workspace import HOME_ENV
 from triforge import __version__
 from triforge.cli import dedup, experiment, labeling, propose, reviewers, samples, serve, snapshots, store
 from triforge.cli.classify import classify_command
+from triforge.cli.common import set_home
 from triforge.cli.demo import demo_command
 from triforge.cli.exporting import export_command
 from triforge.cli.generate import generate_command
@@ -46,8 +48,9 @@ def main_options(
     ] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
 ) -> None:
+    set_home(home)  # --home or $TRIFORGE_HOME (Typer reads the variable): the one place the CLI learns it
     if home is not None:
-        os.environ["TRIFORGE_HOME"] = str(home)
+        os.environ[HOME_ENV] = str(home)  # for the processes a command starts (service, labeling stack)
     if log_level:
         level = logging.getLevelName(log_level.upper())
         if not isinstance(level, int):

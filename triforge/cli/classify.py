@@ -21,9 +21,9 @@ SHOWN_DISAGREEMENTS = 5
 
 def default_router_files() -> list[Path]:
     """The field's ``router_*_eval.jsonl`` when the field data is found, else none."""
-    from triforge.cli.demo import find_field_data
+    from curation.paths import field_data_dir
 
-    field = find_field_data()
+    field = field_data_dir()
     return sorted(field.glob("router_*_eval.jsonl")) if field is not None else []
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -16,18 +17,36 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from curation.export.splits import SplitError
-from curation.filters import FilterError
-from curation.migrations import SchemaError
-from curation.paths import store_path
-from curation.store import Store, StoreError
+from curation.errors import StoreError, exit_code
+from curation.store import Store
+from curation.workspace import Workspace, home_from_environ
 
 console = Console()
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-USER_ERRORS = (StoreError, FilterError, SchemaError, SplitError)
+# Every error a user can act on is a StoreError (NotFound, Conflict, Invalid, and the filter, split
+# and schema errors that subclass them): one line in red, exit 2, never a traceback.
+USER_ERRORS = (StoreError,)
+
+_home: Path | None = None
+
+
+def set_home(home: Path | None) -> None:
+    """The CLI callback's one job with the environment: ``--home`` or ``$TRIFORGE_HOME``, read once."""
+    global _home
+    _home = home if home is not None else home_from_environ()
+
+
+def current_home() -> Path:
+    """The workspace home the command runs in (read from the environment if no callback ran)."""
+    return _home if _home is not None else home_from_environ()
+
+
+def open_workspace(*, read_only: bool = False) -> Workspace:
+    """The command's Workspace; its store opens on first use and closes with ``with``."""
+    return Workspace(current_home(), read_only=read_only)
 
 
 def user_errors(fn: F) -> F:
@@ -39,7 +58,7 @@ def user_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except USER_ERRORS as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(2) from None
+            raise typer.Exit(exit_code(exc)) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -58,7 +77,7 @@ def progress_bar(*, disable: bool) -> Progress:
 
 
 def open_store(*, read_only: bool = False) -> Store:
-    return Store(store_path(), read_only=read_only)
+    return Store(open_workspace().paths.store, read_only=read_only)
 
 
 def print_json(value: Any) -> None:

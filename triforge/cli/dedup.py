@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from triforge.cli.common import console, err_console, open_store, print_json, progress_bar, user_errors
+from curation.errors import Invalid
+from triforge.cli.common import console, err_console, open_store, open_workspace, print_json, progress_bar, user_errors
 
 app = typer.Typer(help="Exact and near-duplicate detection, and its reports.", no_args_is_help=True)
 
@@ -27,6 +29,19 @@ def run_command(
     strip_comments: Annotated[bool, typer.Option(help="Ignore asm ; comments when comparing")] = False,
     embedding_threshold: Annotated[float, typer.Option(help="Embedding: cosine similarity for a pair")] = 0.95,
     model: Annotated[Path | None, typer.Option(help="Local sentence-transformers folder")] = None,
+    embedding_backend: Annotated[
+        str,
+        typer.Option(
+            help="Embedding: minilm (sentence-transformers), onnx-int8 (the same MiniLM quantised, ~4x faster, "
+            "same recall) or static (distilled; fast, low precision)"
+        ),
+    ] = "minilm",
+    engine: Annotated[
+        str, typer.Option(help="local (incremental, persisted indexes) or ray (Ray Data: the whole corpus)")
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="ray: the cluster to run on, e.g. ray://head:10001 (default: local mode)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Find duplicate clusters; keep one sample per cluster and mark the rest duplicate_of it."""
@@ -45,6 +60,7 @@ def run_command(
         normalize=NormalizeOptions(strip_asm_comments=strip_comments),
         embedding_threshold=embedding_threshold,
         embedding_model=model,
+        embedding_backend=embedding_backend,
     )
     with (
         open_store() as store,
@@ -57,7 +73,14 @@ def run_command(
                 tasks[stage] = progress.add_task(f"{stage} (new samples)", total=total)
             progress.update(tasks[stage], completed=done, total=total)
 
-        run = run_dedup(store, where, config, progress=report)
+        if engine == "local":
+            run = run_dedup(store, where, config, progress=report)
+        elif engine == "ray":
+            from curation.dedup.distributed import EngineOptions, run_dedup_ray
+
+            run = run_dedup_ray(store, where, config, EngineOptions(address=address))
+        else:
+            raise Invalid(f"unknown engine {engine!r}; choose local or ray")
     summary = {
         "run": run.id,
         "samples": run.samples,
@@ -104,24 +127,18 @@ def report_command(
 @app.command("list")
 @user_errors
 def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    with open_store(read_only=True) as store:
-        rows = store.con.execute(
-            "SELECT id, methods, where_clause, samples, clusters, duplicates, created_at FROM dedup_runs "
-            "ORDER BY created_at"
-        ).fetchall()
+    with open_workspace(read_only=True) as workspace:
+        runs = workspace.dedup_runs.list()
     if as_json:
-        print_json(
-            [
-                dict(zip(("id", "methods", "where", "samples", "clusters", "duplicates", "created_at"), r, strict=True))
-                for r in rows
-            ]
-        )
+        print_json([asdict(r) for r in runs])
         return
     table = Table(title="Dedup runs")
     for col in ("run", "methods", "filter", "samples", "clusters", "duplicates", "created"):
         table.add_column(col)
-    for r in rows:
-        table.add_row(r[0], r[1], r[2], str(r[3]), str(r[4]), str(r[5]), str(r[6])[:19])
+    for r in runs:
+        table.add_row(
+            r.id, r.methods, r.where, str(r.samples), str(r.clusters), str(r.duplicates), str(r.created_at)[:19]
+        )
     console.print(table)
 
 

@@ -7,7 +7,6 @@ exports it with a dataset card. Safe to re-run: imports are idempotent and the s
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -15,10 +14,10 @@ import typer
 
 from curation.export import export_snapshot
 from curation.importers import FORMATS, UnrecognisedRow, detect_format, read_jsonl
-from curation.paths import triforge_home
+from curation.paths import field_data_dir
 from curation.snapshots import create_snapshot
 from curation.stats import dataset_stats
-from triforge.cli.common import console, open_store, user_errors
+from triforge.cli.common import console, open_workspace, user_errors
 from triforge.cli.importing import print_import_report
 from triforge.cli.samples import print_stats
 from triforge.cli.validating import print_validation_summary
@@ -30,19 +29,6 @@ TRAIN_FILTER = "validation = passed and duplicate_of is null"
 # Long enough on 2 cores (about 3 minutes of training) for the training loss to fall; evals are batched.
 DEMO_STEPS = 30
 DEMO_TOKENS = 160
-
-
-def find_field_data() -> Path | None:
-    """``$TRIFORGE_FIELD_DATA``, else ``shared/data/field`` beside this checkout or the working dir."""
-    env = os.environ.get("TRIFORGE_FIELD_DATA")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2]
-    for base in (Path.cwd(), repo):
-        for candidate in (base / "shared/data/field", base.parent / "shared/data/field"):
-            if candidate.is_dir():
-                return candidate
-    return None
 
 
 def training_files(directory: Path) -> tuple[list[Path], list[Path]]:
@@ -71,11 +57,10 @@ def demo_command(
     """Import the field data; summarise, validate and dedup it; snapshot, check and export the ready samples;
     then propose more, LoRA-train the shipped SmolLM2 on the clean ones and compare keyword evals."""
     from curation.contamination import check_contamination
-    from curation.dedup.run import DedupConfig, run_dedup
-    from curation.validators.runner import validate_samples
+    from pipelines.check import Check
     from triforge.cli.importing import run_import
 
-    directory = field_dir or find_field_data()
+    directory = field_dir or field_data_dir()
     if directory is None or not directory.is_dir():
         console.print("[red]error:[/] no field data found; pass --field-dir or set TRIFORGE_FIELD_DATA")
         raise typer.Exit(2)
@@ -88,12 +73,14 @@ def demo_command(
     report = run_import(files, source=None, kind=None, source_type=None, on_error="skip", as_json=False)
     print_import_report(report)
 
-    with open_store() as store:
+    with open_workspace() as workspace:
+        store = workspace.store
         console.print("\n[bold]2. summary[/]")
         print_stats(dataset_stats(store), top=12)
         console.print("\n[bold]3. validate[/] (format, Asar 1.91 assembly, terminology, anti-patterns, length)")
-        print_validation_summary(validate_samples(store))
-        dedup = run_dedup(store, config=DedupConfig(methods=("exact", "minhash")))
+        checked = Check(workspace).run()  # the same check every proposal and submission goes through
+        print_validation_summary(checked.validation)
+        dedup = checked.dedup
         console.print(
             f"\n[bold]4. dedup[/] exact + MinHash: {len(dedup.clusters)} clusters, {dedup.duplicates} samples marked "
             f"duplicate (report: triforge dedup report {dedup.id} --out dedup.html)"
@@ -110,7 +97,7 @@ def demo_command(
                 f"\n[bold]6. contamination[/] {leaks.leaked_evals} of {leaks.evals} eval cases found in the "
                 f"snapshot's prompts ({', '.join(p.name for p in suites)})"
             )
-        target = out or triforge_home() / "exports" / DEMO_SNAPSHOT / "chatml"
+        target = out or workspace.paths.exports / DEMO_SNAPSHOT / "chatml"
         result = export_snapshot(store, snap.id, "chatml", target)
     counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
     console.print(f"\n[bold]7. export[/] chatml -> {result.out_dir} ({counts}); card: {result.out_dir / 'README.md'}")
@@ -121,18 +108,18 @@ def demo_command(
 def _train_and_eval() -> None:
     """Steps 8-10: template proposals, a clean snapshot, and an experiment: a real LoRA run on CPU, then the
     base model and the adapter on the bundled eval cases, compared with paired bootstrap intervals."""
-    from curation.paths import store_path
-    from generators.run import run_generator
     from pipelines.experiment import ExperimentPlan, run_experiment
     from pipelines.experiment.run import resolve_arms
+    from pipelines.generate import run_generator
     from trainer.evaluation.runner import GenerationSettings, suite_sha256
     from trainer.gates import DEFAULT_SUITE
     from trainer.sft import device_defaults
     from triforge.cli.experiment import print_report
 
-    with open_store() as store:
-        made = run_generator(store, "bug_injection", 48, seed=0)
-        snap = create_snapshot(store, TRAIN_SNAPSHOT, TRAIN_FILTER, exist_ok=True)
+    workspace = open_workspace()
+    with workspace:
+        made = run_generator(workspace, "bug_injection", 48, seed=0)
+        snap = create_snapshot(workspace.store, TRAIN_SNAPSHOT, TRAIN_FILTER, exist_ok=True)
     console.print(
         f"\n[bold]8. propose + snapshot[/] bug_injection: {made.made} proposals, {made.valid} valid; "
         f"{snap.name} {snap.id[:12]}: {snap.member_count} samples ({TRAIN_FILTER})"
@@ -140,7 +127,7 @@ def _train_and_eval() -> None:
     config = device_defaults()
     plan = ExperimentPlan(
         name=f"demo-{snap.id[:8]}",
-        arms=resolve_arms(store_path(), [f"adapter={snap.id}"]),
+        arms=resolve_arms(workspace, [f"adapter={snap.id}"]),
         steps=DEMO_STEPS,
         config=config,
         suites=[str(DEFAULT_SUITE)],
@@ -154,7 +141,10 @@ def _train_and_eval() -> None:
         "About 12 minutes on 2 cores; rerunning resumes."
     )
     outcome = run_experiment(
-        store_path(), triforge_home(), plan.name, plan, say=lambda text: console.print(f"  {text}", highlight=False)
+        workspace,
+        plan.name,
+        plan,
+        say=lambda text: console.print(f"  {text}", highlight=False),
     )
     console.print("[bold]10. results[/] (B - A with 95% paired bootstrap intervals over cases)")
     print_report(outcome.report)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from triforge.cli.common import console, err_console, open_store, print_json, progress_bar, user_errors
+from triforge.cli.common import console, current_home, err_console, open_store, print_json, progress_bar, user_errors
 
 LLM_PROPOSERS = ("teacher", "bootstrap")
 
@@ -57,7 +57,7 @@ def generate_command(
                 price_out=price_out, report=report,
             )  # fmt: skip
         else:
-            from generators.run import run_generator
+            from pipelines.generate import run_generator
 
             try:
                 summary = run_generator(store, name, n, seed, progress=report)
@@ -88,16 +88,17 @@ def generate_command(
 def _run_llm_proposer(store, name: str, *, n, seed, provider, model, base_url, api_key_env, adapter, kinds,
                       concurrency, max_retries, max_tokens, temperature, price_in, price_out, report):  # fmt: skip
     from curation.store import StoreError
-    from generators.teacher.batch import BatchSettings, run_batch
+    from generators.teacher.batch import BatchSettings
     from generators.teacher.clients import FatalError, InProcess, make_client
     from generators.teacher.tasks import draw_bootstrap_tasks, draw_tasks
+    from pipelines.generate import propose_with_model
     from schemas.sample import SourceType
 
     bootstrap = name == "bootstrap"
     if bootstrap and adapter is not None:
         from trainer.generation import load_model
 
-        client = InProcess(load_model(adapter))
+        client = InProcess(load_model(adapter, home=current_home()))
         concurrency = 1  # one model in this process: requests queue on it anyway
     else:
         if not model:
@@ -127,6 +128,6 @@ def _run_llm_proposer(store, name: str, *, n, seed, provider, model, base_url, a
         structured=not bootstrap,
     )
     try:
-        return run_batch(store, client, work, settings, progress=report)
+        return propose_with_model(store, client, work, settings, progress=report)
     except FatalError as exc:
         raise StoreError(f"{exc} (replies so far are kept; fix it and run the same command to resume)") from exc

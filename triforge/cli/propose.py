@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from triforge.cli.common import console, open_store, print_json, progress_bar, simple_table, user_errors
+from triforge.cli.common import console, current_home, open_store, print_json, progress_bar, simple_table, user_errors
 
 app = typer.Typer(help="Propose revisions for review (repairs of answers that fail validation).", no_args_is_help=True)
 
@@ -74,7 +74,7 @@ def _model_repairer(*, provider, model, base_url, api_key_env, adapter, base_mod
     if local is not None:
         from trainer.generation import load_model
 
-        client = InProcess(load_model(local))
+        client = InProcess(load_model(local, home=current_home()))
         source_type, concurrency = SourceType.bootstrap, 1  # one model in this process: requests queue on it
     else:
         try:  # free text, not JSON: the reply is the rewritten answer itself

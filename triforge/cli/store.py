@@ -14,21 +14,10 @@ from typing import Annotated
 import typer
 
 from curation.migrations import MIGRATIONS
-from triforge.cli.common import console, err_console, open_store, print_json, user_errors
+from triforge.cli.common import console, err_console, open_store, open_workspace, print_json, user_errors
 from triforge.cli.remote import through_store_or_service
 
 app = typer.Typer(help="The DuckDB store under $TRIFORGE_HOME.", no_args_is_help=True)
-
-TABLES = (
-    "revisions",
-    "provenance",
-    "status_events",
-    "imports",
-    "snapshots",
-    "snapshot_members",
-    "validation_results",
-    "asm_cache",
-)
 
 
 @app.command("info")
@@ -36,7 +25,7 @@ TABLES = (
 def info_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Path, schema version and row counts."""
     with open_store(read_only=True) as store:
-        counts = {t: store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+        counts = store.row_counts()
         info = {
             "path": str(store.path),
             "schema_version": store.schema_version,
@@ -48,7 +37,7 @@ def info_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
         return
     console.print(f"store: {info['path']}\nschema version: {info['schema_version']}")
     for table, n in counts.items():
-        console.print(f"  {table:<17} {n:>8}")
+        console.print(f"  {table:<22} {n:>8}")
 
 
 @app.command("migrate")
@@ -90,9 +79,8 @@ def restore_command(
 ) -> None:
     """Make the backup this home's store (hash checked; refuses a non-empty store without --force)."""
     from curation.backup import restore_backup
-    from curation.paths import store_path
 
-    target = store_path()
+    target = open_workspace().paths.store
     manifest = restore_backup(folder, target, force=force)
     console.print(
         f"restored {manifest.rows.get('revisions', 0)} revisions ({manifest.total_rows} rows) from {folder} "
