@@ -20,8 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +32,12 @@ from curation.store import Store, StoreError
 from curation.validators.text import code_blocks
 from curation.workspace import Workspace
 
-# The teacher batch's retry loop and ledger, reused rather than copied (private to that module, but the
-# same contract: workers only call the endpoint, the main thread writes every reply).
-from generators.teacher.batch import REJECTED, BatchSettings, RequestRejected, RetriesExhausted, _call_with_retries
-from generators.teacher.batch import _Ledger as Ledger
-from generators.teacher.clients import ChatClient, FatalError, Reply
+# The teacher batch's request loop and ledger: workers only call the endpoint, the main thread writes
+# every reply, and a reply already paid for is never asked again.
+from generators.teacher.batch import BatchSettings
+from generators.teacher.batch import RequestLedger as Ledger
+from generators.teacher.clients import ChatClient, Reply
+from generators.teacher.pool import REJECTED, Request, RequestRejected, RetriesExhausted, send_all
 from schemas.sample import Provenance, SampleRevision
 
 if TYPE_CHECKING:
@@ -281,54 +282,34 @@ def repair_with_model(
         else:
             queue.append((outcome, original, task, ledger))
 
-    fatal: FatalError | None = None
-    with ThreadPoolExecutor(max_workers=max(1, settings.concurrency)) as pool:
-        pending: dict[Future, tuple[RepairOutcome, SampleRevision, _Task, Ledger]] = {}
-        waiting = list(reversed(queue))
-        try:
-            while waiting or pending:
-                while waiting and fatal is None and len(pending) < settings.concurrency:
-                    item = waiting.pop()
-                    seed = settings.seed + int(item[0].parent_id[:6], 16)
-                    future = pool.submit(
-                        _call_with_retries, client, repair_request(item[1]), settings, seed, repairer.sleep
-                    )
-                    pending[future] = item
-                    summary.asked += 1
-                if not pending:
-                    break  # stopped by a fatal error: the rest is asked by the next run
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    outcome, original, task, ledger = pending.pop(future)
-                    previous = ledger.get(task)
-                    try:
-                        reply, attempts = future.result()
-                    except FatalError as exc:
-                        fatal = fatal or exc
-                        continue
-                    except RetriesExhausted as exc:
-                        summary.api_calls += exc.attempts
-                        rejected = isinstance(exc, RequestRejected)
-                        why = REJECTED if rejected else f"gave up after {exc.attempts} attempts"
-                        attempts_so_far = previous.attempts + exc.attempts
-                        ledger.save(task, status="failed", error=f"{why}: {exc}", attempts=attempts_so_far)
-                        conclude(outcome, "model_request_rejected" if rejected else "model_unreachable", str(exc))
-                        continue
-                    _record(ledger, task, settings, summary, previous, reply, attempts)
-                    settle(outcome, original, task, ledger)
-        except BaseException:
-            # Ctrl-C or a bug: keep the replies already paid for, as the teacher batch does.
-            for future in list(pending):
-                outcome, original, task, ledger = pending.pop(future)
-                future.cancel()
-                try:
-                    reply, attempts = future.result(timeout=300)
-                except BaseException:
-                    continue
-                _record(ledger, task, settings, summary, ledger.get(task), reply, attempts)
-            raise
-    if fatal is not None:
-        raise fatal
+    def sent(_: tuple[RepairOutcome, SampleRevision, _Task, Ledger]) -> None:
+        summary.asked += 1
+
+    def record(item: tuple[RepairOutcome, SampleRevision, _Task, Ledger], reply: Reply, attempts: int) -> None:
+        _record(item[3], item[2], settings, summary, item[3].get(item[2]), reply, attempts)
+
+    def exhausted(item: tuple[RepairOutcome, SampleRevision, _Task, Ledger], exc: RetriesExhausted) -> None:
+        outcome, _, task, ledger = item
+        summary.api_calls += exc.attempts
+        rejected = isinstance(exc, RequestRejected)
+        why = REJECTED if rejected else f"gave up after {exc.attempts} attempts"
+        attempts_so_far = ledger.get(task).attempts + exc.attempts
+        ledger.save(task, status="failed", error=f"{why}: {exc}", attempts=attempts_so_far)
+        conclude(outcome, "model_request_rejected" if rejected else "model_unreachable", str(exc))
+
+    requests = deque(
+        Request(item, repair_request(item[1]), settings.seed + int(item[0].parent_id[:6], 16)) for item in queue
+    )
+    send_all(
+        client,
+        settings,
+        requests,
+        record=record,
+        settle=lambda item: settle(*item),
+        exhausted=exhausted,
+        sent=sent,
+        sleep=repairer.sleep,
+    )
     return summary
 
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,7 +21,8 @@ from curation.errors import StoreError
 from curation.importers.service import PendingRevision, write_revisions
 from curation.resources.teacher_requests import RequestRecord
 from curation.workspace import Workspace
-from generators.teacher.clients import ChatClient, FatalError, Reply, TaskError, TransientError
+from generators.teacher.clients import ChatClient, Reply
+from generators.teacher.pool import REJECTED, Request, RequestRejected, RetriesExhausted, send_all
 from generators.teacher.prompts import PROMPT_VERSION, ReplyError, parse_reply, repair_messages, task_messages
 from generators.teacher.tasks import TeacherTask
 from schemas.sample import Kind, Message, Provenance, Role, SampleRevision, SourceType
@@ -72,19 +71,6 @@ class BatchSummary:
         return {k: v for k, v in self.__dict__.items() if k != "ids"}
 
 
-class RetriesExhausted(RuntimeError):
-    def __init__(self, message: str, attempts: int) -> None:
-        super().__init__(message)
-        self.attempts = attempts
-
-
-class RequestRejected(RetriesExhausted):
-    """The endpoint refused this request for good (TaskError); asking again would be refused again."""
-
-
-REJECTED = "rejected by the endpoint"
-
-
 def _settled(row: RequestRecord | None) -> bool:
     """Stored, or failed for good (a paid-for reply unusable after its repair, or a refused request)."""
     if not row:
@@ -103,31 +89,7 @@ def batch_id_for(client: ChatClient, settings: BatchSettings, tasks: list[Teache
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def _call_with_retries(
-    client: ChatClient,
-    messages: list[dict[str, str]],
-    settings: BatchSettings,
-    seed: int,
-    sleep: Callable[[float], None],
-) -> tuple[Reply, int]:
-    rng = random.Random(seed)
-    for attempt in range(settings.max_retries + 1):
-        try:
-            reply = client.complete(
-                messages, max_tokens=settings.max_tokens, temperature=settings.temperature, seed=seed
-            )
-            return reply, attempt + 1
-        except TaskError as exc:
-            raise RequestRejected(str(exc), attempt + 1) from exc
-        except TransientError as exc:
-            if attempt == settings.max_retries:
-                raise RetriesExhausted(str(exc), attempt + 1) from exc
-            backoff = min(settings.backoff_cap, settings.backoff_base * 2**attempt) * (0.5 + rng.random() / 2)
-            sleep(min(settings.backoff_cap, exc.retry_after if exc.retry_after is not None else backoff))
-    raise AssertionError("unreachable")
-
-
-class _Ledger:
+class RequestLedger:
     """The ``teacher_requests`` rows of one batch (written only from the main thread)."""
 
     def __init__(self, workspace: Workspace, batch_id: str, client: ChatClient) -> None:
@@ -192,11 +154,11 @@ def run_batch(
     batch_id = settings.batch_id or batch_id_for(client, settings, tasks)
     source_name = f"{client.provider}:{client.model}"
     store = workspace.store
-    ledger = _Ledger(workspace, batch_id, client)
+    ledger = RequestLedger(workspace, batch_id, client)
     summary = BatchSummary(batch_id, source_name, len(tasks), 0, 0, 0, 0, 0, 0, 0.0)
     # Requests waiting to be sent: (task, messages, seed, is_repair). At most `concurrency` are in flight,
     # so a fatal error leaves nothing sent whose reply would go unrecorded.
-    queue: deque[tuple[TeacherTask, list[dict[str, str]], int, bool]] = deque()
+    queue: deque[Request[tuple[TeacherTask, bool]]] = deque()
     finished = summary.skipped_already_done
 
     def tick() -> None:
@@ -225,7 +187,7 @@ def run_batch(
         except ReplyError as exc:
             if settings.structured and not row.repaired:
                 repair = repair_messages(task, row.raw or "", str(exc))
-                queue.append((task, repair, settings.seed + task.index + 1, True))
+                queue.append(Request((task, True), repair, settings.seed + task.index + 1))
             else:
                 fail(task, f"unusable reply: {exc}")
             return
@@ -264,7 +226,7 @@ def run_batch(
             prompt = (
                 [{"role": "user", "content": task.question or ""}] if not settings.structured else task_messages(task)
             )
-            queue.append((task, prompt, settings.seed + task.index, False))
+            queue.append(Request((task, False), prompt, settings.seed + task.index))
 
     def record_reply(task: TeacherTask, is_repair: bool, reply: Reply, attempts: int) -> None:
         previous = ledger.get(task)
@@ -280,50 +242,24 @@ def run_batch(
             cost=previous.cost + settings.cost(reply.prompt_tokens, reply.completion_tokens),
         )
 
-    fatal: FatalError | None = None
-    in_flight: dict[Future, tuple[TeacherTask, bool]] = {}
-    with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
-        try:
-            while queue or in_flight:
-                while queue and fatal is None and len(in_flight) < settings.concurrency:
-                    task, messages, seed, is_repair = queue.popleft()
-                    future = pool.submit(_call_with_retries, client, messages, settings, seed, sleep)
-                    in_flight[future] = (task, is_repair)
-                if not in_flight:
-                    break  # a fatal error stopped the sending; what is queued waits for the next run
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    task, is_repair = in_flight.pop(future)
-                    previous = ledger.get(task)
-                    try:
-                        reply, attempts = future.result()
-                    except FatalError as exc:
-                        fatal = fatal or exc
-                        continue
-                    except RetriesExhausted as exc:
-                        summary.api_calls += exc.attempts
-                        why = REJECTED if isinstance(exc, RequestRejected) else f"gave up after {exc.attempts} attempts"
-                        fail(
-                            task,
-                            f"{why}: {exc}",
-                            attempts=previous.attempts + exc.attempts,
-                            raw=previous.raw,
-                        )
-                        continue
-                    record_reply(task, is_repair, reply, attempts)
-                    settle(task)
-        except BaseException:
-            # Ctrl-C, an unexpected client error, a bug in settle: keep every reply already paid for.
-            for future in list(in_flight):
-                task, is_repair = in_flight.pop(future)
-                try:
-                    reply, attempts = future.result(timeout=300)
-                except BaseException:  # nothing to keep from a request that failed
-                    continue
-                record_reply(task, is_repair, reply, attempts)
-            raise
-    if fatal is not None:
-        raise fatal
+    def record(item: tuple[TeacherTask, bool], reply: Reply, attempts: int) -> None:
+        record_reply(item[0], item[1], reply, attempts)
+
+    def exhausted(item: tuple[TeacherTask, bool], exc: RetriesExhausted) -> None:
+        task, previous = item[0], ledger.get(item[0])
+        summary.api_calls += exc.attempts
+        why = REJECTED if isinstance(exc, RequestRejected) else f"gave up after {exc.attempts} attempts"
+        fail(task, f"{why}: {exc}", attempts=previous.attempts + exc.attempts, raw=previous.raw)
+
+    send_all(
+        client,
+        settings,
+        queue,
+        record=record,
+        settle=lambda item: settle(item[0]),
+        exhausted=exhausted,
+        sleep=sleep,
+    )
     summary.ids = list(dict.fromkeys(summary.ids))  # two tasks with identical replies share one revision
     totals = workspace.teacher_requests.totals(batch_id)
     summary.prompt_tokens, summary.completion_tokens, summary.cost_usd = (
