@@ -216,6 +216,18 @@ def test_a_quest_and_a_dialogue_reviewed_with_their_own_forms(argilla, home, tmp
     assert (turns[0]["content"], turns[-1]["content"]) == (design, implementation)
     assert child[1:3] == ("approved", "passed")
     assert status[ids["quest_implementation"]] == "superseded" and status[ids["debug_dialogue"]] == "rejected"
+    # A curator sees every answer of the expert's form on the sample itself.
+    shown = runner.invoke(app, ["samples", "show", ids["debug_dialogue"], "--json"])
+    assert shown.exit_code == 0, shown.output
+    # (the session's Argilla is shared: other tests' reviewers may have answered the same content too)
+    [review] = [r for r in json.loads(shown.stdout)["reviews"] if r["reviewer"] == "quinn"]
+    assert (review["reviewer"], review["decision"], review["answers"]) == (
+        "quinn",
+        "reject",
+        {"diagnosis_matches": "no"},
+    )
+    table = runner.invoke(app, ["samples", "show", ids["quest_implementation"]])
+    assert table.exit_code == 0 and "Reviews" in table.output and "quinn" in table.output
 
 
 @NO_STACK

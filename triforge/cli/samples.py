@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,7 @@ from rich.table import Table
 
 from curation.samples import correct_sample, count_samples, get_sample, list_samples, set_status
 from curation.stats import dataset_stats
-from triforge.cli.common import console, open_store, print_json, user_errors
+from triforge.cli.common import console, open_store, open_workspace, print_json, user_errors
 from triforge.cli.remote import through_store_or_service
 
 app = typer.Typer(help="List, inspect, approve, reject and correct samples.", no_args_is_help=True)
@@ -68,9 +69,11 @@ def show_command(
     """Show one sample: its conversation, metadata, provenance, status history and snapshots."""
     from curation.validators.runner import stored_results
 
-    with open_store(read_only=True) as store:
+    with open_workspace(read_only=True) as workspace:
+        store = workspace.store
         detail = get_sample(store, sample_id)
         validations = stored_results(store, detail.id)
+        reviews = workspace.reviews.for_sample(detail.id)
     rev = detail.revision
     if as_json:
         print_json(
@@ -87,6 +90,7 @@ def show_command(
                 "snapshots": detail.snapshots,
                 "children": detail.children,
                 "validations": [v.model_dump(exclude_none=True) for v in validations],
+                "reviews": [asdict(r) for r in reviews],
             }
         )
         return
@@ -104,10 +108,26 @@ def show_command(
     for h in detail.history:
         console.print(f"{h['recorded_at']}  {h['status']:<10} by {h['actor']}  {h['reason'] or ''}")
     print_validations(validations)
+    print_reviews(reviews)
     if detail.snapshots:
         console.print("in snapshots: " + ", ".join(detail.snapshots))
     if detail.children:
         console.print("corrected as: " + ", ".join(detail.children))
+
+
+def print_reviews(reviews) -> None:
+    """Experts' responses from Argilla: the decision and every answer their kind's form asked for."""
+    if not reviews:
+        return
+    table = Table(title="Reviews", title_justify="left")
+    for col in ("reviewer", "status", "decision", "category", "answers"):
+        table.add_column(col, overflow="fold")
+    for r in reviews:
+        answers = "; ".join(f"{k}: {v}" for k, v in sorted(r.answers.items()) if v not in (None, "", []))
+        if r.corrected_answer:
+            answers = f"corrected answer ({len(r.corrected_answer.split())} words); {answers}".rstrip("; ")
+        table.add_row(r.reviewer, r.status, r.decision or "", r.category or "", answers)
+    console.print(table)
 
 
 def print_validations(validations) -> None:
