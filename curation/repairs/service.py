@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from curation.filters import compile_filter
 from curation.repairs.category import bug_type_with_category
@@ -33,8 +34,22 @@ from curation.validators.text import code_blocks
 from schemas.sample import Provenance, SampleRevision, SourceType
 from schemas.validation import ValidationResult
 
-if TYPE_CHECKING:
-    from curation.repairs.model import ModelRepairer, ModelSummary, Progress
+Progress = Callable[[str, int, int], None]
+
+
+class ModelRewriter(Protocol):
+    """Rewrites what restructuring could not: ``pipelines.repair.ModelRepairer`` (a teacher endpoint or
+    a bootstrapped model). Passed in, so curation never imports a proposer."""
+
+    def repair(
+        self,
+        store: Store,
+        todo: list[tuple[RepairOutcome, SampleRevision]],
+        *,
+        repairer_name: str,
+        progress: Progress | None = None,
+    ) -> Any: ...
+
 
 REPAIRER = "repair"
 REPAIRER_VERSION = "1"
@@ -62,7 +77,7 @@ class RepairOutcome:
 class RepairReport:
     outcomes: list[RepairOutcome] = field(default_factory=list)
     rewritten: int = 0  # a restructuring was made (whether or not it then passed)
-    model: ModelSummary | None = None  # set when a model rewrote what restructuring could not
+    model: Any = None  # the model's summary (pipelines.repair.ModelSummary) when one rewrote the rest
 
     @property
     def candidates(self) -> int:
@@ -208,7 +223,7 @@ def propose_repairs(
     store: Store,
     where: str | None = None,
     *,
-    model: ModelRepairer | None = None,
+    model: ModelRewriter | None = None,
     progress: Progress | None = None,
 ) -> RepairReport:
     """Restructure every failing candidate matching ``where``; write the rewrites that pass. With
@@ -259,9 +274,7 @@ def propose_repairs(
                 )
             record_results(store, [(child.id, child.kind, results) for _, child, results in passing])
     if model is not None:
-        from curation.repairs.model import repair_with_model
-
         for outcome, _ in unrepaired:  # the model's rewrite replaces the restructuring's attempt
             outcome.fixed = []
-        report.model = repair_with_model(store, model, unrepaired, repairer_name=REPAIR_SOURCE, progress=progress)
+        report.model = model.repair(store, unrepaired, repairer_name=REPAIR_SOURCE, progress=progress)
     return report

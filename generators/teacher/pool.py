@@ -1,6 +1,6 @@
 """Send model requests a few at a time; the main thread records every reply.
 
-Both the teacher batch (``generators.teacher.batch``) and the model repairs (``curation.repairs.model``)
+Both the teacher batch (``generators.teacher.batch``) and the model repairs (``pipelines.repair``)
 pay for each reply, so both need the same contract: at most ``concurrency`` requests in flight (a fatal
 error leaves nothing sent whose reply would go unrecorded), retries with jittered exponential backoff
 for transient errors (honouring ``Retry-After``), a refused request given up at once, workers that only

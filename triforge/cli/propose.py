@@ -66,9 +66,9 @@ def _model_repairer(*, provider, model, base_url, api_key_env, adapter, base_mod
         return None
     if local is not None and (model or base_url):
         raise StoreError("give an endpoint (--base-url, --model) or a local model (--adapter/--base-model), not both")
-    from curation.repairs.model import ModelRepairer
     from generators.teacher.batch import BatchSettings
     from generators.teacher.clients import FatalError, InProcess, make_client
+    from pipelines.repair import ModelRepairer
     from schemas.sample import SourceType
 
     if local is not None:

@@ -23,13 +23,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from curation.repairs.candidates import code_difference, code_failures, existing_repairs
 from curation.repairs.prompt import REPAIR_PROMPT_VERSION, answer_from_reply, repair_request
+from curation.repairs.service import Progress, RepairOutcome, failed_required
 from curation.resources.teacher_requests import RequestRecord
 from curation.samples import derive_revision, write_child
 from curation.store import Store, StoreError
-from curation.validators.text import code_blocks
 from curation.workspace import Workspace
 
 # The teacher batch's request loop and ledger: workers only call the endpoint, the main thread writes
@@ -40,10 +41,6 @@ from generators.teacher.clients import ChatClient, Reply
 from generators.teacher.pool import REJECTED, Request, RequestRejected, RetriesExhausted, send_all
 from schemas.sample import Provenance, SampleRevision
 
-if TYPE_CHECKING:
-    from curation.repairs.service import RepairOutcome
-
-Progress = Callable[[str, int, int], None]
 LEDGER_PREFIX = "repair-"
 
 
@@ -71,6 +68,17 @@ class ModelRepairer:
 
     def ledger_id(self, parent_id: str) -> str:
         return f"{LEDGER_PREFIX}{self.run_key}-{parent_id[:16]}"
+
+    def repair(
+        self,
+        store: Store,
+        todo: list[tuple[RepairOutcome, SampleRevision]],
+        *,
+        repairer_name: str,
+        progress: Progress | None = None,
+    ) -> ModelSummary:
+        """``curation.repairs.service``'s hook: rewrite what restructuring left unrepaired."""
+        return repair_with_model(store, self, todo, repairer_name=repairer_name, progress=progress)
 
 
 @dataclass
@@ -103,53 +111,6 @@ class _Task:
     def as_dict(self) -> dict[str, object]:
         return {"repair_of": self.parent_id, "kind": self.kind, "category": self.category,
                 "prompt_version": REPAIR_PROMPT_VERSION}  # fmt: skip
-
-
-def _blocks(text: str) -> list[tuple[str, str]]:
-    return [(b.lang, b.code) for b in code_blocks(text)]
-
-
-def code_difference(original: str, rewrite: str) -> str | None:
-    """None when the rewrite's code blocks are the original's, byte for byte and in order; else how not."""
-    before, after = _blocks(original), _blocks(rewrite)
-    if before == after:
-        return None
-    if len(before) != len(after):
-        return f"the original has {len(before)} code block(s), the reply {len(after)}"
-    first = next(i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b)
-    return f"code block {first + 1} differs from the original's"
-
-
-def existing_repairs(store: Store, parent_ids: list[str], prefix: str) -> dict[str, tuple[str, str]]:
-    """parent id -> (repair id, source name) of a repair child already written (by any path or model)."""
-    if not parent_ids:
-        return {}
-    rows = store.con.execute(
-        "SELECT parent_id, arg_max(id, created_at), arg_max(source_name, created_at) FROM revisions "
-        "WHERE parent_id IN (SELECT unnest(?::VARCHAR[])) AND starts_with(source_name, ?) GROUP BY parent_id",
-        [parent_ids, prefix],
-    ).fetchall()
-    return {parent: (rid, name) for parent, rid, name in rows}
-
-
-CODE_VALIDATORS = ("asm_assembles",)  # they judge only the code, which a repair must keep as it is
-
-
-def code_failures(store: Store, parent_ids: list[str]) -> dict[str, str]:
-    """parent id -> the code-only validator its original fails: no rewrite that keeps the code can pass it,
-    so such a sample is not worth a request."""
-    from curation.validators.base import get_validator
-
-    out: dict[str, str] = {}
-    for name in CODE_VALIDATORS:
-        rows = store.con.execute(
-            "SELECT revision_id FROM validation_results WHERE validator = ? AND version = ? AND NOT passed "
-            "AND revision_id IN (SELECT unnest(?::VARCHAR[]))",
-            [name, get_validator(name).version, parent_ids],
-        ).fetchall()
-        for (rid,) in rows:
-            out.setdefault(rid, name)
-    return out
 
 
 def _child(
@@ -199,7 +160,6 @@ def repair_with_model(
 ) -> ModelSummary:
     """Ask the model for each unrepaired candidate in ``todo``; write the rewrites that pass. Updates each
     outcome in place (``path``, ``model_reason``, ``reason``, ``repair_id``, ``new``)."""
-    from curation.repairs.service import failed_required
     from curation.validators.runner import record_results, run_profile
 
     settings, client = repairer.settings, repairer.client

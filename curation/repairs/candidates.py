@@ -1,0 +1,61 @@
+"""What a model repair may be asked for, and what it must keep.
+
+A rewrite by a teacher or a bootstrapped model (``pipelines.repair``) must keep the original's code
+byte for byte - it fixes the prose around it - so an original whose code fails a code-only validator
+is not worth a request, and a parent that already has a repair is not asked again.
+"""
+
+from __future__ import annotations
+
+from curation.store import Store
+from curation.validators.text import code_blocks
+
+
+def _blocks(text: str) -> list[tuple[str, str]]:
+    return [(b.lang, b.code) for b in code_blocks(text)]
+
+
+def code_difference(original: str, rewrite: str) -> str | None:
+    """None when the rewrite's code blocks are the original's, byte for byte and in order; else how not."""
+    before, after = _blocks(original), _blocks(rewrite)
+    if before == after:
+        return None
+    if len(before) != len(after):
+        return f"the original has {len(before)} code block(s), the reply {len(after)}"
+    first = next(i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b)
+    return f"code block {first + 1} differs from the original's"
+
+
+def existing_repairs(store: Store, parent_ids: list[str], prefix: str) -> dict[str, tuple[str, str]]:
+    """parent id -> (repair id, source name) of a repair child already written (by any path or model)."""
+    if not parent_ids:
+        return {}
+    rows = store.con.execute(
+        "SELECT parent_id, arg_max(id, created_at), arg_max(source_name, created_at) FROM revisions "
+        "WHERE parent_id IN (SELECT unnest(?::VARCHAR[])) AND starts_with(source_name, ?) GROUP BY parent_id",
+        [parent_ids, prefix],
+    ).fetchall()
+    return {parent: (rid, name) for parent, rid, name in rows}
+
+
+CODE_VALIDATORS = ("asm_assembles",)  # they judge only the code, which a repair must keep as it is
+
+
+def code_failures(store: Store, parent_ids: list[str]) -> dict[str, str]:
+    """parent id -> the code-only validator its original fails: no rewrite that keeps the code can pass it,
+    so such a sample is not worth a request."""
+    from curation.validators.base import get_validator
+
+    out: dict[str, str] = {}
+    for name in CODE_VALIDATORS:
+        rows = store.con.execute(
+            "SELECT revision_id FROM validation_results WHERE validator = ? AND version = ? AND NOT passed "
+            "AND revision_id IN (SELECT unnest(?::VARCHAR[]))",
+            [name, get_validator(name).version, parent_ids],
+        ).fetchall()
+        for (rid,) in rows:
+            out.setdefault(rid, name)
+    return out
+
+
+__all__ = ["CODE_VALIDATORS", "code_difference", "code_failures", "existing_repairs"]
