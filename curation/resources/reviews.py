@@ -222,21 +222,18 @@ class Reviews(Resource):
 
     def for_sample(self, revision_id: str) -> list[StoredReview]:
         """Every reviewer's response to one sample, with its form's own answers, oldest first."""
-        rows = self.store.con.execute(
-            "SELECT v.revision_id, r.kind, v.reviewer, v.status, v.decision, v.corrected_answer, v.category, "
-            "v.rating, v.notes, v.answers, v.responded_at FROM reviews v JOIN revisions r ON r.id = v.revision_id "
-            "WHERE v.revision_id = ? ORDER BY v.responded_at NULLS LAST, v.reviewer",
-            [revision_id],
-        ).fetchall()
-        return [StoredReview(*r[:9], json.loads(r[9]) if r[9] else {}, r[10]) for r in rows]
+        return self._responses("v.revision_id = ?", [revision_id], "v.responded_at NULLS LAST, v.reviewer")
 
     def by_reviewer(self, reviewer: str) -> list[StoredReview]:
         """Every response ``reviewer`` gave, with the reviewed sample's kind, in revision id order."""
+        return self._responses("v.reviewer = ?", [reviewer], "v.revision_id")
+
+    def _responses(self, where: str, params: list[object], order: str) -> list[StoredReview]:
         rows = self.store.con.execute(
             "SELECT v.revision_id, r.kind, v.reviewer, v.status, v.decision, v.corrected_answer, v.category, "
             "v.rating, v.notes, v.answers, v.responded_at FROM reviews v JOIN revisions r ON r.id = v.revision_id "
-            "WHERE v.reviewer = ? ORDER BY v.revision_id",
-            [reviewer],
+            f"WHERE {where} ORDER BY {order}",
+            params,
         ).fetchall()
         return [StoredReview(*r[:9], json.loads(r[9]) if r[9] else {}, r[10]) for r in rows]
 
