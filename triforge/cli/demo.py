@@ -138,7 +138,7 @@ def _train_and_eval() -> None:
         f"[bold]9. train + eval[/] SmolLM2-135M-Instruct (shipped as GGUF, converted once), LoRA, {DEMO_STEPS} steps "
         f"of {config.per_device_batch_size} x {config.max_length} tokens at lr {config.learning_rate:g}; then the "
         f"base and the adapter answer the {DEFAULT_SUITE.name} cases ({DEMO_TOKENS} tokens each). "
-        "About 12 minutes on 2 cores; rerunning resumes."
+        "About 8 minutes on 2 cores; rerunning resumes."
     )
     outcome = run_experiment(
         workspace,
