@@ -169,7 +169,7 @@ def stored_from(home: Path, secrets: list[str]) -> int:
     from curation.workspace import Workspace
 
     with Workspace(home, read_only=True) as ws:
-        return sum(len(ws.submissions.ids_of(secret[:ID_LENGTH])) for secret in secrets)
+        return sum(len(ws.submissions.of_key(secret[:ID_LENGTH])) for secret in secrets)
 
 
 def burst(client: httpx.Client, key: str, args: argparse.Namespace) -> None:

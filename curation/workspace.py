@@ -229,18 +229,7 @@ def as_workspace(target: Workspace | Store) -> Workspace:
     return target if isinstance(target, Workspace) else Workspace.of_store(target)
 
 
-_RESOURCES = (
-    "samples",
-    "snapshots",
-    "validations",
-    "dedup_runs",
-    "reviews",
-    "evals",
-    "training_runs",
-    "experiments",
-    "keys",
-    "teacher_requests",
-    "submissions",
-)
+# The resources built on an open store (every cached property above): close() drops them with it.
+_RESOURCES = tuple(name for name, value in vars(Workspace).items() if isinstance(value, cached_property))
 
 __all__ = ["DEFAULT_HOME", "HOME_ENV", "Workspace", "WorkspacePaths", "as_workspace", "home_from_environ"]

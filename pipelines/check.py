@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from curation.dedup.index import MinHashIndex
-from curation.dedup.minhash import MinHasher, MinHashParams
+from curation.dedup.minhash import MinHasher, MinHashParams, estimated_jaccard
 from curation.dedup.normalize import NormalizeOptions, conversation_text
 from curation.dedup.run import CorpusTexts, DedupConfig, DedupRun, index_dir
 from curation.validators.runner import Judgement, ValidationRun, judge
@@ -110,12 +110,9 @@ class PendingSignatures:
         self.signatures.append(signature)
 
     def neighbours(self, signature: np.ndarray, threshold: float) -> list[tuple[str, float]]:
-        out = []
-        for revision_id, other in zip(self.ids, self.signatures, strict=True):
-            similarity = float(np.count_nonzero(other == signature)) / len(signature)
-            if similarity >= threshold:
-                out.append((revision_id, similarity))
-        return out
+        pairs = zip(self.ids, self.signatures, strict=True)
+        found = [(rid, estimated_jaccard(other, signature)) for rid, other in pairs]
+        return [(rid, similarity) for rid, similarity in found if similarity >= threshold]
 
 
 class OnlineCheck(PipelineStep):

@@ -174,7 +174,7 @@ def review_client(workspace: Workspace, mode: str, target: Any = None) -> Any:
     stack = LabelingStack(workspace.home)
     if mode == "auto" and not (stack.credentials_file.exists() and stack.healthy()):
         return None
-    return connect(stack, target=target) if target is not None else connect(stack)
+    return connect(stack, target=target)
 
 
 class ReviewPush(PipelineStep):
@@ -222,7 +222,6 @@ class Freeze(PipelineStep):
     name = "snapshot"
 
     def run(self, round_no: int, previous: Frozen | None) -> Frozen:
-        from curation.snapshots import create_snapshot
 
         name = f"loop-r{round_no}"
         with briefly(self.workspace) as ws:
@@ -230,7 +229,7 @@ class Freeze(PipelineStep):
             try:
                 snap = ws.snapshots.resolve(name)  # a retried step keeps what it froze the first time
             except NotFound:
-                snap = create_snapshot(ws.store, name, SNAPSHOT_FILTER, reuse_same_members=True)
+                snap = ws.snapshots.create(name, SNAPSHOT_FILTER, reuse_same_members=True)
         return Frozen(snap.id, snap.name, snap.member_count, new_data=previous is None or previous.id != snap.id)
 
 

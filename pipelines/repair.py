@@ -27,7 +27,7 @@ from typing import Any
 
 from curation.repairs.candidates import code_difference, code_failures, existing_repairs
 from curation.repairs.prompt import REPAIR_PROMPT_VERSION, answer_from_reply, repair_request
-from curation.repairs.service import Progress, RepairOutcome, failed_required
+from curation.repairs.service import Progress, RepairOutcome
 from curation.resources.teacher_requests import RequestRecord
 from curation.samples import derive_revision, write_child
 from curation.store import Store, StoreError
@@ -160,7 +160,7 @@ def repair_with_model(
 ) -> ModelSummary:
     """Ask the model for each unrepaired candidate in ``todo``; write the rewrites that pass. Updates each
     outcome in place (``path``, ``model_reason``, ``reason``, ``repair_id``, ``new``)."""
-    from curation.validators.runner import record_results, run_profile
+    from curation.validators.runner import judge, record_results
 
     settings, client = repairer.settings, repairer.client
     workspace = Workspace.of_store(store)
@@ -196,8 +196,8 @@ def repair_with_model(
             child = _child(repairer, source_name, outcome.parent_id, original, answer, row)
         except StoreError:
             return reject("model_no_change", "the reply is the original answer")
-        results = run_profile(child, store)
-        failed = failed_required(child, results)
+        judgement = judge(child, store)
+        results, failed = judgement.results, judgement.failed_required
         if failed:
             detail = "; ".join(f"{r.validator}: {i.code}" for r in failed for i in r.issues if i.severity == "error")
             return reject("model_still_fails:" + ",".join(r.validator for r in failed), detail)
@@ -246,15 +246,14 @@ def repair_with_model(
         summary.asked += 1
 
     def record(item: tuple[RepairOutcome, SampleRevision, _Task, Ledger], reply: Reply, attempts: int) -> None:
-        _record(item[3], item[2], settings, summary, item[3].get(item[2]), reply, attempts)
+        _record(item[3], item[2], settings, summary, reply, attempts)
 
     def exhausted(item: tuple[RepairOutcome, SampleRevision, _Task, Ledger], exc: RetriesExhausted) -> None:
         outcome, _, task, ledger = item
         summary.api_calls += exc.attempts
         rejected = isinstance(exc, RequestRejected)
-        why = REJECTED if rejected else f"gave up after {exc.attempts} attempts"
         attempts_so_far = ledger.get(task).attempts + exc.attempts
-        ledger.save(task, status="failed", error=f"{why}: {exc}", attempts=attempts_so_far)
+        ledger.save(task, status="failed", error=f"{exc.why}: {exc}", attempts=attempts_so_far)
         conclude(outcome, "model_request_rejected" if rejected else "model_unreachable", str(exc))
 
     requests = deque(
@@ -278,20 +277,10 @@ def _record(
     task: _Task,
     settings: BatchSettings,
     summary: ModelSummary,
-    previous: RequestRecord,
     reply: Reply,
     attempts: int,
 ) -> None:
     summary.api_calls += attempts
     summary.prompt_tokens += reply.prompt_tokens
     summary.completion_tokens += reply.completion_tokens
-    ledger.save(
-        task,
-        status="answered",
-        attempts=previous.attempts + attempts,
-        raw=reply.text,
-        prompt_tokens=previous.prompt_tokens + reply.prompt_tokens,
-        completion_tokens=previous.completion_tokens + reply.completion_tokens,
-        cost=previous.cost + settings.cost(reply.prompt_tokens, reply.completion_tokens),
-        error=None,
-    )
+    ledger.answered(task, reply, attempts, settings, error=None)

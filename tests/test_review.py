@@ -540,8 +540,7 @@ def test_the_service_pulls_completed_records_into_the_store_it_holds(argilla, ho
     monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
     monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
     from labeling.api import ServiceSettings, create_app
-    from labeling.api.listener import remote_argilla
-    from labeling.argilla.client import ArgillaTarget, connect
+    from labeling.argilla.client import ArgillaTarget, connect, connector
 
     early, late = _push_fresh_samples(home, 3, seed=37, min_submitted=2)[:2]
     client = connect(target=ArgillaTarget.from_environ())
@@ -552,7 +551,7 @@ def test_the_service_pulls_completed_records_into_the_store_it_holds(argilla, ho
     port = free_port()
     url = f"http://127.0.0.1:{port}/argilla/webhook"
     settings = ServiceSettings(argilla_webhook_url=url, review_min_submitted=2)
-    service = create_app(home, settings, argilla=remote_argilla(ArgillaTarget.from_environ()))
+    service = create_app(home, settings, argilla=connector(home, ArgillaTarget.from_environ()))
     with serve_in_thread(service, port=port):
         assert [w.url for w in client.webhooks if w.url == url] == [url]
         _wait_for(lambda: httpx.get(url).json()["decided"] == 1, 60)  # the catch-up pull

@@ -29,16 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from curation.dedup.lsh import band_ranges
+from curation.dedup.lsh import SMALL_BUCKET, band_ranges
 from curation.dedup.minhash import MinHasher
 from curation.dedup.normalize import conversation_text_from_json
 from curation.dedup.run import DedupConfig, DedupRun, run_dedup
 from curation.errors import Invalid
 from curation.store import Store
 from curation.workspace import Workspace, WorkspacePaths
-
-ENGINES = ("local", "ray")
-_SMALL_BUCKET = 64  # buckets up to this size pair all members, larger ones keep the star (linear)
 
 
 @dataclass(frozen=True)
@@ -135,7 +132,7 @@ def _bucket_rule(size: int) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     left = [np.zeros(size - 1, np.int64)]
     right = [np.arange(1, size, dtype=np.int64)]
-    if 2 < size <= _SMALL_BUCKET:
+    if 2 < size <= SMALL_BUCKET:
         i, j = np.triu_indices(size - 1, k=1)
         left.append(i + 1)
         right.append(j + 1)
@@ -203,4 +200,4 @@ def run_dedup_ray(
     return run_dedup(store, where, config, found_pairs=pairs)
 
 
-__all__ = ["ENGINES", "EngineOptions", "export_corpus", "find_pairs_ray", "run_dedup_ray"]
+__all__ = ["EngineOptions", "export_corpus", "find_pairs_ray", "run_dedup_ray"]

@@ -27,6 +27,7 @@ from curation.dedup.minhash import concat_ranges
 _OFFSET = np.uint64(0xCBF29CE484222325)
 _PRIME = np.uint64(0x100000001B3)
 _SALT = np.uint64(0x9E3779B97F4A7C15)  # each band starts from its own state, so one table holds all bands
+SMALL_BUCKET = 64  # buckets up to this size pair all their members; larger ones keep the star (linear)
 _TAIL_LIMIT = 50_000  # rows kept in the dict before they are merged into the sorted arrays
 _QUERY_CHUNK = 4096  # query rows per pass: bounds the candidate arrays
 
@@ -157,7 +158,7 @@ class BandIndex:
 
         Every bucket links its members to its first member (vectorised); buckets of 3 to 64 also
         link all their other pairs, so a member is not lost when it resembles another member more
-        than the first. Larger buckets keep the star, to stay linear.
+        than the first (up to ``SMALL_BUCKET``). Larger buckets keep the star, to stay linear.
         """
         left: list[np.ndarray] = []
         right: list[np.ndarray] = []
@@ -168,7 +169,7 @@ class BandIndex:
                 continue
             left.append(np.repeat(shared[first], size - 1))
             right.append(np.delete(shared, first))
-            small = (size > 2) & (size <= 64)
+            small = (size > 2) & (size <= SMALL_BUCKET)
             for f, n in zip(first[small].tolist(), size[small].tolist(), strict=True):
                 i, j = _other_pairs(n)
                 left.append(shared[f + 1 + i])

@@ -9,6 +9,7 @@ with autoescaping on, since every text in it came from a sample.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -219,7 +220,9 @@ class _Chart:
         return cls(width, height, columns, legend)
 
 
+@functools.cache
 def _templates() -> Any:
+    """One environment per process: the service renders a report per request."""
     import jinja2
 
     # Autoescaping on: sample text, sources and filters are contributors' input.

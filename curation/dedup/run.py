@@ -24,7 +24,7 @@ from curation.dedup.minhash import MinHasher, MinHashParams
 from curation.dedup.normalize import NormalizeOptions, conversation_text_from_json
 from curation.filters import compile_filter
 from curation.store import Store, StoreError
-from curation.workspace import WorkspacePaths
+from curation.workspace import Workspace, WorkspacePaths
 
 METHODS = ("exact", "minhash", "embedding")
 # onnx-int8 and static are built once, locally, from the same model (onnx_embed.py, static_embed.py).
@@ -126,17 +126,13 @@ class CorpusTexts:
         return [self.cache[i] for i in ids]
 
 
-def _all_ids(store: Store) -> list[str]:
-    return [r[0] for r in store.con.execute("SELECT id FROM revisions ORDER BY id").fetchall()]
-
-
 def _exact(store: Store, corpus: CorpusTexts, config: DedupConfig, run_id: str) -> tuple[int, list]:
     key = config.options_key
     known = {
         r[0]
         for r in store.con.execute("SELECT revision_id FROM dedup_fingerprints WHERE options_key = ?", [key]).fetchall()
     }
-    new_ids = [i for i in _all_ids(store) if i not in known]
+    new_ids = [i for i in Workspace.of_store(store).samples.all_ids() if i not in known]
     rows = [
         [i, key, hashlib.sha256(t.encode()).hexdigest()] for i, t in zip(new_ids, corpus.texts(new_ids), strict=True)
     ]
@@ -165,7 +161,7 @@ def _minhash(
     params = config.minhash
     folder = index_dir(store, "minhash", config.params_key("minhash"))
     index = MinHashIndex.load(folder, params)
-    new_ids = [i for i in _all_ids(store) if i not in index]
+    new_ids = [i for i in Workspace.of_store(store).samples.all_ids() if i not in index]
     pairs: list[tuple[str, str, float]] = []
     hasher = MinHasher(params)
     if new_ids:
@@ -229,7 +225,7 @@ def _embedding(
     embedder = _Embedder(store, config)
     folder = index_dir(store, "embedding", config.params_key("embedding"))
     index = EmbeddingIndex.load(folder)
-    new_ids = [i for i in _all_ids(store) if i not in index]
+    new_ids = [i for i in Workspace.of_store(store).samples.all_ids() if i not in index]
     if new_ids and index.dim is None:  # only a first run pays for loading the model up front
         index = EmbeddingIndex(embedder.dim())
     pairs: list[tuple[str, str, float]] = []

@@ -9,13 +9,13 @@ ADC (carry flag)**``. Whether that is enough is the validator's call; if it is n
 
 from __future__ import annotations
 
-from curation.validators.terms import ALIASES, terms_for
+from curation.validators.terms import terms_for
+from schemas.taxonomy import canonical_category
 
 
 def category_label(category: str) -> str:
     """``carry_flag`` -> ``carry flag`` (an alias is named by what it stands for)."""
-    key = category.strip().lower()
-    return ALIASES.get(key, key).replace("_", " ")
+    return (canonical_category(category) or "").replace("_", " ")
 
 
 def bug_type_with_category(bug_type: str, category: str | None) -> str | None:

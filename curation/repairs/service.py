@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from curation.filters import compile_filter
+from curation.repairs.candidates import code_difference
 from curation.repairs.category import bug_type_with_category
 from curation.repairs.compose import restructure
 from curation.repairs.legacy import NotRestructurable, parse_legacy
 from curation.samples import derive_revision, revision_from_row, write_child
 from curation.store import Store
-from curation.validators.profiles import PROFILES, profile_for
-from curation.validators.text import code_blocks
+from curation.validators.profiles import PROFILES
+from curation.validators.runner import failed_required
 from schemas.sample import Provenance, SampleRevision, SourceType
 from schemas.validation import ValidationResult
 
@@ -163,10 +164,6 @@ def _variants(store: Store, ids: list[str]) -> dict[str, str]:
     )
 
 
-def _blocks(text: str) -> list[tuple[str, str]]:
-    return [(b.lang, b.code) for b in code_blocks(text)]
-
-
 def _child(parent_id: str, original: SampleRevision, answer: str, fixed: list[str]) -> SampleRevision:
     return derive_revision(
         parent_id,
@@ -189,12 +186,6 @@ def _child(parent_id: str, original: SampleRevision, answer: str, fixed: list[st
     )
 
 
-def failed_required(child: SampleRevision, results: list[ValidationResult]) -> list[ValidationResult]:
-    """The results of the kind's required validators that failed (what keeps a rewrite from being written)."""
-    required = set(profile_for(child.kind).required)
-    return [r for r in results if r.validator in required and not r.passed]
-
-
 def _attempt(
     store: Store, parent_id: str, original: SampleRevision
 ) -> tuple[SampleRevision, list[ValidationResult], list[ValidationResult]]:
@@ -203,7 +194,7 @@ def _attempt(
     from curation.validators.runner import run_profile
 
     rewrite = restructure(original.answer, original.prompt)
-    if _blocks(rewrite.answer) != _blocks(original.answer):  # a guard: restructuring must never touch code
+    if code_difference(original.answer, rewrite.answer) is not None:  # a guard: restructuring never touches code
         raise NotRestructurable("code_changed", "the rewrite's code blocks differ from the original's")
     child = _child(parent_id, original, rewrite.answer, rewrite.fixed)
     results = run_profile(child, store)

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from curation.dedup import report as _report
 from curation.dedup.run import DedupConfig, DedupRun, Progress, run_dedup
 from curation.resources import Resource
 
@@ -38,13 +37,6 @@ class DedupRuns(Resource):
         self, config: DedupConfig | None = None, *, where: str | None = None, progress: Progress | None = None
     ) -> DedupRun:
         return run_dedup(self.store, where, config or DedupConfig(), progress=progress)
-
-    def resolve(self, ref: str) -> str:
-        """``latest``, a full run id or a unique prefix."""
-        return _report.resolve_run(self.store, ref)
-
-    def report(self, ref: str) -> _report.ReportData:
-        return _report.load_report(self.store, ref)
 
     def paired_ids(self) -> set[str]:
         """Every revision in some recorded duplicate pair (any method, any run)."""

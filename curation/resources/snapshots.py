@@ -13,8 +13,19 @@ class Snapshots(Resource):
         """By name, full id or unique id prefix."""
         return _snapshots.resolve_snapshot(self.store, ref)
 
-    def create(self, name: str, where: str | None = None, *, parent: str | None = None) -> Snapshot:
-        return _snapshots.create_snapshot(self.store, name, where, parent=parent)
+    def create(
+        self,
+        name: str,
+        where: str | None = None,
+        *,
+        parent: str | None = None,
+        exist_ok: bool = False,
+        reuse_same_members: bool = False,
+    ) -> Snapshot:
+        """Freeze what ``where`` selects (see :func:`curation.snapshots.create_snapshot` for the options)."""
+        return _snapshots.create_snapshot(
+            self.store, name, where, parent=parent, exist_ok=exist_ok, reuse_same_members=reuse_same_members
+        )
 
     def list(self) -> list[Snapshot]:
         return _snapshots.list_snapshots(self.store)

@@ -52,6 +52,12 @@ class StoredAnswer:
     location: str | None
 
 
+def _record(row: tuple) -> SubmissionRecord:
+    sid, key_id, rid, valid, dup, sim, report, created, sample_status, later_dup = row
+    validation = [ValidationResult(**r) for r in json.loads(report)]
+    return SubmissionRecord(sid, key_id, rid, valid, dup, sim, validation, created, sample_status, later_dup)
+
+
 class Submissions(Resource):
     def add(
         self,
@@ -92,29 +98,26 @@ class Submissions(Resource):
         record_results(self.store, [(revision.id, revision.kind.value, list(results))])
         return submission_id
 
+    _SELECT = (
+        "SELECT s.id, s.key_id, s.revision_id, s.valid, s.duplicate_of, s.similarity, s.report, s.created_at, "
+        "x.status, x.duplicate_of FROM submissions s JOIN samples x ON x.id = s.revision_id"
+    )
+
     def get(self, submission_id: str) -> SubmissionRecord:
-        row = self.store.con.execute(
-            "SELECT s.id, s.key_id, s.revision_id, s.valid, s.duplicate_of, s.similarity, s.report, s.created_at, "
-            "x.status, x.duplicate_of FROM submissions s JOIN samples x ON x.id = s.revision_id WHERE s.id = ?",
-            [submission_id],
-        ).fetchone()
+        row = self.store.con.execute(f"{self._SELECT} WHERE s.id = ?", [submission_id]).fetchone()
         if not row:
             raise NotFound(f"no submission {submission_id}")
-        sid, key_id, rid, valid, dup, sim, report, created, sample_status, later_dup = row
-        validation = [ValidationResult(**r) for r in json.loads(report)]
-        return SubmissionRecord(sid, key_id, rid, valid, dup, sim, validation, created, sample_status, later_dup)
+        return _record(row)
+
+    def of_key(self, key_id: str) -> list[SubmissionRecord]:
+        """Everything one key sent, newest first, in one query (``/v1/me`` runs under the service's lock)."""
+        rows = self.store.con.execute(f"{self._SELECT} WHERE s.key_id = ? ORDER BY s.created_at DESC", [key_id])
+        return [_record(row) for row in rows.fetchall()]
 
     def owner(self, submission_id: str) -> str | None:
         """The id of the API key that sent it; None when there is no such submission."""
         row = self.store.con.execute("SELECT key_id FROM submissions WHERE id = ?", [submission_id]).fetchone()
         return row[0] if row else None
-
-    def ids_of(self, key_id: str) -> list[str]:
-        """The submissions one key sent, newest first."""
-        rows = self.store.con.execute(
-            "SELECT id FROM submissions WHERE key_id = ? ORDER BY created_at DESC", [key_id]
-        ).fetchall()
-        return [r[0] for r in rows]
 
     def count(self) -> int:
         return self.store.con.execute("SELECT count(*) FROM submissions").fetchone()[0]

@@ -223,12 +223,22 @@ def run_profile(revision: SampleRevision, store: Store | None = None) -> list[Va
     return results
 
 
+def failed_required(revision: SampleRevision, results: list[ValidationResult]) -> list[ValidationResult]:
+    """The results of the kind's *required* validators that failed: the ``samples`` view's pass rule."""
+    required = set(profile_for(revision.kind).required)
+    return [r for r in results if r.validator in required and not r.passed]
+
+
 @dataclass(frozen=True)
 class Judgement:
-    """One revision judged by its kind's profile: every result, and whether the required ones passed."""
+    """One revision judged by its kind's profile: every result, and the required ones that failed."""
 
     results: list[ValidationResult]
-    passed: bool
+    failed_required: list[ValidationResult]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed_required
 
     @property
     def failed(self) -> list[str]:
@@ -239,8 +249,7 @@ def judge(revision: SampleRevision, store: Store | None = None) -> Judgement:
     """Run the profile on one revision and apply the same pass rule as the ``samples`` view (every
     *required* validator passed), so a submission, a correction and a repair are judged alike."""
     results = run_profile(revision, store)
-    required = set(profile_for(revision.kind).required)
-    return Judgement(results, all(r.passed for r in results if r.validator in required))
+    return Judgement(results, failed_required(revision, results))
 
 
 def _summarise(store: Store, rows: list[dict], run: ValidationRun, only: set[str] | None) -> None:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from schemas.taxonomy import BUG_CATEGORIES, CATEGORY_ALIASES, canonical_category
+from schemas.taxonomy import BUG_CATEGORIES, canonical_category
 
 # Mnemonics and register letters are matched case-sensitively when written in capitals in this table,
 # except mnemonics, which match in either case (``pha`` in lowercase code is still PHA).
@@ -108,8 +108,6 @@ CATEGORY_TERMS: dict[str, tuple[TermGroup, ...]] = {
     "oracle_palette_dispatch": _groups("palette", "dispatch|table|jump table", "index|pointer", "CGRAM|color|colour"),
 }
 
-# Names the field uses for the same bug: the taxonomy's aliases.
-ALIASES = CATEGORY_ALIASES
 if set(CATEGORY_TERMS) != set(BUG_CATEGORIES):  # every category the taxonomy names has its terms
     raise RuntimeError(f"terms and taxonomy disagree: {sorted(set(CATEGORY_TERMS) ^ set(BUG_CATEGORIES))}")
 

@@ -22,7 +22,7 @@ from curation.importers.service import PendingRevision, write_revisions
 from curation.resources.teacher_requests import RequestRecord
 from curation.workspace import Workspace
 from generators.teacher.clients import ChatClient, Reply
-from generators.teacher.pool import REJECTED, Request, RequestRejected, RetriesExhausted, send_all
+from generators.teacher.pool import REJECTED, Request, RetriesExhausted, send_all
 from generators.teacher.prompts import PROMPT_VERSION, ReplyError, parse_reply, repair_messages, task_messages
 from generators.teacher.tasks import TeacherTask
 from schemas.sample import Kind, Message, Provenance, Role, SampleRevision, SourceType
@@ -106,6 +106,22 @@ class RequestLedger:
             self.batch_id, task.index, task.as_dict(), self.client.provider, self.client.model, record, con
         )
         return record
+
+    def answered(
+        self, task: Any, reply: Reply, attempts: int, settings: BatchSettings, **changes: Any
+    ) -> RequestRecord:
+        """Record a paid reply: attempts, tokens and cost add to what earlier runs of the task spent."""
+        previous = self.get(task)
+        return self.save(
+            task,
+            status="answered",
+            attempts=previous.attempts + attempts,
+            raw=reply.text,
+            prompt_tokens=previous.prompt_tokens + reply.prompt_tokens,
+            completion_tokens=previous.completion_tokens + reply.completion_tokens,
+            cost=previous.cost + settings.cost(reply.prompt_tokens, reply.completion_tokens),
+            **changes,
+        )
 
 
 def _revision(
@@ -228,28 +244,14 @@ def run_batch(
             )
             queue.append(Request((task, False), prompt, settings.seed + task.index))
 
-    def record_reply(task: TeacherTask, is_repair: bool, reply: Reply, attempts: int) -> None:
-        previous = ledger.get(task)
-        summary.api_calls += attempts
-        ledger.save(
-            task,
-            status="answered",
-            attempts=previous.attempts + attempts,
-            repaired=is_repair,
-            raw=reply.text,
-            prompt_tokens=previous.prompt_tokens + reply.prompt_tokens,
-            completion_tokens=previous.completion_tokens + reply.completion_tokens,
-            cost=previous.cost + settings.cost(reply.prompt_tokens, reply.completion_tokens),
-        )
-
     def record(item: tuple[TeacherTask, bool], reply: Reply, attempts: int) -> None:
-        record_reply(item[0], item[1], reply, attempts)
+        summary.api_calls += attempts
+        ledger.answered(item[0], reply, attempts, settings, repaired=item[1])
 
     def exhausted(item: tuple[TeacherTask, bool], exc: RetriesExhausted) -> None:
         task, previous = item[0], ledger.get(item[0])
         summary.api_calls += exc.attempts
-        why = REJECTED if isinstance(exc, RequestRejected) else f"gave up after {exc.attempts} attempts"
-        fail(task, f"{why}: {exc}", attempts=previous.attempts + exc.attempts, raw=previous.raw)
+        fail(task, f"{exc.why}: {exc}", attempts=previous.attempts + exc.attempts, raw=previous.raw)
 
     send_all(
         client,

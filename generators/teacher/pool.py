@@ -41,9 +41,18 @@ class RetriesExhausted(RuntimeError):
         super().__init__(message)
         self.attempts = attempts
 
+    @property
+    def why(self) -> str:
+        """How the ledger words it (a refusal starts with ``REJECTED``, so a rerun does not ask again)."""
+        return f"gave up after {self.attempts} attempts"
+
 
 class RequestRejected(RetriesExhausted):
     """The endpoint refused this request for good (TaskError); asking again would be refused again."""
+
+    @property
+    def why(self) -> str:
+        return REJECTED
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,14 @@ from labeling.api.deps import API_KEY_HEADER
 from labeling.api.discovery import remove_service_file, write_service_file
 from labeling.api.errors import install_handlers
 from labeling.api.limits import BodySizeLimit
-from labeling.api.listener import listen_to_argilla, local_argilla, remote_argilla
+from labeling.api.listener import listen_to_argilla
 from labeling.api.methods import MethodNotAllowed
 from labeling.api.ratelimit import RateLimiter
 from labeling.api.routes import health, keys, reports, samples, snapshots, store, submissions
 from labeling.api.service import SubmissionService
 from labeling.api.settings import ServiceSettings
 from labeling.api.web import router as web_router
+from labeling.argilla.client import ArgillaTarget, connector
 
 __all__ = ["API_KEY_HEADER", "create_app", "create_app_from_environ"]
 
@@ -56,9 +57,7 @@ def create_app(
         if owned:
             app.state.service = SubmissionService(ws)
         stop_listening = (
-            listen_to_argilla(app, settings, argilla or local_argilla(ws.home))
-            if settings.argilla_webhook_url
-            else None
+            listen_to_argilla(app, settings, argilla or connector(ws.home)) if settings.argilla_webhook_url else None
         )
         if settings.service_url:  # after the store is ours: a CLI writer that finds it locked finds us
             write_service_file(ws.home, settings.service_url)
@@ -106,10 +105,5 @@ def create_app_from_environ(
     """An entry point for an ASGI server (``uvicorn --factory labeling.api.app:create_app_from_environ``):
     the workspace is ``$TRIFORGE_HOME``, read here once; nothing below it reads the environment.
     ``triforge serve`` builds its Workspace from ``--home`` itself and calls :func:`create_app`."""
-    from labeling.argilla.client import ArgillaTarget
-
     workspace = Workspace.from_environ(environ)
-    target = ArgillaTarget.from_environ(environ)
-    if target is None:
-        return create_app(workspace, settings)
-    return create_app(workspace, settings, argilla=remote_argilla(target))
+    return create_app(workspace, settings, argilla=connector(workspace.home, ArgillaTarget.from_environ(environ)))

@@ -7,36 +7,12 @@ completes: a catch-up pull when it starts, then one per delivery, each under the
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 
 from labeling.api.service import SubmissionService
 from labeling.api.settings import ServiceSettings
-
-
-def remote_argilla(target: Any) -> Callable[[], Any]:
-    """How to reach the Argilla server an entry point named (``ARGILLA_API_URL``/``ARGILLA_API_KEY``)."""
-
-    def connect_remote() -> Any:
-        from labeling.argilla.client import connect
-
-        return connect(target=target)
-
-    return connect_remote
-
-
-def local_argilla(home: Path) -> Callable[[], Any]:
-    """How to reach the workspace's own labeling stack (``triforge labeling up``) - the default."""
-
-    def connect_local() -> Any:
-        from labeling.argilla.client import connect
-        from labeling.argilla.stack import LabelingStack
-
-        return connect(LabelingStack(home))
-
-    return connect_local
 
 
 def listen_to_argilla(app: FastAPI, settings: ServiceSettings, argilla: Callable[[], Any]) -> Callable[[], None]:
@@ -51,7 +27,7 @@ def listen_to_argilla(app: FastAPI, settings: ServiceSettings, argilla: Callable
 
     def pull_ids(ids: list[str] | None) -> Any:
         with svc.lock:  # a catch-up pull (ids None) holds submissions back while it runs: seconds per 1k
-            return pull(svc.store, client, rule=settings.review_rule, min_submitted=settings.review_min_submitted,
+            return pull(svc.workspace, client, rule=settings.review_rule, min_submitted=settings.review_min_submitted,
                         ids=ids)  # fmt: skip
 
     listener = Listener(webhook.secret, pull_ids, catch_up=True)
@@ -66,4 +42,4 @@ def listen_to_argilla(app: FastAPI, settings: ServiceSettings, argilla: Callable
     return stop
 
 
-__all__ = ["listen_to_argilla", "local_argilla"]
+__all__ = ["listen_to_argilla"]

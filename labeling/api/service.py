@@ -176,8 +176,7 @@ class SubmissionService:
 
     def contributor(self, key: ApiKey, recent: int = 20) -> ContributorOut:
         with self.lock:
-            submissions = self.workspace.submissions
-            subs = [submission_out(submissions.get(i)) for i in submissions.ids_of(key.id)]
+            subs = [submission_out(record) for record in self.workspace.submissions.of_key(key.id)]
         approved = sum(s.status == "approved" for s in subs)
         return ContributorOut(
             name=key.name,

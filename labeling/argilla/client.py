@@ -9,8 +9,9 @@ given there - it writes the variable, it never decides anything by reading it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from curation.errors import Invalid
@@ -49,4 +50,10 @@ def connect(stack: LabelingStack | None = None, *, target: ArgillaTarget | None 
     return rg.Argilla(api_url=target.url, api_key=target.api_key, timeout=120)
 
 
-__all__ = ["ArgillaTarget", "connect"]
+def connector(home: Path, target: ArgillaTarget | None = None) -> Callable[[], Any]:
+    """How to reach Argilla later (a service connects when it starts listening): ``target`` when an entry
+    point named one, else the workspace's own labeling stack."""
+    return lambda: connect(LabelingStack(home), target=target)
+
+
+__all__ = ["ArgillaTarget", "connect", "connector"]

@@ -44,13 +44,11 @@ def known_categories(store: Any) -> list[str]:
     """Every category a reviewer may tag: the field's taxonomy (the terminology validator's categories
     and aliases), quest types, and any other category in the store. Argilla cannot add labels to a
     published question, so a dataset gets the whole list when it is made."""
-    from curation.validators.terms import ALIASES, CATEGORY_TERMS
     from curation.workspace import as_workspace
-    from generators.quest_templates import QUEST_TYPES
-    from generators.teacher.tasks import BUG_CATEGORIES
+    from generators.teacher.tasks import BUG_CATEGORIES  # bug_injection v1's case names, in older data
+    from schemas.taxonomy import review_labels
 
-    stored = as_workspace(store).reviews.stored_categories()
-    return sorted({*CATEGORY_TERMS, *ALIASES, *BUG_CATEGORIES, *QUEST_TYPES, *stored})
+    return review_labels([*BUG_CATEGORIES, *as_workspace(store).reviews.stored_categories()])
 
 
 def category_labels(dataset: Any) -> set[str]:

@@ -73,11 +73,6 @@ class _Decision:
     correction: tuple[str, SampleRevision, Judgement] | None = None
 
 
-def open_records(target: Workspace | Store, ids: Sequence[str] | None = None) -> dict[str, list[str]]:
-    """Pushed, undecided revision ids per dataset, in id order (optionally only ``ids``)."""
-    return as_workspace(target).reviews.open_records(ids)
-
-
 def fetch_records(client: Any, dataset_id: Any, external_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Argilla's records with these ids, responses included, by id (REST search: one request a page).
 

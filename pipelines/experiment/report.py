@@ -14,14 +14,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from curation.resources.evals import CaseMetrics
+from curation.resources.evals import CaseKey, CaseMetrics
 from curation.workspace import Workspace
 from pipelines.experiment.plan import ExperimentPlan
 from pipelines.experiment.steps import ArmRun, ModelEval
 from trainer.evaluation.scorers import METRICS
 from trainer.evaluation.stats import bootstrap_mean, paired_bootstrap
-
-CaseKey = tuple[str, str]
 
 
 def _mean_over_seeds(runs: list[dict[CaseKey, CaseMetrics]], keys: list[CaseKey]) -> dict[CaseKey, dict]:

@@ -49,6 +49,19 @@ def open_workspace(*, read_only: bool = False) -> Workspace:
     return Workspace(current_home(), read_only=read_only)
 
 
+def argilla_connector(home: Path | None = None) -> Callable[[], Any]:
+    """Argilla at ``ARGILLA_API_URL``/``ARGILLA_API_KEY`` when both are set (read here, the entry point),
+    else the workspace's local stack; connected when called."""
+    from labeling.argilla.client import ArgillaTarget, connector
+
+    return connector(home or current_home(), ArgillaTarget.from_environ())
+
+
+def argilla_client() -> Any:
+    """The Argilla client a command works with (see :func:`argilla_connector`)."""
+    return argilla_connector()()
+
+
 def user_errors(fn: F) -> F:
     """Print known, actionable errors in one red line and exit 2 - never a traceback for bad input."""
 

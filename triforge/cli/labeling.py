@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from triforge.cli.common import console, current_home, err_console, print_json, user_errors
+from triforge.cli.common import argilla_client, console, current_home, err_console, print_json, user_errors
 
 app = typer.Typer(no_args_is_help=True, help="The local Argilla 2.8 stack experts review in.")
 
@@ -86,15 +86,6 @@ def logs_command(
         err_console.print(f"no log for {service} yet")
 
 
-def _client() -> object:
-    """Argilla at ``ARGILLA_API_URL``/``ARGILLA_API_KEY`` when set (read here, at the entry point), else
-    the workspace's local stack."""
-    from labeling.argilla.client import ArgillaTarget, connect
-    from labeling.argilla.stack import LabelingStack
-
-    return connect(LabelingStack(current_home()), target=ArgillaTarget.from_environ())
-
-
 def _order_help() -> str:
     from labeling.argilla.order import ORDERS
 
@@ -123,7 +114,7 @@ def push_command(
     from triforge.cli.common import open_workspace, progress_bar
 
     check_order(order)
-    client = _client()
+    client = argilla_client()
     with open_workspace() as ws, progress_bar(disable=as_json) as bar:
         task = bar.add_task("pushing", total=None)
         summary = push(
@@ -171,7 +162,7 @@ def pull_command(
     from labeling.argilla.pull import pull
     from triforge.cli.common import open_workspace, progress_bar
 
-    client = _client()
+    client = argilla_client()
     report = None
     with open_workspace() as ws:
         store = ws.store
@@ -221,7 +212,7 @@ def listen_command(
     from labeling.argilla.webhooks import PATH, Listener, register, standalone_app, store_puller
     from triforge.cli.common import open_workspace
 
-    client = _client()
+    client = argilla_client()
     url = url or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}{PATH}"
     webhook = register(client, url)
     listener = Listener(webhook.secret, store_puller(current_home(), client, rule, min_submitted))

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from triforge.cli.common import console, err_console, print_json, simple_table, user_errors
+from triforge.cli.common import argilla_client, console, err_console, print_json, simple_table, user_errors
 
 app = typer.Typer(no_args_is_help=True, help="Reviewers: Argilla users of the Triforge workspace.")
 
@@ -30,15 +30,6 @@ def _password(from_stdin: bool) -> tuple[str, bool]:
     if not line.strip():
         raise InvalidReviewer("--password-stdin: no password on stdin")
     return line.rstrip("\r\n"), False
-
-
-def _client() -> object:
-    """The Argilla client: ``ARGILLA_API_URL``/``ARGILLA_API_KEY`` (read here, the entry point) or the local stack."""
-    from labeling.argilla.client import ArgillaTarget, connect
-    from labeling.argilla.stack import LabelingStack
-    from triforge.cli.common import current_home
-
-    return connect(LabelingStack(current_home()), target=ArgillaTarget.from_environ())
 
 
 def _ui_url(client: object) -> str:
@@ -65,7 +56,7 @@ def add_command(
     from labeling.argilla.reviewers import add_reviewer
 
     password, generated = _password(password_stdin)
-    client = _client()
+    client = argilla_client()
     reviewer = add_reviewer(client, name, role, password)
     shown = password if generated else None
     if as_json:
@@ -81,7 +72,7 @@ def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     """Every reviewer (non-owner Argilla user), its role, and whether it is in the Triforge workspace."""
     from labeling.argilla.reviewers import list_reviewers
 
-    reviewers = list_reviewers(_client())
+    reviewers = list_reviewers(argilla_client())
     if as_json:
         print_json([r.as_dict() for r in reviewers])
         return
@@ -100,7 +91,7 @@ def reset_password_command(
     from labeling.argilla.reviewers import reset_password
 
     password, generated = _password(password_stdin)
-    client = _client()
+    client = argilla_client()
     reviewer = reset_password(client, name, password)
     shown = password if generated else None
     if as_json:
@@ -123,7 +114,7 @@ def remove_command(
     """Take a reviewer out of the Triforge workspace (their responses stay); --delete removes the account."""
     from labeling.argilla.reviewers import remove_reviewer
 
-    reviewer = remove_reviewer(_client(), name, delete=delete)
+    reviewer = remove_reviewer(argilla_client(), name, delete=delete)
     if as_json:
         print_json({**reviewer.as_dict(), "deleted": delete})
         return

@@ -6,14 +6,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from triforge.cli.common import console, current_home, print_json, user_errors
+from triforge.cli.common import argilla_connector, console, current_home, print_json, user_errors
 from triforge.cli.remote import through_store_or_service
 
 keys_app = typer.Typer(help="API keys for the HTTP service (roles: contributor, curator, admin).", no_args_is_help=True)
@@ -52,17 +50,8 @@ def serve_command(
         console.print(f"pulling records Argilla completes (webhook {argilla_webhook_url})")
     # The entry point: the workspace (--home / $TRIFORGE_HOME) and Argilla's address are read here, once.
     home = current_home()
-    argilla = _argilla_client(home) if argilla_webhook_url else None
+    argilla = argilla_connector(home) if argilla_webhook_url else None
     uvicorn.run(create_app(Workspace(home), settings, argilla=argilla), host=host, port=port, log_level="info")
-
-
-def _argilla_client(home: Path) -> Callable[[], Any]:
-    """Argilla at ``ARGILLA_API_URL``/``ARGILLA_API_KEY`` when both are set, else the workspace's stack."""
-    from labeling.argilla.client import ArgillaTarget, connect
-    from labeling.argilla.stack import LabelingStack
-
-    target = ArgillaTarget.from_environ()
-    return lambda: connect(LabelingStack(home), target=target)
 
 
 @keys_app.command("create")

@@ -362,10 +362,8 @@ def lineage_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The snapshot an adapter learned from, its samples' sources and reviewers, and its evals."""
-    from trainer.lineage import lineage
-
     with open_workspace(read_only=True) as workspace:
-        info = lineage(workspace, adapter)
+        info = workspace.training_runs.lineage(adapter)  # adapter -> run -> snapshot -> sources, reviewers
     if as_json:
         print_json(info.as_dict())
         return
