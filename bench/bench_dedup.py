@@ -299,6 +299,48 @@ def minhash_comparison(texts: list[str]) -> None:
     )
 
 
+def hnsw_comparison(n: int, models: Path, threshold: float, queries: int = 2_000) -> None:
+    """Past ``EXACT_SEARCH_UP_TO`` vectors the embedding index is an HNSW graph: how many of the exact
+    search's neighbours at ``threshold`` it still finds, on ``n`` static-model vectors of the corpus."""
+    import faiss
+    import numpy as np
+
+    from curation.dedup.embeddings import default_model_path
+    from curation.dedup.index import EXACT_SEARCH_UP_TO, EmbeddingIndex
+    from curation.dedup.normalize import conversation_text_from_json
+    from curation.dedup.static_embed import StaticModel
+
+    rows, _ = corpus(n, seed=11)
+    vectors = StaticModel.materialise(models, default_model_path()).embed(
+        [conversation_text_from_json(json.dumps(r["messages"])) for r in rows]
+    )
+    keys = [str(i) for i in range(n)]
+    start = time.perf_counter()
+    index = EmbeddingIndex(vectors.shape[1])
+    for at in range(0, n, 8192):
+        index.add(keys[at : at + 8192], vectors[at : at + 8192])
+    built = time.perf_counter() - start
+    sample = np.random.default_rng(0).choice(n, size=min(queries, n), replace=False)
+    start = time.perf_counter()
+    approximate = index.neighbours(vectors[sample], threshold, 11)
+    searched = time.perf_counter() - start
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(vectors)
+    sims, ids = flat.search(vectors[sample], 11)
+    exact = [
+        {str(j) for s, j in zip(row_s, row_i, strict=True) if s >= threshold}
+        for row_s, row_i in zip(sims, ids, strict=True)
+    ]
+    found = sum(len(e & {k for k, _ in a}) for e, a in zip(exact, approximate, strict=True))
+    wanted = sum(len(e) for e in exact)
+    print(
+        f"past {EXACT_SEARCH_UP_TO:,} vectors the index is {'HNSW' if index.approximate else 'flat'} "
+        f"({n:,} static vectors): "
+        f"built in {built:.1f}s, {len(sample) / searched:,.0f} queries/s; it finds {found / max(wanted, 1):.3f} of the "
+        f"exact search's {wanted:,} neighbours at cosine >= {threshold} (top 10, {len(sample):,} queries)"
+    )
+
+
 def run_worker(tmp: Path, source: Path, methods: str, models: Path | None = None, extra: Path | None = None) -> dict:
     """Copy ``source`` into a workspace of its own and run ``methods`` there in a fresh process."""
     ws = tmp / f"ws-{methods.replace(',', '_').replace(':', '_')}-{source.stem}{'-incr' if extra else ''}"
@@ -321,6 +363,7 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=0.85, help="cosine threshold of MiniLM and its int8 export")
     parser.add_argument("--static-threshold", type=float, default=0.95, help="cosine threshold of the static model")
     parser.add_argument("--no-embedding", action="store_true", help="skip the embedding rows on the corpus")
+    parser.add_argument("--hnsw", type=int, default=0, help="also compare HNSW with exact search on N static vectors")
     parser.add_argument("--worker", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -403,6 +446,9 @@ def main() -> None:
             for methods in ("exact,minhash", f"embedding:minilm:{args.threshold}", onnx, static):
                 report(methods, n, run_worker(tmp, para, methods, models), para_group)
 
+        if args.hnsw:
+            print()
+            hnsw_comparison(args.hnsw, models, args.static_threshold)
         print()
         minhash_rows, _ = corpus(args.subset)
         minhash_comparison([conversation_text_from_json(json.dumps(r["messages"])) for r in minhash_rows])

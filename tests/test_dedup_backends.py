@@ -53,6 +53,28 @@ def test_a_dedup_run_with_the_static_backend_finds_paraphrases_incrementally(sto
     assert again.indexed == {"embedding": 0} and len(again.clusters) == 1
 
 
+def test_an_exact_twin_reuses_its_vector_instead_of_another_model_pass(store, tmp_path, distilled, monkeypatch):
+    """Two rows equal after normalisation (case, spacing) are embedded once, and pair at cosine 1."""
+    import curation.dedup.static_embed as static_embed
+
+    twin = chat_row(PARAPHRASE_Q.upper(), "  " + PARAPHRASE_A.replace(" ", "   "))
+    rows = [chat_row(PARAPHRASE_Q, PARAPHRASE_A), twin, chat_row(*UNRELATED)]
+    import_file(store, write_jsonl(tmp_path / "t.jsonl", rows))
+    models = WorkspacePaths.of_store(store).models
+    models.mkdir(parents=True)
+    shutil.copytree(distilled.folder, static_model_dir(models, default_model_path()))
+    seen: list[str] = []
+    real_embed = static_embed.StaticModel.embed
+    monkeypatch.setattr(static_embed.StaticModel, "embed", lambda self, texts: seen.extend(texts) or real_embed(self, texts))
+
+    config = DedupConfig(methods=("embedding",), embedding_backend="static", embedding_threshold=0.99)
+    run = run_dedup(store, config=config)
+    assert len(seen) == 2 and len(set(seen)) == 2  # three revisions, two distinct texts
+    assert [len(c.members) for c in run.clusters] == [2]
+    (pair,) = store.con.execute("SELECT similarity FROM dedup_pairs WHERE method = 'embedding'").fetchall()
+    assert pair[0] == pytest.approx(1.0, abs=1e-6)
+
+
 def test_a_cached_static_model_is_read_not_distilled_again(distilled, tmp_path, monkeypatch):
     import curation.dedup.static_embed as static_embed
 

@@ -164,7 +164,7 @@ class EmbeddingIndex:
         self.exact_up_to = exact_up_to
         self.index = faiss.IndexFlatIP(dim) if dim else None
         self.keys: list[str] = []
-        self.known: set[str] = set()
+        self.row: dict[str, int] = {}  # key -> its position in the faiss index
 
     @property
     def approximate(self) -> bool:
@@ -187,18 +187,22 @@ class EmbeddingIndex:
         return len(self.keys)
 
     def __contains__(self, key: str) -> bool:
-        return key in self.known
+        return key in self.row
+
+    def vector(self, key: str) -> np.ndarray:
+        """The stored vector of ``key`` (flat and HNSW indexes both keep the vectors)."""
+        return self.index.reconstruct(self.row[key])
 
     def add(self, keys: Sequence[str], vectors: np.ndarray) -> None:
-        fresh = [i for i, k in enumerate(keys) if k not in self.known]
+        fresh = [i for i, k in enumerate(keys) if k not in self.row]
         if not fresh:
             return
         if not self.approximate and self.index.ntotal + len(fresh) > self.exact_up_to:
             self._to_hnsw()
         self.index.add(np.ascontiguousarray(vectors[fresh], dtype=np.float32))
         for i in fresh:
+            self.row[keys[i]] = len(self.keys)
             self.keys.append(keys[i])
-            self.known.add(keys[i])
 
     def neighbours(self, vectors: np.ndarray, threshold: float, k: int = 10) -> list[list[tuple[str, float]]]:
         if len(self.keys) == 0:
@@ -231,5 +235,5 @@ class EmbeddingIndex:
         if index.approximate:
             index.index.hnsw.efSearch = 128
         index.keys = json.loads((folder / "keys.json").read_text())
-        index.known = set(index.keys)
+        index.row = {k: i for i, k in enumerate(index.keys)}
         return index
