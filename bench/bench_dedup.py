@@ -205,21 +205,14 @@ def precision_recall(result: dict, group: list[int]) -> tuple[float, float]:
 
 def clusters_of(pairs, n: int) -> set[frozenset[int]]:
     """Connected components (2+ members) of index pairs: what a dedup run would cluster."""
-    parent = list(range(n))
+    from curation.dedup.clusters import UnionFind
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    components = UnionFind()
     for a, b in pairs:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[int, set[int]] = {}
+        components.union(str(a), str(b))
+    groups: dict[str, set[int]] = {}
     for x in range(n):
-        groups.setdefault(find(x), set()).add(x)
+        groups.setdefault(components.find(str(x)), set()).add(x)
     return {frozenset(g) for g in groups.values() if len(g) > 1}
 
 

@@ -14,23 +14,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from curation.dedup.folders import replace_dir, scratch_beside
 from curation.dedup.lsh import BandIndex, band_ranges
 from curation.dedup.minhash import MinHashParams
-
-
-def _replace_dir(tmp: Path, final: Path) -> None:
-    old = final.with_name(final.name + ".old")
-    if final.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 class MinHashIndex:
@@ -53,10 +44,12 @@ class MinHashIndex:
 
     def add(self, keys: Sequence[str], signatures: np.ndarray) -> None:
         fresh = self._fresh(keys)
-        if not fresh:
-            return
-        keys = [keys[i] for i in fresh]
-        self.bands.add(np.ascontiguousarray(signatures[fresh], dtype=np.uint32))
+        if fresh:
+            self._append([keys[i] for i in fresh], signatures[fresh])
+
+    def _append(self, keys: list[str], signatures: np.ndarray) -> None:
+        """Index ``keys``, which are known to be new and distinct."""
+        self.bands.add(np.ascontiguousarray(signatures, dtype=np.uint32))
         start = len(self.keys)
         self.position.update((key, start + i) for i, key in enumerate(keys))
         self.keys.extend(keys)
@@ -92,7 +85,7 @@ class MinHashIndex:
             a, b = self.bands.pairs_within(signatures)
             a, b, sims = self._verified(signatures, a, b, signatures, threshold)
             pairs += [(keys[i], keys[j], s) for i, j, s in zip(a.tolist(), b.tolist(), sims.tolist(), strict=True)]
-        self.add(keys, signatures)
+        self._append(keys, signatures)
         return pairs
 
     @staticmethod
@@ -122,13 +115,11 @@ class MinHashIndex:
         return [(self.keys[j], s) for j, s in zip(r.tolist(), sims.tolist(), strict=True)]
 
     def save(self, folder: Path) -> None:
-        tmp = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        tmp = scratch_beside(folder)
         np.save(tmp / "signatures.npy", self.signatures)
         (tmp / "keys.json").write_text(json.dumps(self.keys))
         (tmp / "params.json").write_text(json.dumps(self.params.__dict__))
-        _replace_dir(tmp, folder)
+        replace_dir(tmp, folder)
 
     @classmethod
     def load(cls, folder: Path, params: MinHashParams) -> MinHashIndex:
@@ -216,12 +207,10 @@ class EmbeddingIndex:
     def save(self, folder: Path) -> None:
         import faiss
 
-        tmp = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        tmp = scratch_beside(folder)
         faiss.write_index(self.index, os.fspath(tmp / "vectors.faiss"))
         (tmp / "keys.json").write_text(json.dumps(self.keys))
-        _replace_dir(tmp, folder)
+        replace_dir(tmp, folder)
 
     @classmethod
     def load(cls, folder: Path) -> EmbeddingIndex:

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from curation.dedup.folders import replace_dir, scratch_beside
+
 VERSION = 1  # bump when the export or quantisation changes, so cached models are rebuilt
 
 
@@ -76,9 +78,7 @@ def export_int8(source: Path, target: Path) -> Path:
 
     example = tokenizer(["a short example"], return_tensors="pt")
     axes = {0: "batch", 1: "tokens"}
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = scratch_beside(target)
     previous = logging.root.manager.disable
     logging.disable(logging.WARNING)  # onnxruntime.quantization logs advice on the root logger
     try:
@@ -107,8 +107,7 @@ def export_int8(source: Path, target: Path) -> Path:
     shutil.copyfile(Path(source) / "tokenizer.json", tmp / "tokenizer.json")
     meta = {"source": str(source), "version": VERSION, "max_tokens": _max_tokens(source)}
     (tmp / "meta.json").write_text(json.dumps(meta))
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
+    replace_dir(tmp, target)
     return target
 
 

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING
 from curation.dedup.clusters import Candidate, Cluster, build_clusters
 from curation.dedup.minhash import MinHasher, MinHashParams
 from curation.dedup.normalize import NormalizeOptions, conversation_text_from_json
+from curation.errors import Invalid
 from curation.filters import compile_filter
-from curation.store import Store, StoreError
+from curation.store import Store
 from curation.workspace import Workspace, WorkspacePaths
 
 if TYPE_CHECKING:
@@ -51,12 +52,10 @@ class DedupConfig:
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown or not self.methods:
-            raise StoreError(f"unknown dedup method(s) {unknown}; choose from {', '.join(METHODS)}")
+            raise Invalid(f"unknown dedup method(s) {unknown}; choose from {', '.join(METHODS)}")
         if not 0.0 < self.embedding_threshold <= 1.0:
-            raise StoreError("embedding threshold must be in (0, 1]")
+            raise Invalid("embedding threshold must be in (0, 1]")
         if self.embedding_backend not in EMBEDDING_BACKENDS:
-            from curation.errors import Invalid
-
             raise Invalid(
                 f"unknown embedding backend {self.embedding_backend!r}; choose from {', '.join(EMBEDDING_BACKENDS)}"
             )

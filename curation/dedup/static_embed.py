@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from curation.dedup.folders import replace_dir, scratch_beside
+
 VERSION = 1  # bump when the recipe changes, so cached models are rebuilt
 _DIMS = 256
 
@@ -60,15 +62,12 @@ def distill(source: Path, target: Path, *, batch_size: int = 1024) -> Path:
     reduced = PCA(n_components=dims, svd_solver="full", random_state=0).fit_transform(vectors).astype(np.float32)
     reduced *= np.log1p(np.arange(len(ids), dtype=np.float32))[:, None]
     reduced[list(tokenizer.all_special_ids)] = 0.0  # [CLS], [SEP], [PAD] ... carry no meaning
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = scratch_beside(target)
     np.save(tmp / "embeddings.npy", reduced)
     shutil.copyfile(Path(source) / "tokenizer.json", tmp / "tokenizer.json")
     meta = {"source": str(source), "version": VERSION, "dims": dims, "vocab": len(ids)}
     (tmp / "meta.json").write_text(json.dumps(meta))
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
+    replace_dir(tmp, target)
     return target
 
 
