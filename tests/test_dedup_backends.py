@@ -65,7 +65,12 @@ def test_an_exact_twin_reuses_its_vector_instead_of_another_model_pass(store, tm
     shutil.copytree(distilled.folder, static_model_dir(models, default_model_path()))
     seen: list[str] = []
     real_embed = static_embed.StaticModel.embed
-    monkeypatch.setattr(static_embed.StaticModel, "embed", lambda self, texts: seen.extend(texts) or real_embed(self, texts))
+
+    def counting_embed(self, texts):
+        seen.extend(texts)
+        return real_embed(self, texts)
+
+    monkeypatch.setattr(static_embed.StaticModel, "embed", counting_embed)
 
     config = DedupConfig(methods=("embedding",), embedding_backend="static", embedding_threshold=0.99)
     run = run_dedup(store, config=config)

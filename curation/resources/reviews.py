@@ -19,7 +19,7 @@ from typing import Any
 from curation.clock import utc_now
 from curation.filters import compile_filter
 from curation.resources import Resource
-from curation.samples import set_status
+from curation.samples import record_status_events
 
 OUTCOME_COLUMNS = ("revision_id", "outcome", "rule", "corrected_revision_id", "decided_at")
 QUESTIONS = ("decision", "corrected_answer", "category", "rating", "notes")
@@ -164,7 +164,10 @@ class Reviews(Resource):
         return found
 
     def record_sent(self, ids: Sequence[str], dataset: str) -> None:
-        """Ledger the records Argilla accepted and put their samples in review, in one transaction."""
+        """Ledger the records Argilla accepted and put their samples in review, in one transaction.
+
+        ``ids`` are full revision ids (push reads them from the store), so their status events go in
+        as one insert; resolving each as a possible prefix was a query per id, 0.3 s per 500."""
         with self.store.transaction():
             now = utc_now()
             self.store.insert_rows(
@@ -173,7 +176,7 @@ class Reviews(Resource):
                 [[rid, dataset, now] for rid in ids],
                 on_conflict="OR REPLACE",
             )
-            set_status(self.store, list(ids), "in_review", actor="argilla", reason=dataset)
+            record_status_events(self.store, [(rid, "in_review", "argilla", dataset) for rid in ids])
 
     # --- pull ------------------------------------------------------------------------------------
 

@@ -42,6 +42,9 @@ from labeling.argilla.order import DEFAULT_ORDER, OrderFacts, check_order, order
 from labeling.argilla.report import render
 from labeling.argilla.vectors import Embeddings, embeddings_for
 
+# argilla-server refuses a bulk of more than 500 records; at its maximum the search engine's refresh
+# after each bulk (which grows with the index) is paid once per 500 records, not once per 100.
+MAX_BATCH = 500
 DEFAULT_PUSH_FILTER = "validation = passed and duplicate_of is null and status in (proposed, in_review)"
 # The row a record is built from, for callers holding a plain query result (Candidate is the typed form).
 COLUMNS = "id, kind, category, messages, source_type, source_name, validation_score"
@@ -149,7 +152,7 @@ def push(
     *,
     where: str | None = None,
     order: str = DEFAULT_ORDER,
-    batch_size: int = 100,
+    batch_size: int = MAX_BATCH,
     min_submitted: int = 1,
     vectors: bool = True,
     progress: Callable[[int, int], None] | None = None,

@@ -40,6 +40,7 @@ from curation.workspace import WorkspacePaths
 SERVICES = ("noida", "server", "worker")
 OWNER = "triforge-owner"
 OWNER_SETUP = Path(__file__).with_name("owner_setup.py")  # runs under the Argilla venv's Python
+SERVER_APP = Path(__file__).with_name("server_app.py")  # likewise
 
 
 class StackError(StoreError):
@@ -210,7 +211,10 @@ class LabelingStack:
             creds.api_url = f"http://127.0.0.1:{port}"
             self.credentials_file.write_text(json.dumps(creds.__dict__, indent=2))
         say(f"starting argilla-server on 127.0.0.1:{port} and its worker")
-        server = [str(python), "-m", "argilla_server", "start", "--host", "127.0.0.1", "--port", str(port)]
+        # server_app.py: argilla-server with two per-record costs of its bulk upsert patched out (see there)
+        server = [str(python), str(SERVER_APP), "--host", "127.0.0.1", "--port", str(port)]
+        if os.environ.get("TRIFORGE_ARGILLA_STOCK") == "1":
+            server.append("--stock")
         state["pids"]["server"] = self._spawn("server", server, env)
         state["pids"]["worker"] = self._spawn("worker", [str(python), "-m", "argilla_server", "worker"], env)
         self._save_state(state)

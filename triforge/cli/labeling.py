@@ -102,7 +102,8 @@ def push_command(
         str | None, typer.Option(help="Which samples (default: validated, no duplicate, not decided)")
     ] = None,
     order: Annotated[str, typer.Option(help=_order_help())] = "useful",
-    batch_size: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    # 500: argilla-server's largest bulk (labeling.argilla.push.MAX_BATCH; not imported, to keep start-up light)
+    batch_size: Annotated[int, typer.Option(min=1, max=500, help="Records per bulk request")] = 500,
     min_submitted: Annotated[int, typer.Option(min=1, max=20, help="Responses per record (new datasets)")] = 1,
     vectors: Annotated[bool, typer.Option(help="Send each sample's embedding for similarity search")] = True,
     as_json: Annotated[bool, typer.Option("--json")] = False,
