@@ -11,21 +11,23 @@ already indexed.
 
 Semantic recall is measured on a second set: originals and their paraphrases (sentences
 reordered, most words swapped for synonyms: same meaning, different words, so MinHash misses
-them), embedded by MiniLM (sentence-transformers), by its int8 ONNX export and by the static
-model distilled from it (both derived once, not counted). On the corpus, the static model runs on
-all of it (up to 100k) and the int8 export on ``--subset`` samples with their own planted copies.
+them), embedded by MiniLM (sentence-transformers), by its int8 OpenVINO model (NNCF), its int8 ONNX
+export and the static model distilled from it (all derived once, not counted). On the corpus, the
+static and OpenVINO models run on all of it (up to 100k), the ONNX export on ``--subset`` samples with
+their own planted copies. ``--hnsw N`` also checks the HNSW index past 100k vectors against exact search.
 
 Baselines, measured in the same run on a subset: a naive datasketch loop with our parameters
 (``MinHash.update`` per shingle, then LSH query, verify and insert one document at a time), and
 datasketch's LSH (public API) over our own signatures, whose clusters ours must equal.
 
-    python bench/bench_dedup.py [--samples 100000] [--subset 5000] [--paraphrases 500] [--incremental 0]
+    python bench/bench_dedup.py [--samples 100000] [--subset 5000] [--paraphrases 500] [--incremental 0] [--hnsw 0]
     python bench/bench_dedup.py --samples 1000000 --incremental 100000 --no-embedding   # issue 19 item 3
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import re
@@ -367,6 +369,7 @@ def main() -> None:
     from curation.dedup.embeddings import default_model_path
     from curation.dedup.normalize import conversation_text_from_json
     from curation.dedup.onnx_embed import OnnxModel
+    from curation.dedup.openvino_embed import OpenVinoModel
     from curation.dedup.static_embed import StaticModel
     from curation.importers import import_file
     from curation.store import Store
@@ -391,13 +394,14 @@ def main() -> None:
         )
         models = tmp / "models"
         if not args.no_embedding:
-            start = time.perf_counter()
-            StaticModel.materialise(models, default_model_path())
-            middle = time.perf_counter()
-            OnnxModel.materialise(models, default_model_path())
+            stamps = [time.perf_counter()]
+            for derive in (StaticModel, OnnxModel, OpenVinoModel):
+                derive.materialise(models, default_model_path())
+                stamps.append(time.perf_counter())
+            static_s, onnx_s, openvino_s = (b - a for a, b in itertools.pairwise(stamps))
             print(
-                f"derived from MiniLM once (cached; not counted): static model distilled in {middle - start:.1f}s, "
-                f"int8 ONNX exported in {time.perf_counter() - middle:.1f}s"
+                f"derived from MiniLM once (cached; not counted): static model distilled in {static_s:.1f}s, "
+                f"int8 ONNX exported in {onnx_s:.1f}s, int8 OpenVINO (NNCF) exported in {openvino_s:.1f}s"
             )
         header = f"{'method':<24}{'samples':>9}{'seconds':>9}{'docs/s':>9}{'peak MB':>9}{'precision':>11}{'recall':>8}"
 
@@ -411,11 +415,13 @@ def main() -> None:
 
         print(header)
         static, onnx = f"embedding:static:{args.static_threshold}", f"embedding:onnx-int8:{args.threshold}"
+        openvino = f"embedding:openvino-int8:{args.threshold}"
         for methods in ("exact", "minhash", "exact,minhash"):
             report(methods, args.samples, run_worker(tmp, base, methods, models), group)
         if not args.no_embedding:
             if args.samples <= 100_000:
                 report(static, args.samples, run_worker(tmp, base, static, models), group)
+                report(openvino, args.samples, run_worker(tmp, base, openvino, models), group)
             else:  # exact search past 100k vectors is the next step (IVF/HNSW), not measured here
                 rows_100k, group_100k = corpus(100_000)
                 report(static, 100_000, run_worker(tmp, build(rows_100k, "static"), static, models), group_100k)
@@ -436,7 +442,7 @@ def main() -> None:
             n = len(para_rows)
             print(f"\nparaphrase set: {args.paraphrases:,} originals + {args.paraphrases:,} paraphrases")
             print(header)
-            for methods in ("exact,minhash", f"embedding:minilm:{args.threshold}", onnx, static):
+            for methods in ("exact,minhash", f"embedding:minilm:{args.threshold}", openvino, onnx, static):
                 report(methods, n, run_worker(tmp, para, methods, models), para_group)
 
         if args.hnsw:

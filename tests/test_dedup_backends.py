@@ -128,3 +128,36 @@ def test_a_dedup_run_with_the_onnx_backend_clusters_the_paraphrase(store, tmp_pa
     run = run_dedup(store, config=config)
     assert [len(c.members) for c in run.clusters] == [2]
     assert (index_dir(store, "embedding", config.params_key("embedding")) / "vectors.faiss").exists()
+
+
+@pytest.fixture(scope="session")
+def openvino_exported(tmp_path_factory):
+    from curation.dedup.openvino_embed import OpenVinoModel
+
+    return OpenVinoModel.materialise(tmp_path_factory.mktemp("openvino-models"), default_model_path())
+
+
+def test_the_openvino_int8_model_gives_minilms_vectors_whatever_the_batch(openvino_exported):
+    texts = [f"{PARAPHRASE_Q}\n{PARAPHRASE_A}", f"{PARAPHRASE_Q}\n{PARAPHRASE_A2}", "\n".join(UNRELATED), "", "lda"]
+    texts = [t.lower() for t in texts] + [" ".join(["word"] * 600)]  # past the 256-token truncation
+    fast, reference = openvino_exported.embed(texts, batch_size=2), embed(texts)
+    assert fast.shape == reference.shape and openvino_exported.dim == reference.shape[1]
+    assert np.min(np.sum(fast * reference, axis=1)) > 0.98  # cosine to the float model's own vector
+    sims = fast @ fast.T
+    assert sims[0, 1] > 0.85 > sims[0, 2]
+    # Activation scales are fixed at export: a text's vector does not depend on its batch.
+    assert np.allclose(openvino_exported.embed(texts[:3], batch_size=16), fast[:3], atol=1e-4)
+
+
+def test_a_dedup_run_with_the_openvino_backend_clusters_the_paraphrase(store, tmp_path, openvino_exported):
+    from curation.dedup.openvino_embed import openvino_model_dir
+
+    rows = [chat_row(PARAPHRASE_Q, PARAPHRASE_A), chat_row(PARAPHRASE_Q, PARAPHRASE_A2), chat_row(*UNRELATED)]
+    import_file(store, write_jsonl(tmp_path / "p.jsonl", rows))
+    models = WorkspacePaths.of_store(store).models
+    shutil.copytree(openvino_exported.folder, openvino_model_dir(models, default_model_path()))
+    config = DedupConfig(methods=("embedding",), embedding_backend="openvino-int8", embedding_threshold=0.85)
+    run = run_dedup(store, config=config)
+    assert [len(c.members) for c in run.clusters] == [2]
+    assert config.params_key("embedding") not in {DedupConfig().params_key("embedding")}
+    assert (index_dir(store, "embedding", config.params_key("embedding")) / "vectors.faiss").exists()

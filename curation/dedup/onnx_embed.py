@@ -25,7 +25,7 @@ import logging
 import shutil
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,7 @@ def onnx_model_dir(models: Path, source: Path) -> Path:
     return models / f"onnx-int8-{source.name}-v{VERSION}"
 
 
-def _max_tokens(source: Path) -> int:
+def max_tokens(source: Path) -> int:
     config = Path(source) / "sentence_bert_config.json"
     if config.exists():
         return int(json.loads(config.read_text()).get("max_seq_length", 256))
@@ -53,11 +53,10 @@ def _is_ffn_output(node: str) -> bool:
     return node.endswith("/output/dense/MatMul") and "/attention/" not in node
 
 
-def export_int8(source: Path, target: Path) -> Path:
-    """Export ``source`` (a local transformers/sentence-transformers folder) to an int8 ONNX graph."""
-    import onnx
+def export_fp32(source: Path, path: Path) -> None:
+    """Trace ``source``'s encoder (a local transformers/sentence-transformers folder) into an ONNX
+    graph at ``path``: (input_ids, attention_mask) -> last hidden state, batch and length dynamic."""
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as transformers_logging
 
@@ -78,24 +77,32 @@ def export_int8(source: Path, target: Path) -> Path:
 
     example = tokenizer(["a short example"], return_tensors="pt")
     axes = {0: "batch", 1: "tokens"}
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about shapes the graph keeps dynamic
+        torch.onnx.export(
+            _Hidden(model),
+            (example["input_ids"], example["attention_mask"]),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes},
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def export_int8(source: Path, target: Path) -> Path:
+    """Export ``source`` (a local transformers/sentence-transformers folder) to an int8 ONNX graph."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
     tmp = scratch_beside(target)
     previous = logging.root.manager.disable
     logging.disable(logging.WARNING)  # onnxruntime.quantization logs advice on the root logger
     try:
-        with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer warnings about shapes the graph keeps dynamic
+        with tempfile.TemporaryDirectory() as scratch:
             fp32 = Path(scratch) / "model.onnx"
-            with torch.inference_mode():
-                torch.onnx.export(
-                    _Hidden(model),
-                    (example["input_ids"], example["attention_mask"]),
-                    str(fp32),
-                    input_names=["input_ids", "attention_mask"],
-                    output_names=["last_hidden_state"],
-                    dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes},
-                    opset_version=17,
-                    dynamo=False,
-                )
+            export_fp32(source, fp32)
             graph = onnx.load(str(fp32)).graph
             keep_float = [n.name for n in graph.node if n.op_type == "MatMul" and _is_ffn_output(n.name)]
             quantize_dynamic(
@@ -105,10 +112,47 @@ def export_int8(source: Path, target: Path) -> Path:
     finally:
         logging.disable(previous)
     shutil.copyfile(Path(source) / "tokenizer.json", tmp / "tokenizer.json")
-    meta = {"source": str(source), "version": VERSION, "max_tokens": _max_tokens(source)}
+    meta = {"source": str(source), "version": VERSION, "max_tokens": max_tokens(source)}
     (tmp / "meta.json").write_text(json.dumps(meta))
     replace_dir(tmp, target)
     return target
+
+
+def load_tokenizer(folder: Path, max_tokens: int):
+    """The source model's fast tokenizer, truncating as sentence-transformers does and not padding
+    (``mean_pooled`` pads each length bucket itself)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_truncation(max_tokens)
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def mean_pooled(
+    tokenizer, texts: Sequence[str], hidden: Callable[[np.ndarray, np.ndarray], np.ndarray], dim: int, batch_size: int
+) -> np.ndarray:
+    """Unit-length mean-pooled vectors of ``texts`` (inner product is cosine), as sentence-transformers
+    pools, with ``hidden(input_ids, attention_mask)`` running the encoder on one batch.
+
+    Length buckets: texts are sorted by token count, so each batch pads to its own longest text, not
+    the corpus's; vectors come back in the order of ``texts``."""
+    encodings = tokenizer.encode_batch(list(texts))
+    lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    order = np.argsort(lengths, kind="stable")
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        width = int(lengths[rows].max())
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for k, row in enumerate(rows.tolist()):
+            ids[k, : lengths[row]] = encodings[row].ids
+            mask[k, : lengths[row]] = 1
+        states = hidden(ids, mask)
+        out[rows] = (states * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norms > 0, norms, 1.0)
 
 
 class OnnxModel:
@@ -116,13 +160,10 @@ class OnnxModel:
 
     def __init__(self, folder: Path) -> None:
         import onnxruntime
-        from tokenizers import Tokenizer
 
         self.folder = folder
         meta = json.loads((folder / "meta.json").read_text())
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(int(meta["max_tokens"]))
-        self.tokenizer.no_padding()
+        self.tokenizer = load_tokenizer(folder, int(meta["max_tokens"]))
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         self.session = onnxruntime.InferenceSession(
@@ -140,20 +181,8 @@ class OnnxModel:
 
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Unit-length float32 vectors (inner product is cosine), like ``embeddings.embed``."""
-        encodings = self.tokenizer.encode_batch(list(texts))
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = np.argsort(lengths, kind="stable")  # length buckets: each batch pads to its own longest
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            width = int(lengths[rows].max())
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for k, row in enumerate(rows.tolist()):
-                ids[k, : lengths[row]] = encodings[row].ids
-                mask[k, : lengths[row]] = 1
-            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-            pooled = (hidden * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
-            out[rows] = pooled
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms > 0, norms, 1.0)
+
+        def hidden(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+            return self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+        return mean_pooled(self.tokenizer, texts, hidden, self.dim, batch_size)

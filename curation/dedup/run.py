@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 METHODS = ("exact", "minhash", "embedding")
 # onnx-int8 and static are built once, locally, from the same model (onnx_embed.py, static_embed.py).
-EMBEDDING_BACKENDS = ("minilm", "onnx-int8", "static")
+EMBEDDING_BACKENDS = ("minilm", "openvino-int8", "onnx-int8", "static")
 Progress = Callable[[str, int, int], None]
 
 
@@ -183,7 +183,7 @@ def _minhash(
 
 class _Embedder:
     """The configured embedding backend: MiniLM through sentence-transformers, or a model derived from
-    it once and cached in the workspace's models folder (an int8 ONNX export, a static distillate)."""
+    it once and cached in the workspace's models folder (an int8 OpenVINO or ONNX export, a static distillate)."""
 
     def __init__(self, store: Store, config: DedupConfig) -> None:
         from curation.dedup.embeddings import default_model_path
@@ -199,6 +199,10 @@ class _Embedder:
                 from curation.dedup.static_embed import StaticModel
 
                 self._derived = StaticModel.materialise(self.models, self.source)
+            elif self.backend == "openvino-int8":
+                from curation.dedup.openvino_embed import OpenVinoModel
+
+                self._derived = OpenVinoModel.materialise(self.models, self.source)
             else:
                 from curation.dedup.onnx_embed import OnnxModel
 
