@@ -698,3 +698,13 @@ def test_push_sends_a_failing_sample_with_a_repair_first_and_numbers_the_order(
         r.id: r.metadata.get("review_priority") for r in dataset.records() if r.id in {outcome.parent_id, *others}
     }
     assert priority == {outcome.parent_id: 1, others[0]: 2}
+
+
+def test_push_refuses_a_batch_argilla_server_would_refuse(store):
+    from curation.errors import Invalid
+    from labeling.argilla.push import MAX_BATCH, push
+
+    with pytest.raises(Invalid, match="1 to 500 records"):
+        push(store, client=None, batch_size=MAX_BATCH + 1)
+    result = CliRunner().invoke(app, ["review", "push", "--batch-size", "501"])
+    assert result.exit_code == 2 and "less than or equal to 500" in result.output

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from curation.dedup.index import EmbeddingIndex
 
 METHODS = ("exact", "minhash", "embedding")
-# onnx-int8 and static are built once, locally, from the same model (onnx_embed.py, static_embed.py).
+# openvino-int8, onnx-int8 and static are built once, locally, from the same model
+# (openvino_embed.py, onnx_embed.py, static_embed.py).
 EMBEDDING_BACKENDS = ("minilm", "openvino-int8", "onnx-int8", "static")
 Progress = Callable[[str, int, int], None]
 
@@ -70,8 +71,16 @@ class DedupConfig:
         if method == "minhash":
             return f"{self.options_key}-{self.minhash.key}"
         model = self.embedding_model.name if self.embedding_model else "minilm"
-        suffix = "" if self.embedding_backend == "minilm" else f"-{self.embedding_backend}"
+        suffix = "" if self.embedding_backend == "minilm" else f"-{self.embedding_backend}-v{self._derived_version}"
         return f"{self.options_key}-{model}{suffix}"
+
+    @property
+    def _derived_version(self) -> int:
+        """The derived model's recipe version: a new recipe gives new vectors, so its index is another."""
+        from curation.dedup import onnx_embed, openvino_embed, static_embed
+
+        modules = {"openvino-int8": openvino_embed, "onnx-int8": onnx_embed, "static": static_embed}
+        return modules[self.embedding_backend].VERSION
 
     def as_dict(self) -> dict:
         return {
@@ -230,7 +239,8 @@ class _VectorsByText:
     """Each distinct text goes through the model once per run: an exact duplicate (after
     normalisation) reuses its twin's vector from the index. The model is the whole cost of this
     method, and a corpus of teacher outputs repeats itself; twins also get a cosine of exactly 1,
-    where the int8 backend's per-batch activation scales would leave it at 0.99x."""
+    where the onnx-int8 backend's per-batch activation scales would leave it at 0.99x. Twins of
+    texts indexed by an earlier run are embedded again (their texts are not kept)."""
 
     def __init__(self, index: EmbeddingIndex) -> None:
         self.index = index

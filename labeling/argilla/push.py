@@ -26,6 +26,7 @@ from typing import Any
 
 from curation.classify.model import CLASSIFIER
 from curation.classify.predictions import Prediction, predictions_for
+from curation.errors import Invalid
 from curation.repairs.lookup import latest_repairs
 from curation.resources.reviews import Candidate
 from curation.store import Store
@@ -159,6 +160,8 @@ def push(
 ) -> PushSummary:
     """Send the samples matching ``where`` that were not sent before, best-first by ``order``."""
     check_order(order)
+    if not 1 <= batch_size <= MAX_BATCH:
+        raise Invalid(f"batch size {batch_size}: argilla-server takes 1 to {MAX_BATCH} records per bulk")
     ws = as_workspace(target)
     reviews, store = ws.reviews, ws.store
     rows = reviews.candidates(where or DEFAULT_PUSH_FILTER)

@@ -42,7 +42,8 @@ log = logging.getLogger("triforge.argilla_server_app")
 
 
 def _event_name(event: object) -> str:
-    # RecordEvent is a str enum whose hash is its member name's, so compare plain strings.
+    """An event as the plain string webhooks store (``record.created``), whether given as the
+    server's enum or as a string: membership then never depends on how an enum hashes."""
     return str(getattr(event, "value", event))
 
 
@@ -95,7 +96,7 @@ def apply_patches() -> list[str]:
         return []
     patches = (("record-events", patch_record_events), ("settings-adapters", patch_settings_adapters))
     applied = [name for name, patch in patches if patch()]
-    log.warning("argilla-server %s: patches applied: %s", __version__, ", ".join(applied) or "none")
+    log.info("argilla-server %s: patches applied: %s", __version__, ", ".join(applied) or "none")
     return applied
 
 
