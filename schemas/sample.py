@@ -151,3 +151,11 @@ class SampleRevision(BaseModel):
     def answer(self) -> str:
         """The final assistant turn: what a model learns to say."""
         return self.messages[-1].content
+
+
+def prompt_and_answer(messages: list[dict[str, str]]) -> tuple[str, str]:
+    """The turns before the last assistant answer (as markdown), and that answer."""
+    last = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=len(messages))
+    prompt = "\n\n".join(f"**{m['role']}:** {m['content']}" for m in messages[:last])
+    answer = messages[last]["content"] if last < len(messages) else ""
+    return prompt, answer

@@ -34,6 +34,7 @@ from curation.classify.service import VectorCache
 from curation.classify.tasks import INTENTS, TASKS, SampleLabels, load_labels
 from curation.classify.training import training_set
 from curation.store import Store, StoreError
+from schemas.sample import prompt_and_answer
 
 REPEATS = 3
 
@@ -114,8 +115,6 @@ def cross_validated(
 
 def _texts(store: Store, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
     """Raw (prompt, answer) per revision: keyword rules read text as written, capitals and all."""
-    from labeling.argilla.push import prompt_and_answer
-
     rows = store.con.execute(
         "SELECT id, messages FROM revisions WHERE id IN (SELECT unnest(?::VARCHAR[]))", [list(ids)]
     ).fetchall()

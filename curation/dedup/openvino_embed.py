@@ -2,9 +2,9 @@
 
 Same model, tokenizer, 256-token truncation and mean pooling as sentence-transformers; the vectors
 are MiniLM's up to quantisation error. Measured on two cores (``bench/bench_dedup.py``), it embeds
-6.5x as many documents a second as MiniLM through sentence-transformers (1.6x the ONNX Runtime int8
-backend), with MiniLM's precision and recall within 0.02; a text's own vector moves by at most 0.006
-in cosine (0.011 for the ONNX Runtime backend). Why:
+6.4x as many documents a second as MiniLM through sentence-transformers (1.6x the ONNX Runtime int8
+backend), with MiniLM's precision and recall within 0.02; on the bench's texts a text's own vector
+moves by at most 0.005 in cosine (0.011 for the ONNX Runtime backend; an empty text moves 0.02). Why:
 
 - **Static quantisation, transformer-aware.** NNCF (OpenVINO's compression library) quantises the
   weight MatMuls with activation ranges measured once on calibration texts, applies SmoothQuant

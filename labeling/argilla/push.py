@@ -64,14 +64,6 @@ class PushSummary:
     first: dict[str, str] = field(default_factory=dict)  # dataset -> the revision id a reviewer sees first
 
 
-def prompt_and_answer(messages: list[dict[str, str]]) -> tuple[str, str]:
-    """The turns before the last assistant answer (as markdown), and that answer."""
-    last = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=len(messages))
-    prompt = "\n\n".join(f"**{m['role']}:** {m['content']}" for m in messages[:last])
-    answer = messages[last]["content"] if last < len(messages) else ""
-    return prompt, answer
-
-
 def suggestion_agent(source_name: str) -> str:
     """Argilla's agent names allow letters, digits and ``-_:./``: ``repair@1`` -> ``triforge-repair-v1``."""
     return "triforge-" + source_name.replace("@", "-v")

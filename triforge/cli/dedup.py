@@ -33,7 +33,7 @@ def run_command(
         str,
         typer.Option(
             help="Embedding: minilm (sentence-transformers), openvino-int8 (the same MiniLM quantised by NNCF, "
-            "~6.5x faster: 100k samples in 4 minutes), onnx-int8 (ONNX Runtime int8, ~4x) or static (distilled; "
+            "~6.4x faster: 100k samples in 4 minutes), onnx-int8 (ONNX Runtime int8, ~4x) or static (distilled; "
             "fast, low precision)"
         ),
     ] = "minilm",
