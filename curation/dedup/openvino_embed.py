@@ -8,8 +8,9 @@ moves by at most 0.005 in cosine (0.011 for the ONNX Runtime backend; an empty t
 
 - **Static quantisation, transformer-aware.** NNCF (OpenVINO's compression library) quantises the
   weight MatMuls with activation ranges measured once on calibration texts, applies SmoothQuant
-  (activation outliers moved into the weights; ``SMOOTH_QUANT_ALPHA``) and bias correction, and leaves the ops that
-  quantise badly in transformers (softmax, layer norms, attention products) in float. ONNX
+  (activation outliers moved into the weights; ``SMOOTH_QUANT_ALPHA``) and bias correction, and
+  leaves the ops that quantise badly in transformers (softmax, layer norms, attention products) in
+  float. ONNX
   Runtime's dynamic quantisation has to keep the feed-forward down-projections in float instead,
   which was a third of its time.
 - **OpenVINO's CPU kernels** (int8 dot products where the CPU has them: VNNI, AMX).
@@ -89,10 +90,10 @@ _CODE = "LDA $0D10,X\nCLC\nADC #$08\nSTA $0D10,X\nBCC +\nINC $0D30,X\n+ RTL"
 
 def _calibration_texts(count: int = 96, seed: int = 0) -> list[str]:
     """``count`` texts of 3-7 of the sentences above, in varied orders (the lengths and vocabulary of
-    the debugging dialogues and quest pairs dedup sees), plus the extremes a corpus also holds - empty
-    and one-word texts, bare code, one word repeated past the 256-token window, every sentence at once - whose
-    activations would otherwise fall outside the measured ranges and be clipped. Deterministic, so
-    every export is the same."""
+    the debugging dialogues and quest pairs dedup sees), plus the extremes a corpus also holds -
+    empty and one-word texts, bare code, one word repeated past the 256-token window, every sentence
+    at once - whose activations would otherwise fall outside the measured ranges and be clipped.
+    Deterministic, so every export is the same."""
     rng = random.Random(seed)
     texts = [" ".join(rng.sample(_SENTENCES, rng.randint(3, 7))) for _ in range(count)]
     extremes = ["", "lda", "RTS", "ok, thanks!", _CODE, "\n".join([_CODE] * 12), " ".join(["word"] * 300)]

@@ -11,6 +11,7 @@ so clusters are rebuilt from stored pairs, and a run killed half-way is simply r
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import time
 import uuid
@@ -18,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from curation.dedup.clusters import Candidate, Cluster, build_clusters
@@ -34,9 +36,14 @@ if TYPE_CHECKING:
     from curation.dedup.index import EmbeddingIndex
 
 METHODS = ("exact", "minhash", "embedding")
-# openvino-int8, onnx-int8 and static are built once, locally, from the same model
-# (openvino_embed.py, onnx_embed.py, static_embed.py).
-EMBEDDING_BACKENDS = ("minilm", "openvino-int8", "onnx-int8", "static")
+# Backends built once, locally, from the same model: backend -> (its module, the class there that runs
+# it). Each module's VERSION names its recipe; the class's ``materialise`` builds or reads the model.
+DERIVED_BACKENDS = {
+    "openvino-int8": ("curation.dedup.openvino_embed", "OpenVinoModel"),
+    "onnx-int8": ("curation.dedup.onnx_embed", "OnnxModel"),
+    "static": ("curation.dedup.static_embed", "StaticModel"),
+}
+EMBEDDING_BACKENDS = ("minilm", *DERIVED_BACKENDS)
 Progress = Callable[[str, int, int], None]
 
 
@@ -77,10 +84,7 @@ class DedupConfig:
     @property
     def _derived_version(self) -> int:
         """The derived model's recipe version: a new recipe gives new vectors, so its index is another."""
-        from curation.dedup import onnx_embed, openvino_embed, static_embed
-
-        modules = {"openvino-int8": openvino_embed, "onnx-int8": onnx_embed, "static": static_embed}
-        return modules[self.embedding_backend].VERSION
+        return _derived_module(self.embedding_backend).VERSION
 
     def as_dict(self) -> dict:
         return {
@@ -110,6 +114,11 @@ class DedupRun:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _derived_module(backend: str) -> ModuleType:
+    """The module of a derived backend, imported only when that backend is used (torch, OpenVINO...)."""
+    return importlib.import_module(DERIVED_BACKENDS[backend][0])
 
 
 def _ordered(a: str, b: str) -> tuple[str, str]:
@@ -204,18 +213,8 @@ class _Embedder:
 
     def _derived_model(self):
         if self._derived is None:
-            if self.backend == "static":
-                from curation.dedup.static_embed import StaticModel
-
-                self._derived = StaticModel.materialise(self.models, self.source)
-            elif self.backend == "openvino-int8":
-                from curation.dedup.openvino_embed import OpenVinoModel
-
-                self._derived = OpenVinoModel.materialise(self.models, self.source)
-            else:
-                from curation.dedup.onnx_embed import OnnxModel
-
-                self._derived = OnnxModel.materialise(self.models, self.source)
+            model_class = getattr(_derived_module(self.backend), DERIVED_BACKENDS[self.backend][1])
+            self._derived = model_class.materialise(self.models, self.source)
         return self._derived
 
     def dim(self) -> int:
