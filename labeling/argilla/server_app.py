@@ -2,7 +2,9 @@
 
 ``LabelingStack`` starts the server with this script instead of ``python -m argilla_server start``.
 It runs in the Argilla venv (argilla-server 2.8 pins its own fastapi/pydantic), so it imports only
-``argilla_server``, its dependencies and the standard library - nothing of Triforge.
+``argilla_server``, its dependencies and the standard library - nothing of Triforge; like
+``owner_setup.py`` it runs with ``python -I``, so this folder (whose ``datasets.py`` would shadow
+Hugging Face's ``datasets``) is not put on ``sys.path``.
 
 Profiling ``review push`` (py-spy on the server, 500-record bulks) found the stock server spending
 ~8 ms of CPU per record, so ~135 records/s per core whatever the client does; two costs were most of it:
@@ -29,13 +31,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import weakref
-from pathlib import Path
-
-# Run as a script, Python puts this folder first on sys.path, where labeling/argilla/datasets.py would
-# shadow Hugging Face's ``datasets`` that argilla-server imports.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 PATCHED_VERSION = "2.8."
 log = logging.getLogger("triforge.argilla_server_app")

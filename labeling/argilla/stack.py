@@ -212,7 +212,7 @@ class LabelingStack:
             self.credentials_file.write_text(json.dumps(creds.__dict__, indent=2))
         say(f"starting argilla-server on 127.0.0.1:{port} and its worker")
         # server_app.py: argilla-server with two per-record costs of its bulk upsert patched out (see there)
-        server = [str(python), str(SERVER_APP), "--host", "127.0.0.1", "--port", str(port)]
+        server = [str(python), "-I", str(SERVER_APP), "--host", "127.0.0.1", "--port", str(port)]
         if os.environ.get("TRIFORGE_ARGILLA_STOCK") == "1":
             server.append("--stock")
         state["pids"]["server"] = self._spawn("server", server, env)
