@@ -7,11 +7,22 @@ step's result has one shape, checked where it is loaded rather than probed key b
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Self
+
+
+class _LedgerRow:
+    """A step result as its ledger row: the dataclass's fields, to JSON and back."""
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Self:
+        return cls(**data)
+
+    def as_data(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
-class ArmRun:
+class ArmRun(_LedgerRow):
     """One adapter trained for one arm and seed."""
 
     adapter_dir: str
@@ -21,28 +32,14 @@ class ArmRun:
     overridden_blockers: list[str] = field(default_factory=list)
     seconds: float | None = None
 
-    @classmethod
-    def from_data(cls, data: dict[str, Any]) -> ArmRun:
-        return cls(**data)
-
-    def as_data(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class ModelEval:
+class ModelEval(_LedgerRow):
     """One model (the base, or an arm's adapter) evaluated on the plan's cases."""
 
     eval_id: str
     model: str
     seconds: float | None = None
-
-    @classmethod
-    def from_data(cls, data: dict[str, Any]) -> ModelEval:
-        return cls(**data)
-
-    def as_data(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 __all__ = ["ArmRun", "ModelEval"]
