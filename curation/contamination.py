@@ -184,16 +184,34 @@ def find_leaks(store: Store, snapshot_id: str, cases: list[EvalCase], *, thresho
     return leaks
 
 
+def _check_threshold(threshold: float) -> None:
+    if not 0.0 < threshold <= 1.0:
+        raise StoreError("threshold must be in (0, 1]")
+
+
 def check_contamination(
     store: Store, snapshot_ref: str, eval_files: list[Path], *, threshold: float = 0.6, record: bool = True
 ) -> ContaminationReport:
-    if not 0.0 < threshold <= 1.0:
-        raise StoreError("threshold must be in (0, 1]")
-    snapshot = resolve_snapshot(store, snapshot_ref)
+    """Check the eval cases in ``eval_files`` against a snapshot (see :func:`check_cases`)."""
+    _check_threshold(threshold)
     cases = [case for path in eval_files for case in load_eval_cases(path)]
-    report = ContaminationReport(
-        uuid.uuid4().hex[:16], snapshot.id, [str(p) for p in eval_files], len(cases), threshold
-    )
+    return check_cases(store, snapshot_ref, cases, [str(p) for p in eval_files], threshold=threshold, record=record)
+
+
+def check_cases(
+    store: Store,
+    snapshot_ref: str,
+    cases: list[EvalCase],
+    sources: list[str],
+    *,
+    threshold: float = 0.6,
+    record: bool = True,
+) -> ContaminationReport:
+    """Which of ``cases`` a snapshot's training prompts contain; ``sources`` names where the cases came
+    from in the report (file paths on the CLI, the request on the API - never a server path)."""
+    _check_threshold(threshold)
+    snapshot = resolve_snapshot(store, snapshot_ref)
+    report = ContaminationReport(uuid.uuid4().hex[:16], snapshot.id, sources, len(cases), threshold)
     report.leaks = find_leaks(store, snapshot.id, cases, threshold=threshold)
     if record:
         with store.transaction() as con:

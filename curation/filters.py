@@ -101,12 +101,16 @@ class CompiledFilter:
     params: list[object]
 
 
+MAX_NESTING = 32
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = _tokenize(text)
         self.i = 0
         self.params: list[object] = []
+        self.depth = 0  # open parentheses and nots: bounded, so deep nesting is an error, not a RecursionError
 
     def peek(self) -> _Token:
         return self.tokens[self.i]
@@ -150,14 +154,20 @@ class _Parser:
         return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
     def factor(self) -> str:
-        if self.at_word("not"):
-            self.next()
-            return f"(NOT {self.factor()})"
-        if self.peek().kind == "punct" and self.peek().text == "(":
-            self.next()
-            inner = self.expr()
-            self.expect("punct", ")")
-            return inner
+        if self.at_word("not") or (self.peek().kind == "punct" and self.peek().text == "("):
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise FilterError(
+                    f"parentheses and nots nested more than {MAX_NESTING} deep at position {self.peek().pos}"
+                )
+            try:
+                if self.next().text.lower() == "not":
+                    return f"(NOT {self.factor()})"
+                inner = self.expr()
+                self.expect("punct", ")")
+                return inner
+            finally:
+                self.depth -= 1
         return self.comparison()
 
     def field(self) -> tuple[str, str]:

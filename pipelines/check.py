@@ -16,7 +16,7 @@ Two shapes of the same rules:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +25,7 @@ from curation.dedup.index import MinHashIndex
 from curation.dedup.minhash import MinHasher, MinHashParams, estimated_jaccard
 from curation.dedup.normalize import NormalizeOptions, conversation_text
 from curation.dedup.run import CorpusTexts, DedupConfig, DedupRun, index_dir
+from curation.validators.base import Validator
 from curation.validators.runner import Judgement, ValidationRun, judge
 from curation.workspace import Workspace
 from pipelines.base import PipelineStep, Progress
@@ -124,8 +125,17 @@ class OnlineCheck(PipelineStep):
 
     name = "check-online"
 
-    def __init__(self, workspace: Workspace, params: MinHashParams | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        params: MinHashParams | None = None,
+        *,
+        substitutes: Mapping[str, Validator] | None = None,
+    ) -> None:
+        """``substitutes``: validators configured for this caller (the service's assembler for untrusted
+        code), by name; see :func:`~curation.validators.runner.run_profile`."""
         super().__init__(workspace)
+        self.substitutes = dict(substitutes or {})
         self.params = params or MinHashParams()
         self.hasher = MinHasher(self.params)
         config = DedupConfig(methods=("minhash",))
@@ -137,7 +147,18 @@ class OnlineCheck(PipelineStep):
 
     def run(self, revision: SampleRevision, pending: PendingSignatures | None = None) -> Verdict:
         """Validate ``revision`` (Asar included) and find its closest duplicate, writing nothing."""
-        judgement = judge(revision, self.workspace.store)
+        return self.place(revision, self.assess(revision), pending)
+
+    def assess(self, revision: SampleRevision) -> Judgement:
+        """Validate ``revision`` by its kind's profile. Reads no store, so the service runs it in
+        worker threads, outside the lock that serialises the store: a slow snippet delays no one else."""
+        return judge(revision, substitutes=self.substitutes)
+
+    def place(
+        self, revision: SampleRevision, judgement: Judgement, pending: PendingSignatures | None = None
+    ) -> Verdict:
+        """The verdict for a judged revision: whether it is stored already, else its closest duplicate
+        among the stored, the indexed and the ``pending`` ones. Reads the store: hold its lock."""
         if self.workspace.samples.exists(revision.id):
             return Verdict(revision, judgement, Duplicate(revision.id, 1.0), existed=True)
         signature = self.signature(revision)

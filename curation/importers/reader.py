@@ -1,17 +1,20 @@
 """Streaming JSONL reader that turns every kind of bad input into a line-numbered error.
 
 It never raises for content problems: each line comes back either parsed or with an ``error``, so
-the importer can decide (skip or abort) per the user's ``--on-error``. Lines are read with a size
+the importer can decide (skip or abort) per the user's ``--on-error``. JSON is parsed strictly
+(:mod:`schemas.json_input`): NaN, infinities, duplicate keys, lone surrogates and nesting past 64
+levels make a row malformed rather than a stored oddity or a traceback. Lines are read with a size
 cap, so a 2 GB line cannot exhaust memory before being rejected.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from schemas.json_input import JSONInputError, loads_strict
 
 MAX_ROW_BYTES = 1024 * 1024
 _CHUNK = 1024 * 1024
@@ -78,9 +81,9 @@ def read_jsonl(
                 continue
             seen_content = True
             try:
-                value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield RawRow(line_no, None, text, f"malformed JSON: {exc.msg} at column {exc.colno}")
+                value = loads_strict(text)
+            except JSONInputError as exc:
+                yield RawRow(line_no, None, text, f"malformed JSON: {exc.message}")
                 continue
             if not isinstance(value, dict):
                 yield RawRow(line_no, None, text, f"expected a JSON object, found {type(value).__name__}")

@@ -21,6 +21,7 @@ from typing import Literal
 import pyarrow as pa
 
 from curation.clock import utc_now
+from curation.errors import StorageFailed, storage_failure
 from curation.importers.formats import ImportContext, UnrecognisedRow, detect_format
 from curation.importers.reader import MAX_ROW_BYTES, read_jsonl
 from curation.store import Store
@@ -242,12 +243,15 @@ def import_files(
     max_row_bytes: int = MAX_ROW_BYTES,
     on_file: Callable[[Path], ProgressCallback | None] | None = None,
 ) -> ImportReport:
-    """Import several files, each in its own transaction (one bad file never blocks the others)."""
+    """Import several files, each in its own transaction (one bad file never blocks the others).
+
+    When the disk refuses a write part-way (full, read-only), raises :class:`ImportInterrupted`
+    naming the files already committed and the ones not imported, so a user knows what to re-run."""
     report = ImportReport()
-    for path in paths:
+    for done, path in enumerate(paths):
         progress = on_file(Path(path)) if on_file else None
-        report.add(
-            import_file(
+        try:
+            result = import_file(
                 store,
                 Path(path),
                 source_name=source_name,
@@ -257,5 +261,24 @@ def import_files(
                 max_row_bytes=max_row_bytes,
                 on_progress=progress,
             )
-        )
+        except Exception as exc:
+            storage = storage_failure(exc)
+            if storage is None:
+                raise
+            raise ImportInterrupted(storage, report, [str(p) for p in paths[done:]]) from exc
+        report.add(result)
     return report
+
+
+class ImportInterrupted(StorageFailed):
+    """The disk refused a write mid-import: what was committed stays (each file is its own
+    transaction), and the message lists it and what is left to import."""
+
+    def __init__(self, cause: StorageFailed, report: ImportReport, not_imported: list[str]) -> None:
+        committed = ", ".join(f"{Path(f.file).name} ({f.new} new)" for f in report.files) or "none"
+        super().__init__(
+            f"{cause}; files already committed: {committed}; not imported: "
+            f"{', '.join(Path(p).name for p in not_imported)} (re-run the import for them: what is stored is skipped)"
+        )
+        self.report = report
+        self.not_imported = not_imported

@@ -1,11 +1,13 @@
-"""Run the real Asar 1.91 assembler on 65816 snippets - safely, quickly, and with precise lines.
+"""Run the real Asar 1.91 assembler on 65816 snippets - contained, quickly, and with precise lines.
 
-Safety (snippets come from untrusted contributors):
-- Anything that reads files is refused *before* assembling: ``incsrc``, ``incbin``, ``table``,
-  ``@include``/``@includefrom`` and the ``readfile``/``canreadfile``/``filesize`` functions. (Asar
-  would otherwise happily echo ``/etc/passwd`` back in its error messages.)
-- Each run happens in a fresh temporary directory holding only the snippet and a zero-filled 1 MiB
-  ROM, with a wall-clock timeout and CPU, file-size and memory limits on the process.
+Containment (snippets come from untrusted contributors): every run goes through an OS sandbox
+(:mod:`curation.validators.sandbox`: bubblewrap over an empty root holding only the run's throwaway
+folder - a snippet and a zero-filled 1 MiB ROM - with rlimits and a wall-clock timeout), so
+``incsrc``, ``incbin``, ``readfile``, ``canreadfile``, ``getfilesize`` and any spelling of them
+through defines or line continuations find nothing to read. A short deny-list of file-reaching
+directives remains only as a fast, readable early refusal; the sandbox is what makes it safe.
+``check_many`` also takes a deadline, so a caller serving untrusted requests bounds the assembler
+seconds one request can cost (an endless ``while`` costs its timeout once, not once per retry).
 
 Excerpts: samples quote fragments (``JSR DoThing``, ``BNE .loop``, ``LDA !Flag``). A label or define
 the snippet never defines is stubbed and the snippet assembled again; the stubs are reported as info,
@@ -22,14 +24,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from curation.errors import StoreError
+from curation.validators.sandbox import Limits, Sandbox, default_sandbox
 
 ROM_SIZE = 1024 * 1024
 DEFAULT_TIMEOUT = 10.0
@@ -38,16 +43,18 @@ _MAX_ROUNDS = 6
 PARENT_LABEL = "__snippet"
 
 _COMMENT = re.compile(r";.*$", re.M)
-# File-reading commands, anywhere (a define can smuggle them: ``!x = incsrc``), except ``table``,
-# which is also a common label name and so is refused only where it is a command or inside a define.
+# A fast early refusal with a readable reason, not the safety boundary (that is the sandbox): file-reading
+# commands anywhere (a define can smuggle them: ``!x = incsrc``), except ``table``, which is also a
+# common label name and so is refused only where it is a command or inside a define.
 _UNSAFE = re.compile(
     r"(?<![\w!.])(incsrc|incbin|@include|@includefrom)\b"
-    r"|(?<![\w!.])(readfile[1-4]|canreadfile[1-4]?|filesize|getfilestatus|fileexists)\s*\("
+    r"|(?<![\w!.])(readfile[1-4]|canreadfile[1-4]?|filesize|getfilesize|getfilestatus|fileexists)\s*\("
     r"|(?:^|:)\s*(table|cleartable|pushtable)\b(?!\s*[:,=])"
     r"|^\s*!\w+\s*[:+?]?=.*(?<![\w.])(table)\b"
     # A statement that *starts* with a define or macro-argument expansion could spell any command
-    # (``!a!b "/etc/passwd"`` with !a = inc, !b = src), so it is refused too.
-    r"|^\s*(?:[A-Za-z_.][\w.]*:\s*)?(![\w{]+|<\w+>)(?!\s*[:+?]?=)",
+    # (``!a!b "/etc/passwd"`` with !a = inc, !b = src), so it is refused too. The name is matched
+    # possessively: backing off to ``!Fla`` would make ``!Flag = $10`` look like an expansion.
+    r"|^\s*(?:[A-Za-z_.][\w.]*:\s*)?(![\w{]++|<\w++>)(?!\s*[:+?]?=)",
     re.I | re.M,
 )
 _MAPPING = re.compile(r"^\s*(lorom|hirom|exlorom|exhirom|sa1rom|fullsa1rom|sfxrom|norom)\b", re.I | re.M)
@@ -62,8 +69,8 @@ _ANONYMOUS = re.compile(r"^:(neg|pos)_(\d+)_\d+$")  # Asar's name for an unresol
 _MISSING_DEFINE = re.compile(r"Define '([^']+)' wasn't found")
 
 
-class AsarNotFound(RuntimeError):
-    pass
+class AsarNotFound(StoreError):
+    """No Asar executable: ``make setup`` installs it (a user can fix this - one line, never a traceback)."""
 
 
 def find_asar() -> Path:
@@ -187,34 +194,21 @@ class _Job:
         return bool(errors) and all(e.code in ("Elabel_not_found", "Edefine_not_found") for e in errors)
 
 
-_FSIZE = 32 * ROM_SIZE
-_ADDRESS_SPACE = 1 << 30
-_PRLIMIT = shutil.which("prlimit")
-
-
-def _limit_resources(timeout: float) -> None:  # runs in the child before exec (fallback path)
-    cpu = int(timeout) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (_FSIZE, _FSIZE))
-    resource.setrlimit(resource.RLIMIT_AS, (_ADDRESS_SPACE, _ADDRESS_SPACE))
-
-
-def _limited_command(argv: list[str], timeout: float) -> tuple[list[str], dict]:
-    """Wrap with util-linux ``prlimit`` when present: a ``preexec_fn`` would force Python to fork
-    the whole interpreter for every snippet instead of using vfork, which costs ~15 ms a run."""
-    if _PRLIMIT:
-        limits = [f"--cpu={int(timeout) + 1}", f"--fsize={_FSIZE}", f"--as={_ADDRESS_SPACE}"]
-        return [_PRLIMIT, *limits, "--", *argv], {}
-    return argv, {"preexec_fn": lambda: _limit_resources(timeout)}
-
-
 class Asar:
+    """The assembler, run in ``sandbox`` (default: bubblewrap, checked once per process)."""
+
     def __init__(
-        self, executable: Path | None = None, *, timeout: float = DEFAULT_TIMEOUT, batch_size: int = DEFAULT_BATCH
+        self,
+        executable: Path | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        batch_size: int = DEFAULT_BATCH,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.executable = Path(executable) if executable else find_asar()
         self.timeout = timeout
         self.batch_size = max(1, batch_size)
+        self.sandbox = sandbox or default_sandbox()
         self.runs = 0  # assembler processes started; the bench reports it
 
     @property
@@ -227,8 +221,8 @@ class Asar:
     def snippet_hash(snippet: str) -> str:
         return hashlib.sha256(snippet.encode("utf-8")).hexdigest()
 
-    def _run(self, jobs: Sequence[_Job]) -> tuple[int | None, dict[int, list[AsmDiagnostic]]]:
-        """Assemble jobs in one process. Returns (exit code or None on timeout, errors per job index)."""
+    def _run(self, jobs: Sequence[_Job], timeout: float) -> tuple[int | None, dict[int, list[AsmDiagnostic]]]:
+        """Assemble jobs in one sandboxed process. Returns (exit code or None on timeout, errors per job)."""
         lines = ["lorom"]
         spans: list[tuple[int, int, int]] = []  # (first body line, last body line, job index), 1-based
         for i, job in enumerate(jobs):
@@ -241,19 +235,21 @@ class Asar:
             (work / "snippet.asm").write_text("\n".join(lines) + "\n", encoding="utf-8")
             (work / "rom.sfc").write_bytes(bytes(ROM_SIZE))
             self.runs += 1
-            argv, extra = _limited_command(
-                [str(self.executable), "-werror", "--no-title-check", "snippet.asm", "rom.sfc"], self.timeout
+            argv, cwd = self.sandbox.command(
+                self.executable,
+                ["-werror", "--no-title-check", "snippet.asm", "rom.sfc"],
+                work,
+                Limits(cpu_seconds=int(timeout) + 1),
             )
             try:
                 proc = subprocess.run(
                     argv,
-                    cwd=work,
+                    cwd=cwd,
                     capture_output=True,
                     text=True,
                     errors="replace",
-                    timeout=self.timeout,
+                    timeout=timeout,
                     env={"PATH": "/usr/bin:/bin", "HOME": str(work)},
-                    **extra,
                 )
             except subprocess.TimeoutExpired:
                 return None, {}
@@ -276,11 +272,17 @@ class Asar:
             per_job[0].append(AsmDiagnostic(None, "Eassembler", (proc.stdout + proc.stderr).strip()[-300:]))
         return proc.returncode, per_job
 
-    def check(self, snippet: str) -> AsmOutcome:
-        return self.check_many([snippet])[0]
+    def check(self, snippet: str, *, budget: float | None = None) -> AsmOutcome:
+        return self.check_many([snippet], budget=budget)[0]
 
-    def check_many(self, snippets: Sequence[str]) -> list[AsmOutcome]:
-        """Assemble many snippets; the outcome for each is what assembling it alone would give."""
+    def check_many(self, snippets: Sequence[str], *, budget: float | None = None) -> list[AsmOutcome]:
+        """Assemble many snippets; the outcome for each is what assembling it alone would give.
+
+        ``budget`` caps the wall-clock seconds of the whole call: each run gets what is left (at most
+        the timeout), and once it is spent every snippet still pending is reported timed out. The
+        service passes one per request, so a snippet that loops forever costs one timeout, not one
+        in a batch and again alone."""
+        deadline = time.monotonic() + budget if budget is not None else None
         outcomes: dict[str, AsmOutcome] = {}
         pending: dict[str, _Job] = {}
         for snippet in snippets:
@@ -305,7 +307,13 @@ class Asar:
             groups += [[j] for j in solo]
             next_pending: dict[str, _Job] = {}
             for group in groups:
-                code, errors = self._run(group)
+                timeout = self.timeout
+                if deadline is not None:
+                    timeout = min(timeout, deadline - time.monotonic())
+                    if timeout <= 0.05:  # spent: what is still pending counts as timed out
+                        outcomes.update({job.snippet: AsmOutcome(ok=False, timed_out=True) for job in group})
+                        continue
+                code, errors = self._run(group, timeout)
                 alone = len(group) == 1
                 for i, job in enumerate(group):
                     errs = errors.get(i, [])

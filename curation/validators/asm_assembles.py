@@ -12,6 +12,7 @@ Results are cached by snippet hash (in memory, and in the store's ``asm_cache`` 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -51,14 +52,23 @@ class AsmCache(Protocol):
 
 
 class MemoryAsmCache:
-    def __init__(self) -> None:
+    """Outcomes in memory, the oldest dropped past ``max_entries`` (a long-running service sees
+    unbounded distinct snippets; a process that validates once and exits never reaches the cap)."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
         self.entries: dict[str, AsmOutcome] = {}
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
 
     def get_many(self, keys: Sequence[str]) -> dict[str, AsmOutcome]:
-        return {k: self.entries[k] for k in keys if k in self.entries}
+        with self._lock:
+            return {k: self.entries[k] for k in keys if k in self.entries}
 
     def put_many(self, entries: dict[str, AsmOutcome]) -> None:
-        self.entries.update(entries)
+        with self._lock:
+            self.entries.update(entries)
+            for stale in list(self.entries)[: max(0, len(self.entries) - self.max_entries)]:
+                del self.entries[stale]
 
 
 @dataclass(frozen=True)
@@ -88,9 +98,12 @@ class AsmAssembles(Validator):
     version = "1"
     description = "every 65816 code block assembles with Asar 1.91 (answer: error, user turn: warning)"
 
-    def __init__(self, asar: Asar | None = None, cache: AsmCache | None = None) -> None:
+    def __init__(self, asar: Asar | None = None, cache: AsmCache | None = None, *, budget: float | None = None) -> None:
+        """``budget``: wall-clock seconds the assembler may spend per call (per judged submission in
+        the service, where snippets are untrusted); None lets each run take the assembler's timeout."""
         self._asar = asar
         self.cache: AsmCache = cache or MemoryAsmCache()
+        self.budget = budget
 
     @cached_property
     def asar(self) -> Asar:
@@ -116,7 +129,7 @@ class AsmAssembles(Validator):
         known = cache.get_many(sorted(set(keys.values())))
         todo = sorted(code for code in codes if keys[code] not in known)
         if todo:
-            fresh = dict(zip(todo, self.asar.check_many(todo), strict=True))
+            fresh = dict(zip(todo, self.asar.check_many(todo, budget=self.budget), strict=True))
             cache.put_many({keys[c]: o for c, o in fresh.items()})
             known.update({keys[c]: o for c, o in fresh.items()})
         return [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -211,11 +211,19 @@ def record_results(store: Store, items: Sequence[tuple[str, str, list[Validation
     _summarise(store, [{"id": rid, "kind": kind} for rid, kind, _ in items], ValidationRun(), None)
 
 
-def run_profile(revision: SampleRevision, store: Store | None = None) -> list[ValidationResult]:
-    """Every validator of the revision's profile, on one revision (the service's instant feedback)."""
+def run_profile(
+    revision: SampleRevision, store: Store | None = None, *, substitutes: Mapping[str, Validator] | None = None
+) -> list[ValidationResult]:
+    """Every validator of the revision's profile, on one revision (the service's instant feedback).
+
+    ``substitutes`` replaces registered validators by name with differently configured instances of
+    the same check - the service's assembler, with a short timeout for untrusted code - so the rules
+    stay one and only their limits differ. Without a store nothing here touches the database, so
+    a caller may judge in worker threads while another thread writes."""
     load_builtin()
     results = []
     for validator in _validators_for(revision, None):
+        validator = (substitutes or {}).get(validator.name, validator)
         if store is not None:
             results += _run_validator(validator, [revision], store)
         else:
@@ -245,10 +253,12 @@ class Judgement:
         return [r.validator for r in self.results if not r.passed]
 
 
-def judge(revision: SampleRevision, store: Store | None = None) -> Judgement:
+def judge(
+    revision: SampleRevision, store: Store | None = None, *, substitutes: Mapping[str, Validator] | None = None
+) -> Judgement:
     """Run the profile on one revision and apply the same pass rule as the ``samples`` view (every
     *required* validator passed), so a submission, a correction and a repair are judged alike."""
-    results = run_profile(revision, store)
+    results = run_profile(revision, store, substitutes=substitutes)
     return Judgement(results, failed_required(revision, results))
 
 

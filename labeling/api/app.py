@@ -55,7 +55,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = getattr(app.state, "service", None) is None  # a caller may have opened it already
         if owned:
-            app.state.service = SubmissionService(ws)
+            app.state.service = SubmissionService(ws, settings)
         stop_listening = (
             listen_to_argilla(app, settings, argilla or connector(ws.home)) if settings.argilla_webhook_url else None
         )

@@ -22,6 +22,8 @@ from pydantic import BaseModel
 
 from curation.errors import StoreError, http_status
 from curation.filters import FilterError
+from labeling.api.judging import JudgingBudgetSpent
+from labeling.api.strict_json import encodable
 
 
 class ErrorOut(BaseModel):
@@ -47,7 +49,7 @@ _DESCRIPTIONS = {
     "Idempotency-Key already used for a different request",
     413: "The body is over the size limit, or a batch over the batch limit",
     422: "The request does not fit the schema or the limits; `loc` is the path of the field",
-    429: "This key is over its rate limit",
+    429: "This key is over its rate limit, or has spent its budget of assembler seconds",
 }
 _HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"description": "The header to send the key in", "schema": {"type": "string"}}},
@@ -84,7 +86,11 @@ def store_error_response(exc: StoreError) -> JSONResponse:
 
 def _readable(error: dict[str, Any]) -> dict[str, Any]:
     """A pattern mismatch names the field's pattern in the OpenAPI document rather than quoting it (the
-    filter's runs to kilobytes); for a filter it says why the API's form differs from the CLI's."""
+    filter's runs to kilobytes); for a filter it says why the API's form differs from the CLI's. A body
+    that is not strict JSON says why (``labeling.api.strict_json``)."""
+    if error.get("type") == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error")
+        return {**error, "msg": f"not valid JSON: {reason}" if reason else error.get("msg", "not valid JSON")}
     if error.get("type") != "string_pattern_mismatch":
         return error
     error = {k: v for k, v in error.items() if k != "ctx"}
@@ -107,8 +113,15 @@ def _readable(error: dict[str, Any]) -> dict[str, Any]:
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        readable = RequestValidationError([_readable(e) for e in exc.errors()], body=exc.body)
+        # encodable: an echoed input may hold a lone surrogate or NaN, which would break this answer itself.
+        readable = RequestValidationError([encodable(_readable(e)) for e in exc.errors()], body=None)
         return await request_validation_exception_handler(request, readable)
+
+    @app.exception_handler(JudgingBudgetSpent)
+    async def budget_spent(_: Request, exc: JudgingBudgetSpent) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(exc)}, status_code=429, headers={"Retry-After": str(int(exc.retry_after) + 1)}
+        )
 
     @app.exception_handler(StoreError)
     async def store_error(_: Request, exc: StoreError) -> JSONResponse:

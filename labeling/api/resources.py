@@ -201,13 +201,18 @@ class DedupRunOut(BaseModel):
 
 class EvalCaseIn(BaseModel):
     id: str = Field(min_length=1, max_length=200)
-    prompt: str = Field(min_length=1, max_length=20_000)
+    # At least one non-space character: a blank prompt cannot be compared with anything.
+    prompt: str = Field(min_length=1, max_length=20_000, pattern=r"\S")
 
 
 class ContaminationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     snapshot: str = Field(max_length=100, pattern=SNAPSHOT_REF)
-    evals: list[EvalCaseIn] = Field(min_length=1, max_length=5000)
+    evals: list[EvalCaseIn] = Field(
+        min_length=1,
+        max_length=5000,
+        description="The eval cases; the whole body is also bound by the service's size limit (413 past it)",
+    )
     threshold: float = Field(default=0.6, gt=0, le=1)
 
 

@@ -2,10 +2,13 @@
 
 DuckDB allows one writing process, so the service holds the store for its lifetime (a CLI writer
 meanwhile gets an error naming this process) and serialises access with a lock: requests run in a
-thread pool. Submissions are judged by :class:`pipelines.check.OnlineCheck` - the kind's full
-profile, and a duplicate lookup against the whole corpus at once through the MinHash index it keeps
-in memory (loaded from the one ``triforge dedup run`` persisted in this workspace, topped up with
-anything stored since).
+thread pool. Submissions are judged in two stages by :class:`pipelines.check.OnlineCheck`: the
+kind's full profile (Asar in its sandbox) runs *outside* the lock, on the judging pool
+(:mod:`labeling.api.judging`: one judgement per key at a time, a short assembler timeout, a per-key
+budget of judging seconds), so a snippet that loops forever delays nobody else; then, under the
+lock, the duplicate lookup against the whole corpus through the MinHash index it keeps in memory
+(loaded from the one ``triforge dedup run`` persisted in this workspace, topped up with anything
+stored since) and the write.
 
 Acknowledged means durable: a submission (or a whole batch) is one transaction together with its
 ``Idempotency-Key`` record, and the answer is built only after it commits, so a client told 201 can
@@ -19,13 +22,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fastapi.concurrency import run_in_threadpool
+
 from curation.backup import BackupManifest, write_backup
 from curation.integrity import StoreCheck, verify_store
 from curation.resources.keys import ApiKey
 from curation.resources.submissions import SubmissionRecord
+from curation.validators.asar import Asar
+from curation.validators.asm_assembles import AsmAssembles, MemoryAsmCache
+from curation.validators.runner import Judgement
+from curation.validators.sandbox import Bubblewrap, SandboxUnavailable, default_sandbox
 from curation.workspace import Workspace
 from labeling.api.idempotency import Answer, IdempotentRequest, previous_answer, remember
+from labeling.api.judging import JudgingBudgetSpent, JudgingPool
 from labeling.api.models import BatchLine, BatchOut, ContributorOut, DuplicateOf, SubmissionIn, SubmissionOut
+from labeling.api.settings import ServiceSettings
 from pipelines.check import OnlineCheck, PendingSignatures, Verdict
 from schemas.sample import Message, Provenance, Role, SampleRevision, SourceType
 
@@ -80,13 +91,36 @@ def submission_out(record: SubmissionRecord) -> SubmissionOut:
     )
 
 
-class SubmissionService:
-    """The workspace, its online check, and the lock every request holds while it uses the store."""
+def untrusted_assembler(settings: ServiceSettings) -> AsmAssembles:
+    """``asm_assembles`` as the service runs it: in bubblewrap (nothing else will do for code from
+    strangers), with the short per-submission timeout, and an in-memory outcome cache (judging runs
+    outside the store lock, so it must not read the store's cache)."""
+    sandbox = default_sandbox()
+    if not isinstance(sandbox, Bubblewrap):
+        raise SandboxUnavailable(
+            "the service assembles contributors' code only inside bubblewrap; TRIFORGE_ASAR_SANDBOX=off is for "
+            "files you trust on the command line - unset it (and install bubblewrap) to serve"
+        )
+    asar = Asar(timeout=settings.assembler_timeout, sandbox=sandbox)
+    return AsmAssembles(asar, MemoryAsmCache(max_entries=20_000), budget=settings.assembler_timeout)
 
-    def __init__(self, workspace: Workspace) -> None:
+
+# A revision ready to place and write, or the errors that keep its batch line out.
+_Judged = tuple[int, SampleRevision, Judgement] | tuple[int, list[dict[str, Any]]]
+
+
+class SubmissionService:
+    """The workspace, its online check and judging pool, and the lock every request holds while it
+    uses the store."""
+
+    def __init__(self, workspace: Workspace, settings: ServiceSettings | None = None) -> None:
+        settings = settings or ServiceSettings()
         self.workspace = workspace
         self.lock = threading.RLock()
-        self.check = OnlineCheck(workspace)
+        assembler = untrusted_assembler(settings)  # before opening anything: no sandbox, no service
+        self.check = OnlineCheck(workspace, substitutes={assembler.name: assembler})
+        self.judging = JudgingPool(self.check, settings)
+        self._health = (0, 0)
 
     @property
     def store(self) -> Store:
@@ -94,47 +128,91 @@ class SubmissionService:
         return self.workspace.store
 
     def close(self) -> None:
+        self.judging.close()
         self.workspace.close()
+
+    # --- health -----------------------------------------------------------------------------------
+
+    def health(self) -> tuple[int, int]:
+        """(revisions stored, schema version) - fresh when the store is free, else as of the last
+        look: a health check never waits behind a write."""
+        if self.lock.acquire(blocking=False):
+            try:
+                self._health = (self.workspace.samples.total(), self.workspace.store.schema_version)
+            finally:
+                self.lock.release()
+        return self._health
 
     # --- submissions ------------------------------------------------------------------------------
 
-    def submit(self, key: ApiKey, payload: SubmissionIn, idempotency: IdempotentRequest | None = None) -> Answer:
+    async def submit(self, key: ApiKey, payload: SubmissionIn, idempotency: IdempotentRequest | None = None) -> Answer:
         """Validate, dedup-check and store one submission: 201 when its content is new, 200 when
-        identical content was already there (the body says what it duplicates)."""
+        identical content was already there (the body says what it duplicates). Raises
+        :class:`JudgingBudgetSpent` (429) when the key has no judging seconds left."""
+        previous = await run_in_threadpool(self._previous, key, idempotency)
+        if previous is not None:
+            return previous
+        revision = revision_of(key, payload)
+        judgement = await self.judging.judge(key.id, revision)
 
-        def work(pending: PendingSignatures) -> Answer:
-            verdict = self.check.run(revision_of(key, payload), pending)
+        def write(pending: PendingSignatures) -> Answer:
+            verdict = self.check.place(revision, judgement, pending)
             out = self._write(key, verdict)
             return Answer(200 if verdict.existed else 201, out.model_dump(mode="json"), f"/v1/submissions/{out.id}")
 
-        return self._once(key, idempotency, work)
+        return await run_in_threadpool(self._once, key, idempotency, write)
 
-    def submit_batch(self, key: ApiKey, lines: list[BatchItem], idempotency: IdempotentRequest | None = None) -> Answer:
-        """Store every line that fits and report each by line number. The batch is one transaction:
-        its 200 means every accepted line is stored, and a crash before then stores none of them (the
-        price: other requests wait for the whole batch, up to ``max_batch`` validations)."""
+    async def submit_batch(
+        self, key: ApiKey, lines: list[BatchItem], idempotency: IdempotentRequest | None = None
+    ) -> Answer:
+        """Store every line that fits and report each by line number. The lines are judged one by
+        one, outside the lock; then the batch is written as one transaction: its 200 means every
+        accepted line is stored, and a crash before then stores none of them. A line reached after the
+        key's judging budget ran out comes back with an error (resend it later), not stored."""
+        previous = await run_in_threadpool(self._previous, key, idempotency)
+        if previous is not None:
+            return previous
+        judged: list[_Judged] = []
+        for n, item in lines:
+            if not isinstance(item, SubmissionIn):
+                judged.append((n, item))
+                continue
+            revision = revision_of(key, item)
+            try:
+                judged.append((n, revision, await self.judging.judge(key.id, revision)))
+            except JudgingBudgetSpent as exc:
+                judged.append((n, [{"loc": ["line", n], "msg": str(exc), "type": "budget_spent"}]))
 
-        def work(pending: PendingSignatures) -> Answer:
+        def write(pending: PendingSignatures) -> Answer:
             results: list[BatchLine] = []
-            for n, item in lines:
-                if isinstance(item, SubmissionIn):
-                    verdict = self.check.run(revision_of(key, item), pending)
+            for entry in judged:
+                if len(entry) == 3:
+                    n, revision, judgement = entry
+                    verdict = self.check.place(revision, judgement, pending)
                     results.append(BatchLine(line=n, submission=self._write(key, verdict)))
                 else:
-                    results.append(BatchLine(line=n, errors=item))
+                    results.append(BatchLine(line=entry[0], errors=entry[1]))
             accepted = sum(r.submission is not None for r in results)
             out = BatchOut(accepted=accepted, rejected=len(results) - accepted, results=results)
             return Answer(200, out.model_dump(mode="json"))
 
-        return self._once(key, idempotency, work)
+        return await run_in_threadpool(self._once, key, idempotency, write)
+
+    def _previous(self, key: ApiKey, idempotency: IdempotentRequest | None) -> Answer | None:
+        """The stored answer to this Idempotency-Key, looked up before judging so a retry costs nothing."""
+        if idempotency is None:
+            return None
+        with self.lock:
+            return previous_answer(self.workspace.submissions, key.id, idempotency)
 
     def _once(
         self, key: ApiKey, idempotency: IdempotentRequest | None, work: Callable[[PendingSignatures], Answer]
     ) -> Answer:
         """Run ``work`` in one transaction with its idempotency record, unless the key already has an
-        answer. The answer is returned only after COMMIT, so whatever a client is told was stored is
-        on disk (DuckDB's WAL) before the response leaves; a SIGKILL before that loses the request
-        whole, and the client's retry with the same key runs it again."""
+        answer (a concurrent retry may have written it while this one was judged). The answer is
+        returned only after COMMIT, so whatever a client is told was stored is on disk (DuckDB's WAL)
+        before the response leaves; a SIGKILL before that loses the request whole, and the client's
+        retry with the same key runs it again."""
         submissions = self.workspace.submissions
         with self.lock:
             if idempotency is not None:

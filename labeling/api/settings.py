@@ -13,6 +13,12 @@ class ServiceSettings:
     max_batch: int = 100
     requests_per_minute: int = 60
     burst: int = 20
+    # Judging untrusted code (labeling.api.judging): wall-clock seconds Asar may spend on one submission,
+    # worker threads that judge, and each key's budget of judging seconds (burst, refilled per minute).
+    assembler_timeout: float = 2.0
+    judge_workers: int = 4
+    assembler_seconds_burst: float = 10.0
+    assembler_seconds_per_minute: float = 10.0
     # Argilla webhook (record.completed): the URL Argilla posts to; None leaves the route disabled (404).
     argilla_webhook_url: str | None = None
     review_rule: str = "unanimous"

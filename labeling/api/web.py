@@ -11,17 +11,20 @@ from typing import Annotated
 
 import jinja2
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from curation.errors import StoreError, http_status
+from labeling.api.judging import JudgingBudgetSpent
 from labeling.api.limits import check_turn_limits
 from labeling.api.models import SubmissionIn, SubmissionOut
+from labeling.api.strict_json import StrictJSONRoute
 from schemas.sample import Kind
 from schemas.validation import ValidationIssue
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=StrictJSONRoute)
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("labeling.api", "templates"),
@@ -84,7 +87,7 @@ def submit_page() -> HTMLResponse:
 
 
 @router.post("/submit", response_class=HTMLResponse)
-def submit_form(
+async def submit_form(
     request: Request,
     api_key: Annotated[str, Form(max_length=200)],
     prompt: Annotated[str, Form()],
@@ -94,7 +97,7 @@ def submit_form(
 ) -> HTMLResponse:
     values = {"prompt": prompt, "answer": answer, "kind": kind, "category": category}
     svc = request.app.state.service
-    key = svc.authenticate(api_key)
+    key = await run_in_threadpool(svc.authenticate, api_key)
     if key is None:
         return _page("Unknown key", values=values, banner="Unknown or revoked API key", status_code=401)
     wait = request.app.state.limiter.take(key.id)
@@ -112,7 +115,10 @@ def submit_form(
         problems = [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
         return _page("Fix the form", values=values, banner="The form has problems", problems=problems, status_code=422)
     try:
-        result = SubmissionOut.model_validate(svc.submit(key, payload).body)
+        result = SubmissionOut.model_validate((await svc.submit(key, payload)).body)
+    except JudgingBudgetSpent as exc:
+        retry = str(int(exc.retry_after) + 1)
+        return _page("Slow down", values=values, banner=str(exc), status_code=429, headers={"Retry-After": retry})
     except StoreError as exc:
         return _page("Error", error=str(exc), status_code=http_status(exc))
     return _page("Validation report", values=values, report=_Report.of(result))

@@ -29,6 +29,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 
 from curation.store import StoreLockedError
 from curation.workspace import Workspace
+from labeling.api.strict_json import StrictJSONRoute
 from labeling.argilla.datasets import WORKSPACE
 
 log = logging.getLogger(__name__)
@@ -190,7 +191,7 @@ class Listener:
             self.worker.close()
 
 
-router = APIRouter(tags=["argilla"])
+router = APIRouter(tags=["argilla"], route_class=StrictJSONRoute)
 
 
 def _listener(request: Request) -> Listener:

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from curation.errors import StoreError, exit_code
+from curation.errors import StoreError, exit_code, storage_failure
 from curation.store import Store
 from curation.workspace import Workspace, home_from_environ
 
@@ -72,6 +72,12 @@ def user_errors(fn: F) -> F:
         except USER_ERRORS as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
             raise typer.Exit(exit_code(exc)) from None
+        except Exception as exc:  # a full disk or a read-only home is the user's to fix, not a traceback
+            storage = storage_failure(exc)
+            if storage is None:
+                raise
+            err_console.print(f"[bold red]error:[/] {storage}", highlight=False)
+            raise typer.Exit(exit_code(storage)) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -31,27 +31,39 @@ def serve_command(
         str, typer.Option(help="Review consensus for the webhook: unanimous or majority")
     ] = "unanimous",
     min_submitted: Annotated[int, typer.Option(min=1, max=20, help="Responses needed before deciding")] = 1,
+    head_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a client has to send a request's line and headers")
+    ] = 10.0,
+    assembler_timeout: Annotated[
+        float, typer.Option(min=0.1, max=30, help="Seconds Asar may spend on one submission's code")
+    ] = 2.0,
 ) -> None:
     """Serve the community API and submission page. The service owns the store while it runs."""
     import uvicorn
 
     from curation.workspace import Workspace
     from labeling.api import ServiceSettings, create_app
+    from labeling.api.service import untrusted_assembler
+    from labeling.api.slow_clients import protocol_with_head_timeout
 
     # The URL CLI writers use while this holds the store (service.json): loopback when bound to all interfaces.
     local_host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
     settings = ServiceSettings(
         requests_per_minute=requests_per_minute, max_body_bytes=max_body_kb * 1024,
         argilla_webhook_url=argilla_webhook_url, review_rule=consensus, review_min_submitted=min_submitted,
-        service_url=f"http://{local_host}:{port}",
+        service_url=f"http://{local_host}:{port}", assembler_timeout=assembler_timeout,
     )  # fmt: skip
+    untrusted_assembler(settings)  # no sandbox, no service: one line now rather than a failed startup later
     console.print(f"Triforge API on http://{host}:{port} (docs: /docs, submission page: /submit)")
     if argilla_webhook_url:
         console.print(f"pulling records Argilla completes (webhook {argilla_webhook_url})")
     # The entry point: the workspace (--home / $TRIFORGE_HOME) and Argilla's address are read here, once.
     home = current_home()
     argilla = argilla_connector(home) if argilla_webhook_url else None
-    uvicorn.run(create_app(Workspace(home), settings, argilla=argilla), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(Workspace(home), settings, argilla=argilla),
+        host=host, port=port, log_level="info", http=protocol_with_head_timeout(head_timeout),
+    )  # fmt: skip
 
 
 @keys_app.command("create")

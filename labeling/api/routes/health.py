@@ -6,8 +6,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from labeling.api.deps import service
+from labeling.api.strict_json import StrictJSONRoute
 
-router = APIRouter(tags=["service"])
+router = APIRouter(tags=["service"], route_class=StrictJSONRoute)
 
 
 class HealthOut(BaseModel):
@@ -17,9 +18,8 @@ class HealthOut(BaseModel):
 
 
 @router.get("/healthz", response_model=HealthOut)
-def healthz(request: Request) -> HealthOut:
-    svc = service(request)
-    with svc.lock:  # one DuckDB connection is shared by the request threads: every use holds the lock
-        samples = svc.workspace.samples.total()
-        version = svc.workspace.store.schema_version
+async def healthz(request: Request) -> HealthOut:
+    """Answered on the event loop, without waiting for the store: while a write holds it, the counts
+    are those of the last look (see ``SubmissionService.health``)."""
+    samples, version = service(request).health()
     return HealthOut(status="ok", samples=samples, schema_version=version)

@@ -12,8 +12,9 @@ from labeling.api.deps import Admin, service
 from labeling.api.errors import AUTHENTICATED, WITH_BODY, responses
 from labeling.api.patterns import KEY_ID
 from labeling.api.resources import KeyCreated, KeyIn, KeyOut
+from labeling.api.strict_json import StrictJSONRoute
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], route_class=StrictJSONRoute)
 
 
 @router.get("/v1/keys", response_model=list[KeyOut], responses=responses(*AUTHENTICATED))

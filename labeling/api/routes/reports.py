@@ -1,9 +1,6 @@
 """Curators: dedup runs and their reports, and contamination checks of eval cases."""
 
-import json
-import tempfile
 from dataclasses import asdict
-from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request, Response
@@ -13,9 +10,11 @@ from labeling.api.deps import Curator, service
 from labeling.api.errors import AUTHENTICATED, WITH_BODY, responses
 from labeling.api.patterns import DEDUP_RUN
 from labeling.api.resources import ContaminationIn, ContaminationOut, DedupRunOut
+from labeling.api.strict_json import StrictJSONRoute
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(tags=["reports"], route_class=StrictJSONRoute)
 
+REQUEST_SOURCE = "request"  # what a report names as the eval file for cases sent in the body
 _MEDIA = {"html": "text/html", "md": "text/markdown", "json": "application/json"}
 
 
@@ -58,11 +57,11 @@ def dedup_report(
     responses=responses(*AUTHENTICATED, 404, 409, *WITH_BODY),
 )
 def contamination(body: ContaminationIn, request: Request, _: Curator) -> Any:
-    from curation.contamination import check_contamination
+    from curation.contamination import EvalCase, check_cases
 
+    # The cases are checked as they arrived: no file is written, so no server path can reach an answer.
+    cases = [EvalCase(REQUEST_SOURCE, case.id, case.prompt) for case in body.evals]
     svc = service(request)
-    with tempfile.TemporaryDirectory() as tmp:
-        evals = FilePath(tmp) / "evals.jsonl"
-        evals.write_text("".join(json.dumps(e.model_dump()) + "\n" for e in body.evals), encoding="utf-8")
-        with svc.lock:
-            return check_contamination(svc.workspace.store, body.snapshot, [evals], threshold=body.threshold).as_dict()
+    with svc.lock:
+        report = check_cases(svc.workspace.store, body.snapshot, cases, [REQUEST_SOURCE], threshold=body.threshold)
+    return report.as_dict()

@@ -24,6 +24,7 @@ from labeling.api.resources import (
     Where,
 )
 from labeling.api.settings import ServiceSettings
+from labeling.api.strict_json import StrictJSONRoute
 
 SampleId = Annotated[str, Path(pattern=SAMPLE_ID, description="A sample id or a unique prefix (6+ characters)")]
 
@@ -40,7 +41,7 @@ def _actor(key: ApiKey, actor: str | None) -> str:
 
 def router(settings: ServiceSettings) -> APIRouter:
     correction_model = CorrectionIn.for_settings(settings)
-    api = APIRouter(tags=["curation"])
+    api = APIRouter(tags=["curation"], route_class=StrictJSONRoute)
 
     @api.get("/v1/samples", response_model=SamplePage, responses=responses(*AUTHENTICATED))
     def samples(

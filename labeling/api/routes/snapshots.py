@@ -13,8 +13,9 @@ from labeling.api.deps import Curator, service
 from labeling.api.errors import AUTHENTICATED, WITH_BODY, responses
 from labeling.api.patterns import SNAPSHOT_REF
 from labeling.api.resources import SnapshotDiffOut, SnapshotIn, SnapshotOut
+from labeling.api.strict_json import StrictJSONRoute
 
-router = APIRouter(tags=["snapshots"])
+router = APIRouter(tags=["snapshots"], route_class=StrictJSONRoute)
 
 Ref = Annotated[str, Path(max_length=100, pattern=SNAPSHOT_REF, description="A snapshot name, id or id prefix")]
 ExportFormat = Literal["chatml", "alpaca", "sharegpt", "mlx-chat", "mlx-completion", "parquet"]

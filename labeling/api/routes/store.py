@@ -17,8 +17,9 @@ from curation.backup import BACKUP_FILE, MANIFEST
 from curation.integrity import StoreCheck
 from labeling.api.deps import Admin, Curator, service
 from labeling.api.errors import AUTHENTICATED, responses
+from labeling.api.strict_json import StrictJSONRoute
 
-router = APIRouter(tags=["store"])
+router = APIRouter(tags=["store"], route_class=StrictJSONRoute)
 
 ARCHIVE_TYPE = "application/zip"
 

@@ -11,7 +11,6 @@ Not ``from __future__ import annotations``: FastAPI reads the per-app body type 
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -23,6 +22,8 @@ from labeling.api.models import BatchOut, ContributorOut, SubmissionIn, Submissi
 from labeling.api.patterns import SUBMISSION_ID
 from labeling.api.service import BatchItem
 from labeling.api.settings import ServiceSettings
+from labeling.api.strict_json import StrictJSONRoute
+from schemas.json_input import JSONInputError, loads_strict
 
 LOCATION = {"Location": {"description": "The submission's URL", "schema": {"type": "string"}}}
 SUBMIT = "POST /v1/submissions"
@@ -31,17 +32,19 @@ SUBMIT_BATCH = "POST /v1/submissions/batch"
 
 def router(settings: ServiceSettings) -> APIRouter:
     body_model = SubmissionIn.for_settings(settings)
-    api = APIRouter(tags=["submissions"])
+    api = APIRouter(tags=["submissions"], route_class=StrictJSONRoute)
 
-    def submit(
+    async def submit(
         payload: body_model,  # type: ignore[valid-type]
         key: Contributor,
         request: Request,
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response:
+        # Async on purpose: judging waits on the judging pool (labeling.api.judging), not on a
+        # request thread, so a key's queued submissions cannot use up the threads other routes need.
         check_turn_limits(payload, settings, ("body",))
         once = IdempotentRequest.of_json(idempotency_key, SUBMIT, payload.model_dump(mode="json"))
-        return service(request).submit(key, payload, once).response()
+        return (await service(request).submit(key, payload, once)).response()
 
     api.add_api_route(
         "/v1/submissions",
@@ -98,8 +101,13 @@ def router(settings: ServiceSettings) -> APIRouter:
         items: list[BatchItem] = []
         for n, line in lines:
             try:
-                payload = SubmissionIn.model_validate_json(line)
+                payload = SubmissionIn.model_validate(loads_strict(line))
                 check_turn_limits(payload, settings, ("line", n))
+            except JSONInputError as exc:
+                items.append(
+                    (n, [{"loc": ["line", n], "msg": f"not valid JSON: {exc.message}", "type": "json_invalid"}])
+                )
+                continue
             except ValidationError as exc:
                 errors = [{"loc": ["line", n, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
                 items.append((n, errors))
@@ -109,9 +117,8 @@ def router(settings: ServiceSettings) -> APIRouter:
                 continue
             items.append((n, payload))
         once = IdempotentRequest.of(idempotency_key, SUBMIT_BATCH, raw)
-        # Off the event loop: a batch validates for seconds, and health checks must still be answered.
-        answer = await run_in_threadpool(service(request).submit_batch, key, items, once)
-        return answer.response()
+        # Judged on the judging pool and written in a request thread: never on the event loop.
+        return (await service(request).submit_batch(key, items, once)).response()
 
     @api.get(
         "/v1/submissions/{submission_id}",
