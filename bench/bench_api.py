@@ -12,8 +12,11 @@ and acknowledged/lost/duplicated: lost requests (no answer, or a 5xx) are retrie
 key; afterwards the store is opened and its submissions from those keys are counted, so a retry that
 wrote twice would show as duplicated. The health-check baseline runs on the same schedule first.
 
+A third, *isolation*: health checks and an honest contributor alone (the baseline), then the same
+while ``--attackers`` keys keep endless-loop submissions in flight (``while 1`` in the asm block).
+
     python bench/bench_api.py [--requests 200] [--concurrency 4] [--max-seconds 120]
-                              [--keys 4] [--rate 1.5] [--duration 20]
+                              [--keys 4] [--rate 1.5] [--duration 20] [--attackers 3] [--attack-seconds 15]
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -40,6 +44,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 
 TRIFORGE = str(Path(sys.executable).with_name("triforge"))
+
+
+def cpu_model() -> str:
+    """The CPU the figures were measured on: machines of one kind differ, so figures travel with it."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown"
+    return next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?")
 
 
 def free_port() -> int:
@@ -213,6 +226,78 @@ def sustained_phase(base: str, secrets: list[str], args: argparse.Namespace) -> 
     return baseline, outcomes
 
 
+def loop_submission(i: int) -> dict[str, str]:
+    """Code whose assembly never ends (``while 1``), different each time so no cache answers it."""
+    code = f"db ${i % 0x10000:04X}\nwhile 1\nendwhile"
+    return {"kind": "debug_dialogue", "prompt": f"{GOOD_QUESTION} (loop {i})",
+            "answer": f"**Bug: endless loop**\n\nThe loop never ends.\n\n```asm\n{code}\n```\n"}  # fmt: skip
+
+
+def calm_and_attacked(base: str, honest: str, attackers: list[str], seconds: float) -> None:
+    """Health checks every 50 ms and one honest submission a second, first alone (the baseline), then
+    while ``attackers`` each keep two endless-loop submissions in flight: what a contributor who sends
+    only loops costs everyone else."""
+    offset = [2_000_000]
+
+    def run(attack: bool) -> tuple[list[float], list[float], list[int]]:
+        stop = time.monotonic() + seconds
+        health: list[float] = []
+        honest_ms: list[float] = []
+        codes: list[int] = []
+
+        def poll() -> None:
+            with httpx.Client(base_url=base, timeout=30) as client:
+                while time.monotonic() < stop:
+                    started = time.perf_counter()
+                    client.get("/healthz")
+                    health.append(time.perf_counter() - started)
+                    time.sleep(0.05)
+
+        def submit_honestly() -> None:
+            with httpx.Client(base_url=base, timeout=60, headers={"X-API-Key": honest}) as client:
+                while time.monotonic() < stop:
+                    offset[0] += 1
+                    started = time.perf_counter()
+                    assert client.post("/v1/submissions", json=submission(offset[0])).status_code == 201
+                    honest_ms.append(time.perf_counter() - started)
+                    time.sleep(max(0.0, 1.0 - (time.perf_counter() - started)))
+
+        def attack_with(secret: str, lane: int) -> None:
+            with httpx.Client(base_url=base, timeout=60, headers={"X-API-Key": secret}) as client:
+                n = 0
+                while time.monotonic() < stop:
+                    n += 1
+                    body = loop_submission(hash((secret, lane, n)) & 0xFFFFFF)
+                    codes.append(client.post("/v1/submissions", json=body).status_code)
+
+        threads = [threading.Thread(target=poll), threading.Thread(target=submit_honestly)]
+        if attack:
+            threads += [threading.Thread(target=attack_with, args=(a, lane)) for a in attackers for lane in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return health, honest_ms, codes
+
+    print(
+        f"\nisolation: {len(attackers)} keys each keep 2 endless-loop submissions in flight for {seconds:g} s, "
+        "beside health checks every 50 ms and one honest submission a second"
+    )
+    print(f"{'phase':<40}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+    calm = run(attack=False)
+    attacked = run(attack=True)
+    for label, (health, honest_ms, _) in (("calm (baseline)", calm), ("under attack", attacked)):
+        for name, values in (("GET /healthz", health), ("POST /v1/submissions", honest_ms)):
+            p50, _, p99 = percentiles(values)
+            row = f"{name}, {label}"
+            print(f"{row:<40}{len(values):>9}{p50 * 1000:>9.0f}{p99 * 1000:>9.0f}{max(values) * 1000:>9.0f}")
+    codes = attacked[2]
+    print(
+        f"attackers: {codes.count(201) + codes.count(200)} judged (each up to the 2 s assembler timeout), "
+        f"{codes.count(429)} refused with 429 once their judging budget was spent, {len(codes)} sent"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="burst phase requests (0 skips it)")
@@ -221,11 +306,16 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=4, help="sustained phase: contributor keys")
     parser.add_argument("--rate", type=float, default=1.5, help="sustained phase: requests/s per key")
     parser.add_argument("--duration", type=float, default=20, help="sustained phase: seconds (0 skips it)")
+    parser.add_argument("--attackers", type=int, default=3, help="isolation phase: keys sending endless loops")
+    parser.add_argument("--attack-seconds", type=float, default=15, help="isolation phase: seconds (0 skips it)")
     args = parser.parse_args()
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "TRIFORGE_HOME": home}
         key = create_key(env, "bench")
         secrets = [create_key(env, f"sustained-{k}") for k in range(args.keys)] if args.duration else []
+        honest = create_key(env, "honest") if args.attack_seconds else ""
+        attackers = [create_key(env, f"loops-{k}") for k in range(args.attackers)] if args.attack_seconds else []
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         baseline: list[Outcome] = []
@@ -250,6 +340,8 @@ def main() -> None:
                         burst(client, key, args)
                 if args.duration:
                     baseline, outcomes = sustained_phase(base, secrets, args)
+                if args.attack_seconds:
+                    calm_and_attacked(base, honest, attackers, args.attack_seconds)
             finally:
                 server.terminate()
                 server.wait(timeout=30)

@@ -64,7 +64,7 @@ def _check_tree(value: Any, max_depth: int, *, surrogates: bool, depth_check: bo
     stack: list[tuple[Any, int, str]] = [(value, 0, "")]
     while stack:
         node, depth, path = stack.pop()
-        if depth_check and depth > max_depth:
+        if depth_check and depth >= max_depth and isinstance(node, (dict, list)):  # the top one is level 1
             raise JSONInputError(f"nested more than {max_depth} levels deep (at {path or 'the top'})")
         if isinstance(node, dict):
             for key, child in node.items():

@@ -37,6 +37,7 @@ SANDBOX_ENV = "TRIFORGE_ASAR_SANDBOX"
 INSIDE_WORKDIR = "/work"
 INSIDE_EXECUTABLE = "/opt/assembler"
 _PRLIMIT = shutil.which("prlimit")
+_NICE = shutil.which("nice")  # assembling yields the CPU to the service that answers requests
 
 
 class SandboxUnavailable(StoreError):
@@ -75,7 +76,8 @@ class Sandbox(Protocol):
 def _with_limits(argv: list[str], limits: Limits) -> list[str]:
     if _PRLIMIT is None:
         raise SandboxUnavailable("util-linux prlimit not found: install util-linux (it sets the assembler's limits)")
-    return [_PRLIMIT, *limits.prlimit_args(), "--", *argv]
+    niced = [_NICE, "-n", "10", *argv] if _NICE else argv
+    return [_PRLIMIT, *limits.prlimit_args(), "--", *niced]
 
 
 @dataclass(frozen=True)

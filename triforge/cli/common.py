@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -70,13 +71,13 @@ def user_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except USER_ERRORS as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(exit_code(exc)) from None
         except Exception as exc:  # a full disk or a read-only home is the user's to fix, not a traceback
             storage = storage_failure(exc)
             if storage is None:
                 raise
-            err_console.print(f"[bold red]error:[/] {storage}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {storage}", highlight=False, soft_wrap=True)
             raise typer.Exit(exit_code(storage)) from None
 
     return wrapper  # type: ignore[return-value]
@@ -100,8 +101,19 @@ def open_store(*, read_only: bool = False) -> Store:
 
 
 def print_json(value: Any) -> None:
-    """Machine-readable output goes to stdout unstyled, so it pipes into jq."""
-    typer.echo(json.dumps(value, indent=2, default=str, ensure_ascii=False))
+    """Machine-readable output goes to stdout unstyled, so it pipes into jq. A NaN or infinity (a store
+    written before imports refused them) prints as null: bare ``NaN`` is not JSON."""
+    typer.echo(json.dumps(_finite(value), indent=2, default=str, ensure_ascii=False, allow_nan=False))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def simple_table(title: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]) -> Table:

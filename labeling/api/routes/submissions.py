@@ -77,9 +77,14 @@ def router(settings: ServiceSettings) -> APIRouter:
                 "required": True,
                 "content": {
                     "application/x-ndjson": {
+                        # JSON lines have no JSON Schema of their own: the body is described as the sequence
+                        # of its lines, each one SubmissionIn object (clients and fuzzers serialise each item
+                        # as one line). A line that does not fit comes back with its errors, by line number.
                         "schema": {
-                            "type": "string",
-                            "minLength": 1,
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": settings.max_batch,
+                            "items": {"$ref": "#/components/schemas/SubmissionIn"},
                             "description": f"One SubmissionIn JSON object per line, at most {settings.max_batch} "
                             "lines; blank lines are skipped, a line that does not fit comes back with its errors",
                         }
