@@ -100,6 +100,11 @@ class WorkspacePaths:
     def admin_key(self) -> Path:
         return self.home / "admin.key"
 
+    @property
+    def rom_map(self) -> Path:
+        """The ROM map ``triforge rom-map build`` made from the user's disassembly (and hack file)."""
+        return self.home / "rom-map" / "map.json.gz"
+
 
 def home_from_environ(environ: Mapping[str, str] | None = None) -> Path:
     """``$TRIFORGE_HOME`` or ``./.triforge``. For entry points only: libraries take a Workspace."""

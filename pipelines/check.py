@@ -25,7 +25,7 @@ from curation.dedup.index import MinHashIndex
 from curation.dedup.minhash import MinHasher, MinHashParams, estimated_jaccard
 from curation.dedup.normalize import NormalizeOptions, conversation_text
 from curation.dedup.run import CorpusTexts, DedupConfig, DedupRun, index_dir
-from curation.validators.base import Validator
+from curation.validators.base import ValidationContext, Validator
 from curation.validators.runner import Judgement, ValidationRun, judge
 from curation.workspace import Workspace
 from pipelines.base import PipelineStep, Progress
@@ -136,6 +136,7 @@ class OnlineCheck(PipelineStep):
         code), by name; see :func:`~curation.validators.runner.run_profile`."""
         super().__init__(workspace)
         self.substitutes = dict(substitutes or {})
+        self.context = ValidationContext.of_home(workspace.home)  # the ROM map, read once per service start
         self.params = params or MinHashParams()
         self.hasher = MinHasher(self.params)
         config = DedupConfig(methods=("minhash",))
@@ -152,7 +153,7 @@ class OnlineCheck(PipelineStep):
     def assess(self, revision: SampleRevision) -> Judgement:
         """Validate ``revision`` by its kind's profile. Reads no store, so the service runs it in
         worker threads, outside the lock that serialises the store: a slow snippet delays no one else."""
-        return judge(revision, substitutes=self.substitutes)
+        return judge(revision, substitutes=self.substitutes, context=self.context)
 
     def place(
         self, revision: SampleRevision, judgement: Judgement, pending: PendingSignatures | None = None

@@ -30,6 +30,24 @@ class Validations(Resource):
         """Store results judged outside :meth:`run`: (revision id, kind, results)."""
         runner.record_results(self.store, items)
 
+    def forget(self, validators: Sequence[str]) -> int:
+        """Drop the stored results of ``validators`` and the summaries they fed, so the next ``validate``
+        judges again: what a verdict depended on besides the sample (the ROM map) has changed. The
+        revisions involved read as ``pending`` until then. Returns how many results were dropped."""
+        names = list(validators)
+        chosen = "validator IN (SELECT unnest(?::VARCHAR[]))"
+        with self.store.transaction() as con:
+            affected = [
+                r[0]
+                for r in con.execute(
+                    f"SELECT DISTINCT revision_id FROM validation_results WHERE {chosen}", [names]
+                ).fetchall()
+            ]
+            dropped = con.execute(f"SELECT count(*) FROM validation_results WHERE {chosen}", [names]).fetchone()[0]
+            con.execute(f"DELETE FROM validation_results WHERE {chosen}", [names])
+            con.execute("DELETE FROM validation_summary WHERE revision_id IN (SELECT unnest(?::VARCHAR[]))", [affected])
+        return dropped
+
     def results(self, revision_id: str) -> list[ValidationResult]:
         return runner.stored_results(self.store, revision_id)
 

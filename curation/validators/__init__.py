@@ -4,7 +4,7 @@ Each is a ``Validator`` (``base.py``) registered by name; ``profiles.py`` says w
 ``runner.py`` runs them over the store, skipping results it already has.
 """
 
-from curation.validators.base import REGISTRY, Validator, get_validator, register
+from curation.validators.base import REGISTRY, ContextValidator, Validator, get_validator, register
 
 
 def load_builtin() -> None:
@@ -12,11 +12,20 @@ def load_builtin() -> None:
     from curation.validators import (  # noqa: F401
         anti_patterns,
         asm_assembles,
+        conventions,
         diagnosis_first,
         length,
         quest,
+        rom_patch,
+        sram_ownership,
         terminology,
     )
 
 
-__all__ = ["REGISTRY", "Validator", "get_validator", "load_builtin", "register"]
+def context_validators() -> list[str]:
+    """The validators whose verdicts depend on the workspace (the ROM map): re-judged when it changes."""
+    load_builtin()
+    return sorted(name for name, validator in REGISTRY.items() if isinstance(validator, ContextValidator))
+
+
+__all__ = ["REGISTRY", "Validator", "context_validators", "get_validator", "load_builtin", "register"]

@@ -127,6 +127,23 @@ class AsmOutcome:
         )
 
 
+@dataclass(frozen=True)
+class _Invocation:
+    process: subprocess.CompletedProcess
+    rom: bytes
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """A whole patch assembled onto an image: the image after it (unchanged unless ``ok``)."""
+
+    ok: bool
+    rom: bytes
+    errors: list[AsmDiagnostic]
+    warnings: list[AsmDiagnostic] = field(default_factory=list)
+    timed_out: bool = False
+
+
 def unsafe_directive(snippet: str) -> str | None:
     """The first file-reaching directive outside comments, if any."""
     match = _UNSAFE.search(_COMMENT.sub("", snippet))
@@ -230,29 +247,10 @@ class Asar:
             start = len(lines) + body_at + 1
             spans.append((start, start + job.snippet.rstrip("\n").count("\n"), i))
             lines.extend(rendered)
-        with tempfile.TemporaryDirectory(prefix="triforge-asar-") as tmp:
-            work = Path(tmp)
-            (work / "snippet.asm").write_text("\n".join(lines) + "\n", encoding="utf-8")
-            (work / "rom.sfc").write_bytes(bytes(ROM_SIZE))
-            self.runs += 1
-            argv, cwd = self.sandbox.command(
-                self.executable,
-                ["-werror", "--no-title-check", "snippet.asm", "rom.sfc"],
-                work,
-                Limits(cpu_seconds=int(timeout) + 1),
-            )
-            try:
-                proc = subprocess.run(
-                    argv,
-                    cwd=cwd,
-                    capture_output=True,
-                    text=True,
-                    errors="replace",
-                    timeout=timeout,
-                    env={"PATH": "/usr/bin:/bin", "HOME": str(work)},
-                )
-            except subprocess.TimeoutExpired:
-                return None, {}
+        run = self._invoke("\n".join(lines) + "\n", bytes(ROM_SIZE), timeout)
+        if run is None:
+            return None, {}
+        proc = run.process
         per_job: dict[int, list[AsmDiagnostic]] = {i: [] for i in range(len(jobs))}
         unplaced: list[AsmDiagnostic] = []
         for m in _DIAG.finditer(proc.stdout + proc.stderr):
@@ -271,6 +269,50 @@ class Asar:
         if proc.returncode != 0 and len(jobs) == 1 and not per_job[0]:
             per_job[0].append(AsmDiagnostic(None, "Eassembler", (proc.stdout + proc.stderr).strip()[-300:]))
         return proc.returncode, per_job
+
+    def _invoke(self, source: str, rom: bytes, timeout: float, *, werror: bool = True) -> _Invocation | None:
+        """One sandboxed Asar process on ``source`` over a copy of ``rom``; None when it timed out."""
+        with tempfile.TemporaryDirectory(prefix="triforge-asar-") as tmp:
+            work = Path(tmp)
+            (work / "snippet.asm").write_text(source, encoding="utf-8")
+            (work / "rom.sfc").write_bytes(rom)
+            self.runs += 1
+            argv, cwd = self.sandbox.command(
+                self.executable,
+                ["-werror", "--no-title-check", "snippet.asm", "rom.sfc"][0 if werror else 1 :],
+                work,
+                Limits(cpu_seconds=int(timeout) + 1),
+            )
+            try:
+                proc = subprocess.run(
+                    argv,
+                    cwd=cwd,
+                    capture_output=True,
+                    text=True,
+                    errors="replace",
+                    timeout=timeout,
+                    env={"PATH": "/usr/bin:/bin", "HOME": str(work)},
+                )
+            except subprocess.TimeoutExpired:
+                return None
+            return _Invocation(proc, (work / "rom.sfc").read_bytes())
+
+    def assemble(self, source: str, rom: bytes | None = None, *, timeout: float | None = None) -> Assembled:
+        """Assemble a whole patch as written (its own ``lorom``/``org``) onto ``rom`` (default: 1 MiB of
+        zeros) and return the image afterwards with any diagnostics: what a ROM-aware check reads back
+        to see which bytes a patch writes. Not for excerpts (no stubs) and not cached."""
+        base = bytes(ROM_SIZE) if rom is None else rom
+        run = self._invoke(source, base, self.timeout if timeout is None else timeout, werror=False)
+        if run is None:
+            return Assembled(ok=False, rom=base, errors=[], timed_out=True)
+        found = [
+            (m.group("sev"), AsmDiagnostic(int(m.group("line")), m.group("code"), m.group("msg")))
+            for m in _DIAG.finditer(run.process.stdout + run.process.stderr)
+        ]
+        errors = [d for sev, d in found if sev == "error"]
+        warnings = [d for sev, d in found if sev == "warning"]
+        ok = run.process.returncode == 0 and not errors
+        return Assembled(ok=ok, rom=run.rom if ok else base, errors=errors, warnings=warnings)
 
     def check(self, snippet: str, *, budget: float | None = None) -> AsmOutcome:
         return self.check_many([snippet], budget=budget)[0]

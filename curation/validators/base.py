@@ -10,10 +10,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from schemas.sample import SampleRevision
 from schemas.validation import ValidationIssue, ValidationResult
+
+if TYPE_CHECKING:
+    from curation.rommap import RomMap
+    from curation.store import Store
 
 
 class Validator(ABC):
@@ -39,6 +45,44 @@ class Validator(ABC):
             issues=issues,
             details=details or {},
         )
+
+
+@dataclass(frozen=True)
+class ValidationContext:
+    """What a validator may know besides the sample: the workspace's ROM map (None before
+    ``triforge rom-map build``). Validators that read it derive from :class:`ContextValidator`."""
+
+    rom_map: RomMap | None = None
+
+    @classmethod
+    def of_home(cls, home: Path) -> ValidationContext:
+        from curation.rommap import load_rom_map
+        from curation.workspace import WorkspacePaths
+
+        return cls(load_rom_map(WorkspacePaths(home).rom_map))
+
+    @classmethod
+    def of_store(cls, store: Store) -> ValidationContext:
+        from curation.rommap import load_rom_map
+        from curation.workspace import WorkspacePaths
+
+        return cls(load_rom_map(WorkspacePaths.of_store(store).rom_map))
+
+
+class ContextValidator(Validator):
+    """A validator whose verdict depends on the workspace (the ROM map), not on the sample alone.
+    Its stored results are forgotten when the map is rebuilt (``Validations.forget``)."""
+
+    def validate(self, revision: SampleRevision) -> ValidationResult:
+        return self.validate_in(revision, ValidationContext())
+
+    @abstractmethod
+    def validate_in(self, revision: SampleRevision, context: ValidationContext) -> ValidationResult: ...
+
+    def validate_many_in(
+        self, revisions: Sequence[SampleRevision], context: ValidationContext
+    ) -> list[ValidationResult]:
+        return [self.validate_in(r, context) for r in revisions]
 
 
 REGISTRY: dict[str, Validator] = {}

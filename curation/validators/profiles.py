@@ -24,13 +24,27 @@ class Profile:
 
 PROFILES: dict[Kind, Profile] = {
     Kind.debug_dialogue: Profile(
-        "debug_dialogue", ("diagnosis_first", "asm_assembles", "terminology", "anti_patterns", "length")
+        "debug_dialogue",
+        ("diagnosis_first", "asm_assembles", "terminology", "anti_patterns", "length"),
+        ("rom_patch", "alttp_conventions"),
     ),
+    # The game-aware checks decide a quest pair: hooks, save bytes and the vanilla routines it must use.
     Kind.quest_implementation: Profile(
-        "quest_implementation", ("quest_structure", "asm_assembles", "anti_patterns", "length")
+        "quest_implementation",
+        (
+            "quest_structure",
+            "asm_assembles",
+            "rom_patch",
+            "sram_ownership",
+            "alttp_conventions",
+            "anti_patterns",
+            "length",
+        ),
     ),
-    Kind.asm_optimize: Profile("asm_optimize", ("asm_assembles", "anti_patterns", "length")),
-    Kind.asm_generate: Profile("asm_generate", ("asm_assembles", "anti_patterns", "length")),
+    Kind.asm_optimize: Profile("asm_optimize", ("asm_assembles", "anti_patterns", "length"), ("rom_patch",)),
+    Kind.asm_generate: Profile(
+        "asm_generate", ("asm_assembles", "anti_patterns", "length"), ("rom_patch", "alttp_conventions")
+    ),
     Kind.asm_explain: Profile("asm_explain", ("anti_patterns", "length"), ("asm_assembles",)),
     Kind.other: Profile("other", ("anti_patterns",), ("length",)),
 }

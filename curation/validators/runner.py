@@ -22,7 +22,7 @@ from curation.store import Store
 from curation.validators import load_builtin
 from curation.validators.asar import AsmOutcome
 from curation.validators.asm_assembles import AsmAssembles
-from curation.validators.base import REGISTRY, Validator
+from curation.validators.base import REGISTRY, ContextValidator, ValidationContext, Validator
 from curation.validators.profiles import profile_for
 from schemas.sample import SampleRevision
 from schemas.validation import ValidationResult
@@ -109,9 +109,16 @@ def _validators_for(revision: SampleRevision, only: set[str] | None) -> list[Val
     return [REGISTRY[n] for n in names if only is None or n in only]
 
 
-def _run_validator(validator: Validator, revisions: list[SampleRevision], store: Store) -> list[ValidationResult]:
-    if isinstance(validator, AsmAssembles):
+def _run_validator(
+    validator: Validator,
+    revisions: list[SampleRevision],
+    store: Store | None,
+    context: ValidationContext,
+) -> list[ValidationResult]:
+    if isinstance(validator, AsmAssembles) and store is not None:
         return validator.validate_many(revisions, cache=StoreAsmCache(store))
+    if isinstance(validator, ContextValidator):
+        return validator.validate_many_in(revisions, context)
     return validator.validate_many(revisions)
 
 
@@ -146,6 +153,7 @@ def validate_samples(
         if unknown:
             raise KeyError(f"unknown validator(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(REGISTRY))}")
     flt = compile_filter(where)
+    context = ValidationContext.of_store(store)
     cursor = store.con.execute(f"SELECT * FROM samples WHERE {flt.sql} ORDER BY id", flt.params)
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
@@ -173,7 +181,7 @@ def validate_samples(
         batch: list[list] = []
         for name, items in todo.items():
             validator = REGISTRY[name]
-            results = _run_validator(validator, [rev for _, rev in items], store)
+            results = _run_validator(validator, [rev for _, rev in items], store, context)
             run.validators[name].ran += len(items)
             now = utc_now()
             batch += [_result_row(rid, result, now) for (rid, _), result in zip(items, results, strict=True)]
@@ -212,22 +220,26 @@ def record_results(store: Store, items: Sequence[tuple[str, str, list[Validation
 
 
 def run_profile(
-    revision: SampleRevision, store: Store | None = None, *, substitutes: Mapping[str, Validator] | None = None
+    revision: SampleRevision,
+    store: Store | None = None,
+    *,
+    substitutes: Mapping[str, Validator] | None = None,
+    context: ValidationContext | None = None,
 ) -> list[ValidationResult]:
     """Every validator of the revision's profile, on one revision (the service's instant feedback).
 
     ``substitutes`` replaces registered validators by name with differently configured instances of
     the same check - the service's assembler, with a short timeout for untrusted code - so the rules
     stay one and only their limits differ. Without a store nothing here touches the database, so
-    a caller may judge in worker threads while another thread writes."""
+    a caller may judge in worker threads while another thread writes; ``context`` (default: the
+    store's workspace, or none) carries the ROM map."""
     load_builtin()
+    if context is None:
+        context = ValidationContext.of_store(store) if store is not None else ValidationContext()
     results = []
     for validator in _validators_for(revision, None):
         validator = (substitutes or {}).get(validator.name, validator)
-        if store is not None:
-            results += _run_validator(validator, [revision], store)
-        else:
-            results += validator.validate_many([revision])
+        results += _run_validator(validator, [revision], store, context)
     return results
 
 
@@ -254,11 +266,15 @@ class Judgement:
 
 
 def judge(
-    revision: SampleRevision, store: Store | None = None, *, substitutes: Mapping[str, Validator] | None = None
+    revision: SampleRevision,
+    store: Store | None = None,
+    *,
+    substitutes: Mapping[str, Validator] | None = None,
+    context: ValidationContext | None = None,
 ) -> Judgement:
     """Run the profile on one revision and apply the same pass rule as the ``samples`` view (every
     *required* validator passed), so a submission, a correction and a repair are judged alike."""
-    results = run_profile(revision, store, substitutes=substitutes)
+    results = run_profile(revision, store, substitutes=substitutes, context=context)
     return Judgement(results, failed_required(revision, results))
 
 

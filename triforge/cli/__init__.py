@@ -11,7 +11,7 @@ import typer
 
 from curation.workspace import HOME_ENV
 from triforge import __version__
-from triforge.cli import dedup, experiment, labeling, propose, reviewers, samples, serve, snapshots, store
+from triforge.cli import dedup, experiment, labeling, propose, reviewers, rommap, samples, serve, snapshots, store
 from triforge.cli.classify import classify_command
 from triforge.cli.common import set_home
 from triforge.cli.demo import demo_command
@@ -78,6 +78,7 @@ app.add_typer(samples.app, name="samples")
 app.add_typer(snapshots.app, name="snapshot")
 app.add_typer(store.app, name="store")
 app.add_typer(dedup.app, name="dedup")
+app.add_typer(rommap.app, name="rom-map")
 app.add_typer(serve.keys_app, name="keys")
 app.add_typer(eval_app, name="eval")
 app.add_typer(experiment.app, name="experiment")
