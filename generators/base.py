@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from schemas.sample import Kind, Message, Provenance, Role, SampleRevision, SourceType
+
+if TYPE_CHECKING:
+    from curation.rommap import RomMap
 
 REGISTRY: dict[str, Generator] = {}
 
@@ -21,7 +24,9 @@ class Generator(ABC):
     description: ClassVar[str] = ""
 
     @abstractmethod
-    def generate(self, n: int, seed: int) -> list[SampleRevision]: ...
+    def generate(self, n: int, seed: int, *, rom_map: RomMap | None = None) -> list[SampleRevision]:
+        """``n`` proposals for ``seed``; ``rom_map`` is the workspace's map for proposers that build on
+        the game (quest hooks, free save bytes), None where there is none."""
 
     def proposal(
         self, kind: Kind, category: str, question: str, answer: str, *, seed: int, index: int, **metadata: object

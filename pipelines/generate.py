@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from curation.importers.service import PendingRevision, write_revisions
+from curation.rommap import load_rom_map
 from curation.store import Store
 from curation.workspace import Workspace, as_workspace
 from generators.base import get_generator
@@ -45,7 +46,7 @@ class Generate(PipelineStep):
     def run(self, generator_name: str, n: int, seed: int, *, progress: Progress | None = None) -> GenerateSummary:
         store = self.workspace.store
         generator = get_generator(generator_name)
-        revisions = generator.generate(n, seed)
+        revisions = generator.generate(n, seed, rom_map=load_rom_map(self.workspace.paths.rom_map))
         source = f"{generator.name}@{generator.version}"
         if progress:
             progress("store", 0, len(revisions))

@@ -119,6 +119,26 @@ class RomMap:
             i += 1
         return found
 
+    def calls_to(self, label: str) -> list[tuple[Entry, list[Entry]]]:
+        """Every ``JSL``/``JSR`` to ``label`` in vanilla code, each with the (up to 3) instructions before it
+        in the same routine: the call sites a hook can take over, and how their arguments are set up."""
+        found = []
+        wanted = {f"JSL {label}", f"JSR {label}"}
+        for i, text in enumerate(self.texts):
+            if text in wanted and self.code[i]:
+                before = [
+                    self._entry(j)
+                    for j in range(max(0, i - 3), i)
+                    if self.code[j] and self.routine_ids[j] == self.routine_ids[i]
+                ]
+                found.append((self._entry(i), before))
+        return found
+
+    def label_inside(self, start: int, end: int) -> str | None:
+        """A label pointing strictly inside [start, end): a branch target a hook there would cut."""
+        start, end = rom_address(start), rom_address(end)
+        return next((name for name, address in self.labels.items() if start < address < end), None)
+
     def _entry(self, i: int) -> Entry:
         return Entry(self.starts[i], self.lengths[i], self.texts[i], self.code[i], self.routines[self.routine_ids[i]])
 

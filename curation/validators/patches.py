@@ -90,7 +90,8 @@ def _bases() -> tuple[bytes, bytes]:
 
 
 @functools.cache
-def _asar() -> Asar:
+def shared_asar() -> Asar:
+    """The assembler the map-aware checks share (thread-safe: each run is its own process)."""
     return Asar()
 
 
@@ -125,7 +126,7 @@ def assemble_patch(code: str, rom_map: RomMap | None, asar: Asar | None = None) 
     definitions, resolved = label_definitions(code, rom_map)
     source = "\n".join(([] if _MAPPING.search(code) else ["lorom"]) + definitions + [code]) + "\n"
     shift = len(definitions) + (0 if _MAPPING.search(code) else 1)
-    asar = asar or _asar()
+    asar = asar or shared_asar()
     base_a, base_b = _bases()
     first = asar.assemble(source, base_a)
     errors = [AsmDiagnostic(e.line - shift if e.line else None, e.code, e.message) for e in first.errors]
@@ -162,6 +163,7 @@ __all__ = ["PatchWrites", "Run", "assemble_patch", "label_definitions", "patch_b
 
 _DEFINE_LINE = re.compile(r"^\s*!([A-Za-z_]\w*)\s*[:?]?=\s*(\S+)", re.M)
 _INSTRUCTION = re.compile(r"^\s*(?:[A-Za-z_.][\w.]*:\s*)?([A-Za-z]{3})(?:\.([bwlBWL]))?\b\s*([^;]*)")
+_GLOBAL_LABEL = re.compile(r"^([A-Za-z_]\w*):")
 _LONG_OPERAND = re.compile(r"^\$([0-9A-Fa-f]{6})(?:\s*,\s*([XYxy]))?$")
 _SHORT_OPERAND = re.compile(r"^\$([0-9A-Fa-f]{2,4})(?:\s*,\s*([XYxy]))?$")
 
@@ -174,6 +176,7 @@ class Instruction:
     mnemonic: str
     operand: str
     text: str
+    routine: str = ""  # the last global label above it (``.local`` and ``+``/``-`` labels are inside routines)
 
     @property
     def address(self) -> int | None:
@@ -201,14 +204,21 @@ def parse_instructions(code: str) -> list[Instruction]:
     labels, directives or data give nothing; the line numbers are the block's, from 1."""
     defines = {m.group(1): m.group(2) for m in _DEFINE_LINE.finditer(code)}
     found = []
+    routine = ""
     for number, raw in enumerate(code.split("\n"), 1):
         text = raw.split(";", 1)[0].strip()
         if not text or text.startswith("!"):
             continue
+        label = _GLOBAL_LABEL.match(text)
+        if label:
+            routine = label.group(1)
+            text = text[label.end() :].strip()
+            if not text:
+                continue
         match = _INSTRUCTION.match(text)
         if not match or match.group(1).upper() not in MNEMONICS:
             continue
         operand = match.group(3).strip()
         operand = re.sub(r"!([A-Za-z_]\w*)", lambda m: defines.get(m.group(1), m.group(0)), operand)
-        found.append(Instruction(number, match.group(1).upper(), operand, text))
+        found.append(Instruction(number, match.group(1).upper(), operand, text, routine))
     return found

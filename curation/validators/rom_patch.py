@@ -18,10 +18,21 @@ reason in Argilla. Without a ROM map the validator says so (a warning) and judge
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from curation.rommap import Entry, RomMap
 from curation.validators.base import ContextValidator, ValidationContext, register
-from curation.validators.patches import PatchWrites, Run, assemble_patch, patch_blocks
+from curation.validators.patches import (
+    VANILLA_SIZE,
+    PatchWrites,
+    Run,
+    shared_asar,
+    assemble_patch,
+    label_definitions,
+    patch_blocks,
+    rom_offset,
+)
 from schemas.sample import SampleRevision
 from schemas.validation import IssueLocation, ValidationIssue, ValidationResult
 
@@ -40,6 +51,15 @@ class RomPatch(ContextValidator):
     name = "rom_patch"
     version = "1"
     description = "hooks start and end on instruction boundaries in code, re-run what they displace, use free space"
+
+    def validate_many_in(
+        self, revisions: Sequence[SampleRevision], context: ValidationContext
+    ) -> list[ValidationResult]:
+        """Each patch costs two Asar runs (external processes): two at a time keep both cores busy."""
+        if len(revisions) < 4:
+            return [self.validate_in(r, context) for r in revisions]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            return list(pool.map(lambda r: self.validate_in(r, context), revisions))
 
     def validate_in(self, revision: SampleRevision, context: ValidationContext) -> ValidationResult:
         blocks = patch_blocks(revision)
@@ -108,6 +128,16 @@ class RomPatch(ContextValidator):
             if data:
                 issues.append(_error("hook_in_data", run, f"writes {_span(run)} into data: {data[0].describe()}"))
                 continue
+            inside = rom_map.label_inside(run.start, run.end)
+            if inside:
+                issues.append(
+                    _error(
+                        "hook_over_branch_target",
+                        run,
+                        f"overwrites {_span(run)}, where vanilla code jumps to `{inside}` "
+                        f"({at(rom_map.labels[inside])}): that jump now lands inside the hook's bytes",
+                    )
+                )
             returns = [e for e in entries if e.text.split()[0] in ("RTS", "RTL", "RTI") and e.address >= run.start]
             if returns and first.address == run.start:
                 issues.append(
@@ -201,12 +231,25 @@ def _assemble_displaced(displaced: list[Entry], rom_map: RomMap) -> bytes | None
     """The bytes of the displaced instructions as the game has them, assembled from the disassembly's text."""
     if not displaced:
         return b""
-    code = f"org ${displaced[0].address:06X}\n" + "\n".join(e.text for e in displaced)
-    assembled = assemble_patch(code, rom_map)
-    if not assembled.ok or not assembled.vanilla_runs:
+    key = (rom_map.fingerprint, displaced[0].address, tuple(e.text for e in displaced))
+    if key not in _DISPLACED:
+        _DISPLACED[key] = _assemble_original(displaced, rom_map)
+    return _DISPLACED[key]
+
+
+_DISPLACED: dict[tuple[str, int, tuple[str, ...]], bytes | None] = {}  # hook sites recur: assemble each once
+
+
+def _assemble_original(displaced: list[Entry], rom_map: RomMap) -> bytes | None:
+    start, end = displaced[0].address, displaced[-1].end
+    code = "\n".join(e.text for e in displaced)
+    definitions, _ = label_definitions(code, rom_map)
+    source = "\n".join(["lorom", *definitions, f"org ${start:06X}", code]) + "\n"
+    assembled = shared_asar().assemble(source, bytes(VANILLA_SIZE))
+    if not assembled.ok:
         return None
-    start = assembled.vanilla_runs[0].start
-    return assembled.read(start, displaced[-1].end - start)
+    offset = rom_offset(start)
+    return assembled.rom[offset : offset + (end - start)]
 
 
 def _span(run: Run) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 
+from curation.rommap import RomMap
 from generators.base import Generator, register
 from generators.bug_injection import addressing, arithmetic, calls, dma, game, loops, timing, widths
 from generators.bug_injection.case import Case, Template
@@ -63,7 +64,7 @@ class BugInjection(Generator):
         "written up diagnosis-first"
     )
 
-    def generate(self, n: int, seed: int) -> list[SampleRevision]:
+    def generate(self, n: int, seed: int, *, rom_map: RomMap | None = None) -> list[SampleRevision]:
         rng = random.Random(f"{self.name}:{self.version}:{seed}")
         names = routine_names()
 

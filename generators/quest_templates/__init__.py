@@ -6,6 +6,10 @@ characters, free SRAM, ...) - and the answer is the implementation: the hook poi
 the message ids, and asm that assembles with Asar (an ``org`` at the hook that patches in a JSL, the
 routine in free space).
 
+Version 3 builds on the user's ROM map (``triforge rom-map build``): hooks at vanilla call sites,
+the quest's state in a save byte nothing else uses, text and the reward through vanilla's routines
+(see ``implementation.py``). Without a map it says which command builds one.
+
 Why the variety (version 2): version 1 filled one fixed text per type with a few names, so all 500
 proposals were near-duplicates (MinHash) of each other. Now the people, places, beats, constraints,
 headings, rewards, the quest type's own check, the code's idioms and the wording and order of the
@@ -16,31 +20,38 @@ from __future__ import annotations
 
 import random
 
+from curation.rommap import RomMap
 from generators.base import Generator, register
 from generators.draw import Draw
 from generators.quest_templates.designs import QUEST_TYPES, make_design
 from generators.quest_templates.implementation import build_code, draw_plan, implementation_text
+from generators.quest_templates.sites import find_sites, require_map
 from generators.vocabulary import routine_names
 from schemas.sample import Kind, SampleRevision
 
 
 class QuestTemplates(Generator):
     name = "quest_templates"
-    version = "2"
-    description = "fetch, talk, trigger, fairy fountain, hidden room and switch puzzle quests with asm"
+    version = "3"
+    description = (
+        "fetch, talk, trigger, fairy fountain, hidden room and switch puzzle quests hooked at vanilla call sites "
+        "from your ROM map"
+    )
 
-    def generate(self, n: int, seed: int) -> list[SampleRevision]:
-        rng = random.Random(f"{self.name}:{self.version}:{seed}")
+    def generate(self, n: int, seed: int, *, rom_map: RomMap | None = None) -> list[SampleRevision]:
+        rom_map = require_map(rom_map)
+        sites = find_sites(rom_map)
+        rng = random.Random(f"{self.name}:{self.version}:{seed}:{rom_map.fingerprint}")
         types = list(QUEST_TYPES)
         names = routine_names()
 
         def propose(index: int) -> SampleRevision:
             quest_type = types[index % len(types)]
             draw = Draw(rng, names)
-            plan = draw_plan(draw, quest_type)
-            design = make_design(draw, quest_type, plan.reward.name)
-            code, why_check = build_code(draw, quest_type, plan)
-            answer = implementation_text(draw, design, plan, code, why_check)
+            plan = draw_plan(draw, quest_type, sites, rom_map)
+            design = make_design(draw, quest_type, plan.reward[0])
+            code, style = build_code(draw, quest_type, plan)
+            answer = implementation_text(draw, design, plan, code, style)
             return self.proposal(
                 Kind.quest_implementation,
                 quest_type,
@@ -49,6 +60,8 @@ class QuestTemplates(Generator):
                 seed=seed,
                 index=index,
                 quest_type=quest_type,
+                hooks=[f"${plan.giver.address:06X}", f"${plan.step.address:06X}"],
+                state_byte=f"${plan.state:06X}",
             )
 
         return self.distinct(n, propose)

@@ -1,281 +1,370 @@
-"""The ROM side of a quest: hook, SRAM flag, message ids, the reward, and asm that assembles with Asar.
+"""The ROM side of a quest (version 3), built on the user's ROM map so an ALttP hacker can accept it.
 
-The code is assembled from parts that vary as real patches do: how the message id is queued (two
-8-bit stores or one 16-bit store to $1CF0), how the reward is granted (set an item byte, add with a
-cap, a 16-bit rupee add, a heart container), the quest type's own check (the fetched item, the
-story stage, the torches lit, the switches pressed), and whether the routine saves P or sets the
-sizes itself. The prose around it names the hook point, the flag and both message ids (what
-``quest_structure`` checks) in a drawn order and wording.
+Every part comes from the map, not from a list of guesses (version 2's hooks split instructions, its
+flags sat in the player's name, its messages were queued and never shown):
 
-The hook addresses are *illustrative*: they assemble, but whether each is the right place to hook
-in a given ROM is what the expert reviewing the proposal decides. $1CF0/$1CF1 is where ALTTP queues
-the next message id; the flag bytes are taken from $7EF3D0-$7EF3EF, which a hack must check against
-its own SRAM map.
+* **Hooks** are vanilla call sites (:mod:`generators.quest_templates.sites`): the quest-giver's talk
+  call (``JSL Sprite_ShowSolicitedMessage``) and, per quest type, the step's site - another NPC's talk,
+  an item hand-over (``JSL Link_ReceiveItem``) or a scripted message. Each ``org`` replaces that one
+  4-byte ``JSL`` with ``autoclean JSL`` to the quest's routine, which makes the displaced call itself.
+* **State** is one save byte vanilla never names and the hack does not claim (the hack file's own
+  quest byte when it declares one): three bits - asked, found, paid out. The step writes "found",
+  the giver tests it: every condition the reward tests is written by the patch.
+* **Messages** go through the displaced ``Sprite_ShowSolicitedMessage`` call with the quest's own ids
+  in A/Y, so the text box really opens; the quest's lines are new ids ($0190+) the hack adds.
+* **The reward** is handed over by ``Link_ReceiveItem`` with its item id in Y, as vanilla NPCs do.
+* Register widths are saved (``PHP``/``PLP``) around every width change, A, X and Y are preserved, and
+  the code goes into ``freecode``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generators.draw import Draw, h2, h4, h6
+from curation.rommap import RomMap
+from generators.draw import Draw, h2, h4
 from generators.quest_templates.designs import Design
+from generators.quest_templates.sites import RECEIVE, QuestSites, Site
 
-HOOKS = (
-    (0x05E1A0, "the NPC's talk routine"),
-    (0x068AB3, "the chest-opening handler"),
-    (0x1EE0C4, "the room's load routine"),
-    (0x028364, "the overworld transition"),
-    (0x06C0F2, "the fairy fountain handler"),
-    (0x01C5A4, "the switch tile handler"),
-    (0x07B0D4, "Link's item-use routine"),
-    (0x09C2A0, "the overworld secret check"),
-    (0x0EE8D0, "the end of the text box handler"),
-    (0x1D8C40, "the sprite prep routine"),
-    (0x0287E0, "the dungeon door handler"),
-    (0x0DB2F0, "the HUD refresh"),
-)
-
-
-@dataclass(frozen=True)
-class Reward:
-    name: str
-    address: int
-    grant: str  # set | add | inc | add16 | heart
-    amount: int
-    cap: int = 0
-
-
+# Item ids as Link_ReceiveItem takes them (the community's item tables); the reviewer checks the one drawn.
 REWARDS = (
-    Reward("a Bottle", 0x7EF35C, "set", 0x02),
-    Reward("10 Bombs", 0x7EF343, "add", 0x0A, 0x32),
-    Reward("30 Arrows", 0x7EF377, "add", 0x1E, 0x46),
-    Reward("the Magic Powder", 0x7EF344, "set", 0x02),
-    Reward("a Piece of Heart", 0x7EF36B, "inc", 0x01),
-    Reward("100 Rupees", 0x7EF360, "add16", 0x64),
-    Reward("300 Rupees", 0x7EF360, "add16", 0x12C),
-    Reward("a Heart Container", 0x7EF36C, "heart", 0x08),
-    Reward("half magic", 0x7EF37B, "set", 0x01),
-    Reward("5 Bombs", 0x7EF343, "add", 0x05, 0x32),
+    ("a Bottle", 0x16),
+    ("a Piece of Heart", 0x17),
+    ("a Heart Container", 0x3E),
+    ("100 Rupees", 0x40),
+    ("300 Rupees", 0x46),
+    ("10 Bombs", 0x31),
+    ("10 Arrows", 0x44),
+    ("the Magic Powder", 0x0D),
+    ("50 Rupees", 0x41),
 )
+# Which site advances each quest type's middle step.
+STEP_SITE = {
+    "fetch": "receive",
+    "talk": "talk",
+    "trigger": "event",
+    "fairy_fountain": "receive",
+    "hidden_room": "event",
+    "switch_puzzle": "event",
+}
+STEP_WORDS = {
+    "talk": "when Link talks to them",
+    "receive": "when Link is handed the item there",
+    "event": "when that scripted message plays",
+}
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything the implementation is made of, drawn once."""
+    """Everything the implementation is made of, drawn once from the map."""
 
-    routine: str
-    hook: int
-    hook_desc: str
-    free_bank: int
-    flag: int
-    bit: int
+    routine: str  # the quest's routine-name stem
+    giver: Site
+    step: Site
+    state: int  # the save byte
+    state_claim: str  # the hack's name for it, or ""
     text_ask: int
     text_done: int
-    reward: Reward
-    state: int  # a second SRAM byte some quest types keep their progress in
-    save_p: bool
+    reward: tuple[str, int]
 
 
-def draw_plan(d: Draw, quest_type: str) -> Plan:
-    hook, hook_desc = d.pick(HOOKS)
-    ask = d.int(0x100, 0x17F)
-    flag = 0x7EF3C0 + d.int(0x10, 0x2E)
-    return Plan(
-        routine=f"Quest_{quest_type.title().replace('_', '')}_{d.routine().split('_', 1)[-1]}",
-        hook=hook,
-        hook_desc=hook_desc,
-        free_bank=d.int(0x20, 0x27),
-        flag=flag,
-        bit=1 << d.int(0, 7),
-        text_ask=ask,
-        text_done=d.int(0x180, 0x1FF),
-        reward=d.pick(REWARDS),
-        state=flag + 1,
-        save_p=d.chance(0.6),
-    )
+def _at(address: int) -> str:
+    return f"${address >> 16:02X}:{address & 0xFFFF:04X}"
 
 
-def _message(d: Draw, message: int) -> list[str]:
-    """Queue a message id at $1CF0/$1CF1: two byte stores, one word store through A, or through X."""
-    way = d.int(0, 2)
-    if way == 0:
-        return [f"LDA #{h2(message)}", "STA $1CF0", f"LDA #{h2(message >> 8)}", "STA $1CF1"]
-    if way == 1:
-        return ["REP #$20", f"LDA #{h4(message)}", "STA $1CF0", "SEP #$20"]
-    return ["REP #$10", f"LDX #{h4(message)}", "STX $1CF0", "SEP #$10"]
+def _state_byte(d: Draw, rom_map: RomMap) -> tuple[int, str]:
+    """A save byte for the quest: one the hack file assigns to quests, else one vanilla never names."""
+    claims = [c for c in rom_map.hack.sram if "quest" in (c.name + c.use).lower()]
+    if claims:
+        claim = d.pick(claims)
+        return claim.address + d.int(0, claim.size - 1), claim.name
+    free = rom_map.free_save_bytes()
+    if not free:
+        raise ValueError("no free save byte in $7EF400-$7EF4FD: declare one in your hack file ([[sram]])")
+    return d.pick(free), ""
 
 
-def _flag_test(d: Draw, flag: str, bit: str) -> list[str]:
+def draw_plan(d: Draw, quest_type: str, sites: QuestSites, rom_map: RomMap) -> Plan:
+    giver = d.pick(sites.talk)
+    step_kind = STEP_SITE[quest_type]
+    choices = [s for s in sites.of(step_kind) if s.routine != giver.routine] or list(sites.of(step_kind))
+    step = d.pick(choices)
+    state, claim = _state_byte(d, rom_map)
+    ask = d.int(0x190, 0x1F0)
+    name = f"{quest_type.title().replace('_', '')}_{d.routine().split('_', 1)[-1]}"
+    return Plan(name, giver, step, state, claim, ask, ask + d.int(1, 0x0F), d.pick(REWARDS))
+
+
+LOCAL_LABELS = {
+    "vanilla": (".vanilla", ".usual_line", ".as_vanilla", ".not_ours", ".default_line"),
+    "thanks": (".thanks", ".pay_out", ".reward", ".errand_done", ".give_reward"),
+    "exit": (".exit", ".done", ".return", ".out", ".leave"),
+    "wait": (".wait", ".no_talk", ".later", ".not_yet", ".not_talked"),
+    "skip": (".skip", ".not_asked", ".too_early", ".no_errand", ".ignore"),
+}
+STATE_NOUNS = ("State", "Flags", "Progress", "Status", "Bits", "Steps")
+COMMENTS = {
+    "keep_p": ("keep the caller's P (widths and flags)", "save P: widths and carry", "caller's widths"),
+    "vanilla_a": ("vanilla's message id, low byte", "the id vanilla loaded", "A as the call site set it"),
+    "paid": ("paid out already?", "reward given?", "quest finished?"),
+    "found": ("errand done?", "step done?", "did Link do the step?"),
+    "talked": ("carry set: Link talked this frame", "C=1 when Link pressed A", "carry: talked to"),
+    "open": ("the errand is open", "asked", "quest started"),
+    "slot": ("the sprite slot", "X = sprite index", "keep X for the sprite code"),
+    "never": ("never again", "paid out", "done for good"),
+    "displaced": ("the displaced call, as vanilla made it", "vanilla's own call", "what the hook replaced"),
+    "only_talk": ("only when Link actually talked", "no talk, no progress", "C=0: nothing happened"),
+    "given": ("only once the errand was given", "not asked yet: ignore", "needs the request first"),
+    "step": ("the step is done", "mark the step", "progress"),
+}
+
+
+@dataclass(frozen=True)
+class Style:
+    """How one proposal writes its code: names, bits, idioms and comments, all drawn once."""
+
+    state: str
+    bits: tuple[int, int, int]  # asked, found, done
+    labels: dict[str, str]
+    bit_test: str  # AND | BIT
+    set_first: bool  # LDA #bit : ORA state  instead of  LDA state : ORA #bit
+    found_first: bool  # the giver checks "found" before "paid out"
+    lower: bool
+    comment_rate: float
+    comments: dict[str, str]
+
+    @classmethod
+    def draw(cls, d: Draw, stem: str) -> Style:
+        bits = d.shuffled([1 << i for i in range(8)])[:3]
+        return cls(
+            state=f"!{stem.replace('_', '')}{d.pick(STATE_NOUNS)}",
+            bits=(bits[0], bits[1], bits[2]),
+            labels={k: d.pick(v) for k, v in LOCAL_LABELS.items()},
+            bit_test=d.pick(["AND", "BIT"]),
+            set_first=d.chance(0.5),
+            found_first=d.chance(0.5),
+            lower=d.chance(0.3),
+            comment_rate=d.pick([0.0, 0.4, 0.8]),
+            comments={k: d.pick(v) for k, v in COMMENTS.items()},
+        )
+
+
+class _Writer:
+    """Code lines in one proposal's style."""
+
+    def __init__(self, d: Draw, style: Style) -> None:
+        self.d = d
+        self.style = style
+
+    def line(self, text: str, comment: str = "") -> str:
+        if text.endswith(":") or text.startswith((".", "!", "org", "freecode", "autoclean", "+")):
+            out = text
+        else:
+            mnemonic, _, rest = text.partition(" ")
+            out = "    " + (mnemonic.lower() if self.style.lower else mnemonic) + (f" {rest}" if rest else "")
+        note = self.style.comments.get(comment, comment)
+        return f"{out:<34}; {note}" if note and self.d.chance(self.style.comment_rate) else out
+
+    def test(self, bit: int, comment: str = "") -> list[str]:
+        return [self.line(f"LDA.l {self.style.state}"), self.line(f"{self.style.bit_test}.b #{h2(bit)}", comment)]
+
+    def set(self, bit: int, comment: str = "") -> list[str]:
+        state = self.style.state
+        if self.style.set_first:
+            return [self.line(f"LDA.b #{h2(bit)}"), self.line(f"ORA.l {state}", comment), self.line(f"STA.l {state}")]
+        return [self.line(f"LDA.l {state}"), self.line(f"ORA.b #{h2(bit)}", comment), self.line(f"STA.l {state}")]
+
+
+def _giver_routine(w: _Writer, plan: Plan, label: str) -> list[str]:
+    asked, found, done = w.style.bits
+    lab = w.style.labels
+    item_name, item = plan.reward
+    callee = plan.giver.callee
+    if w.style.found_first:  # found? then paid out? - else ask
+        checks = [
+            *w.test(found, "found"),
+            w.line("BEQ .ask"),
+            *w.test(done, "paid"),
+            w.line(f"BNE {lab['vanilla']}"),
+            w.line(f"BRA {lab['thanks']}"),
+            w.line(".ask"),
+        ]
+    else:
+        checks = [
+            *w.test(done, "paid"),
+            w.line(f"BNE {lab['vanilla']}"),
+            *w.test(found, "found"),
+            w.line(f"BNE {lab['thanks']}"),
+        ]
+    return [
+        w.line(f"{label}:", f"replaces JSL {callee} in {plan.giver.routine}"),
+        w.line("PHP", "keep_p"),
+        w.line("SEP #$20"),
+        w.line("PHA", "vanilla_a"),
+        *checks,
+        w.line("PLA"),
+        w.line("PLP"),
+        w.line(f"LDA.b #{h2(plan.text_ask & 0xFF)}", f"message {h4(plan.text_ask)}: the request"),
+        w.line(f"LDY.b #{h2(plan.text_ask >> 8)}"),
+        w.line(f"JSL {callee}", "talked"),
+        w.line(f"BCC {lab['exit']}"),
+        w.line("PHP"),
+        w.line("SEP #$20"),
+        w.line("PHA"),
+        *w.set(asked, "open"),
+        w.line("PLA"),
+        w.line("PLP"),
+        w.line(lab["exit"]),
+        w.line("RTL"),
+        w.line(lab["thanks"]),
+        w.line("PLA"),
+        w.line("PLP"),
+        w.line(f"LDA.b #{h2(plan.text_done & 0xFF)}", f"message {h4(plan.text_done)}: the thanks"),
+        w.line(f"LDY.b #{h2(plan.text_done >> 8)}"),
+        w.line(f"JSL {callee}"),
+        w.line(f"BCC {lab['wait']}"),
+        w.line("PHP"),
+        w.line("SEP #$30"),
+        w.line("PHA"),
+        w.line("PHX", "slot"),
+        w.line(f"LDY.b #{h2(item)}", item_name),
+        w.line("STZ.w $02E9"),
+        w.line(f"JSL {RECEIVE}"),
+        w.line("PLX"),
+        *w.set(done, "never"),
+        w.line("PLA"),
+        w.line("PLP"),
+        w.line(lab["wait"]),
+        w.line("RTL"),
+        w.line(lab["vanilla"]),
+        w.line("PLA"),
+        w.line("PLP"),
+        w.line(f"JSL {callee}", "displaced"),
+        w.line("RTL"),
+    ]
+
+
+def _step_routine(w: _Writer, plan: Plan, label: str) -> list[str]:
+    asked, found, _ = w.style.bits
+    lab = w.style.labels
+    step = plan.step
+    head = [
+        w.line(f"{label}:", f"replaces JSL {step.callee} in {step.routine}"),
+        w.line(f"JSL {step.callee}", "displaced"),
+    ]
+    if step.kind == "talk":
+        head.append(w.line(f"BCC {lab['exit']}", "only_talk"))
+    return [
+        *head,
+        w.line("PHP"),
+        w.line("SEP #$20"),
+        w.line("PHA"),
+        *w.test(asked, "given"),
+        w.line(f"BEQ {lab['skip']}"),
+        *w.set(found, "step"),
+        w.line(lab["skip"]),
+        w.line("PLA"),
+        w.line("PLP"),
+        w.line(lab["exit"]),
+        w.line("RTL"),
+    ]
+
+
+def build_code(d: Draw, quest_type: str, plan: Plan) -> tuple[str, Style]:
+    style = Style.draw(d, plan.routine)
+    w = _Writer(d, style)
+    giver_label, step_label = f"Quest_{plan.routine}_Giver", f"Quest_{plan.routine}_Step"
+    claim = f"   ; {plan.state_claim} in the hack file" if plan.state_claim else ""
+    asked, found, done = style.bits
+    lines = [
+        f"{style.state} = ${plan.state:06X}{claim}",
+        f"; bits: {h2(asked)} asked, {h2(found)} found, {h2(done)} paid out" if d.chance(0.6) else "",
+        f"org ${plan.giver.address:06X}" + (f"   ; {plan.giver.routine}" if d.chance(0.5) else ""),
+        f"    autoclean JSL {giver_label}",
+        "",
+        f"org ${plan.step.address:06X}" + (f"   ; {plan.step.routine}" if d.chance(0.5) else ""),
+        f"    autoclean JSL {step_label}",
+        "",
+        "freecode",
+    ]
+    routines = [_giver_routine(w, plan, giver_label), _step_routine(w, plan, step_label)]
     if d.chance(0.5):
-        return [f"LDA {flag}", f"AND #{bit}", "BNE .done"]
-    return [f"LDA {flag}", f"BIT #{bit}", "BNE .done"]
+        routines.reverse()
+    return "\n".join([ln for ln in lines if ln is not None] + routines[0] + [""] + routines[1]), style
 
 
-def _flag_set(d: Draw, flag: str, bit: str) -> list[str]:
-    if d.chance(0.5):
-        return [f"LDA {flag}", f"ORA #{bit}", f"STA {flag}"]
-    return [f"LDA #{bit}", f"ORA {flag}", f"STA {flag}"]
-
-
-def _grant(reward: Reward) -> list[str]:
-    a = h6(reward.address)
-    if reward.grant == "set":
-        return [f"LDA #{h2(reward.amount)}", f"STA {a}"]
-    if reward.grant == "inc":
-        return [f"LDA {a}", "INC A", f"STA {a}"]
-    if reward.grant == "add":
-        return [f"LDA {a}", "CLC", f"ADC #{h2(reward.amount)}", f"CMP #{h2(reward.cap)}", "BCC +"]
-    if reward.grant == "add16":
-        return ["REP #$20", f"LDA {a}", "CLC", f"ADC #{h4(reward.amount)}", f"STA {a}", "SEP #$20"]
-    return [f"LDA {a}", "CLC", f"ADC #{h2(reward.amount)}", f"STA {a}", "STA $7EF36D"]  # heart: max and fill
-
-
-def _grant_lines(reward: Reward) -> list[str]:
-    lines = _grant(reward)
-    if reward.grant == "add":  # the capped add finishes here: clamp, then store
-        lines += [f"LDA #{h2(reward.cap)}", "+", f"STA {h6(reward.address)}"]
-    return lines
-
-
-def _type_check(quest_type: str, plan: Plan, d: Draw) -> tuple[list[str], str]:
-    """Lines that decide whether the reward is due yet, and the sentence explaining them."""
-    state = h6(plan.state)
-    not_yet = ".not_yet"
-    if quest_type == "fetch":
-        have = 1 << d.int(0, 7)
-        return (
-            [f"LDA {state}", f"AND #{h2(have)}", f"BEQ {not_yet}"],
-            f"bit {h2(have)} of {state} is set when Link picks up the errand item, so the reward waits for it",
-        )
-    if quest_type == "talk":
-        parts = d.int(2, 4)
-        return (
-            [f"LDA {state}", f"CMP #{h2(parts)}", "BCS .ending", "INC A", f"STA {state}", f"BRA {not_yet}", ".ending"],
-            f"{state} counts the parts of the story told so far; the reward comes after part {parts}",
-        )
-    if quest_type == "trigger":
-        torches = d.int(2, 4)
-        return (
-            [f"LDA {state}", f"CMP #{h2(torches)}", f"BCC {not_yet}"],
-            f"{state} counts what the player has lit or pressed; {torches} are needed",
-        )
-    if quest_type == "switch_puzzle":
-        mask = (1 << d.int(2, 4)) - 1
-        return (
-            [f"LDA {state}", f"AND #{h2(mask)}", f"CMP #{h2(mask)}", f"BNE {not_yet}"],
-            f"each switch sets one bit of {state}; all of {h2(mask)} must be set",
-        )
-    if quest_type == "fairy_fountain":
-        return (
-            [f"LDA {state}", f"BEQ {not_yet}"],
-            f"{state} becomes non-zero once the offering was thrown into the fountain",
-        )
-    return (
-        [f"LDA {state}", "AND #$01", f"BEQ {not_yet}"],
-        f"bit 0 of {state} is set when the hidden entrance is found",
+def implementation_text(d: Draw, design: Design, plan: Plan, code: str, style: Style) -> str:
+    giver, step = plan.giver, plan.step
+    item_name, item = plan.reward
+    asked, found, done = style.bits
+    bits = f"{h2(asked)} asked, {h2(found)} found, {h2(done)} paid out"
+    why_free = (
+        f"the hack file assigns it ({plan.state_claim})"
+        if plan.state_claim
+        else "no vanilla instruction names it and the hack file does not claim it"
     )
-
-
-def build_code(d: Draw, quest_type: str, plan: Plan) -> tuple[str, str]:
-    """The patch, and the sentence about the quest type's own check."""
-    check, why_check = _type_check(quest_type, plan, d)
-    flag, bit = h6(plan.flag), h2(plan.bit)
-    head = ["PHP", "SEP #$30"] if plan.save_p else ["SEP #$30"]
-    tail = ["PLP", "RTL"] if plan.save_p else ["RTL"]
-    body = [*_flag_test(d, flag, bit), *check]
-    body += _message(d, plan.text_done) + _grant_lines(plan.reward)
-    body += [*_flag_set(d, flag, bit), "BRA .done", ".not_yet", *_message(d, plan.text_ask)]
-    hook = [f"org {h6(plan.hook)}", f"    JSL {plan.routine}", "    NOP"]
-    if d.chance(0.4):  # the patch keeps its place in the file
-        hook = ["pushpc", *hook, "pullpc"]
-    routine = [f"org ${plan.free_bank:02X}8000", f"{plan.routine}:", *head, *body, ".done", *tail]
-    code = "\n".join(hook) + "\n\n" + d.asm(routine)
-    return code.replace("    org", "org"), why_check
-
-
-def implementation_text(d: Draw, design: Design, plan: Plan, code: str, why_check: str) -> str:
     hook_text = d.pick(
         [
-            f"Hook point: ${plan.hook >> 16:02X}:{plan.hook & 0xFFFF:04X} ({plan.hook_desc}) is patched with a JSL to "
-            f"{plan.routine} in free space at ${plan.free_bank:02X}:8000.",
-            f"Hook point: {plan.hook_desc} at ${plan.hook >> 16:02X}:{plan.hook & 0xFFFF:04X}; the org there "
-            f"replaces five bytes with JSL {plan.routine} (four) and a NOP.",
-            f"Hook point: ${plan.hook >> 16:02X}:{plan.hook & 0xFFFF:04X}, inside {plan.hook_desc}, jumps to "
-            f"{plan.routine} (bank ${plan.free_bank:02X}).",
+            f"Hook points: {design.npc} is played by the NPC whose talk routine is {giver.routine}: its "
+            f"`JSL {giver.callee}` at {_at(giver.address)} (vanilla message {h4(giver.value)}) becomes "
+            f"`autoclean JSL Quest_{plan.routine}_Giver`. The step is the `JSL {step.callee}` in {step.routine} at "
+            f"{_at(step.address)}, {STEP_WORDS[step.kind]}.",
+            f"Hook points: two vanilla call sites, each a whole 4-byte JSL replaced by a JSL of the same size - "
+            f"{_at(giver.address)} in {giver.routine} (the NPC standing in for {design.npc}) and "
+            f"{_at(step.address)} in {step.routine} ({STEP_WORDS[step.kind]}). Each quest routine makes the "
+            "displaced call itself, so vanilla behaviour is unchanged when the quest has nothing to do.",
         ]
     )
-    bit_no = plan.bit.bit_length() - 1
     flag_text = d.pick(
         [
-            f"Flag: SRAM {h6(plan.flag)} bit {bit_no} (mask {h2(plan.bit)}) records that the reward was given, so "
-            "it survives saving and never pays out twice.",
-            f"Flag: bit {bit_no} of {h6(plan.flag)} in the save data; once set, {plan.routine} only shows the "
-            "thank-you line.",
-            f"Flag: {h6(plan.flag)} & {h2(plan.bit)}, part of the SRAM copy in WRAM, so the quest state is saved "
-            "with the file.",
+            f"Flag: one save byte, {_at(plan.state)} ({bits}); {why_free}, and it is saved with the file.",
+            f"Flag: the quest's state lives in {_at(plan.state)} of the save file - {bits}. It is free: {why_free}.",
         ]
     )
     message_text = d.pick(
         [
-            f"Message id {h4(plan.text_ask)} is what {design.npc} says while the quest is open; message id "
-            f"{h4(plan.text_done)} is the thank-you line, both written for 3 lines of 19 characters.",
-            f"Messages: message id {h4(plan.text_ask)} (the request) and message id {h4(plan.text_done)} (the "
-            "reward line), queued through $1CF0/$1CF1.",
-            f"Text: message id {h4(plan.text_done)} when {plan.reward.name} is handed over, message id "
-            f"{h4(plan.text_ask)} on every visit before that.",
+            f"Messages: message id {h4(plan.text_ask)} (the request) and message id {h4(plan.text_done)} (the thanks), "
+            f"new entries in the hack's text, shown through {giver.callee} with the id in A (low) and Y (high).",
+            f"Text: message id {h4(plan.text_ask)} while the errand is open, message id {h4(plan.text_done)} when "
+            f"it is done; both go through the same {giver.callee} call vanilla makes, so the text box opens "
+            "properly (3 lines of 19 characters per box).",
         ]
     )
-    sections = [hook_text, flag_text, message_text]
+    reward_text = (
+        f"Reward: {item_name} via {RECEIVE} with Y = {h2(item)} (and STZ $02E9, as vanilla's givers do), so Link holds "
+        f"it up with its sound and text; then {h2(done)} is set and the NPC goes back to its vanilla line."
+    )
+    sections = [hook_text, flag_text, message_text, reward_text]
     if d.chance(0.4):
-        sections = d.shuffled(sections)
+        sections = [sections[0], *d.shuffled(sections[1:])]
     opening = d.pick(
         [
-            f"The quest hangs off {plan.hook_desc}, keeps its state in SRAM and grants {plan.reward.name} once.",
-            f"{plan.routine} runs from {plan.hook_desc}: it checks the quest's SRAM flag, then pays out "
-            f"{plan.reward.name} a single time.",
-            f"Implementation in one routine in free space, called from {plan.hook_desc}.",
+            f"The quest hooks two places the game already calls: {design.npc}'s talk routine and the step's site.",
+            "Two hooks, one save byte, and only vanilla routines for text and the reward.",
+            "Implementation in freecode, entered from two vanilla call sites that the player's actions reach.",
         ]
     )
-    closing = [
-        d.pick(
-            [
-                "PHP/PLP keep the caller's register sizes intact"
-                if plan.save_p
-                else "SEP #$30 sets the sizes the routine needs",
-                "The routine sets its own register sizes" if not plan.save_p else "P is saved and restored",
-            ]
-        )
-        + f"; the flag check makes it safe to run on every visit, and {why_check}.",
-        d.pick(
-            [
-                "Writing $1CF0/$1CF1 queues the message id the dialogue engine shows next.",
-                "The message id goes to $1CF0 (low) and $1CF1 (high), where the text engine picks it up.",
-            ]
-        ),
-    ]
-    notes = [
-        f"The NOP pads the five bytes the JSL overwrote at ${plan.hook >> 16:02X}:{plan.hook & 0xFFFF:04X}; "
-        "whatever those bytes did has to be redone in the routine or moved after the hook.",
-        f"Check ${plan.free_bank:02X}:8000 against the ROM's free-space map before applying the patch.",
-        f"{h6(plan.state)} keeps the quest's progress next to the flag, so both are saved together.",
-        f"If {plan.hook_desc} is already hooked by another patch, chain to that patch's routine instead.",
-        f"The text for message id {h4(plan.text_ask)} must stay within 3 lines of 19 characters per box.",
-        f"{design.npc.capitalize()} keeps repeating message id {h4(plan.text_done)} after the reward, which is "
-        "what the flag check is for.",
-    ]
-    chosen = d.shuffled(notes)[: d.int(0, 2)]
-    test = d.pick(
+    closing = d.pick(
         [
-            f"To test: start a new file, walk to {design.place}, and watch {h6(plan.flag)} in {d.emulator()}'s "
-            "memory viewer as the reward is given.",
-            f"Test on a save that already has the flag set as well: {plan.routine} must only show message id "
-            f"{h4(plan.text_done)} again.",
-            "",
+            "PHP/PLP save the caller's P around each width change, and A/X are pushed where the quest uses them.",
+            "Every routine returns with the P it was entered with (PHP ... PLP), and the sprite slot in X survives.",
         ]
     )
-    parts = [opening, "\n".join(sections), f"```asm\n{code}\n```", " ".join(closing)]
-    if chosen:
-        parts.append(" ".join(chosen) if d.chance(0.5) else "\n".join(f"- {n}" for n in chosen))
-    if test:
-        parts.append(test)
+    caveat = (
+        f"Until the quest is paid out, {giver.routine}'s own line ({h4(giver.value)}) is replaced by the quest's: "
+        "hook an NPC whose line is flavour text, not a shop, a game or a yes/no prompt whose answer vanilla reads "
+        "after the call."
+    )
+    notes = [
+        f"Vanilla's givers hand the item over after their text closes, from a later AI state; granting it as the "
+        f"thanks box opens is simpler but worth a look in {d.emulator()}.",
+        f"Add messages {h4(plan.text_ask)} and {h4(plan.text_done)} to the hack's text dump before assembling.",
+        "autoclean lets Asar remove the freecode block if the patch is applied again.",
+        f"Test on a fresh save: talk to {design.npc} ({h2(asked)}), do the step ({h2(found)}), return ({h2(done)} and "
+        "the item); "
+        f"watch {_at(plan.state)} in the memory viewer.",
+    ]
+    chosen = d.shuffled(notes)[: d.int(1, 2)]
+    parts = [opening, "\n".join(sections), f"```asm\n{code}\n```", f"{closing} {caveat}"]
+    parts.append(" ".join(chosen) if d.chance(0.5) else "\n".join(f"- {n}" for n in chosen))
     return "\n\n".join(parts)

@@ -135,26 +135,30 @@ def joypad_direct(instructions: list[Instruction], rom_map: RomMap | None) -> li
 
 
 def widths_not_restored(instructions: list[Instruction], rom_map: RomMap | None) -> list[Finding]:
-    """A routine that changes M/X with REP/SEP returns to a caller assembled for the old widths."""
+    """A routine that changes M/X with REP/SEP returns to a caller assembled for the old widths, unless it
+    saved P first (PHP before its first REP/SEP) and every return comes right after a PLP."""
     findings: list[Finding] = []
-    routine: list[Instruction] = []
+    routines: dict[str, list[Instruction]] = {}
     for instruction in instructions:
-        routine.append(instruction)
-        if instruction.mnemonic not in ("RTS", "RTL"):
+        routines.setdefault(instruction.routine, []).append(instruction)
+    for body in routines.values():
+        changes = [i for i, ins in enumerate(body) if ins.mnemonic in ("REP", "SEP")]
+        if not changes:
             continue
-        changes = [i for i in routine if i.mnemonic in ("REP", "SEP")]
-        saved = any(i.mnemonic == "PHP" for i in routine[:3])
-        restored = any(i.mnemonic == "PLP" for i in routine[-3:])
-        if changes and not (saved and restored):
-            findings.append(
-                Finding(
-                    changes[0].line,
-                    f"`{changes[0].text}` changes the register widths and the routine returns with "
-                    f"`{instruction.text}` without restoring them: wrap the body in PHP ... PLP so the caller gets "
-                    "back the M/X flags its code was assembled for",
+        saved = any(ins.mnemonic == "PHP" for ins in body[: changes[0]])
+        for i, ins in enumerate(body):
+            if ins.mnemonic not in ("RTS", "RTL"):
+                continue
+            if not (saved and any(b.mnemonic == "PLP" for b in body[max(0, i - 3) : i])):
+                findings.append(
+                    Finding(
+                        body[changes[0]].line,
+                        f"`{body[changes[0]].text}` changes the register widths and the routine returns with "
+                        f"`{ins.text}` (line {ins.line}) without restoring them: wrap the body in PHP ... PLP so the "
+                        "caller gets back the M/X flags its code was assembled for",
+                    )
                 )
-            )
-        routine = []
+                break
     return findings
 
 
@@ -169,5 +173,5 @@ RULES: tuple[Rule, ...] = (
     Rule("item_poked", "1", "error", "an item granted by poking its save byte", item_poked),
     Rule("hdma_enable_direct", "1", "error", "$420C written instead of its NMI mirror $9B", hdma_enable_direct),
     Rule("joypad_direct", "1", "error", "joypad registers read instead of the NMI's copies", joypad_direct),
-    Rule("widths_not_restored", "1", "error", "M/X widths changed and not restored on return", widths_not_restored),
+    Rule("widths_not_restored", "2", "error", "M/X widths changed and not restored on return", widths_not_restored),
 )
