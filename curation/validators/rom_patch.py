@@ -27,11 +27,11 @@ from curation.validators.patches import (
     VANILLA_SIZE,
     PatchWrites,
     Run,
-    shared_asar,
     assemble_patch,
     label_definitions,
     patch_blocks,
     rom_offset,
+    shared_asar,
 )
 from schemas.sample import SampleRevision
 from schemas.validation import IssueLocation, ValidationIssue, ValidationResult
