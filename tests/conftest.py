@@ -34,6 +34,32 @@ def field_dir() -> Path:
     return FIELD
 
 
+@pytest.fixture(scope="session")
+def usdasm_dir(field_dir: Path) -> Path:
+    """The shared US disassembly: a user's checkout that Triforge reads at run time (never copied)."""
+    path = field_dir.parent / "usdasm"
+    if not (path / "bank_05.asm").is_file():
+        pytest.fail(f"the US disassembly checkout is not at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def rom_map(usdasm_dir: Path):
+    """The ROM map built from the shared checkout, once per session (about a second)."""
+    from curation.rommap import build_rom_map
+
+    return build_rom_map(usdasm_dir)
+
+
+@pytest.fixture
+def home_with_map(home: Path, rom_map) -> Path:
+    """A home whose workspace holds the ROM map (what ``triforge rom-map build`` leaves)."""
+    from curation.workspace import WorkspacePaths
+
+    rom_map.save(WorkspacePaths(home).rom_map)
+    return home
+
+
 @pytest.fixture
 def field_files(field_dir: Path) -> list[Path]:
     return [field_dir / name for name in TRAINING_FILES]

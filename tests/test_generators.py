@@ -6,8 +6,10 @@ from collections import Counter
 import pytest
 from typer.testing import CliRunner
 
+from curation.errors import Invalid
 from curation.validators import REGISTRY, load_builtin
 from curation.validators.asar import Asar
+from curation.validators.base import ContextValidator, ValidationContext
 from curation.validators.profiles import profile_for
 from curation.validators.terms import CATEGORY_TERMS
 from generators.base import get_generator
@@ -109,8 +111,8 @@ def test_cli_generate_stores_validates_and_dedups(home):
     assert bad.exit_code == 2 and "unknown generator" in bad.output
 
 
-def test_quest_templates_cover_the_tractable_types_and_pass_the_quest_profile():
-    quests = get_generator("quest_templates").generate(120, seed=2)
+def test_quest_templates_cover_the_tractable_types_and_pass_the_quest_profile(rom_map):
+    quests = get_generator("quest_templates").generate(120, seed=2, rom_map=rom_map)
     assert len({r.id for r in quests}) == 120
     assert set(Counter(r.category for r in quests)) == {
         "fetch",
@@ -121,14 +123,26 @@ def test_quest_templates_cover_the_tractable_types_and_pass_the_quest_profile():
         "switch_puzzle",
     }
     load_builtin()
+    context = ValidationContext(rom_map)
     for name in profile_for("quest_implementation").required:
-        results = REGISTRY[name].validate_many(quests)
+        validator = REGISTRY[name]
+        if isinstance(validator, ContextValidator):
+            results = validator.validate_many_in(quests, context)
+        else:
+            results = validator.validate_many(quests)
         assert all(r.passed for r in results), (name, [r.issues for r in results if not r.passed][:1])
-    assert [r.id for r in get_generator("quest_templates").generate(6, seed=2)] == [r.id for r in quests[:6]]
-    assert not {r.id for r in get_generator("quest_templates").generate(12, seed=3)} & {r.id for r in quests}
+    again = get_generator("quest_templates").generate(6, seed=2, rom_map=rom_map)
+    assert [r.id for r in again] == [r.id for r in quests[:6]]
+    other = get_generator("quest_templates").generate(12, seed=3, rom_map=rom_map)
+    assert not {r.id for r in other} & {r.id for r in quests}
 
 
-def test_quest_batch_is_mostly_free_of_near_duplicates(store):
+def test_quest_templates_without_a_rom_map_say_which_command_builds_one():
+    with pytest.raises(Invalid, match="triforge rom-map build --disassembly"):
+        get_generator("quest_templates").generate(3, seed=1)
+
+
+def test_quest_batch_is_mostly_free_of_near_duplicates(home_with_map, store):
     summary = run_generator(store, "quest_templates", 120, seed=6)
     assert summary.made == summary.valid == 120
     paired = {x for pair in store.con.execute("SELECT a, b FROM dedup_pairs").fetchall() for x in pair}

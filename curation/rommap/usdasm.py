@@ -27,6 +27,7 @@ from curation.errors import Invalid
 
 _LINE = re.compile(r"^#_([0-9A-Fa-f]{6}):\s?(?:(#_[0-9A-Fa-f]{4}:)\s?)?(.*)$")
 _LABEL = re.compile(r"^([A-Za-z_][\w]*):")
+_POOL = re.compile(r"^pool\s+([A-Za-z_][\w]*)")
 _SUBLABEL = re.compile(r"^\.([A-Za-z_][\w]*)\b")
 _DEFINE = re.compile(r"^([A-Za-z_][\w]*)\s*=\s*\$([0-9A-Fa-f]{1,6})\b")
 _INLINE_LABEL = re.compile(r"^([A-Za-z_][\w]*):\s*")
@@ -248,6 +249,11 @@ def read_checkout(checkout: Path) -> Disassembly:
         for number, raw in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
             match = _LINE.match(raw)
             if not match:
+                pool = _POOL.match(raw)
+                if pool:
+                    if pool.group(1) != "off":
+                        routine = pool.group(1)  # a routine's data pool: its tables belong to it
+                    continue
                 label = _LABEL.match(raw)
                 if label and not raw.startswith(" "):
                     routine = label.group(1)
