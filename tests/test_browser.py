@@ -197,7 +197,10 @@ def _answer_in_the_ui(driver: Any, creds: Any, dataset_id: str, choices: list[tu
 
 
 @NO_STACK
-def test_a_new_expert_reviews_a_quest_and_a_dialogue_in_the_browser(argilla, home, tmp_path, browser, monkeypatch):
+def test_a_new_expert_reviews_a_quest_and_a_dialogue_in_the_browser(
+    argilla, home_with_map, tmp_path, browser, monkeypatch
+):
+    home = home_with_map
     _, creds = argilla
     monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)  # what the CLI's entry points read
     monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)

@@ -132,10 +132,11 @@ EXPLANATIONS = (
 
 
 @NO_STACK
-def test_a_quest_and_a_dialogue_reviewed_with_their_own_forms(argilla, home, tmp_path, monkeypatch):
+def test_a_quest_and_a_dialogue_reviewed_with_their_own_forms(argilla, home_with_map, tmp_path, monkeypatch):
     """Each kind gets its form: a quest's design and implementation apart, a dialogue's code, symptom and
     answer apart, a readable validator report; a reviewer's answers become decisions, corrections of
     either half of the quest (one new revision), and tags stored with the review."""
+    home = home_with_map
     _, creds = argilla
     _use(creds, monkeypatch)
     from curation.importers import import_file

@@ -254,3 +254,20 @@ def test_the_example_hack_file_reads(tmp_path):
     example = Path(__file__).resolve().parents[1] / "docs" / "examples" / "hack.toml"
     claims = read_hack_file(example)
     assert claims.name and claims.free_space and claims.sram and claims.sram_claim(claims.sram[0].address)
+
+
+def test_the_review_form_prefills_approve_only_when_the_game_checks_passed():
+    from labeling.argilla.forms import decision_suggestion, validator_suggestions
+
+    def result(name: str, passed: bool, *codes: str) -> dict:
+        severity = "error" if not passed else "warning"
+        return {"validator": name, "passed": passed, "issues": [{"code": c, "severity": severity} for c in codes]}
+
+    clean = [result("rom_patch", True), result("sram_ownership", True), result("alttp_conventions", True)]
+    assert decision_suggestion("quest_implementation", clean, 0.9) == ("approve", 0.9)
+    split = [result("rom_patch", False, "hook_splits_instruction"), *clean[1:]]
+    assert decision_suggestion("quest_implementation", split, 0.9) == ("reject", 1.0)
+    assert validator_suggestions("quest_implementation", split) == {"hook_ok": "no"}
+    unchecked = [result("rom_patch", True, "no_rom_map"), *clean[1:]]
+    assert decision_suggestion("quest_implementation", unchecked, 0.9) is None
+    assert decision_suggestion("debug_dialogue", [], 0.8) == ("approve", 0.8)

@@ -378,14 +378,43 @@ def record_fields(kind: str, turns: list[dict[str, str]], answer: str, report: s
 
 
 # Which validator issue means which form answer is "no": the suggestions the validators can make.
+_HOOK_ISSUES = (
+    "impl_missing_hook",
+    "hook_splits_instruction",
+    "hook_in_data",
+    "hook_over_branch_target",
+    "hook_overwrites_return",
+    "displaced_not_rerun",
+    "displaced_branch",
+    "overwrites_hack_hook",
+    "overlapping_writes",
+    "hard_coded_free_space",
+)
+_FLAG_ISSUES = ("impl_missing_flag", "flag_in_vanilla_byte", "flag_in_claimed_byte", "condition_never_written")
 ISSUE_SUGGESTIONS: dict[str, dict[str, tuple[str, str]]] = {
     "quest_implementation": {
-        "impl_missing_hook": ("hook_ok", "no"),
-        "impl_missing_flag": ("flag_ok", "no"),
+        **{code: ("hook_ok", "no") for code in _HOOK_ISSUES},
+        **{code: ("flag_ok", "no") for code in _FLAG_ISSUES},
         "impl_missing_text_id": ("message_ok", "no"),
+        "message_without_routine": ("message_ok", "no"),
         "impl_missing_code": ("realises", "no"),
     },
 }
+# The checks that know the game (hooks, save bytes, vanilla routines): only when all of them ran on a ROM map and
+# passed does the form pre-fill "approve" - a pair that merely assembles and has the right headings is not one.
+GAME_CHECKS = ("rom_patch", "sram_ownership", "alttp_conventions")
+
+
+def decision_suggestion(kind: str, results: list[dict[str, Any]], score: float) -> tuple[str, float] | None:
+    """The decision to pre-fill: "approve" (with the validation score) unless a game check failed ("reject")
+    or, for a quest pair, the game checks could not run for lack of a ROM map (no suggestion at all)."""
+    game = [r for r in results if r["validator"] in GAME_CHECKS]
+    if any(not r["passed"] for r in game):
+        return "reject", 1.0
+    unchecked = any(i.get("code") == "no_rom_map" for r in game for i in r["issues"])
+    if kind == "quest_implementation" and (unchecked or len(game) < len(GAME_CHECKS)):
+        return None
+    return "approve", score
 # A failed validator that says a form answer is "no" (the answer's own code does not assemble).
 FAILED_SUGGESTIONS: dict[str, dict[str, tuple[str, str]]] = {
     "asm_optimize": {"asm_assembles": ("still_correct", "no")},

@@ -38,7 +38,7 @@ from labeling.argilla.datasets import (
     ensure_dataset,
     known_categories,
 )
-from labeling.argilla.forms import form_for, record_fields, validator_suggestions
+from labeling.argilla.forms import decision_suggestion, form_for, record_fields, validator_suggestions
 from labeling.argilla.order import DEFAULT_ORDER, OrderFacts, check_order, ordered
 from labeling.argilla.report import render
 from labeling.argilla.vectors import Embeddings, embeddings_for
@@ -107,7 +107,10 @@ def _record(
     report = render(results or [], [m["role"] for m in turns], failed)
     form = form_for(c.kind)
     score = float(c.validation_score or 0)
-    suggestions = [rg.Suggestion("decision", "approve", score=score, agent="triforge-validators")]
+    decision = decision_suggestion(c.kind, results or [], score)
+    suggestions = []
+    if decision is not None:
+        suggestions.append(rg.Suggestion("decision", decision[0], score=decision[1], agent="triforge-validators"))
     if c.category in labels:  # a category the dataset's question lacks stays visible in the metadata
         suggestions.append(rg.Suggestion("category", c.category, agent=c.source_type))
     elif c.category is None and predicted.get("category") and predicted["category"].label in labels:
