@@ -12,6 +12,7 @@ def load_builtin() -> None:
     from curation.validators import (  # noqa: F401
         anti_patterns,
         asm_assembles,
+        asm_behaviour,
         conventions,
         diagnosis_first,
         length,

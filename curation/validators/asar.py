@@ -131,6 +131,7 @@ class AsmOutcome:
 class _Invocation:
     process: subprocess.CompletedProcess
     rom: bytes
+    symbols: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,33 @@ class Assembled:
     errors: list[AsmDiagnostic]
     warnings: list[AsmDiagnostic] = field(default_factory=list)
     timed_out: bool = False
+    labels: dict[str, int] = field(default_factory=dict)  # with symbols=True: every label's address
+    lines: dict[int, int] = field(default_factory=dict)  # with symbols=True: address -> source line (1-based)
+
+
+_SYMBOL = re.compile(r"^([0-9A-Fa-f]{2}):([0-9A-Fa-f]{4}) (\S+)$")
+_LINE_MAP = re.compile(r"^([0-9A-Fa-f]{2}):([0-9A-Fa-f]{4}) 0000:([0-9A-Fa-f]{8})$")
+
+
+def _read_symbols(text: str) -> tuple[dict[str, int], dict[int, int]]:
+    """Asar's WLA symbol file: ``[labels]`` (``00:8002 Main_loop``) and the main file's address-to-line map."""
+    labels: dict[str, int] = {}
+    lines: dict[int, int] = {}
+    section = ""
+    for raw in text.splitlines():
+        raw = raw.strip()
+        if raw.startswith("["):
+            section = raw
+            continue
+        if section == "[labels]":
+            match = _SYMBOL.match(raw)
+            if match:
+                labels[match.group(3)] = int(match.group(1), 16) << 16 | int(match.group(2), 16)
+        elif section == "[addr-to-line mapping]":
+            match = _LINE_MAP.match(raw)
+            if match:
+                lines.setdefault(int(match.group(1), 16) << 16 | int(match.group(2), 16), int(match.group(3), 16))
+    return labels, lines
 
 
 def unsafe_directive(snippet: str) -> str | None:
@@ -270,7 +298,9 @@ class Asar:
             per_job[0].append(AsmDiagnostic(None, "Eassembler", (proc.stdout + proc.stderr).strip()[-300:]))
         return proc.returncode, per_job
 
-    def _invoke(self, source: str, rom: bytes, timeout: float, *, werror: bool = True) -> _Invocation | None:
+    def _invoke(
+        self, source: str, rom: bytes, timeout: float, *, werror: bool = True, symbols: bool = False
+    ) -> _Invocation | None:
         """One sandboxed Asar process on ``source`` over a copy of ``rom``; None when it timed out."""
         with tempfile.TemporaryDirectory(prefix="triforge-asar-") as tmp:
             work = Path(tmp)
@@ -279,7 +309,9 @@ class Asar:
             self.runs += 1
             argv, cwd = self.sandbox.command(
                 self.executable,
-                ["-werror", "--no-title-check", "snippet.asm", "rom.sfc"][0 if werror else 1 :],
+                ["-werror", "--no-title-check"][0 if werror else 1 :]
+                + (["--symbols=wla", "--symbols-path=symbols.sym"] if symbols else [])
+                + ["snippet.asm", "rom.sfc"],
                 work,
                 Limits(cpu_seconds=int(timeout) + 1),
             )
@@ -295,14 +327,18 @@ class Asar:
                 )
             except subprocess.TimeoutExpired:
                 return None
-            return _Invocation(proc, (work / "rom.sfc").read_bytes())
+            sym = work / "symbols.sym"
+            text = sym.read_text(errors="replace") if symbols and sym.is_file() else ""
+            return _Invocation(proc, (work / "rom.sfc").read_bytes(), text)
 
-    def assemble(self, source: str, rom: bytes | None = None, *, timeout: float | None = None) -> Assembled:
+    def assemble(
+        self, source: str, rom: bytes | None = None, *, timeout: float | None = None, symbols: bool = False
+    ) -> Assembled:
         """Assemble a whole patch as written (its own ``lorom``/``org``) onto ``rom`` (default: 1 MiB of
         zeros) and return the image afterwards with any diagnostics: what a ROM-aware check reads back
         to see which bytes a patch writes. Not for excerpts (no stubs) and not cached."""
         base = bytes(ROM_SIZE) if rom is None else rom
-        run = self._invoke(source, base, self.timeout if timeout is None else timeout, werror=False)
+        run = self._invoke(source, base, self.timeout if timeout is None else timeout, werror=False, symbols=symbols)
         if run is None:
             return Assembled(ok=False, rom=base, errors=[], timed_out=True)
         found = [
@@ -312,7 +348,10 @@ class Asar:
         errors = [d for sev, d in found if sev == "error"]
         warnings = [d for sev, d in found if sev == "warning"]
         ok = run.process.returncode == 0 and not errors
-        return Assembled(ok=ok, rom=run.rom if ok else base, errors=errors, warnings=warnings)
+        labels, lines = _read_symbols(run.symbols) if ok else ({}, {})
+        return Assembled(
+            ok=ok, rom=run.rom if ok else base, errors=errors, warnings=warnings, labels=labels, lines=lines
+        )
 
     def check(self, snippet: str, *, budget: float | None = None) -> AsmOutcome:
         return self.check_many([snippet], budget=budget)[0]

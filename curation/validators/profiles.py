@@ -25,7 +25,7 @@ class Profile:
 PROFILES: dict[Kind, Profile] = {
     Kind.debug_dialogue: Profile(
         "debug_dialogue",
-        ("diagnosis_first", "asm_assembles", "terminology", "anti_patterns", "length"),
+        ("diagnosis_first", "asm_assembles", "asm_behaviour", "terminology", "anti_patterns", "length"),
         ("rom_patch", "alttp_conventions"),
     ),
     # The game-aware checks decide a quest pair: hooks, save bytes and the vanilla routines it must use.

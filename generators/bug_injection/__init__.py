@@ -84,6 +84,7 @@ class BugInjection(Generator):
                 template=template.__name__,
                 buggy_code=case.buggy,
                 fixed_code=case.fixed,
+                **({"behaviour": case.spec.to_json()} if case.spec else {}),
             )
 
         return self.distinct(n, propose)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from curation.asm.behaviour import BehaviourSpec
 from generators.draw import Draw
 
 
@@ -28,6 +29,8 @@ class Case:
     observe: str = ""
     culprit: str = ""
     caller: str = ""  # a routine the user may name as where the code runs
+    # What "fixed" means, runnable: the buggy code must fail it and the fix pass it (asm_behaviour).
+    spec: BehaviourSpec | None = None
 
 
 Template = Callable[[Draw], Case]
