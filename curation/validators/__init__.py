@@ -13,6 +13,7 @@ def load_builtin() -> None:
         anti_patterns,
         asm_assembles,
         asm_behaviour,
+        asm_flow,
         conventions,
         diagnosis_first,
         length,

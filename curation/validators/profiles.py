@@ -25,7 +25,7 @@ class Profile:
 PROFILES: dict[Kind, Profile] = {
     Kind.debug_dialogue: Profile(
         "debug_dialogue",
-        ("diagnosis_first", "asm_assembles", "asm_behaviour", "terminology", "anti_patterns", "length"),
+        ("diagnosis_first", "asm_assembles", "asm_flow", "asm_behaviour", "terminology", "anti_patterns", "length"),
         ("rom_patch", "alttp_conventions"),
     ),
     # The game-aware checks decide a quest pair: hooks, save bytes and the vanilla routines it must use.
@@ -41,11 +41,13 @@ PROFILES: dict[Kind, Profile] = {
             "length",
         ),
     ),
-    Kind.asm_optimize: Profile("asm_optimize", ("asm_assembles", "anti_patterns", "length"), ("rom_patch",)),
-    Kind.asm_generate: Profile(
-        "asm_generate", ("asm_assembles", "anti_patterns", "length"), ("rom_patch", "alttp_conventions")
+    Kind.asm_optimize: Profile(
+        "asm_optimize", ("asm_assembles", "asm_flow", "anti_patterns", "length"), ("rom_patch",)
     ),
-    Kind.asm_explain: Profile("asm_explain", ("anti_patterns", "length"), ("asm_assembles",)),
+    Kind.asm_generate: Profile(
+        "asm_generate", ("asm_assembles", "asm_flow", "anti_patterns", "length"), ("rom_patch", "alttp_conventions")
+    ),
+    Kind.asm_explain: Profile("asm_explain", ("anti_patterns", "length"), ("asm_assembles", "asm_flow")),
     Kind.other: Profile("other", ("anti_patterns",), ("length",)),
 }
 
