@@ -54,6 +54,7 @@ bench: setup
 	$(BIN)/python bench/bench_import_export.py
 	$(BIN)/python bench/bench_asm.py
 	$(BIN)/python bench/bench_generators.py
+	$(BIN)/python bench/bench_quests.py
 	$(BIN)/python bench/bench_teacher.py
 	$(BIN)/python bench/bench_review.py
 
