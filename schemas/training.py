@@ -79,6 +79,10 @@ class EvalCase(BaseModel):
     category: str | None = None
     kind: str | None = None
     bug_category: str | None = None
+    # A case made from a bug-injection template carries its executable spec (``curation.asm.behaviour``):
+    # the model's fixed code is run against it (``fix_passes``).
+    behaviour: dict[str, Any] | None = None
+    buggy_code: str | None = None
 
 
 class CaseScore(BaseModel):

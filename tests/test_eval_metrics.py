@@ -107,7 +107,7 @@ def test_bad_rows_in_jsonl_suites_name_their_line(tmp_path):
     with pytest.raises(StoreError, match=r"bad.jsonl:2: malformed JSON"):
         load_suite_file(path)
     path = write_jsonl(tmp_path / "odd.jsonl", [{"id": "a", "text": "q"}])
-    with pytest.raises(StoreError, match=r"odd.jsonl:1: expected a router row"):
+    with pytest.raises(StoreError, match=r"odd.jsonl:1: expected a case row .*, a router row"):
         load_suite_file(path)
 
 

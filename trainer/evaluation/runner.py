@@ -131,8 +131,13 @@ def load_suites(paths: list[Path]) -> list[EvalCase]:
     return cases
 
 
-def score_responses(cases: list[EvalCase], responses: dict[tuple[str, str], str]) -> list[CaseResult]:
-    return score_cases(cases, responses)
+def score_responses(
+    cases: list[EvalCase], responses: dict[tuple[str, str], str], home: Path | None = None
+) -> list[CaseResult]:
+    """Score the answers; ``home``'s ROM map (if any) gives the quest metrics their map."""
+    from curation.validators.base import ValidationContext
+
+    return score_cases(cases, responses, ValidationContext.of_home(home) if home is not None else None)
 
 
 def read_responses(path: Path, cases: list[EvalCase]) -> dict[tuple[str, str], str]:
@@ -379,5 +384,5 @@ def evaluate_model(
         batch_size=settings.batch_size,
         on_case=on_case,
     )
-    report.results = score_responses(cases, answers)
+    report.results = score_responses(cases, answers, home)
     return report

@@ -14,6 +14,10 @@ too, so "curated data trains a better model" is measured in the terms curation e
 | ``terminology`` | share of the bug category's term groups the answer names | cases with a known bug |
 | ``no_anti_patterns`` | 1 when ``anti_patterns`` passes (no refusal, hedging, code-only answer) | all |
 | ``assembles`` | 1 when the answer has code and every block assembles with Asar | code tasks, or any answer with code |
+| ``fix_passes`` | 1 when the answer's last code block (its fix) passes the case's executable spec | cases with a spec |
+| ``hook_valid`` | 1 when the answer patches the ROM and ``rom_patch`` accepts every hook | quest cases, with a map |
+| ``flags_free`` | 1 when the quest keeps state in save bytes ``sram_ownership`` accepts | quest cases, with a map |
+| ``message_shown`` | 1 when the answer opens its text box through a vanilla message routine | quest cases, with a map |
 
 A metric that does not apply to a case is ``None`` and is left out of that metric's mean, so each mean
 states its own number of cases.
@@ -25,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from curation.validators.base import ValidationContext
 from schemas.sample import Kind, Message, Provenance, Role, SampleRevision, SourceType
 from schemas.training import CaseScore, EvalCase
 from schemas.validation import ValidationResult
@@ -39,7 +44,12 @@ METRICS: dict[str, str] = {
     "terminology": "bug-category terms named",
     "no_anti_patterns": "free of refusals, hedging and code-only answers",
     "assembles": "answer code assembles with Asar",
+    "fix_passes": "the answer's fix passes the case's executable spec",
+    "hook_valid": "quest hooks accepted on the ROM map",
+    "flags_free": "quest state in save bytes nobody else uses",
+    "message_shown": "quest text shown through a vanilla message routine",
 }
+QUEST_METRICS = ("hook_valid", "flags_free", "message_shown")
 # Tasks whose answer is expected to contain code: none at all scores 0 on ``assembles``.
 CODE_KINDS = {Kind.debug_dialogue, Kind.asm_generate, Kind.asm_optimize, Kind.quest_implementation}
 EMPTY_ANSWER = "(no answer)"
@@ -88,8 +98,53 @@ def _assembles(kind: Kind, result: ValidationResult) -> float | None:
     return 1.0 if result.details.get("answer_blocks_ok") == blocks and not refused else 0.0
 
 
-def score_cases(cases: Sequence[EvalCase], responses: dict[tuple[str, str], str]) -> list[CaseResult]:
-    """Score every case that has a response: both keyword rules, then the validators (Asar in one batch)."""
+def _fix_passes(case: EvalCase, response: str) -> tuple[float, list[str]]:
+    """Run the answer's last asm block - its fix - against the case's spec."""
+    from curation.asm.behaviour import BehaviourSpec, run_spec
+    from curation.validators.patches import shared_asar
+    from curation.validators.text import code_blocks
+
+    blocks = [b.code for b in code_blocks(response) if b.is_asm]
+    if not blocks:
+        return 0.0, ["the answer has no code to run"]
+    outcome = run_spec(blocks[-1], BehaviourSpec.from_json(case.behaviour or {}), shared_asar())
+    if not outcome.assembled:
+        return 0.0, [outcome.error]
+    return float(outcome.passed), [str(f) for f in outcome.failures[:3]]
+
+
+def _quest_metrics(revision: SampleRevision, context: ValidationContext) -> tuple[dict[str, float], list[str]]:
+    """The map-aware checks as metrics: would the proposed quest survive an expert's review?"""
+    from curation.validators.base import get_validator
+    from curation.validators.conventions.rules import MESSAGE_ROUTINES
+
+    patch = get_validator("rom_patch").validate_in(revision, context)
+    flags = get_validator("sram_ownership").validate_in(revision, context)
+    conventions = get_validator("alttp_conventions").validate_in(revision, context)
+    patched = not any(i.code == "no_patch" for i in patch.issues)
+    has_state = bool(flags.details.get("flags"))
+    calls_message = any(f"JSL {name}" in revision.answer for name in MESSAGE_ROUTINES)
+    unshown = any(i.code == "message_without_routine" for i in conventions.issues)
+    metrics = {
+        "hook_valid": float(patched and patch.passed),
+        "flags_free": float(has_state and flags.passed),
+        "message_shown": float(calls_message and not unshown),
+    }
+    findings = _problems(patch) + _problems(flags) + [i.message for i in conventions.issues if i.severity == "error"]
+    if not patched:
+        findings.append("no ROM patch (org/freecode) in the answer")
+    if not has_state:
+        findings.append("no save byte that the quest tests and sets")
+    return metrics, findings
+
+
+def score_cases(
+    cases: Sequence[EvalCase],
+    responses: dict[tuple[str, str], str],
+    context: ValidationContext | None = None,
+) -> list[CaseResult]:
+    """Score every case that has a response: both keyword rules, then the validators (Asar in one batch).
+    ``context`` carries the workspace's ROM map for the quest metrics (without one they are left out)."""
     from curation.validators.base import get_validator
 
     chosen = [c for c in cases if (c.suite, c.name) in responses]
@@ -125,6 +180,14 @@ def score_cases(cases: Sequence[EvalCase], responses: dict[tuple[str, str], str]
         findings["anti_patterns"] = _problems(verdict)
         metrics["assembles"] = _assembles(kind, asm)
         findings["asm_assembles"] = [i.message for i in asm.issues if i.severity == "error"]
+        metrics["fix_passes"] = None
+        if case.behaviour:
+            metrics["fix_passes"], findings["fix_passes"] = _fix_passes(case, response)
+        for name in QUEST_METRICS:
+            metrics[name] = None
+        if kind == Kind.quest_implementation and context is not None and context.rom_map is not None:
+            quest, findings["game_checks"] = _quest_metrics(revision, context)
+            metrics.update(quest)
         results.append(CaseResult(case, response, keyword, metrics, {k: v for k, v in findings.items() if v}))
     return results
 

@@ -110,16 +110,22 @@ def _load_jsonl(path: Path, text: str) -> list[EvalCase]:
             raise Invalid(f"{path}:{number}: malformed JSON: {exc.msg}") from None
         if not isinstance(row, dict):
             raise Invalid(f"{path}:{number}: a case must be an object")
-        if "query" in row and ("expected_contains" in row or "expected_intent" in row):
+        if {"name", "prompt", "kind"} <= row.keys():  # a case row as Triforge writes them (eval make-suite)
+            fields = {k: v for k, v in row.items() if k != "suite"}
+        elif "query" in row and ("expected_contains" in row or "expected_intent" in row):
             fields = _router_case(row)
         elif {"code", "expected_output", "category"} <= row.keys():
             fields = _benchmark_case(path, number, row)
         else:
             raise Invalid(
-                f"{path}:{number}: expected a router row {{id, query, expected_intent, expected_contains}} "
-                "or a benchmark row {id, category, code, expected_output}"
+                f"{path}:{number}: expected a case row {{name, prompt, kind, expected_keywords, ...}}, a router "
+                "row {id, query, expected_intent, expected_contains} or a benchmark row "
+                "{id, category, code, expected_output}"
             )
-        case = _validated(path, f"line {number}", {"suite": path.stem, **fields}, keywords_required="query" not in row)
+        # A case judged by running its code or by the game checks needs no keyword list.
+        judged_otherwise = bool(fields.get("behaviour")) or fields.get("kind") == "quest_implementation"
+        keywords_required = "query" not in row and not judged_otherwise
+        case = _validated(path, f"line {number}", {"suite": path.stem, **fields}, keywords_required=keywords_required)
         if case.name in seen:
             raise Invalid(f"{path}:{number}: duplicate case id {case.name!r}")
         seen.add(case.name)

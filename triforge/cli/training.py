@@ -163,6 +163,24 @@ def _metric_table(summary: dict, title: str) -> Table:
     return table
 
 
+@eval_app.command("make-suite")
+@user_errors
+def eval_make_suite_command(
+    kind: Annotated[str, typer.Argument(help="behaviour (bug cases with executable specs) or quests")],
+    out: Annotated[Path, typer.Option(help="The JSONL suite file to write")],
+    n: Annotated[int, typer.Option(min=1, max=5000, help="Cases")] = 40,
+    seed: Annotated[int, typer.Option(help="Seed (drawn apart from every proposer's seeds)")] = 0,
+) -> None:
+    """Write a held-out suite for the metrics that run code (fix_passes) or check the game (hook_valid, ...)."""
+    from curation.rommap import load_rom_map
+    from curation.workspace import WorkspacePaths
+    from pipelines.eval_suites import write_suite
+
+    rom_map = load_rom_map(WorkspacePaths(current_home()).rom_map) if kind == "quests" else None
+    written = write_suite(kind, out, n, seed, rom_map)
+    console.print(f"{written} {kind} cases written to {out}")
+
+
 @eval_app.command("run")
 @user_errors
 def eval_run_command(
@@ -220,7 +238,7 @@ def eval_run_command(
     if responses is not None:
         generation = {"source": f"responses file {responses}"}
         report = EvalReport(new_eval_id(), model, suite_label(suite_paths), suite_sha256(suite_paths), generation)
-        report.results = score_responses(chosen, read_responses(responses, chosen))
+        report.results = score_responses(chosen, read_responses(responses, chosen), current_home())
     else:
         settings = GenerationSettings(max_new_tokens, temperature, seed=seed, batch_size=batch_size)
         with progress_bar(disable=as_json) as bar:
