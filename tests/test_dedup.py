@@ -269,3 +269,21 @@ def test_numpy_lsh_proposes_exactly_what_datasketch_lsh_returns():
         assert sorted(ours.keys[j] for j in r.tolist()) == expected
         shared += len(expected) > 1
     assert shared >= 50  # the planted copies did collide
+
+
+def test_code_decides_when_prose_is_alike(store, tmp_path):
+    """The field's 'does nothing' rows differ only in their instruction; a near copy keeps its code."""
+    from curation.dedup.report import render_report
+
+    def row(instruction: str, suffix: str = "") -> dict:
+        question = f"```asm\nLDA $10\n{instruction}\nSTA $10\n```\n\nInefficient or incorrect. What's wrong?{suffix}"
+        answer = f"**Bug: no-op**\n\n`{instruction}` leaves A as it was, so the load and store are wasted work."
+        return chat_row(question, answer)
+
+    rows = [row("ORA #$00"), row("EOR #$00"), row("ORA #$00", " Thanks!")]
+    import_files(store, [write_jsonl(tmp_path / "noops.jsonl", rows)])
+    text_only = run_dedup(store, config=DedupConfig(code_decides=False))
+    assert [len(c.members) for c in text_only.clusters] == [3]
+    decided = run_dedup(store)
+    assert [len(c.members) for c in decided.clusters] == [2] and decided.code_decided == 2
+    assert "2 text-similar pair(s) kept apart" in render_report(store, decided.id, "md")

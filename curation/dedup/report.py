@@ -124,6 +124,12 @@ def _summary_rows(data: ReportData) -> list[tuple[str, str]]:
         ("newly indexed", ", ".join(f"{k} {v}" for k, v in stats["indexed"].items())),
         ("seconds", ", ".join(f"{k} {v}" for k, v in stats["seconds"].items())),
         ("members linked by", ", ".join(f"{k} {v}" for k, v in sorted(by_method.items())) or "-"),
+        (
+            "code decided",
+            f"{stats.get('code_decided', 0)} text-similar pair(s) kept apart: both samples carry code, and it differs"
+            if run["params"].get("code_decides", False)
+            else "off (text alone decides)",
+        ),
         ("MinHash", f"{mh['shingle']} {mh['size']}-grams, {mh['num_perm']} permutations, threshold {mh['threshold']}"),
         ("embedding threshold", str(run["params"]["embedding_threshold"])),
     ]

