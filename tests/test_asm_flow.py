@@ -60,7 +60,8 @@ def test_the_exit_widths_of_a_called_routine_carry_into_the_caller():
 def test_unknown_widths_are_not_guessed_against():
     # An excerpt with no stated widths: its first immediate sets them, nothing is reported.
     assert analyse("LDA #$1234\nSTA $10\nLDX #$0004\n-\nDEX\nBNE -\nRTS", State(None, None, 0))[0] == []
-    assert entry_state("With a 16-bit accumulator and 8-bit index registers, why ...").key()[:2] == (False, True)
+    assert entry_state("It is called with a 16-bit accumulator and 8-bit index registers.").key()[:2] == (False, True)
+    assert entry_state("After the call the 16-bit accumulator reads garbage.").key()[:2] == (None, None)
 
 
 def test_the_validator_locates_the_line_in_the_answer():

@@ -48,6 +48,9 @@ class Scenario:
     io: dict[int, int] = field(default_factory=dict)  # hardware register (e.g. $4212) -> the value reads return
     expect_io: dict[int, int] = field(default_factory=dict)  # hardware register -> the last value written to it
     io_unwritten: tuple[int, ...] = ()  # hardware registers the routine must not write at all
+    entry: str | None = None  # another routine of the code to call in this scenario (default: the spec's)
+    # When set, the only WRAM/SRAM bytes the call may change (besides the stack page): "nothing outside its bytes".
+    may_write: tuple[int, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +64,8 @@ class Scenario:
             "io": {f"${a:04X}": v for a, v in self.io.items()},
             "expect_io": {f"${a:04X}": v for a, v in self.expect_io.items()},
             "io_unwritten": [f"${a:04X}" for a in self.io_unwritten],
+            "entry": self.entry,
+            "may_write": None if self.may_write is None else [f"${a:06X}" for a in self.may_write],
         }
 
     @classmethod
@@ -76,6 +81,8 @@ class Scenario:
             io={_address(a): int(v) for a, v in data.get("io", {}).items()},
             expect_io={_address(a): int(v) for a, v in data.get("expect_io", {}).items()},
             io_unwritten=tuple(_address(a) for a in data.get("io_unwritten", ())),
+            entry=data.get("entry"),
+            may_write=None if data.get("may_write") is None else tuple(_address(a) for a in data["may_write"]),
         )
 
 
@@ -87,7 +94,8 @@ class BehaviourSpec:
     call: str = "jsr"
     scenarios: tuple[Scenario, ...] = ()
     defines: dict[str, int] = field(default_factory=dict)  # !Name values the excerpt uses
-    stubs: dict[str, str] = field(default_factory=dict)  # external routine -> "rts" | "rtl"
+    # External routine -> "rts" | "rtl", or the stub's own code (lines), e.g. one that records its arguments.
+    stubs: dict[str, str] = field(default_factory=dict)
     max_instructions: int = 20_000
 
     def to_json(self) -> dict[str, Any]:
@@ -147,7 +155,7 @@ def build_source(code: str, spec: BehaviourSpec) -> str:
     lines = ["lorom", *(f"!{name} = ${value:X}" for name, value in spec.defines.items()), f"org ${ORIGIN:06X}", code]
     lines.append(f"org ${STUB_ORIGIN:06X}")
     for name, kind in stubs.items():
-        lines += [f"{name}:", kind.upper()]
+        lines += [f"{name}:", kind.upper() if kind.lower() in ("rts", "rtl") else kind]
     return "\n".join(lines) + "\n"
 
 
@@ -159,8 +167,17 @@ def _where(cpu: CPU) -> str:
     return f"at ${address:06X} ({text}), A {'8' if cpu.m8 else '16'}-bit, X/Y {'8' if cpu.x8 else '16'}-bit"
 
 
-def _check(cpu: CPU, scenario: Scenario, result: Any, memory: Memory) -> list[str]:
+def _check(cpu: CPU, scenario: Scenario, result: Any, memory: Memory, before: Any) -> list[str]:
     problems: list[str] = []
+    if scenario.may_write is not None:
+        allowed = set(scenario.may_write)
+        stray = [
+            c
+            for c in memory.changes_since(before)
+            if c.address not in allowed and not 0x7E0100 <= c.address <= 0x7E01FF
+        ]
+        if stray:
+            problems.append(f"writes outside its own bytes: {', '.join(str(c) for c in stray[:4])}")
     if "returns" in scenario.properties and not result.returned:
         problems.append(f"does not return to its caller: {result.detail or result.reason} ({_where(cpu)})")
     if "stack_balanced" in scenario.properties and result.s_delta != 0:
@@ -213,12 +230,13 @@ def run_spec(code: str, spec: BehaviourSpec, asar: Any) -> SpecOutcome:
     if not assembled.ok:
         reason = "; ".join(e.message for e in assembled.errors[:2]) or "timed out"
         return SpecOutcome(False, (), 0, f"does not assemble: {reason}")
-    entry = assembled.labels.get(spec.entry)
-    if entry is None:
-        return SpecOutcome(False, (), 0, f"no label {spec.entry} in the code")
+    missing = [e for e in {spec.entry, *(s.entry for s in spec.scenarios if s.entry)} if e not in assembled.labels]
+    if missing:
+        return SpecOutcome(False, (), 0, f"no label {', '.join(sorted(missing))} in the code")
     failures: list[Failure] = []
     total = 0
     for scenario in spec.scenarios:
+        entry = assembled.labels[scenario.entry or spec.entry]
         memory = Memory(assembled.rom)
         cpu = CPU(memory)
         for address, data in scenario.memory.items():
@@ -229,9 +247,10 @@ def run_spec(code: str, spec: BehaviourSpec, asar: Any) -> SpecOutcome:
             **{k: v for k, v in scenario.flags.items() if k in ("m8", "x8", "c", "z", "n", "v", "decimal", "e")},
         )
         state.apply(cpu)
+        before = memory.snapshot()
         result = call(cpu, entry, long=spec.call == "jsl", max_instructions=spec.max_instructions)
         total += result.instructions
-        failures += [Failure(scenario.name, problem) for problem in _check(cpu, scenario, result, memory)]
+        failures += [Failure(scenario.name, problem) for problem in _check(cpu, scenario, result, memory, before)]
     return SpecOutcome(True, tuple(failures), total)
 
 

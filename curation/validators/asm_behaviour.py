@@ -1,6 +1,9 @@
 """``asm_behaviour``: the planted bug misbehaves and the fix does not, when the CPU runs them.
 
-A proposal that carries an executable spec (``metadata.behaviour``, a
+A quest proposal carries its routines (``metadata.routine_code``) and scenarios instead: a fresh save,
+the step, the reward paid once, nothing written outside the quest's bytes; every scenario must hold.
+
+A debugging proposal that carries an executable spec (``metadata.behaviour``, a
 :class:`~curation.asm.behaviour.BehaviourSpec` its template wrote from the same draw as the code) is
 run in the 65816 interpreter twice: the buggy code must fail the spec - otherwise the dialogue
 explains a mechanism the CPU does not perform - and the fixed code must pass it - otherwise the fix
@@ -34,6 +37,9 @@ class AsmBehaviour(Validator):
     def validate(self, revision: SampleRevision) -> ValidationResult:
         spec_json = revision.metadata.get("behaviour")
         buggy, fixed = revision.metadata.get("buggy_code"), revision.metadata.get("fixed_code")
+        routines = revision.metadata.get("routine_code")
+        if spec_json and routines:
+            return self._scenarios(BehaviourSpec.from_json(spec_json), routines, len(revision.messages) - 1)
         if not spec_json or not buggy or not fixed:
             return self.result([ValidationIssue(code="no_spec", severity="info", message="no executable spec")], 1.0)
         spec = BehaviourSpec.from_json(spec_json)
@@ -70,6 +76,26 @@ class AsmBehaviour(Validator):
             "fix_failures": [str(f) for f in fix.failures[:_SHOWN]],
             "instructions": bug.instructions + fix.instructions,
         }
+        return self.result(issues, 0.0 if issues else 1.0, details)
+
+    def _scenarios(self, spec: BehaviourSpec, code: str, turn: int) -> ValidationResult:
+        """A quest's routines played through (fresh save, the step, the reward once): every scenario must hold."""
+        outcome = run_spec(code, spec, self.asar)
+        issues = []
+        if not outcome.assembled:
+            issues.append(
+                ValidationIssue(code="spec_not_runnable", message=f"the routines cannot run: {outcome.error}")
+            )
+        elif outcome.failures:
+            shown = "; ".join(str(f) for f in outcome.failures[:_SHOWN])
+            issues.append(
+                ValidationIssue(
+                    code="scenario_fails",
+                    message=f"{len(outcome.failures)} of the quest's scenarios fail when run: {shown}",
+                    location=IssueLocation(turn=turn),
+                )
+            )
+        details = {"scenarios": [s.name for s in spec.scenarios], "instructions": outcome.instructions}
         return self.result(issues, 0.0 if issues else 1.0, details)
 
 

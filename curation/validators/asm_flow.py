@@ -40,11 +40,25 @@ _PUSH = {"PHA": "m", "PHX": "x", "PHY": "x", "PHP": 1, "PHB": 1, "PHK": 1, "PHD"
 _PULL = {"PLA": "m", "PLX": "x", "PLY": "x", "PLP": 1, "PLB": 1, "PLD": 2}
 _MAX_STATES = 4000
 
+# Only an explicit statement of the entry state counts ("called with an 8-bit accumulator", "A is 16-bit on
+# entry"): a question that mentions a width while describing its symptom says nothing about the entry.
+_ENTRY = r"(?:on entry|at entry|entered with|called with|runs with|starts with|caller (?:has|uses|keeps))"
+_INDEX = r"(?:X|Y|index|indexes|indices|index registers)"
 _WIDTH_WORDS = (
-    (re.compile(r"(?i)\b(8-bit|8 bit|eight-bit)\s+(A|accumulator)\b"), "m8", True),
-    (re.compile(r"(?i)\b(16-bit|16 bit|sixteen-bit)\s+(A|accumulator)\b"), "m8", False),
-    (re.compile(r"(?i)\b(8-bit|8 bit)\s+(X|Y|index|indexes|indices|index registers)\b"), "x8", True),
-    (re.compile(r"(?i)\b(16-bit|16 bit)\s+(X|Y|index|indexes|indices|index registers)\b"), "x8", False),
+    (re.compile(rf"(?i){_ENTRY}[^.\n]{{0,30}}\b8[- ]bit\s+(?:A|accumulator)\b"), "m8", True),
+    (re.compile(rf"(?i){_ENTRY}[^.\n]{{0,30}}\b16[- ]bit\s+(?:A|accumulator)\b"), "m8", False),
+    (
+        re.compile(rf"(?i){_ENTRY}[^.\n]{{0,30}}\b8[- ]bit\s+(?:X|Y|index|indexes|indices|index registers)\b"),
+        "x8",
+        True,
+    ),
+    (
+        re.compile(rf"(?i){_ENTRY}[^.\n]{{0,30}}\b16[- ]bit\s+(?:X|Y|index|indexes|indices|index registers)\b"),
+        "x8",
+        False,
+    ),
+    (re.compile(r"(?i)\b(?:A|accumulator) is 8[- ]bit (?:on|at) entry"), "m8", True),
+    (re.compile(r"(?i)\b(?:A|accumulator) is 16[- ]bit (?:on|at) entry"), "m8", False),
 )
 
 
@@ -170,7 +184,9 @@ def analyse(code: str, entry: State) -> tuple[list[Finding], dict[str, State]]:
     for _ in range(2):  # the second pass sees the exit widths of routines called before they were walked
         earlier, exits = {**earlier, **exits}, {}
         for start, routine in starts:
-            queue: deque[tuple[int, State]] = deque([(start, replace(entry, depth=0))])
+            # What the question states holds where the code starts; another routine of the code starts unknown.
+            first = entry if start == 0 else State(None, None, 0)
+            queue: deque[tuple[int, State]] = deque([(start, replace(first, depth=0))])
             seen: set[tuple[int, tuple]] = set()
             while queue and len(seen) < _MAX_STATES:
                 index, state = queue.popleft()

@@ -37,6 +37,7 @@ PROFILES: dict[Kind, Profile] = {
             "rom_patch",
             "sram_ownership",
             "alttp_conventions",
+            "asm_behaviour",
             "anti_patterns",
             "length",
         ),

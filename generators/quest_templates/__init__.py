@@ -24,7 +24,13 @@ from curation.rommap import RomMap
 from generators.base import Generator, register
 from generators.draw import Draw
 from generators.quest_templates.designs import QUEST_TYPES, make_design
-from generators.quest_templates.implementation import build_code, draw_plan, implementation_text
+from generators.quest_templates.implementation import (
+    behaviour_spec,
+    build_code,
+    draw_plan,
+    implementation_text,
+    routine_code,
+)
 from generators.quest_templates.sites import find_sites, require_map
 from generators.vocabulary import routine_names
 from schemas.sample import Kind, SampleRevision
@@ -62,6 +68,8 @@ class QuestTemplates(Generator):
                 quest_type=quest_type,
                 hooks=[f"${plan.giver.address:06X}", f"${plan.step.address:06X}"],
                 state_byte=f"${plan.state:06X}",
+                routine_code=routine_code(code),
+                behaviour=behaviour_spec(plan, style).to_json(),
             )
 
         return self.distinct(n, propose)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from curation.asm.behaviour import BehaviourSpec, Scenario
 from curation.rommap import RomMap
 from generators.draw import Draw, h2, h4
 from generators.quest_templates.designs import Design
@@ -368,3 +369,77 @@ def implementation_text(d: Draw, design: Design, plan: Plan, code: str, style: S
     parts = [opening, "\n".join(sections), f"```asm\n{code}\n```", f"{closing} {caveat}"]
     parts.append(" ".join(chosen) if d.chance(0.5) else "\n".join(f"- {n}" for n in chosen))
     return "\n\n".join(parts)
+
+
+# Scenario scaffolding: stubs for the vanilla routines that record what the quest asked of them.
+ITEM_GIVEN, TALKED, SHOWN = 0x7F0000, 0x7F0002, 0x7F0004
+_TALK_STUB = "\n".join(
+    ["PHA", f"STA.l ${SHOWN:06X}", "TYA", f"STA.l ${SHOWN + 1:06X}", f"LDA.l ${TALKED:06X}", "LSR A", "PLA", "RTL"]
+)
+_RECEIVE_STUB = "\n".join(["PHA", "TYA", f"STA.l ${ITEM_GIVEN:06X}", "PLA", "RTL"])
+
+
+def routine_code(code: str) -> str:
+    """The quest's routines without the hooks: what the interpreter runs (the hooks are rom_patch's)."""
+    define = code.split("\n", 1)[0]
+    return define + "\n" + code.split("\nfreecode\n", 1)[1]
+
+
+def behaviour_spec(plan: Plan, style: Style) -> BehaviourSpec:
+    """The quest played through on a fresh save, as the CPU runs it: talk, step, return, after paying out.
+    Each step may write only the quest's byte and what the stubs record."""
+    asked, found, done = style.bits
+    giver, step = f"Quest_{plan.routine}_Giver", f"Quest_{plan.routine}_Step"
+    state, item = plan.state, plan.reward[1]
+    vanilla = plan.giver.value
+    entry = {"a": vanilla & 0xFF, "y": vanilla >> 8}
+    widths = {"m8": True, "x8": True}
+    allowed = (state, ITEM_GIVEN, SHOWN, SHOWN + 1)
+    checks = ("returns", "stack_balanced", "widths_kept", "db_kept", "x_kept")
+
+    def talk(name: str, before: int, talked: int, after: int, given: int, shown: int) -> Scenario:
+        return Scenario(
+            name,
+            registers=entry,
+            flags=widths,
+            memory={state: bytes([before]), TALKED: bytes([talked]), ITEM_GIVEN: b"\x00"},
+            expect_memory={state: bytes([after]), ITEM_GIVEN: bytes([given]), SHOWN: bytes([shown & 0xFF, shown >> 8])},
+            properties=checks,
+            may_write=allowed,
+        )
+
+    step_memory = {TALKED: b"\x01", ITEM_GIVEN: b"\x00"}
+    scenarios = (
+        talk("fresh save: Link talks to the giver", 0, 1, asked, 0, plan.text_ask),
+        talk("fresh save: Link walks past", 0, 0, 0, 0, plan.text_ask),
+        talk("errand open, step not done: no reward yet", asked, 1, asked, 0, plan.text_ask),
+        talk("step done: the reward, once", asked | found, 1, asked | found | done, item, plan.text_done),
+        talk(
+            "paid out: the giver's vanilla line, no second reward",
+            asked | found | done,
+            1,
+            asked | found | done,
+            0,
+            vanilla,
+        ),
+        Scenario(
+            "the step before the errand was given: nothing",
+            entry=step,
+            flags=widths,
+            memory={state: b"\x00", **step_memory},
+            expect_memory={state: b"\x00"},
+            properties=checks,
+            may_write=allowed,
+        ),
+        Scenario(
+            "the step after the errand was given: found",
+            entry=step,
+            flags=widths,
+            memory={state: bytes([asked]), **step_memory},
+            expect_memory={state: bytes([asked | found])},
+            properties=checks,
+            may_write=allowed,
+        ),
+    )
+    stubs = {"Sprite_ShowSolicitedMessage": _TALK_STUB, "Link_ReceiveItem": _RECEIVE_STUB}
+    return BehaviourSpec(giver, "jsl", scenarios, stubs=stubs)
