@@ -55,6 +55,7 @@ bench: setup
 	$(BIN)/python bench/bench_asm.py
 	$(BIN)/python bench/bench_generators.py
 	$(BIN)/python bench/bench_quests.py
+	$(BIN)/python bench/bench_behaviour.py
 	$(BIN)/python bench/bench_teacher.py
 	$(BIN)/python bench/bench_review.py
 

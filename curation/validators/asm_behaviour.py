@@ -14,6 +14,8 @@ judged here: an info says so.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
 from curation.asm.behaviour import BehaviourSpec, run_spec
@@ -33,6 +35,13 @@ class AsmBehaviour(Validator):
     @cached_property
     def asar(self) -> Asar:
         return Asar()
+
+    def validate_many(self, revisions: Sequence[SampleRevision]) -> list[ValidationResult]:
+        """Each spec costs two Asar runs (processes): two at a time keep both cores busy."""
+        if len(revisions) < 4:
+            return [self.validate(r) for r in revisions]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            return list(pool.map(self.validate, revisions))
 
     def validate(self, revision: SampleRevision) -> ValidationResult:
         spec_json = revision.metadata.get("behaviour")
