@@ -44,6 +44,7 @@ demo: setup
 # pytest exits 5 when it collects no tests; that is not a failure of the code under test.
 test: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 lint: setup

@@ -1,0 +1,33 @@
+"""The layer contracts hold, and they are not decoration: without the recorded exceptions they break."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+LINT = str(Path(sys.executable).with_name("lint-imports"))
+
+
+def _lint(config: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([LINT, "--config", str(config)], cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+def test_every_import_respects_the_layers():
+    result = _lint(REPO / ".importlinter")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_upward_import_breaks_the_contract(tmp_path):
+    config = tmp_path / "strict.ini"
+    text = (REPO / ".importlinter").read_text()
+    config.write_text(text.split("ignore_imports =")[0])  # the same layers, without the recorded exceptions
+    result = _lint(config)
+    assert result.returncode != 0
+    assert "pipelines is not allowed to import labeling" in " ".join(result.stdout.split())
+
+
+def test_lint_imports_is_installed():
+    assert shutil.which(LINT) or Path(LINT).exists()
