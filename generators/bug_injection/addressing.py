@@ -3,9 +3,18 @@ wrong, and block moves that wrap at a bank boundary."""
 
 from __future__ import annotations
 
+from curation.asm.behaviour import BehaviourSpec, Scenario
 from generators.bug_injection.case import Case
 from generators.draw import Draw, h2, h4, h6
 from generators.vocabulary import WRAM
+
+# What every routine here owes its caller, whatever the bug: it comes back, with the stack as it was.
+RETURNS = ("returns", "stack_balanced")
+
+
+def _pattern(n: int, seed: int) -> bytes:
+    """``n`` distinct-looking non-zero bytes, so a copy from the wrong place (zeros, other data) shows."""
+    return bytes(((seed + 0x1D * i) % 0xFF) + 1 for i in range(n))
 
 
 def mvn_banks_swapped(d: Draw) -> Case:
@@ -19,6 +28,23 @@ def mvn_banks_swapped(d: Draw) -> Case:
     tail = ["SEP #$30", "PLB", "RTS"]
     buggy = d.asm([*head, f"MVN {h2(src_bank)},{h2(dst_bank)}", *tail])
     fixed = d.asm([*head, f"MVN {h2(dst_bank)},{h2(src_bank)}", *tail])
+    # The live data sits in the source bank, an old copy in the destination: the move must replace the old
+    # copy with the live bytes and leave the live bytes alone.
+    live, old = _pattern(count + 1, 0x40), _pattern(count + 1, 0xB3)
+    source, target = src_bank << 16 | offset, dst_bank << 16 | dst_off
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            Scenario(
+                "save the live block into the other bank",
+                flags={"m8": True, "x8": True},
+                memory={source: live, target: old},
+                expect_memory={target: live, source: live},
+                properties=(*RETURNS, "db_kept", "widths_kept"),
+            ),
+        ),
+    )
     return Case(
         "addressing_errors",
         d.pick(["MVN banks in the wrong order", "block move with swapped bank operands", "backup copies backwards"]),
@@ -51,7 +77,7 @@ def mvn_banks_swapped(d: Draw) -> Case:
             "The first MVN operand becomes the destination bank, the second the source bank.",
             d.pick(
                 [
-                    "With the banks swapped, the data flows from the backup into the live copy.",
+                    "With the banks swapped, the data flows from the backup's bank into the live bank.",
                     f"The move writes bank {h2(src_bank)}, the bank that was meant to be read.",
                 ]
             ),
@@ -64,6 +90,7 @@ def mvn_banks_swapped(d: Draw) -> Case:
         ),
         observe="a write breakpoint fires in the bank that should only be read.",
         culprit=f"MVN {h2(src_bank)},{h2(dst_bank)}",
+        spec=spec,
     )
 
 
@@ -93,6 +120,27 @@ def absolute_save_variable(d: Draw) -> Case:
             ]
         )
 
+    # Below the limit the routine must write the refill value into WRAM; at the limit it leaves it alone.
+    spec = BehaviourSpec(
+        name,
+        "jsl",
+        (
+            Scenario(
+                f"{var.what} empty, below {limit}",
+                flags={"m8": True, "x8": True},
+                memory={var.address: bytes([0])},
+                expect_memory={var.address: bytes([value])},
+                properties=(*RETURNS, "db_kept"),
+            ),
+            Scenario(
+                f"{var.what} already at {limit}",
+                flags={"m8": True, "x8": True},
+                memory={var.address: bytes([limit])},
+                expect_memory={var.address: bytes([limit])},
+                properties=(*RETURNS, "db_kept"),
+            ),
+        ),
+    )
     return Case(
         "addressing_errors",
         d.pick(["absolute address in the wrong bank", "save variable read without its bank", "missing long address"]),
@@ -136,6 +184,7 @@ def absolute_save_variable(d: Draw) -> Case:
             ]
         ),
         culprit=f"LDA {var.absolute}",
+        spec=spec,
     )
 
 
@@ -160,6 +209,28 @@ def missing_immediate(d: Draw) -> Case:
         return d.asm([f"{name}:", "SEP #$20", f"LDA {var.long}", *body, "RTS"])
 
     buggy, fixed = code(""), code("#")
+    # The direct page byte at $limit is scratch the game reuses: one room leaves $00 there, another $FF.
+    if op == "CMP":
+        runs = [(min(limit + 0x10, 0xFE), limit, "above the cap"), (limit - 1, limit - 1, "just below the cap")]
+    elif op == "AND":
+        runs = [(0xFF, limit, "all bits set"), (0xFF, limit, "all bits set")]
+    else:
+        runs = [(0x10, 0x10 + limit, "small value"), (0x10, 0x10 + limit, "small value")]
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        tuple(
+            Scenario(
+                f"{what}, scratch byte {h2(limit)} = {h2(junk)}",
+                registers={"d": 0},
+                flags={"m8": True, "x8": True},
+                memory={var.address: bytes([before]), 0x7E0000 + limit: bytes([junk])},
+                expect_memory={var.address: bytes([after])},
+                properties=RETURNS,
+            )
+            for (before, after, what), junk in zip(runs, (0xFF, 0x00), strict=True)
+        ),
+    )
     return Case(
         "addressing_mode",
         d.pick(["direct page instead of immediate", "missing # on the operand", "wrong addressing mode"]),
@@ -199,6 +270,7 @@ def missing_immediate(d: Draw) -> Case:
             ]
         ),
         culprit=f"{op} {h2(limit)}",
+        spec=spec,
     )
 
 
@@ -207,7 +279,9 @@ def indexed_indirect_confusion(d: Draw) -> Case:
     name = d.routine()
     ptr = d.scratch(even=True)
     count = d.int(3, 15)
-    dest = 0x7F0000 + d.rng.randrange(0x5000, 0x7000, 0x20)
+    # A buffer in the low 8 KiB of WRAM: the fix's absolute,Y store (there is no long,Y) reaches it from
+    # any data bank in $00-$3F, where the routine's own ROM table lives.
+    dest = 0x7E0000 + d.rng.randrange(0x1000, 0x1E00, 0x20)
     loop = d.loop_label()
 
     def code(read: str, index: str) -> str:
@@ -216,6 +290,24 @@ def indexed_indirect_confusion(d: Draw) -> Case:
             [f"{name}:", "SEP #$30", f"LD{index} #{h2(count)}", loop, read, store, f"DE{index}", f"BPL {loop}", "RTS"]
         )
 
+    # The pointer at ptr names a table in the data bank (ROM); the rest of the direct page is zero, so
+    # every pointer (ptr,X) makes up for X > 0 reads something other than the table.
+    table = d.rng.randrange(0x9000, 0xB000, 0x10)
+    data = _pattern(count + 1, 0x52)
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            Scenario(
+                f"pointer {h2(ptr)} -> ${table:04X}",
+                registers={"d": 0, "db": 0x00},
+                flags={"m8": True, "x8": True},
+                memory={0x7E0000 | ptr: bytes([table & 0xFF, table >> 8]), table: data},
+                expect_memory={dest: data},
+                properties=RETURNS,
+            ),
+        ),
+    )
     return Case(
         "addressing_mode",
         d.pick(
@@ -254,6 +346,7 @@ def indexed_indirect_confusion(d: Draw) -> Case:
             ]
         ),
         culprit=f"LDA ({h2(ptr)},X)",
+        spec=spec,
     )
 
 
@@ -269,6 +362,23 @@ def pointer_bank_unset(d: Draw) -> Case:
     walk += [f"BPL {loop}", "RTS"]
     buggy = d.asm([*setup, *walk])
     fixed = d.asm([*setup, f"LDA #{h2(bank)}", f"STA {h2(ptr + 2)}", *walk])
+    # The table is in ROM at bank:address; the bank byte holds whatever an earlier pointer left there.
+    data = _pattern(count + 1, 0x2B)
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        tuple(
+            Scenario(
+                f"bank byte {h2(ptr + 2)} left at {h2(stale)} by {why}",
+                registers={"d": 0},
+                flags={"m8": True, "x8": True},
+                memory={bank << 16 | address: data, 0x7E0000 | (ptr + 2): bytes([stale])},
+                expect_memory={dest.address: data},
+                properties=(*RETURNS, "widths_kept"),
+            )
+            for stale, why in ((0x7E, "a WRAM pointer"), (bank ^ 0x01, "a pointer into the next bank"))
+        ),
+    )
     return Case(
         "pointer_bugs",
         d.pick(["long pointer without a bank byte", "bank byte of the pointer never set", "24-bit pointer half built"]),
@@ -303,6 +413,7 @@ def pointer_bank_unset(d: Draw) -> Case:
             ]
         ),
         culprit=f"LDA [{h2(ptr)}],Y",
+        spec=spec,
     )
 
 
@@ -310,14 +421,34 @@ def pointer_bytes_swapped(d: Draw) -> Case:
     """A pointer written high byte first: the CPU reads pointers low byte first."""
     name = d.routine()
     ptr = d.scratch(even=True)
-    address = d.rng.randrange(0x8000, 0xFF00, 0x10) | d.int(1, 0xF)
-    dest, count = d.free_ram(), d.int(3, 15)
+    # A ROM table in the data bank (clear of the routine itself), whose two address bytes differ: with equal
+    # bytes the swapped pointer would be the right one.
+    address = d.rng.randrange(0x8100, 0xFF00, 0x10) | d.int(1, 0xF)
+    if address >> 8 == address & 0xFF:
+        address += 0x10
+    # Low WRAM, so the absolute,Y store reaches it from the data bank the table is read from.
+    dest, count = d.low_ram(), d.int(3, 15)
     loop = d.loop_label()
     walk = [f"LDY #{h2(count)}", loop, f"LDA ({h2(ptr)}),Y", f"STA {dest.absolute},Y", "DEY", f"BPL {loop}", "RTS"]
     hi, lo = h2(address >> 8), h2(address)
     buggy = d.asm([f"{name}:", "SEP #$30", f"LDA #{hi}", f"STA {h2(ptr)}", f"LDA #{lo}", f"STA {h2(ptr + 1)}", *walk])
     fixed = d.asm([f"{name}:", "SEP #$30", f"LDA #{lo}", f"STA {h2(ptr)}", f"LDA #{hi}", f"STA {h2(ptr + 1)}", *walk])
     swapped = ((address & 0xFF) << 8) | (address >> 8)
+    data = _pattern(count + 1, 0x67)
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            Scenario(
+                f"table at ${address:04X} in the data bank",
+                registers={"d": 0, "db": 0x00},
+                flags={"m8": True, "x8": True},
+                memory={address: data},
+                expect_memory={dest.address: data, 0x7E0000 | ptr: bytes([address & 0xFF, address >> 8])},
+                properties=RETURNS,
+            ),
+        ),
+    )
     return Case(
         "pointer_bugs",
         d.pick(["pointer bytes in the wrong order", "big-endian pointer", "high and low bytes swapped"]),
@@ -353,6 +484,7 @@ def pointer_bytes_swapped(d: Draw) -> Case:
             ]
         ),
         culprit=f"STA {h2(ptr)}",
+        spec=spec,
     )
 
 
@@ -369,6 +501,26 @@ def mvn_wraps_bank(d: Draw) -> Case:
     tail = [f"MVN {h2(dst_bank)},{h2(src_bank)}", "SEP #$30", "PLB", "RTS"]
     buggy = d.asm([*head, f"LDY #{h4(dst)}", *tail])
     fixed = d.asm([*head, f"LDY #{h4(ok_dst)}", *tail])
+    # What the wrapped tail lands on: in bank $7E the direct page (and past $0100 the stack page).
+    victim = ("the direct page and the stack" if over > 0x100 else "the direct page") if dst_bank == 0x7E else ""
+    # The bottom of the destination bank holds live data that the move must not touch (the first $100 bytes:
+    # above them in bank $7E the harness keeps its stack); the source bytes that would wrap onto it differ
+    # from it, so a wrapped copy shows.
+    guarded = min(over, 0x100)
+    tail_start = src_bank << 16 | (src + size - over)
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            Scenario(
+                f"copy {h4(size)} bytes from ${src_bank:02X}:{src:04X}",
+                flags={"m8": True, "x8": True},
+                memory={dst_bank << 16: _pattern(guarded, 0x21), tail_start: _pattern(guarded, 0x9C)},
+                expect_memory={dst_bank << 16: _pattern(guarded, 0x21)},
+                properties=(*RETURNS, "db_kept", "widths_kept"),
+            ),
+        ),
+    )
     return Case(
         "bank_boundary",
         d.pick(["block move wraps at the bank boundary", "MVN crosses $FFFF", "destination wraps to $0000"]),
@@ -376,7 +528,13 @@ def mvn_wraps_bank(d: Draw) -> Case:
             [
                 f"Right after {name} the game crashes or Link teleports.",
                 f"{name} copies {h4(size)} bytes and the game's low RAM gets trashed.",
-                "The copy itself looks fine, but the direct page and stack are garbage afterwards.",
+                f"The copy itself looks fine, but {victim} {'are' if over > 0x100 else 'is'} garbage afterwards.",
+            ]
+            if victim
+            else [
+                f"Right after {name}, what I keep at $7F:0000 is garbage.",
+                f"{name} copies {h4(size)} bytes and the start of bank $7F gets trashed.",
+                "The copy itself looks fine, but the data at the bottom of bank $7F is garbage afterwards.",
             ]
         ),
         buggy,
@@ -388,8 +546,7 @@ def mvn_wraps_bank(d: Draw) -> Case:
                 f"so the last {h4(over)} bytes land at ${dst_bank:02X}:0000 and up.",
                 f"{name}'s block move runs past the bank boundary at ${dst_bank:02X}:FFFF. The 16-bit destination "
                 f"index wraps around within bank ${dst_bank:02X}, so the tail of the copy overwrites "
-                f"${dst_bank:02X}:0000-{over - 1:04X}"
-                + (", which in bank $7E is the direct page and the stack." if dst_bank == 0x7E else "."),
+                f"${dst_bank:02X}:0000-{over - 1:04X}" + (f", which in bank $7E is {victim}." if victim else "."),
             ]
         ),
         (
@@ -406,6 +563,7 @@ def mvn_wraps_bank(d: Draw) -> Case:
             ]
         ),
         culprit=f"LDY #{h4(dst)}",
+        spec=spec,
     )
 
 
@@ -415,13 +573,33 @@ def table_read_with_callers_bank(d: Draw) -> Case:
     table = d.pick(["SpeedTable", "DamageTable", "OffsetTable", "FrameTable", "TileTable"])
     dest = d.sprite_table()
     bank = d.int(0x20, 0x3F)
-    entries = [h2(d.int(0, 0x7F)) for _ in range(d.int(4, 8))]
+    values = [d.int(0, 0x7F) for _ in range(d.int(4, 8))]
+    entries = [h2(v) for v in values]
     body = [f"LDA {table},Y", f"STA {h6(dest.address)},X"]
 
     def code(with_bank: bool) -> str:
         wrap = (["PHB", "PHK", "PLB"], ["PLB"]) if with_bank else ([], [])
         return d.asm([f"{name}:", *wrap[0], *body, *wrap[1], "RTL", f"{table}:", f"db {','.join(entries)}"])
 
+    # The harness runs the routine in bank $00 (its table right after the code, in $00:8000-80FF); the
+    # caller's bank holds other data at those offsets ($80-$FF bytes, never a table entry).
+    other = bytes(0x80 | b for b in _pattern(0x100, 0x35))
+    slots = (d.int(0, 15), d.int(0, 15))
+    spec = BehaviourSpec(
+        name,
+        "jsl",
+        tuple(
+            Scenario(
+                f"JSL from a caller with DB = {h2(caller_bank)}, slot {slot}, entry {index}",
+                registers={"db": caller_bank, "x": slot, "y": index},
+                flags={"m8": True, "x8": True},
+                memory={caller_bank << 16 | 0x8000: other, dest.address + slot: bytes([0xFF])},
+                expect_memory={dest.address + slot: bytes([values[index]])},
+                properties=(*RETURNS, "db_kept"),
+            )
+            for caller_bank, slot, index in ((0x06, slots[0], 0), (0x7E, slots[1], len(values) - 1))
+        ),
+    )
     return Case(
         "bank_boundary",
         d.pick(["table read with the caller's data bank", "DB not set after the JSL", "cross-bank table read"]),
@@ -463,6 +641,7 @@ def table_read_with_callers_bank(d: Draw) -> Case:
             ]
         ),
         culprit=f"LDA {table},Y",
+        spec=spec,
     )
 
 
@@ -474,12 +653,29 @@ def absolute_above_mirror(d: Draw) -> Case:
     abs_, long_ = f"${address & 0xFFFF:04X}", f"${address:06X}"
     head = [f"{name}:", "SEP #$20", f"LDA #{h2(value)}"]
 
-    counter = d.low_ram().absolute
+    counter = d.low_ram()
 
     def code(addr: str) -> str:
-        return d.asm([*head, f"STA {addr}", f"LDA {addr}", "BEQ +", f"INC {counter}", "+", "RTL"])
+        return d.asm([*head, f"STA {addr}", f"LDA {addr}", "BEQ +", f"INC {counter.absolute}", "+", "RTL"])
 
     buggy, fixed = code(abs_), code(long_)
+    # Called with DB in the system banks (the program bank $00, or its FastROM mirror $80): the store must
+    # reach the WRAM variable, and the read-back must see it (so the counter goes up).
+    spec = BehaviourSpec(
+        name,
+        "jsl",
+        tuple(
+            Scenario(
+                f"DB = {h2(bank)}",
+                registers={"db": bank},
+                flags={"m8": True, "x8": True},
+                memory={address: bytes([0]), counter.address: bytes([0x03])},
+                expect_memory={address: bytes([value]), counter.address: bytes([0x04])},
+                properties=(*RETURNS, "db_kept"),
+            )
+            for bank in (0x00, 0x80)
+        ),
+    )
     return Case(
         "memory_access",
         d.pick(
@@ -519,6 +715,7 @@ def absolute_above_mirror(d: Draw) -> Case:
             ]
         ),
         culprit=f"STA {abs_}",
+        spec=spec,
     )
 
 
@@ -534,6 +731,27 @@ def direct_page_moved(d: Draw) -> Case:
     tail = ["STA $04", "PLD", "RTS"]
     buggy = d.asm([*head, f"LDA {h2(var_dp)}", *tail])
     fixed = d.asm([*head, f"LDA ${0x7E0000 | var_dp:06X}", *tail])
+    wrong = base + var_dp
+    # $4380 and up is no DMA channel any more, just the I/O area.
+    read_there = "a DMA register value" if wrong < 0x4380 else "whatever the I/O area returns"
+    # The register at D + dp reads back something else than the variable: the third write must carry the
+    # variable, the first two the values the moved direct page is for.
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        tuple(
+            Scenario(
+                f"{var.what} = {h2(value)}, {h4(wrong)} reads {h2(junk)}",
+                registers={"d": 0},
+                flags={"m8": True, "x8": True},
+                memory={var.address: bytes([value])},
+                io={wrong: junk},
+                expect_io={base: 0x01, base + 1: 0x18, base + 4: value},
+                properties=(*RETURNS, "d_kept", "widths_kept"),
+            )
+            for value, junk in ((0x07, 0xFF), (0x5A, 0x00))
+        ),
+    )
     return Case(
         "memory_access",
         d.pick(
@@ -558,8 +776,7 @@ def direct_page_moved(d: Draw) -> Case:
                 f"LDA {h2(var_dp)} is direct page addressing too, so it reads {h4(base + var_dp)}, not "
                 f"{var.what} at $7E00{var_dp:02X}: the memory address depends on D.",
                 f"Every direct page address is added to D. With D = {h4(base)}, the read of {h2(var_dp)} loads "
-                f"from {h4(base + var_dp)} in bank 0, so the routine gets a DMA register value instead of the "
-                "RAM it means.",
+                f"from {h4(wrong)} in bank 0, so the routine gets {read_there} instead of the RAM it means.",
             ]
         ),
         (
@@ -575,6 +792,7 @@ def direct_page_moved(d: Draw) -> Case:
             ]
         ),
         culprit=f"LDA {h2(var_dp)}",
+        spec=spec,
     )
 
 

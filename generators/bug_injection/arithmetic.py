@@ -3,9 +3,25 @@ values treated as unsigned, and bit masks that do something else than intended."
 
 from __future__ import annotations
 
+from curation.asm.behaviour import BehaviourSpec, Scenario
 from generators.bug_injection.case import Case
 from generators.draw import Draw, h2
 from generators.vocabulary import Ram
+
+# What every routine here owes its caller, whatever the bug: it comes back, with the stack as it was.
+RETURNS = ("returns", "stack_balanced")
+# ALttP's usual state on entry: 8-bit A and index registers.
+SHORT = {"m8": True, "x8": True}
+
+
+def _spec(entry: str, call: str, *scenarios: Scenario) -> BehaviourSpec:
+    """A spec without defines or stubs: the routines here call nothing and use no ``!Name``."""
+    return BehaviourSpec(entry, call, scenarios)
+
+
+def _byte(value: int) -> bytes:
+    """One byte as the 8-bit CPU leaves it (sums and differences wrap)."""
+    return bytes([value & 0xFF])
 
 
 def adc_without_clc(d: Draw) -> Case:
@@ -18,6 +34,22 @@ def adc_without_clc(d: Draw) -> Case:
     tail = [f"ADC #{h2(amount)}", f"STA {var.long}", skip, "RTS"]
     buggy = d.asm([*head, *tail])
     fixed = d.asm([*head, "CLC", *tail])
+    # The add only runs when the gate is at or above the limit - exactly when CMP left the carry set.
+    start = 0x10
+    spec = _spec(
+        name,
+        "jsr",
+        *(
+            Scenario(
+                f"{gate.what} = {h2(level)}",
+                flags=SHORT,
+                memory={gate.address: _byte(level), var.address: _byte(start)},
+                expect_memory={var.address: _byte(start + amount if level >= limit else start)},
+                properties=RETURNS,
+            )
+            for level in (limit, min(limit + 0x20, 0xFF), limit - 1)
+        ),
+    )
     return Case(
         "carry_flag",
         d.pick(["ADC without CLC", "carry flag added in", "missing CLC before the add"]),
@@ -56,6 +88,7 @@ def adc_without_clc(d: Draw) -> Case:
             ]
         ),
         culprit=f"ADC #{h2(amount)}",
+        spec=spec,
     )
 
 
@@ -68,6 +101,25 @@ def sbc_without_sec(d: Draw) -> Case:
     tail = [f"SBC #{h2(dmg)}", f"STA {second.long}", "RTS"]
     buggy = d.asm([*head, f"LDA {second.long}", *tail])
     fixed = d.asm([*head, f"LDA {second.long}", "SEC", *tail])
+
+    def run(before: int) -> Scenario:
+        """``before`` in the first variable; the second (its own value, or the sum when both are the same
+        byte) must drop by exactly dmg."""
+        same = second.address == first.address
+        value = (before + step) & 0xFF if same else 0x40
+        memory = {first.address: _byte(before)}
+        if not same:
+            memory[second.address] = _byte(value)
+        return Scenario(
+            f"{first.what} = {h2(before)}" + (" (the add carries out)" if before + step > 0xFF else ""),
+            flags=SHORT,
+            memory=memory,
+            expect_memory={second.address: _byte(value - dmg)},
+            properties=RETURNS,
+        )
+
+    # The usual case (no carry out of the add) shows the bug; an add that overflows hides it.
+    spec = _spec(name, "jsr", run(0x20), run(0x100 - step))
     return Case(
         "carry_flag",
         d.pick(["SBC without SEC", "borrow from a stale carry", "missing SEC before the subtract"]),
@@ -102,6 +154,7 @@ def sbc_without_sec(d: Draw) -> Case:
             ]
         ),
         culprit=f"SBC #{h2(dmg)}",
+        spec=spec,
     )
 
 
@@ -117,6 +170,23 @@ def equality_check_skipped(d: Draw) -> Case:
     tail = [f"LDA #{h2(limit)}", f"STA {counter.long}", ok, "RTS"]
     buggy = d.asm([*head, f"BNE {ok}", *tail])
     fixed = d.asm([*head, f"BCC {ok}", *tail])
+    # The counter only ever holds multiples of the step: from the last one below the limit the add jumps
+    # past it (and must be clamped); further down it just counts.
+    below = limit - limit % step
+    spec = _spec(
+        name,
+        "jsr",
+        *(
+            Scenario(
+                f"counter = {h2(before)}",
+                flags=SHORT,
+                memory={counter.address: _byte(before)},
+                expect_memory={counter.address: _byte(min(before + step, limit))},
+                properties=RETURNS,
+            )
+            for before in (below, below - step, below - 2 * step)
+        ),
+    )
     return Case(
         "comparison_logic",
         d.pick(["equality test on a counter that steps past it", "BNE where BCC is needed", "cap never triggers"]),
@@ -157,6 +227,7 @@ def equality_check_skipped(d: Draw) -> Case:
             ]
         ),
         culprit=f"BNE {ok}",
+        spec=spec,
     )
 
 
@@ -170,6 +241,22 @@ def inverted_carry_branch(d: Draw) -> Case:
     tail = [f"BRA {done}", refill, "CLC", f"ADC #{h2(amount)}", f"STA {health.long}", done, "RTL"]
     buggy = d.asm([*head, f"BCS {refill}", *tail])
     fixed = d.asm([*head, f"BCC {refill}", *tail])
+    # Ten hearts of capacity (8 units a heart): a hurt Link gets the refill, a full one nothing.
+    top = 0x50
+    spec = _spec(
+        name,
+        "jsl",
+        *(
+            Scenario(
+                what,
+                flags=SHORT,
+                memory={max_health.address: _byte(top), health.address: _byte(now)},
+                expect_memory={health.address: _byte(after), max_health.address: _byte(top)},
+                properties=RETURNS,
+            )
+            for what, now, after in (("hurt Link", 0x18, 0x18 + amount), ("full health", top, top))
+        ),
+    )
     return Case(
         "comparison_logic",
         d.pick(["inverted carry test after CMP", "BCS where BCC was meant", "refill condition backwards"]),
@@ -203,6 +290,7 @@ def inverted_carry_branch(d: Draw) -> Case:
             ]
         ),
         culprit=f"BCS {refill}",
+        spec=spec,
     )
 
 
@@ -215,6 +303,28 @@ def unsigned_clamp_on_signed(d: Draw) -> Case:
     tail = [f"CMP #{h2(limit)}", f"BCC {ok}", f"LDA #{h2(limit)}", f"STA {speed.absolute},X", ok, "RTS"]
     buggy = d.asm([f"{name}:", f"LDA {speed.absolute},X", *tail])
     fixed = d.asm([f"{name}:", f"LDA {speed.absolute},X", f"BMI {ok}", *tail])
+    slot = d.int(0, 15)
+    # A negative speed passes untouched, a positive one above the limit is capped, a slow one is kept.
+    spec = _spec(
+        name,
+        "jsr",
+        *(
+            Scenario(
+                f"slot {slot} speed {h2(before)}",
+                registers={"x": slot},
+                flags=SHORT,
+                memory={speed.address + slot: _byte(before)},
+                expect_memory={speed.address + slot: _byte(after)},
+                properties=RETURNS,
+            )
+            for before, after in (
+                (0xF8, 0xF8),
+                (0x100 - limit, 0x100 - limit),
+                (limit + 8, limit),
+                (limit - 4, limit - 4),
+            )
+        ),
+    )
     axis = "left" if "X" in speed.what else "up"
     opposite = "right" if axis == "left" else "down"
     return Case(
@@ -256,6 +366,7 @@ def unsigned_clamp_on_signed(d: Draw) -> Case:
         ),
         observe=f"the speed byte flips from a negative value to {h2(limit)} on the frame after the cap.",
         culprit=f"BCC {ok}",
+        spec=spec,
     )
 
 
@@ -269,6 +380,24 @@ def missing_sign_extension(d: Draw) -> Case:
     extend = ["CMP #$0080", "BCC +", "ORA #$FF00", "+"]
     buggy = d.asm([*head, *tail])
     fixed = d.asm([*head, *extend, *tail])
+    slot = d.int(0, 14)
+    # The 16-bit load also picks up the next slot's speed (masked off); the position must move by the signed
+    # speed: back 16 for $F0, forward 16 for $10.
+    spec = _spec(
+        name,
+        "jsr",
+        *(
+            Scenario(
+                f"slot {slot} speed {h2(byte)}",
+                registers={"x": slot},
+                flags=SHORT,
+                memory={speed.address + slot: bytes([byte, 0x0C]), pos.address: (0x0180).to_bytes(2, "little")},
+                expect_memory={pos.address: ((0x0180 + delta) & 0xFFFF).to_bytes(2, "little")},
+                properties=(*RETURNS, "widths_kept"),
+            )
+            for byte, delta in ((0xF0, -0x10), (0x10, 0x10), (0x80, -0x80))
+        ),
+    )
     return Case(
         "signed_arithmetic",
         d.pick(["8-bit signed value not sign-extended", "negative speed added as positive", "missing sign extension"]),
@@ -304,6 +433,7 @@ def missing_sign_extension(d: Draw) -> Case:
             ]
         ),
         culprit="AND #$00FF",
+        spec=spec,
     )
 
 
@@ -319,6 +449,22 @@ def clear_with_wrong_mask(d: Draw) -> Case:
         fixed = d.asm([f"{name}:", "SEP #$20", f"LDA #{h2(mask)}", f"TRB {flags.absolute}", "RTS"])
     else:
         fixed = d.asm([f"{name}:", "SEP #$20", f"LDA {flags.long}", f"AND #{h2(~mask)}", f"STA {flags.long}", "RTS"])
+    # The other flags in the byte must survive; bit {bit} must end clear whether it was set or not.
+    others = 0xBD & ~mask
+    spec = _spec(
+        name,
+        "jsr",
+        *(
+            Scenario(
+                f"flags {h2(before)}",
+                flags=SHORT,
+                memory={flags.address: _byte(before)},
+                expect_memory={flags.address: _byte(before & ~mask)},
+                properties=RETURNS,
+            )
+            for before in (others | mask, others)
+        ),
+    )
     return Case(
         "bit_manipulation",
         d.pick(
@@ -357,6 +503,7 @@ def clear_with_wrong_mask(d: Draw) -> Case:
             ]
         ),
         culprit=f"AND #{h2(mask)}",
+        spec=spec,
     )
 
 
@@ -369,6 +516,23 @@ def toggle_instead_of_set(d: Draw) -> Case:
     head = [f"{name}:", "SEP #$20", f"LDA {flags.long}"]
     buggy = d.asm([*head, f"EOR #{h2(mask)}", f"STA {flags.long}", "RTL"])
     fixed = d.asm([*head, f"ORA #{h2(mask)}", f"STA {flags.long}", "RTL"])
+    # First visit (bit clear) and a later one (bit already set): the bit must be set after both, the other
+    # flags untouched.
+    others = 0x42 & ~mask
+    spec = _spec(
+        name,
+        "jsl",
+        *(
+            Scenario(
+                visit,
+                flags=SHORT,
+                memory={flags.address: _byte(before)},
+                expect_memory={flags.address: _byte(others | mask)},
+                properties=RETURNS,
+            )
+            for visit, before in (("first visit", others), ("second visit", others | mask))
+        ),
+    )
     return Case(
         "bit_manipulation",
         d.pick(["EOR toggles the flag instead of setting it", "flag flips on every visit", "set done with EOR"]),
@@ -401,6 +565,7 @@ def toggle_instead_of_set(d: Draw) -> Case:
             ]
         ),
         culprit=f"EOR #{h2(mask)}",
+        spec=spec,
     )
 
 
