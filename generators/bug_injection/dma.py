@@ -7,16 +7,49 @@ the drawn channel's own pair.
 
 from __future__ import annotations
 
+from curation.asm.behaviour import BehaviourSpec, Scenario
 from generators.bug_injection.case import Case
 from generators.draw import Draw, h2, h4
+
+# The interpreter runs no DMA: a spec checks the values the routine leaves in the channel registers
+# ($43n0-$43nA) and in $420B/$420C, which is what the DMA unit reads when the transfer starts.
+_ENTRY = {"m8": True, "x8": True}  # ALttP's usual 8-bit A and X/Y on the way in
 
 
 def _reg(channel: int, low: int) -> str:
     return f"$43{channel}{low:X}"
 
 
+def _port(channel: int, low: int) -> int:
+    """The channel's register as a number, for a spec's expected writes."""
+    return 0x4300 | channel << 4 | low
+
+
 def _rom_source(d: Draw) -> tuple[int, int]:
     return d.int(0x0C, 0x3F), d.rng.randrange(0x8000, 0xF000, 0x100)
+
+
+def _dma_writes(n: int, mode: int, target: int, bank: int, src: int, size: int) -> dict[int, int]:
+    """The register values a correct one-shot DMA on channel ``n`` leaves behind (size $10000 is written 0)."""
+    return {
+        _port(n, 0): mode,
+        _port(n, 1): target,
+        _port(n, 2): src & 0xFF,
+        _port(n, 3): src >> 8 & 0xFF,
+        _port(n, 4): bank,
+        _port(n, 5): size & 0xFF,
+        _port(n, 6): size >> 8 & 0xFF,
+        0x420B: 1 << n,
+    }
+
+
+def _upload_spec(name: str, scenario: str, writes: dict[int, int]) -> BehaviourSpec:
+    """A DMA routine called with JSR: it returns, and the channel holds ``writes`` when $420B fires."""
+    return BehaviourSpec(
+        name,
+        "jsr",
+        (Scenario(scenario, flags=dict(_ENTRY), expect_io=writes, properties=("returns", "stack_balanced")),),
+    )
 
 
 def count_never_set(d: Draw) -> Case:
@@ -82,6 +115,11 @@ def count_never_set(d: Draw) -> Case:
         ),
         observe=f"the DMA log shows channel {n} moving 65536 bytes.",
         culprit="STA $420B",
+        spec=_upload_spec(
+            name,
+            f"tile upload of {h4(size)} bytes: {_reg(n, 5)}/{_reg(n, 6)} must hold the length when $420B fires",
+            _dma_writes(n, 0x01, 0x18, bank, src, size) | {0x2116: vram & 0xFF, 0x2117: vram >> 8},
+        ),
     )
 
 
@@ -140,6 +178,11 @@ def count_bytes_swapped(d: Draw) -> Case:
             ]
         ),
         culprit=f"STA {_reg(n, 5)}",
+        spec=_upload_spec(
+            name,
+            f"{pages} pages of tiles: low byte $00 in {_reg(n, 5)}, {h2(pages)} in {_reg(n, 6)}",
+            _dma_writes(n, 0x01, 0x18, bank, src, size) | {0x2116: vram & 0xFF, 0x2117: vram >> 8},
+        ),
     )
 
 
@@ -202,6 +245,11 @@ def wrong_b_bus(d: Draw) -> Case:
         ),
         observe=f"the DMA log shows channel {n} writing to $2118.",
         culprit="LDA #$18",
+        spec=_upload_spec(
+            name,
+            f"palette of {size // 2} colours from colour {first}: B-bus target $22 (CGDATA) in {_reg(n, 1)}",
+            _dma_writes(n, 0x00, 0x22, bank, src, size) | {0x2121: first},
+        ),
     )
 
 
@@ -258,6 +306,11 @@ def fixed_source_mode(d: Draw) -> Case:
             ]
         ),
         culprit="LDA #$09",
+        spec=_upload_spec(
+            name,
+            f"tile copy: {_reg(n, 0)} = $01 (mode 1, source increments), not the fixed-source bit",
+            _dma_writes(n, 0x01, 0x18, bank, src, size) | {0x2116: vram & 0xFF, 0x2117: vram >> 8},
+        ),
     )
 
 
@@ -269,7 +322,8 @@ def shared_hdma_channel(d: Draw) -> Case:
     target = d.pick([("$0D", "BG1HOFS"), ("$0F", "BG2HOFS"), ("$11", "BG3HOFS"), ("$26", "WH0")])
     vram, (bank, src) = d.rng.randrange(0x1000, 0x7000, 0x400), _rom_source(d)
     setup, upload = d.routines(2)
-    hdma = [f"{setup}:", "SEP #$20", "REP #$10", "LDA #$02" if target[0] != "$26" else "LDA #$00"]
+    hdma_mode = 0x02 if target[0] != "$26" else 0x00
+    hdma = [f"{setup}:", "SEP #$20", "REP #$10", f"LDA #{h2(hdma_mode)}"]
     hdma += [f"STA {_reg(n, 0)}", f"LDA #{target[0]}", f"STA {_reg(n, 1)}", f"LDX #{h4(table)}"]
     hdma += [f"STX {_reg(n, 2)}", f"LDA #{h2(table >> 16)}", f"STA {_reg(n, 4)}", f"LDA #{h2(1 << n)}", "STA $420C"]
     hdma.append("RTS")
@@ -332,11 +386,53 @@ def shared_hdma_channel(d: Draw) -> Case:
             ]
         ),
         culprit=f"STA {_reg(n, 0)}",
+        spec=BehaviourSpec(
+            upload,
+            "jsr",
+            (
+                Scenario(
+                    f"{setup}: channel {n} set up for HDMA to {target[1]} and enabled in $420C",
+                    flags=dict(_ENTRY),
+                    entry=setup,
+                    expect_io={
+                        _port(n, 0): hdma_mode,
+                        _port(n, 1): int(target[0][1:], 16),
+                        _port(n, 4): table >> 16,
+                        0x420C: 1 << n,
+                    },
+                ),
+                Scenario(
+                    f"{upload} in NMI: its DMA must leave HDMA channel {n}'s registers alone",
+                    flags=dict(_ENTRY),
+                    expect_io={0x2116: vram & 0xFF, 0x2117: vram >> 8},
+                    io_unwritten=tuple(_port(n, low) for low in range(0xB)),
+                    properties=("returns", "stack_balanced"),
+                ),
+            ),
+        ),
     )
 
 
+def _hdma_frame(label: str, target: int, set_bytes: int) -> str:
+    """One frame of HDMA over ``label``, in 65816 (the interpreter has no HDMA): read a line count ($00 ends
+    the table, bit 7 = repeat, one set of values per line), write the set(s) to ``$21<target>``, stop at
+    224 lines like the frame does; the lines covered are left at $7E1F04."""
+    write = [f"LDA.l {label},X", "INX", f"STA $21{target:02X}"] * set_bytes
+    lines = ["PHP", "SEP #$20", "REP #$10", "LDX #$0000", "TXY", ".entry", "CPY #$00E0", "BCS .done"]
+    lines += [f"LDA.l {label},X", "BEQ .done", "INX", "STA.l $7E1F02", "AND #$7F", "BNE .lines", "LDA #$80"]
+    lines += [".lines", "STA.l $7E1F00", "LDA #$00", "STA.l $7E1F01", "REP #$20", "TYA", "CLC", "ADC.l $7E1F00"]
+    lines += ["TAY", "SEP #$20", "LDA.l $7E1F02", "BMI .set", "LDA #$01", "STA.l $7E1F00", ".set", *write]
+    lines += ["LDA.l $7E1F00", "DEC A", "STA.l $7E1F00", "BNE .set", "BRA .entry"]
+    lines += [".done", "REP #$20", "TYA", "STA.l $7E1F04", "PLP", "RTS"]
+    return "\n".join(lines)
+
+
 def hdma_table_unterminated(d: Draw) -> Case:
-    """An HDMA table without the $00 terminator: HDMA runs on into whatever follows."""
+    """An HDMA table without the $00 terminator: HDMA runs on into whatever follows.
+
+    The rows cover fewer than 224 lines (a table that fills the frame needs no terminator), and the table
+    is followed by more of the bank - a routine or a palette - whose bytes the channel reads as entries.
+    """
     n = d.int(1, 7)
     setup = d.routine()
     label = d.pick(["WaveTable", "ScrollTable", "HdmaGradient", "ColorBars", "SplitTable"])
@@ -345,13 +441,55 @@ def hdma_table_unterminated(d: Draw) -> Case:
     code = [f"{setup}:", "SEP #$20", "REP #$10", f"LDA #{mode}", f"STA {_reg(n, 0)}", f"LDA #{target[0]}"]
     code += [f"STA {_reg(n, 1)}", f"LDX.w #{label}", f"STX {_reg(n, 2)}", f"LDA.b #{label}>>16", f"STA {_reg(n, 4)}"]
     code += [f"LDA #{h2(1 << n)}", "STA $420C", "RTS", f"{label}:"]
-    rows = []
+    rows, counts, last = [], [], 0
     for _ in range(d.int(2, 4)):
-        lines = d.int(0x08, 0x40)
+        lines = d.int(0x08, 0x30)
+        counts.append(lines)
         if mode == "$02":
             rows.append(f"db {h2(lines)},{h2(d.int(0, 0x20))},$00")
+            last = 0x00
         else:
-            rows.append(f"db {h2(lines)},{h2(0xE0 | d.int(0, 0x1F))}")
+            last = 0xE0 | d.int(0, 0x1F)
+            rows.append(f"db {h2(lines)},{h2(last)}")
+    after = d.routine()
+    follow, what = d.pick(
+        [
+            (
+                [f"{after}:", "PHP", "SEP #$20", f"LDA #{h2(d.int(0x01, 0x0F))}", "STA $2100", "PLP", "RTS"],
+                f"the code of {after}",
+            ),
+            (
+                [f"{after}:", "REP #$20", f"LDA #{h4(d.int(0x1000, 0x7FFF))}", "STA $2116", "SEP #$20", "RTS"],
+                f"the code of {after}",
+            ),
+            (
+                [f"{label}Palette:", "dw " + ",".join(h4(d.int(0x0001, 0x7FFF) | 0x0101) for _ in range(4))],
+                f"{label}Palette",
+            ),
+        ]
+    )
+    register = int(target[0][1:], 16)
+    model = "HdmaFrameModel"
+    spec = BehaviourSpec(
+        setup,
+        "jsr",
+        (
+            Scenario(
+                f"{setup}: channel {n} in HDMA mode {mode} to {target[1]}, enabled in $420C",
+                flags=dict(_ENTRY),
+                expect_io={_port(n, 0): int(mode[1:], 16), _port(n, 1): register, 0x420C: 1 << n},
+            ),
+            Scenario(
+                f"a frame of HDMA over {label}: it stops after its {len(rows)} entries ({sum(counts)} lines)",
+                entry=model,
+                flags=dict(_ENTRY),
+                expect_memory={0x7E1F04: sum(counts).to_bytes(2, "little")},
+                expect_io={0x2100 | register: last},
+                properties=("returns", "stack_balanced"),
+            ),
+        ),
+        stubs={model: _hdma_frame(label, register, 2 if mode == "$02" else 1)},
+    )
     return Case(
         "hdma_corruption",
         d.pick(["HDMA table missing its terminator", "no $00 at the end of the HDMA table", "runaway HDMA table"]),
@@ -362,24 +500,24 @@ def hdma_table_unterminated(d: Draw) -> Case:
                 f"{label} has {len(rows)} entries but the effect keeps going past them.",
             ]
         ),
-        d.asm([*code, *rows]),
-        d.asm([*code, *rows, "db $00"]),
+        d.asm([*code, *rows, *follow]),
+        d.asm([*code, *rows, "db $00", *follow]),
         d.pick(
             [
                 f"{label} has no terminating $00 line count, so HDMA channel {n} keeps reading past its last entry: "
-                "the bytes after the table become more line counts and values, and the HDMA writes them to "
+                f"the bytes after the table ({what}) become more line counts and values, and the HDMA writes them to "
                 f"{target[1]} for the rest of the frame.",
                 "An HDMA table ends with a $00 byte; without it the channel treats whatever follows as table "
-                f"entries. {setup} enables channel {n} in $420C with {label}, which stops only where the data happens "
-                "to contain a zero.",
+                f"entries. {setup} enables channel {n} in $420C with {label}, which is followed by {what}: the "
+                "channel runs on into it and stops only where the data happens to contain a zero.",
             ]
         ),
         (
             f"HDMA is the per-scanline mode of a DMA channel: each entry of {label} is a line count followed by the "
-            f"value(s) for {target[1]}.",
+            f"value(s) for {target[1]}; its {len(rows)} entries cover {sum(counts)} of the 224 lines.",
             d.pick(
                 [
-                    "After the last entry the HDMA reads the next byte as another line count.",
+                    f"After the last entry the HDMA reads the next byte, the start of {what}, as another line count.",
                     "Nothing tells the channel the table is over, so it keeps fetching.",
                 ]
             ),
@@ -392,6 +530,7 @@ def hdma_table_unterminated(d: Draw) -> Case:
             ]
         ),
         observe="the HDMA viewer shows the channel still active below the last table entry.",
+        spec=spec,
     )
 
 

@@ -3,22 +3,64 @@ between the main loop and the NMI handler."""
 
 from __future__ import annotations
 
+from curation.asm.behaviour import BehaviourSpec, Scenario
 from generators.bug_injection.case import Case
 from generators.draw import Draw, h2, h4
 
+# The interpreter counts no cycles and fires no interrupts. A spec stands in for time with what the fix
+# makes observable: $4212 as the PPU/joypad status a wait polls (a wait that never ends is a run that
+# stops on its instruction budget, with no return expected), and - for the races - a small instruction
+# budget: the run stops where the NMI (or the math unit) would cut in, and the state there is checked.
+_ENTRY = {"m8": True, "x8": True}  # ALttP's usual 8-bit A and X/Y on the way in
+_VBLANK, _DRAWING = 0x80, 0x00  # $4212 (HVBJOY) bit 7: in VBlank
 
-def _tilemap_writes(d: Draw) -> tuple[int, list[str]]:
+
+def _tilemap_writes(d: Draw) -> tuple[int, list[int], list[str]]:
+    """A 16-bit VRAM address and a few words written through $2118/$2119."""
     vram = d.rng.randrange(0x0000, 0x8000, 0x20) | d.int(0, 0x1F)
     lines = ["REP #$20", f"LDA #{h4(vram)}", "STA $2116"]
+    words = []
     for _ in range(d.int(2, 4)):
-        lines += [f"LDA #{h4(d.int(0x0000, 0x3FFF))}", "STA $2118"]
-    return vram, [*lines, "SEP #$20"]
+        words.append(d.int(0x0000, 0x3FFF))
+        lines += [f"LDA #{h4(words[-1])}", "STA $2118"]
+    return vram, words, [*lines, "SEP #$20"]
+
+
+def _vblank_spec(name: str, vram: int, words: list[int]) -> BehaviourSpec:
+    """VRAM data writes only once $4212 says VBlank: while the PPU draws, $2118/$2119 stay untouched
+    (the wait never ends there, so no return is expected); in VBlank the words land and the routine returns."""
+    return BehaviourSpec(
+        name,
+        "jsr",
+        (
+            Scenario(
+                "called mid-frame: $4212 bit 7 clear, the PPU is drawing",
+                flags=dict(_ENTRY),
+                io={0x4212: _DRAWING},
+                io_unwritten=(0x2118, 0x2119),
+                properties=(),
+            ),
+            Scenario(
+                "called in VBlank: $4212 bit 7 set",
+                flags=dict(_ENTRY),
+                io={0x4212: _VBLANK},
+                expect_io={
+                    0x2115: 0x80,
+                    0x2116: vram & 0xFF,
+                    0x2117: vram >> 8,
+                    0x2118: words[-1] & 0xFF,
+                    0x2119: words[-1] >> 8,
+                },
+                properties=("returns", "stack_balanced"),
+            ),
+        ),
+    )
 
 
 def vram_write_without_wait(d: Draw) -> Case:
     """Tilemap writes straight from the main loop while the screen is on."""
     name = d.routine()
-    vram, writes = _tilemap_writes(d)
+    vram, words, writes = _tilemap_writes(d)
     head = [f"{name}:", "SEP #$20", "LDA #$80", "STA $2115"]
     wait = ["-", "LDA $4212", "BPL -"]
     buggy = d.asm([*head, *writes, "RTS"])
@@ -56,7 +98,7 @@ def vram_write_without_wait(d: Draw) -> Case:
             ),
             d.pick(
                 [
-                    "$2116/$2118 writes during rendering are ignored by the PPU (and the address can be corrupted).",
+                    "$2118 writes during rendering are ignored by the PPU, though the address still increments.",
                     "The PPU owns VRAM while it draws; CPU writes then are lost.",
                 ]
             ),
@@ -70,13 +112,14 @@ def vram_write_without_wait(d: Draw) -> Case:
             ]
         ),
         observe="the VRAM viewer shows the tiles unchanged on most frames.",
+        spec=_vblank_spec(name, vram, words),
     )
 
 
 def vblank_wait_inverted(d: Draw) -> Case:
     """The VBlank wait loop tests the flag the wrong way round."""
     name = d.routine()
-    vram, writes = _tilemap_writes(d)
+    vram, words, writes = _tilemap_writes(d)
     label = d.pick(["-", ".wait", ".vblank", ".poll"])
     head = [f"{name}:", "SEP #$20", "LDA #$80", "STA $2115", label, "LDA $4212"]
     branch_target = label
@@ -123,6 +166,7 @@ def vblank_wait_inverted(d: Draw) -> Case:
             ]
         ),
         culprit=f"BMI {branch_target}",
+        spec=_vblank_spec(name, vram, words),
     )
 
 
@@ -132,6 +176,7 @@ def joypad_read_too_early(d: Draw) -> Case:
     copy = d.scratch(even=True) | 0xF0
     pad, which = d.pick([("$4218", "joypad 1"), ("$421A", "joypad 2")])
     buggy_tail = ["REP #$20", f"LDA {pad}"]
+    pressed = None
     if d.chance(0.5):  # new presses: changed bits that are down now (the held copy is on the stack)
         pressed = d.free_ram(wide=True)
         buggy_tail += ["PHA", f"EOR {h2(copy)}", "AND $01,S", f"STA {pressed.long}", "PLA"]
@@ -142,6 +187,36 @@ def joypad_read_too_early(d: Draw) -> Case:
         wait = ["SEP #$20", "-", "LDA $4212", "LSR A", "BCS -"]
     buggy = d.asm([f"{name}:", *buggy_tail])
     fixed = d.asm([f"{name}:", *wait, *buggy_tail])
+    port = int(pad[1:], 16)
+    held, buttons, shifting = 0x0100, 0x8180, 0x4060  # Right held; now B, A and Right; a half-shifted mask
+    before = {0x7E0000 | copy: held.to_bytes(2, "little")}
+    if pressed is not None:
+        before[pressed.address] = bytes(2)
+    done = {0x7E0000 | copy: buttons.to_bytes(2, "little")}
+    if pressed is not None:
+        done[pressed.address] = ((buttons ^ held) & buttons).to_bytes(2, "little")
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            Scenario(
+                f"top of the NMI: auto-joypad read still running ($4212 = $81), {pad} half shifted",
+                flags=dict(_ENTRY),
+                memory=dict(before),
+                io={0x4212: 0x81, port: shifting & 0xFF, port + 1: shifting >> 8},
+                expect_memory=dict(before),
+                properties=(),
+            ),
+            Scenario(
+                f"auto-joypad read finished ($4212 = $80): {pad} holds this frame's buttons",
+                flags=dict(_ENTRY),
+                memory=dict(before),
+                io={0x4212: 0x80, port: buttons & 0xFF, port + 1: buttons >> 8},
+                expect_memory=done,
+                properties=("returns", "stack_balanced"),
+            ),
+        ),
+    )
     return Case(
         "timing_issues",
         d.pick(["joypad read before auto-read finishes", f"reading {pad} too early", "auto-joypad timing"]),
@@ -187,6 +262,7 @@ def joypad_read_too_early(d: Draw) -> Case:
             ]
         ),
         culprit=f"LDA {pad}",
+        spec=spec,
     )
 
 
@@ -207,6 +283,26 @@ def math_result_too_early(d: Draw) -> Case:
     tail = [f"LDA {result}", f"STA {out.absolute}", f"LDA {high}", f"STA {out_high}", "RTS"]
     buggy = d.asm([f"{name}:", *setup, *tail])
     fixed = d.asm([f"{name}:", *setup, *(["NOP"] * nops), *tail])
+    value = a * b if multiply else (a * 0x40) // b
+    start = "$4203" if multiply else "$4206"
+    stale = (value ^ 0xFFFF).to_bytes(2, "little")  # the last call's result, unlike this one's in both bytes
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            Scenario(
+                f"the run stops {cycles} cycles ({nops} two-cycle instructions) after the write to {start}, while "
+                f"the {op} is still running: nothing may have read {result} into {out.absolute} yet",
+                flags=dict(_ENTRY),
+                memory={out.address: stale},
+                io={int(result[1:], 16): value & 0xFF, int(high[1:], 16): value >> 8},
+                expect_memory={out.address: stale},
+                expect_io={0x4202: a, 0x4203: b} if multiply else {0x4204: a * 0x40 & 0xFF, 0x4205: a >> 2, 0x4206: b},
+                properties=(),
+            ),
+        ),
+        max_instructions=len(setup) + nops,
+    )
     return Case(
         "timing_issues",
         d.pick([f"{op} result read too early", f"not waiting for the hardware {op}", "math register timing"]),
@@ -249,6 +345,7 @@ def math_result_too_early(d: Draw) -> Case:
             ]
         ),
         culprit=f"LDA {result}",
+        spec=spec,
     )
 
 
@@ -259,6 +356,8 @@ def ready_flag_set_first(d: Draw) -> Case:
     buf = 0x7F0000 + d.rng.randrange(0x5000, 0x7000, 0x40)
     src = d.sprite_table()
     size = d.pick([0x0F, 0x1F, 0x0B, 0x07])
+    while buf <= ready.address <= buf + size:  # the flag must not sit inside the buffer it guards
+        ready = d.free_ram()
     loop, none = d.loop_label(), d.exit_label()
     flag = ["LDA #$01", f"STA {ready.long}"]
     body = [f"LDX #{h2(size)}", loop, f"LDA {src.absolute},X", f"STA ${buf:06X},X", "DEX", f"BPL {loop}"]
@@ -266,6 +365,41 @@ def ready_flag_set_first(d: Draw) -> Case:
     nmi_code += [none, "RTS"]
     buggy = d.asm([f"{fill}:", "SEP #$30", *flag, *body, "RTS", *nmi_code])
     fixed = d.asm([f"{fill}:", "SEP #$30", *body, *flag, "RTS", *nmi_code])
+    half = (size + 1) // 2
+    marker = 0x7E1F80  # the upload stub leaves $01 here, so a scenario sees whether the NMI uploaded
+    data = bytes(range(0x11, 0x11 + size + 1))
+    spec = BehaviourSpec(
+        fill,
+        "jsr",
+        (
+            Scenario(
+                f"the NMI arrives mid-copy, {half} of {size + 1} bytes in (the run stops there): the flag at "
+                f"{ready.long} must still say not ready",
+                flags=dict(_ENTRY),
+                memory={ready.address: b"\x00", src.address: data},
+                expect_memory={ready.address: b"\x00"},
+                properties=(),
+            ),
+            Scenario(
+                f"{nmi} with the buffer ready: it uploads and clears the flag",
+                entry=nmi,
+                flags=dict(_ENTRY),
+                memory={ready.address: b"\x01"},
+                expect_memory={ready.address: b"\x00", marker: b"\x01"},
+                properties=("returns", "stack_balanced"),
+            ),
+            Scenario(
+                f"{nmi} with nothing ready: no upload",
+                entry=nmi,
+                flags=dict(_ENTRY),
+                memory={ready.address: b"\x00"},
+                expect_memory={ready.address: b"\x00", marker: b"\x00"},
+                properties=("returns", "stack_balanced"),
+            ),
+        ),
+        stubs={f"{nmi}_Upload": f"PHP\nSEP #$20\nLDA #$01\nSTA.l ${marker:06X}\nPLP\nRTS"},
+        max_instructions=2 + 4 * half,  # SEP, LDX, then LDA/STA/DEX/BPL per byte
+    )
     return Case(
         "nmi_race",
         d.pick(
@@ -308,6 +442,7 @@ def ready_flag_set_first(d: Draw) -> Case:
             ]
         ),
         culprit=f"STA {ready.long}",
+        spec=spec,
     )
 
 
@@ -329,12 +464,28 @@ def torn_16bit_read(d: Draw) -> Case:
         ]
     )
     fixed = d.asm([f"{name}:", "REP #$20", f"LDA {counter.absolute}", f"STA {h2(dest)}", "SEP #$20", "RTS"])
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        tuple(
+            Scenario(
+                f"counter ${word:04X}: the NMI cuts in right after the first load (the run stops there), so by "
+                "then the whole word must be read",
+                flags=dict(_ENTRY),
+                memory={counter.address: word.to_bytes(2, "little")},
+                expect_registers={"a": word},
+                properties=(),
+            )
+            for word in (0x12FF, 0x3A00)
+        ),
+        max_instructions=2,  # the width switch and the (first) load
+    )
     return Case(
         "nmi_race",
         d.pick(["torn read of an NMI counter", "16-bit value read in two halves", "race with the NMI's increment"]),
         d.pick(
             [
-                f"The frame timer I copy in {name} sometimes jumps back by 256 for one frame.",
+                f"The frame timer I copy in {name} sometimes jumps ahead by 256 for one frame.",
                 f"Once in a while {h2(dest)}/{h2(dest + 1)} hold a value that is way off, then it's fine again.",
                 "My timer display glitches to a weird number every few minutes.",
             ]
@@ -365,6 +516,7 @@ def torn_16bit_read(d: Draw) -> Case:
             ]
         ),
         culprit=f"LDA {hi}",
+        spec=spec,
     )
 
 
