@@ -51,6 +51,7 @@ class Scenario:
     entry: str | None = None  # another routine of the code to call in this scenario (default: the spec's)
     # When set, the only WRAM/SRAM bytes the call may change (besides the stack page): "nothing outside its bytes".
     may_write: tuple[int, ...] | None = None
+    max_instructions: int | None = None  # a budget for this scenario alone (e.g. stop where an NMI would cut in)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +67,7 @@ class Scenario:
             "io_unwritten": [f"${a:04X}" for a in self.io_unwritten],
             "entry": self.entry,
             "may_write": None if self.may_write is None else [f"${a:06X}" for a in self.may_write],
+            "max_instructions": self.max_instructions,
         }
 
     @classmethod
@@ -83,6 +85,7 @@ class Scenario:
             io_unwritten=tuple(_address(a) for a in data.get("io_unwritten", ())),
             entry=data.get("entry"),
             may_write=None if data.get("may_write") is None else tuple(_address(a) for a in data["may_write"]),
+            max_instructions=data.get("max_instructions"),
         )
 
 
@@ -248,7 +251,8 @@ def run_spec(code: str, spec: BehaviourSpec, asar: Any) -> SpecOutcome:
         )
         state.apply(cpu)
         before = memory.snapshot()
-        result = call(cpu, entry, long=spec.call == "jsl", max_instructions=spec.max_instructions)
+        budget = scenario.max_instructions or spec.max_instructions
+        result = call(cpu, entry, long=spec.call == "jsl", max_instructions=budget)
         total += result.instructions
         failures += [Failure(scenario.name, problem) for problem in _check(cpu, scenario, result, memory, before)]
     return SpecOutcome(True, tuple(failures), total)
