@@ -32,3 +32,28 @@ def test_the_bug_fails_its_spec_and_the_fix_passes(template, asar):
         assert bug.assembled and fix.assembled, (bug.error, fix.error, case.buggy)
         assert not bug.passed, f"draw {draw_no}: the buggy code passes its spec\n{case.buggy}"
         assert fix.passed, f"draw {draw_no}: the fix fails: {[str(f) for f in fix.failures]}\n{case.fixed}"
+
+
+def test_asm_behaviour_judges_a_proposal_by_running_it():
+    """The validator on a proposal's metadata: a true pair passes; swapped, the bug 'passes' and the 'fix' fails."""
+    from curation.validators.asm_behaviour import AsmBehaviour
+    from generators.bug_injection.widths import mode_returns_wide
+    from schemas.sample import Kind
+    from tests.dialogues import revision
+
+    case = mode_returns_wide(Draw(random.Random("validator"), routine_names()))
+    assert case.spec is not None
+
+    def proposal(buggy: str, fixed: str):
+        sample = revision("Why does it crash?", "**Bug: mode mismatch**", kind=Kind.debug_dialogue)
+        meta = {"behaviour": case.spec.to_json(), "buggy_code": buggy, "fixed_code": fixed}
+        return sample.model_copy(update={"metadata": meta})
+
+    validator = AsmBehaviour()
+    good = validator.validate(proposal(case.buggy, case.fixed))
+    assert good.passed and good.details["buggy_failures"] and not good.details["fix_failures"]
+    swapped = validator.validate(proposal(case.fixed, case.buggy))
+    assert not swapped.passed
+    assert {i.code for i in swapped.issues} == {"bug_does_not_misbehave", "fix_fails_spec"}
+    plain = validator.validate(revision("Why?", "**Bug: x**", kind=Kind.debug_dialogue))
+    assert plain.passed and [i.code for i in plain.issues] == ["no_spec"]

@@ -3,10 +3,22 @@ field's Oracle of Secrets samples name - water collision and palette dispatch.""
 
 from __future__ import annotations
 
+from curation.asm.behaviour import BehaviourSpec, Scenario
 from generators.bug_injection.case import Case
 from generators.draw import Draw, h2, h4, h6
 
 FORMS = ("Deku", "Zora", "Wolf", "Goron", "Minish", "Bunny", "FierceDeity")
+CGDATA = 0x2122
+
+
+def _palette_stub(colour: int) -> str:
+    """A palette routine reduced to what the spec can see: the first colour byte it writes to CGRAM, so a
+    scenario tells which routine ran by the last value written to CGDATA."""
+    return f"PHP\nSEP #$20\nLDA #{h2(colour)}\nSTA $00{CGDATA:04X}\nPLP\nRTL"
+
+
+def _words(values: list[int]) -> bytes:
+    return b"".join((v & 0xFFFF).to_bytes(2, "little") for v in values)
 
 
 def checksum_before_write(d: Draw) -> Case:
@@ -22,6 +34,25 @@ def checksum_before_write(d: Draw) -> Case:
     summing.append(f"STA {h6(chk)}")
     buggy = d.asm([f"{name}:", "PHP", "REP #$30", *summing, *write, "PLP", "RTL"])
     fixed = d.asm([f"{name}:", "PHP", "REP #$30", *write, *summing, "PLP", "RTL"])
+    # The block as the last save left it (with its matching checksum), and the value this save stores.
+    old = [d.int(0, 0xFFFF) for _ in range(size // 2)]
+    new = (old[0] + d.int(1, 0xFFFE)) & 0xFFFF
+    saved = [new, *old[1:]]
+
+    def saving(title: str, value: int, block: list[int]) -> Scenario:
+        return Scenario(
+            title,
+            flags={"m8": True, "x8": True},
+            memory={base: _words(old) + _words([sum(old)]), src.address: _words([value])},
+            expect_memory={base: _words(block), chk: _words([sum(block)])},
+            properties=("returns", "widths_kept"),
+        )
+
+    spec = BehaviourSpec(
+        name,
+        "jsl",
+        (saving("saving a changed value", new, saved), saving("saving an unchanged value", old[0], old)),
+    )
     return Case(
         "save_corruption",
         d.pick(["checksum computed before the last write", "stale SRAM checksum", "save block verified wrong"]),
@@ -57,6 +88,7 @@ def checksum_before_write(d: Draw) -> Case:
             ]
         ),
         culprit=f"STA {h6(base)}",
+        spec=spec,
     )
 
 
@@ -71,6 +103,30 @@ def wide_store_crosses_slot(d: Draw) -> Case:
     store = [f"LDA {byte_src.long}", "STA $7004FF,X"]
     buggy = d.asm([*head, *store, "SEP #$30", "RTL"])
     fixed = d.asm([*head, "SEP #$20", *store, "SEP #$30", "RTL"])
+    # The next slot's first byte, and the save field after the byte (what a 16-bit load drags along).
+    x = slot * 0x500
+    word, byte, next_first = d.int(0, 0xFFFF), d.int(0, 0xFF), d.int(0, 0xFF)
+    spill = next_first ^ d.int(1, 0xFF)
+    spec = BehaviourSpec(
+        name,
+        "jsl",
+        (
+            Scenario(
+                f"saving file {slot + 1} next to a valid file {slot + 2}",
+                flags={"m8": True, "x8": True},
+                memory={
+                    word_src.address: _words([word]),
+                    byte_src.address: bytes([byte, spill]),
+                    0x700500 + x: bytes([next_first]),
+                },
+                expect_memory={
+                    0x700000 + word_off + x: _words([word]),
+                    0x7004FF + x: bytes([byte]),
+                    0x700500 + x: bytes([next_first]),
+                },
+            ),
+        ),
+    )
     return Case(
         "save_corruption",
         d.pick(["16-bit write past the end of a save slot", "byte field saved as a word", "slot overflow in SRAM"]),
@@ -105,11 +161,16 @@ def wide_store_crosses_slot(d: Draw) -> Case:
             ]
         ),
         culprit="STA $7004FF,X",
+        spec=spec,
     )
 
 
 def spawn_without_clearing(d: Draw) -> Case:
-    """A custom sprite spawned into a free slot without clearing the tables the previous occupant used."""
+    """A custom sprite spawned into a free slot without initialising the tables the previous occupant used.
+
+    Most tables start from zero, but health must not: a dead sprite left 0 in $0E50,X, so a spawn that
+    skips it dies from the first hit - and a "fix" that zeroes it would keep exactly that bug.
+    """
     name = d.routine()
     kind = d.int(0x40, 0xF0)
     stale = d.shuffled(["$0DF0", "$0D80", "$0E50", "$0EB0", "$0D90", "$0DA0", "$0E80"])[: d.int(2, 4)]
@@ -117,48 +178,103 @@ def spawn_without_clearing(d: Draw) -> Case:
     slots = d.pick(["$0F", "$0B", "$07", "$0E"])
     head = [f"{name}:", "SEP #$30", f"LDX #{slots}", find, "LDA $0DD0,X", f"BEQ {free}", "DEX", f"BPL {find}", "RTL"]
     head += [free, "LDA #$09", "STA $0DD0,X", f"LDA #{h2(kind)}", "STA $0E20,X"]
-    if d.chance(0.6):  # place it on Link
+    written = ["$0DD0,X", "$0E20,X"]
+    on_link = d.chance(0.6)
+    if on_link:  # place it on Link
         head += ["LDA $22", "STA $0D10,X", "LDA $20", "STA $0D00,X"]
+        written += ["$0D10,X", "$0D00,X"]
     stale = [t for t in stale if t != "$0E50"] if d.chance(0.5) else stale
-    if "$0E50" not in stale and d.chance(0.7):
-        head += [f"LDA #{h2(d.int(2, 0x20))}", "STA $0E50,X"]
+    health = d.int(2, 0x20)
+    no_health = "$0E50" in stale  # the spawn never gives the sprite its health
+    if not no_health and d.chance(0.7):
+        head += [f"LDA #{h2(health)}", "STA $0E50,X"]
+        written.append("$0E50,X")
+    zeroed = [t for t in stale if t != "$0E50"]
+    init = [f"STZ {t},X" for t in zeroed] + ([f"LDA #{h2(health)}", "STA $0E50,X"] if no_health else [])
     buggy = d.asm([*head, "RTL"])
-    fixed = d.asm([*head, *(f"STZ {t},X" for t in stale), "RTL"])
+    fixed = d.asm([*head, *init, "RTL"])
     tables = ", ".join(f"{t},X" for t in stale)
+    cleared = ", ".join(f"{t},X" for t in zeroed)
+    if no_health:
+        symptom = [
+            f"My custom sprite {h2(kind)} sometimes starts mid-attack, and one hit always kills it.",
+            f"The sprite {name} spawns dies from a single hit, whatever health I planned for it.",
+            "The spawned sprite acts strangely and goes down to the first sword hit.",
+        ]
+        health_note = (
+            " One of them is its health at $0E50,X: the slot's last occupant died with 0 there, so the new "
+            f"sprite dies from the first hit. The spawn has to clear {cleared} and load its health ({h2(health)})."
+        )
+    else:
+        symptom = [
+            f"My custom sprite {h2(kind)} sometimes starts mid-attack.",
+            f"{name} works in an empty room; after other enemies died there, the new sprite acts strangely.",
+            "The spawned sprite skips its first AI steps now and then.",
+        ]
+        health_note = ""
+
+    # Every other slot is taken, so the search ends on slot `k`; in the reused case the dead sprite's
+    # values are still in its tables (health 0, a timer and an AI step mid-attack).
+    last = int(slots[1:], 16)
+    k = d.int(0, last)
+    y, x = d.int(0x0100, 0x0FFF), d.int(0x0100, 0x0FFF)
+    leftovers = {t: d.int(1, 0xFF) for t in stale}
+    leftovers["$0E50"] = 0
+
+    def spawning(title: str, previous: dict[str, int]) -> Scenario:
+        memory = {0x7E0DD0: bytes(0 if i == k else 0x09 for i in range(last + 1)), 0x7E0020: _words([y, x])}
+        memory |= {0x7E0000 + int(t[1:], 16) + k: bytes([v]) for t, v in previous.items()}
+        expect = {0x7E0DD0 + k: b"\x09", 0x7E0E20 + k: bytes([kind])}
+        expect |= {0x7E0000 + int(t[1:], 16) + k: b"\x00" for t in zeroed}
+        if on_link:
+            expect |= {0x7E0D10 + k: bytes([x & 0xFF]), 0x7E0D00 + k: bytes([y & 0xFF])}
+        if "$0E50,X" in written or no_health:
+            expect[0x7E0E50 + k] = bytes([health])
+        return Scenario(title, flags={"m8": True, "x8": True}, memory=memory, expect_memory=expect)
+
+    spec = BehaviourSpec(
+        name,
+        "jsl",
+        (
+            spawning(f"slot {k} free in a fresh room", {}),
+            spawning(f"slot {k} free after an enemy died in it", leftovers),
+        ),
+    )
     return Case(
         "initialization",
         d.pick(["sprite slot not initialised", "leftover state in a reused slot", "missing STZ on spawn"]),
-        d.pick(
-            [
-                f"My custom sprite {h2(kind)} sometimes starts mid-attack or dies instantly.",
-                f"{name} works in an empty room; after other enemies died there, the new sprite acts strangely.",
-                "The spawned sprite skips its first AI step now and then.",
-            ]
-        ),
+        d.pick(symptom),
         buggy,
         fixed,
         d.pick(
             [
-                f"{name} takes the first free slot and sets only its state and type. The other per-slot RAM tables "
-                f"({tables}) still hold the values of the sprite that used the slot before, so the new sprite starts "
-                "with an uninitialized timer and AI state. Spawning has to clear them.",
+                f"{name} takes the first free slot and sets only {', '.join(written)}. The other per-slot RAM "
+                f"tables ({tables}) still hold the values of the sprite that used the slot before, so the new "
+                f"sprite starts with an uninitialized timer and AI state.",
                 f"A free slot is not a clean slot: the RAM tables of a dead sprite keep their last values. {name} "
                 f"does no initialization of {tables}, so whatever the previous occupant left there is the new sprite's "
                 "starting state.",
             ]
-        ),
+        )
+        + (health_note or " Spawning has to clear them."),
         (
             "The search finds a slot whose state ($0DD0,X) is 0.",
-            f"Only $0DD0,X and $0E20,X are written; {tables} are left alone.",
-            "The new sprite's AI reads those stale values on its first frame.",
+            f"Only {', '.join(written)} are written; {tables} are left alone.",
+            "The new sprite's AI reads those stale values on its first frame"
+            + (", and its health is the 0 the dead sprite left." if no_health else "."),
         ),
         d.pick(
             [
-                f"STZ on {tables} resets the slot's memory, so every spawn starts from zero.",
-                "Clearing every table the sprite's AI reads makes the spawn independent of the slot's history.",
+                f"STZ on {cleared} resets the slot's memory"
+                + (f" and LDA #{h2(health)} / STA $0E50,X gives the sprite its health" if no_health else "")
+                + ", so every spawn starts the same way.",
+                "Clearing every table the sprite's AI reads"
+                + (" (and setting its health rather than trusting the slot's)" if no_health else "")
+                + " makes the spawn independent of the slot's history.",
             ]
         ),
         culprit="STA $0E20,X",
+        spec=spec,
     )
 
 
@@ -166,6 +282,8 @@ def timer_not_reset_on_entry(d: Draw) -> Case:
     """A room countdown kept in free RAM is never initialised when the room is entered."""
     init, tick = d.routines(2)
     state, timer = d.free_ram(), d.free_ram()
+    while timer.address == state.address:
+        timer = d.free_ram()
     start = d.int(0x20, 0xF0)
     expired = d.pick([".expired", ".time_up", ".out_of_time"])
     init_head = [f"{init}:", "SEP #$20", "LDA #$01", f"STA {state.long}"]
@@ -173,6 +291,32 @@ def timer_not_reset_on_entry(d: Draw) -> Case:
     tick_code += [expired, "LDA #$00", f"STA {state.long}", "RTL"]
     buggy = d.asm([*init_head, "RTL", *tick_code])
     fixed = d.asm([*init_head, f"LDA #{h2(start)}", f"STA {timer.long}", "RTL", *tick_code])
+    # Entering the room must arm the challenge with a full countdown, whatever the timer held before.
+    garbage = d.int(1, 0xFF)
+
+    def entering(title: str, left: int) -> Scenario:
+        return Scenario(
+            title,
+            flags={"m8": True, "x8": True},
+            memory={state.address: b"\x00", timer.address: bytes([left])},
+            expect_memory={state.address: b"\x01", timer.address: bytes([start])},
+        )
+
+    spec = BehaviourSpec(
+        init,
+        "jsl",
+        (
+            entering("entering again after the last attempt ran out", 0),
+            entering("entering on a fresh boot", garbage),
+            Scenario(  # the countdown itself is right: one tick from a full timer keeps the challenge on
+                "the first tick after entry",
+                flags={"m8": True, "x8": True},
+                memory={state.address: b"\x01", timer.address: bytes([start])},
+                expect_memory={state.address: b"\x01", timer.address: bytes([start - 1])},
+                entry=tick,
+            ),
+        ),
+    )
     return Case(
         "initialization",
         d.pick(["countdown never initialised", "timer not reset on room entry", "stale RAM at start"]),
@@ -206,6 +350,7 @@ def timer_not_reset_on_entry(d: Draw) -> Case:
             ]
         ),
         culprit=f"STA {state.long}",
+        spec=spec,
     )
 
 
@@ -220,6 +365,26 @@ def water_collision_not_updated(d: Draw) -> Case:
     collision += ["DEY", f"BNE {loop}", "SEP #$10"]
     buggy = d.asm([*head, "RTL"])
     fixed = d.asm([*head, *collision, "RTL"])
+    # Before the fill the pool's tiles (and the ones around it) are floor ($00) in the tile type map.
+    pool = 0x7F2000 + start
+    spec = BehaviourSpec(
+        name,
+        "jsl",
+        (
+            Scenario(
+                "filling the pool",
+                flags={"m8": True, "x8": True},
+                memory={flag.address: b"\x00", pool - 1: bytes(count + 2)},
+                expect_memory={
+                    flag.address: b"\x01",
+                    pool - 1: b"\x00",
+                    pool: b"\x08" * count,
+                    pool + count: b"\x00",
+                },
+                properties=("returns", "widths_kept"),
+            ),
+        ),
+    )
     return Case(
         "oracle_water_collision",
         d.pick(["collision map not updated after the water fill", "water drawn but not solid", "stale tile types"]),
@@ -261,6 +426,7 @@ def water_collision_not_updated(d: Draw) -> Case:
             ]
         ),
         culprit=f"JSL {redraw}",
+        spec=spec,
     )
 
 
@@ -270,21 +436,48 @@ def water_check_reads_two_tiles(d: Draw) -> Case:
     index = d.free_ram(wide=True)
     swim = d.pick([".swim", ".in_water", ".deep", ".wet"])
     water = d.pick([("$0008", "deep water"), ("$0009", "shallow water")])
+    row, column = d.int(0, 0x3F), d.int(0, 0x3E)  # the tile under Link; the one to its right is column + 1
+    tile = row * 64 + column
     if d.chance(0.5):  # the tile index computed from Link's coordinates: (Y / 8) * 64 + X / 8
         where = ["LDA $20", "AND #$01F8", "ASL A", "ASL A", "ASL A", f"STA {h2(d.scratch(even=True))}"]
         where += ["LDA $22", "AND #$01F8", "LSR A", "LSR A", "LSR A", f"ORA {where[-1].split()[1]}"]
         source = "Link's coordinates ($20/$22)"
+        link_y = d.pick([0x0000, 0x0200, 0x0400, 0x0600]) + row * 8 + d.int(0, 7)
+        link_x = d.pick([0x0000, 0x0200, 0x0400, 0x0600]) + column * 8 + d.int(0, 7)
+        position = {0x7E0020: _words([link_y, link_x])}
     else:
         where = [f"LDA {index.long}"]
         source = index.long
+        position = {index.address: _words([tile])}
     head = [f"{name}:", "REP #$30", *where, "TAX", "LDA $7F2000,X"]
     if d.chance(0.5):
         result = (["SEP #$30", "CLC", "RTL"], ["SEP #$30", "SEC", "RTL"])
+        answer = "c"
     else:
         result = (["SEP #$30", "LDA #$00", "RTL"], ["SEP #$30", "LDA #$01", "RTL"])
+        answer = "a"
     tail = [f"CMP #{water[0]}", f"BEQ {swim}", *result[0], swim, *result[1]]
     buggy = d.asm([*head, *tail])
     fixed = d.asm([*head, "AND #$00FF", *tail])
+    kind = int(water[0][1:], 16)
+
+    def standing(title: str, here: int, right: int, in_water: bool) -> Scenario:
+        return Scenario(
+            title,
+            flags={"m8": True, "x8": True},
+            memory={**position, 0x7F2000 + tile: bytes([here, right])},
+            expect_registers={answer: int(in_water)},
+        )
+
+    spec = BehaviourSpec(
+        name,
+        "jsl",
+        (
+            standing(f"in the middle of the {water[1]}", kind, kind, True),
+            standing(f"at the {water[1]}'s right edge", kind, 0x00, True),
+            standing(f"on the floor left of the {water[1]}", 0x00, kind, False),
+        ),
+    )
     return Case(
         "oracle_water_collision",
         d.pick(
@@ -292,9 +485,9 @@ def water_check_reads_two_tiles(d: Draw) -> Case:
         ),
         d.pick(
             [
-                "Link only starts swimming in some spots of the deep water, not others.",
-                f"{name} returns 'not in water' next to the edge of the pool.",
-                "Deep water works in the middle of the lake but not along one side.",
+                f"Link is only treated as in {water[1]} in some spots of it, not others.",
+                f"{name} returns 'in water' only on the rightmost column of the pool.",
+                f"The {water[1]} check works along one edge of the lake but not in the middle.",
             ]
         ),
         buggy,
@@ -306,8 +499,8 @@ def water_check_reads_two_tiles(d: Draw) -> Case:
                 f"#{water[0]} ({water[1]}) only matches when the next tile's type is 0, so the water check fails "
                 "for Link wherever the neighbour is water too.",
                 "The collision check compares a word: LDA $7F2000,X with A 16-bit loads two tile types. Only when "
-                "the tile to the right is a floor tile ($00) is the word $0008, so the player is seen as in water "
-                "only at the edge.",
+                f"the tile to the right is a floor tile ($00) is the word {water[0]}, so the player is seen as in "
+                "water only at the edge.",
             ]
         ),
         (
@@ -322,6 +515,7 @@ def water_check_reads_two_tiles(d: Draw) -> Case:
             ]
         ),
         culprit="LDA $7F2000,X",
+        spec=spec,
     )
 
 
@@ -341,6 +535,27 @@ def palette_chain_without_default(d: Draw) -> Case:
     buggy = d.asm([*chain, *handlers])
     fixed = d.asm([*chain, default, "RTL", *handlers])
     first = forms[0]
+    # Each palette routine's first CGRAM colour byte tells which one ran: the normal palette's is $10.
+    routines = [default.split()[1], *(f"Update{form}Palette" for form in forms)]
+    colours = dict(zip(routines, range(0x10, 0x10 + len(routines)), strict=True))
+
+    def wearing(title: str, mask: int, routine: str) -> Scenario:
+        return Scenario(
+            title,
+            flags={"m8": True, "x8": True},
+            memory={mask_var.address: bytes([mask])},
+            expect_io={CGDATA: colours[routine]},
+        )
+
+    spec = BehaviourSpec(
+        name,
+        "jsl",
+        (
+            wearing("no mask (id 0)", 0, routines[0]),
+            *(wearing(f"the {form} mask (id {i})", i, f"Update{form}Palette") for i, form in enumerate(forms, 1)),
+        ),
+        stubs={routine: _palette_stub(colour) for routine, colour in colours.items()},
+    )
     return Case(
         "oracle_palette_dispatch",
         d.pick(["palette dispatch without a default case", "fall-through into the first mask", "missing fallback"]),
@@ -377,6 +592,7 @@ def palette_chain_without_default(d: Draw) -> Case:
             ]
         ),
         culprit=f"BEQ {labels[-1]}",
+        spec=spec,
     )
 
 
@@ -388,26 +604,52 @@ def jump_table_index_not_doubled(d: Draw) -> Case:
     labels = [f".{f.lower()}" for f in forms]
     handlers = []
     set_id = d.chance(0.5)
+    palette_ids = []
     for form, label in zip(forms, labels, strict=True):
         handlers.append(label)
         if set_id:  # the field's pattern: a palette id in $BC before the update
-            handlers += [f"LDA #{h2(d.int(0x30, 0x3F))}", "STA $BC"]
+            palette_ids.append(d.int(0x30, 0x3F))
+            handlers += [f"LDA #{h2(palette_ids[-1])}", "STA $BC"]
         handlers += [f"JSL Update{form}Palette", "RTL"]
     head = [f"{name}:", "SEP #$30", f"LDA {form_var.long}"]
-    if d.chance(0.5):  # a bound check first, to the default form
+    bounded = d.chance(0.5)
+    if bounded:  # a bound check first, to the default form
         head += [f"CMP #{h2(len(forms))}", f"BCS {labels[0]}"]
     table = d.pick([".table", ".forms", ".handlers", ".dispatch"])
     tail = ["TAX", f"JMP ({table},X)", table, f"dw {', '.join(labels)}", *handlers]
     buggy = d.asm([*head, *tail])
     fixed = d.asm([*head, "ASL A", *tail])
+    # Each palette routine's first CGRAM colour byte tells which one ran (and $BC its palette id).
+    colours = {form: 0x10 + i for i, form in enumerate(forms)}
+
+    def switching(title: str, form_id: int, form: str) -> Scenario:
+        index = forms.index(form)
+        return Scenario(
+            title,
+            flags={"m8": True, "x8": True},
+            memory={form_var.address: bytes([form_id]), 0x7E00BC: b"\x00"},
+            expect_io={CGDATA: colours[form]},
+            expect_memory={0x7E00BC: bytes([palette_ids[index]])} if set_id else {},
+        )
+
+    scenarios = [switching(f"form {i} ({form})", i, form) for i, form in enumerate(forms)]
+    if bounded:
+        scenarios.append(switching(f"an unknown form id {h2(len(forms))}", len(forms), "Normal"))
+    spec = BehaviourSpec(
+        name,
+        "jsl",
+        tuple(scenarios),
+        stubs={f"Update{form}Palette": _palette_stub(colour) for form, colour in colours.items()},
+    )
     return Case(
         "oracle_palette_dispatch",
         d.pick(["jump table index not doubled", "missing ASL before the dispatch", "word table indexed by byte"]),
         d.pick(
             [
                 f"Form 0 is fine, but switching to {forms[1]} crashes the game.",
-                f"{name} jumps into garbage for every form except the first.",
-                "Any palette change except the default one freezes the game.",
+                f"{name} jumps into garbage for form 1, and form 2 gets the {forms[1]} palette.",
+                "Every palette change except the default one goes wrong: some forms freeze the game, others get "
+                "another form's colours.",
             ]
         ),
         buggy,
@@ -418,12 +660,14 @@ def jump_table_index_not_doubled(d: Draw) -> Case:
                 f"the index. For id 1, JMP ({table},X) reads the high byte of entry 0 and the low byte of entry 1 "
                 "as its pointer and jumps into the middle of nowhere; the index has to be doubled with ASL, or no "
                 "colour reaches CGRAM.",
-                "Each jump table entry is a word, so entry n starts at byte 2n. Without ASL A, X points into the "
-                "middle of an entry for every id above 0 and the dispatch reads a pointer made of two halves; the "
-                "palette routine (and its CGRAM colour upload) is never reached.",
+                "Each jump table entry is a word, so entry n starts at byte 2n. Without ASL A, an odd id points X "
+                "into the middle of an entry and the dispatch reads a pointer made of two halves, so no palette "
+                "routine (and no CGRAM colour upload) is reached; an even id n lands on entry n/2 and runs another "
+                "form's palette routine.",
                 f"{name} indexes a table of words with a byte-sized id: TAX without ASL A. The {forms[1]} entry "
-                f"starts at {table}+2, but X = 1 makes JMP ({table},X) take its pointer from {table}+1, so the "
-                "dispatch lands between two handlers and Link's palette colours in CGRAM never change.",
+                f"starts at {table}+2, but X = 1 makes JMP ({table},X) take its pointer from {table}+1 - the high "
+                "byte of one entry and the low byte of the next - so the dispatch jumps to an address that is no "
+                "handler at all and Link's palette colours in CGRAM never change.",
             ]
         ),
         (
@@ -440,6 +684,7 @@ def jump_table_index_not_doubled(d: Draw) -> Case:
             ]
         ),
         culprit="TAX",
+        spec=spec,
     )
 
 

@@ -3,8 +3,38 @@ when Asar says a branch is out of range."""
 
 from __future__ import annotations
 
+from curation.asm.behaviour import BehaviourSpec, Scenario
 from generators.bug_injection.case import Case
 from generators.draw import Draw, h2, h4
+
+GUARD = 0xA5  # the byte a caller keeps right after a buffer: a loop that runs one pass too many changes it
+
+
+def _pattern(d: Draw, count: int) -> bytes:
+    """Non-zero bytes other than GUARD, so a cleared, copied or clobbered byte always shows."""
+    return bytes(d.pick([v for v in range(1, 0x100) if v != GUARD]) for _ in range(count))
+
+
+FAR_MARK = 0x7E1F80  # outside low_ram's $0B00-$1DFF and the stack page
+
+
+def _far_stub() -> str:
+    """The far routine reduced to what the spec can see: it leaves $01 at FAR_MARK when it runs, then
+    returns to the caller (a JMP/BRL to it is a tail call)."""
+    return f"PHP\nSEP #$20\nLDA #$01\nSTA ${FAR_MARK:06X}\nPLP\nRTS"
+
+
+def _taken(cond: str, a: int, operand: int) -> bool:
+    """Whether ``cond`` branches after ``CMP #operand`` with an 8-bit A."""
+    diff = (a - operand) & 0xFF
+    return {
+        "BEQ": diff == 0,
+        "BNE": diff != 0,
+        "BCS": a >= operand,
+        "BCC": a < operand,
+        "BMI": diff >= 0x80,
+        "BPL": diff < 0x80,
+    }[cond]
 
 
 def mvn_count_off_by_one(d: Draw) -> Case:
@@ -18,6 +48,21 @@ def mvn_count_off_by_one(d: Draw) -> Case:
         lines = [f"{name}:", "PHB", "REP #$30", f"LDA #{h4(a)}", f"LDX #{h4(src)}", f"LDY #{h4(dst)}"]
         return d.asm([*lines, f"MVN {h2(bank)},{h2(bank)}", "SEP #$30", "PLB", "RTS"])
 
+    # The source runs on past the buffer's length (as real data does); the byte after the destination is kept.
+    source = _pattern(d, count + 1)
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            Scenario(
+                f"copying {h4(count)} bytes",
+                flags={"m8": True, "x8": True},
+                memory={bank << 16 | src: source, bank << 16 | dst: bytes(count) + bytes([GUARD])},
+                expect_memory={bank << 16 | dst: source[:count], bank << 16 | (dst + count): bytes([GUARD])},
+                properties=("returns", "db_kept", "widths_kept"),
+            ),
+        ),
+    )
     return Case(
         "off_by_one",
         d.pick(["MVN count is off by one", "block move copies one byte too many", "count instead of count-1"]),
@@ -51,6 +96,7 @@ def mvn_count_off_by_one(d: Draw) -> Case:
             ]
         ),
         culprit=f"LDA #{h4(count)}",
+        spec=spec,
     )
 
 
@@ -67,6 +113,20 @@ def clear_loop_bound(d: Draw) -> Case:
         lines = [f"{name}:", "SEP #$30", "LDA #$00", f"LD{reg} #{h2(start)}", loop, store, f"DE{reg}"]
         return d.asm([*lines, f"BPL {loop}", "RTS"])
 
+    # DB = $7F: the Y form stores with absolute addressing into the buffer's bank.
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            Scenario(
+                f"clearing the {length}-byte buffer",
+                registers={"db": 0x7F},
+                flags={"m8": True, "x8": True},
+                memory={buf: _pattern(d, length) + bytes([GUARD])},
+                expect_memory={buf: bytes(length), buf + length: bytes([GUARD])},
+            ),
+        ),
+    )
     return Case(
         "off_by_one",
         d.pick(["loop clears one byte too many", "index starts at the length", "off-by-one loop bound"]),
@@ -100,13 +160,14 @@ def clear_loop_bound(d: Draw) -> Case:
             ]
         ),
         culprit=f"LD{reg} #{h2(length)}",
+        spec=spec,
     )
 
 
 def bpl_with_high_start(d: Draw) -> Case:
-    """An 8-bit index starting at $80 or more: BPL exits after the first DEX."""
+    """An 8-bit index starting above $80: still negative after the first DEX, so BPL exits at once."""
     name = d.routine()
-    start = d.int(0x80, 0xFE)
+    start = d.int(0x81, 0xFE)  # from $80, DEX gives $7F (positive) and the 8-bit loop would run to the end
     use_stz = d.chance(0.5)
     table = d.low_ram().address if use_stz else 0x7F0000 + d.rng.randrange(0x5000, 0x7000, 0x100)
     loop = d.loop_label()
@@ -117,13 +178,27 @@ def bpl_with_high_start(d: Draw) -> Case:
         body = [f"STZ ${table & 0xFFFF:04X},X"] if use_stz else ["LDA #$FF", f"STA ${table:06X},X"]
         return d.asm([*head, loop, *body, "DEX", f"BPL {loop}", "SEP #$10", "RTS"])
 
+    fill = 0x00 if use_stz else 0xFF
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            Scenario(
+                f"initialising {start + 1} bytes",
+                flags={"m8": True, "x8": True},
+                memory={table: bytes([fill ^ 0x3C]) * (start + 1) + bytes([GUARD])},
+                expect_memory={table: bytes([fill]) * (start + 1), table + start + 1: bytes([GUARD])},
+                properties=("returns", "widths_kept"),
+            ),
+        ),
+    )
     return Case(
         "loop_termination",
         d.pick(["BPL loop with a negative start index", "loop exits after one pass", "8-bit counter above $7F"]),
         d.pick(
             [
                 f"{name} should clear {start + 1} bytes but only clears one of them.",
-                f"Only the last bytes of my table at ${table:06X} get initialised.",
+                f"Only the last byte of my table at ${table:06X} gets initialised.",
                 f"The loop in {name} runs once and falls through.",
             ]
         ),
@@ -133,7 +208,7 @@ def bpl_with_high_start(d: Draw) -> Case:
             [
                 f"With an 8-bit X the counter starts at {h2(start)}, which has bit 7 set, so it is already "
                 f"negative. DEX leaves it negative and BPL falls through at once: the loop's exit condition is met "
-                "on the first pass. Counting down with BPL only works from $7F or less in 8-bit mode.",
+                "on the first pass. Counting down with BPL only works from $80 or less in 8-bit mode.",
                 f"BPL terminates the loop when the index is negative, and in 8-bit mode {h2(start)} is negative "
                 f"(bit 7 set). {name}'s loop counter therefore ends after one DEX instead of counting down to zero.",
             ]
@@ -151,6 +226,7 @@ def bpl_with_high_start(d: Draw) -> Case:
             ]
         ),
         culprit=f"BPL {loop}",
+        spec=spec,
     )
 
 
@@ -165,13 +241,28 @@ def step_skips_bound(d: Draw) -> Case:
     head += ["INX", "INX", f"CPX #{h2(bound)}"]
     buggy = d.asm([*head, f"BNE {loop}", "SEP #$20", "RTS"])
     fixed = d.asm([*head, f"BCC {loop}", "SEP #$20", "RTS"])
+    # The words at X = 0, 2, ... bound-1 (bytes 0..bound) are copied; the byte after them is someone else's.
+    data = _pattern(d, bound + 1)
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            Scenario(
+                f"copying {words + 1} words",
+                flags={"m8": True, "x8": True},
+                memory={src.address: data, dst: bytes(bound + 1) + bytes([GUARD]) * 0x100},
+                expect_memory={dst: data, dst + bound + 1: bytes([GUARD])},
+                properties=("returns", "widths_kept"),
+            ),
+        ),
+    )
     return Case(
         "loop_termination",
         d.pick(["loop bound never hit", "BNE on an index that steps over the bound", "endless copy loop"]),
         d.pick(
             [
                 f"{name} never returns; the game hangs as soon as it runs.",
-                "The copy loop runs forever and trashes everything after the destination.",
+                "The copy loop runs forever and keeps overwriting the bytes after the destination buffer.",
                 f"After {name} starts, the screen freezes.",
             ]
         ),
@@ -200,6 +291,7 @@ def step_skips_bound(d: Draw) -> Case:
             ]
         ),
         culprit=f"BNE {loop}",
+        spec=spec,
     )
 
 
@@ -212,9 +304,27 @@ def trampoline_inverted(d: Draw) -> Case:
     cond, inverse = d.pick([("BEQ", "BNE"), ("BCS", "BCC"), ("BNE", "BEQ"), ("BMI", "BPL")])
     jump = d.pick(["JMP", "BRL"])
     head = [f"{name}:", "SEP #$20", f"LDA {var.long}", f"CMP #{h2(value)}"]
-    tail = [f"{jump} {far}", "+", f"INC {d.low_ram().absolute}", "RTS"]
+    count = d.low_ram()
+    tail = [f"{jump} {far}", "+", f"INC {count.absolute}", "RTS"]
     buggy = d.asm([*head, f"{cond} +", *tail])
     fixed = d.asm([*head, f"{inverse} +", *tail])
+    # The original `{cond} {far}`: when the condition holds {far} runs (as a tail call), otherwise the INC does.
+    before = d.int(0, 0xFE)
+    scenarios = []
+    for v in dict.fromkeys(x & 0xFF for x in (value, value + 1, value - 1, value + 0x90)):
+        taken = _taken(cond, v, value)
+        scenarios.append(
+            Scenario(
+                f"{var.long} = {h2(v)}: {far} {'runs' if taken else 'is skipped'}",
+                flags={"m8": True, "x8": True},
+                memory={var.address: bytes([v]), count.address: bytes([before]), FAR_MARK: b"\x00"},
+                expect_memory={
+                    FAR_MARK: bytes([int(taken)]),
+                    count.address: bytes([before if taken else before + 1]),
+                },
+            )
+        )
+    spec = BehaviourSpec(name, "jsr", tuple(scenarios), stubs={far: _far_stub()})
     return Case(
         "branch_range",
         d.pick(["long-branch rewrite kept the old condition", "branch trampoline inverted", "wrong branch around JMP"]),
@@ -252,6 +362,7 @@ def trampoline_inverted(d: Draw) -> Case:
             ]
         ),
         culprit=f"{cond} +",
+        spec=spec,
     )
 
 
@@ -262,9 +373,27 @@ def brl_dropped_condition(d: Draw) -> Case:
     limit = d.int(2, 0x30)
     cond, inverse = d.pick([("BCS", "BCC"), ("BEQ", "BNE"), ("BCC", "BCS")])
     head = [f"{name}:", "SEP #$20", f"LDA {counter.long}", "INC A", f"STA {counter.long}", f"CMP #{h2(limit)}"]
-    tail = [f"LDA #{h2(d.int(1, 9))}", f"STA {d.low_ram().absolute}", "RTS"]
+    value, out = d.int(1, 9), d.low_ram()
+    tail = [f"LDA #{h2(value)}", f"STA {out.absolute}", "RTS"]
     buggy = d.asm([*head, f"BRL {far}", *tail])
     fixed = d.asm([*head, f"{inverse} +", f"BRL {far}", "+", *tail])
+    # The original `{cond} {far}` after the count: {far} (a tail call) when it holds, the store otherwise.
+    scenarios = []
+    for frames in (limit - 2, limit - 1, limit):
+        taken = _taken(cond, frames + 1, limit)
+        scenarios.append(
+            Scenario(
+                f"{counter.long} = {h2(frames)}: {far} {'runs' if taken else 'is not called yet'}",
+                flags={"m8": True, "x8": True},
+                memory={counter.address: bytes([frames]), out.address: b"\x00", FAR_MARK: b"\x00"},
+                expect_memory={
+                    counter.address: bytes([frames + 1]),
+                    FAR_MARK: bytes([int(taken)]),
+                    out.address: bytes([0 if taken else value]),
+                },
+            )
+        )
+    spec = BehaviourSpec(name, "jsr", tuple(scenarios), stubs={far: _far_stub()})
     return Case(
         "branch_range",
         d.pick(["BRL is unconditional", "condition lost in a long branch", "out-of-range fix drops the test"]),
@@ -272,7 +401,9 @@ def brl_dropped_condition(d: Draw) -> Case:
             [
                 f"{cond} {far} was too far away, so I changed it to BRL. Now {far} runs every frame.",
                 f"Since the 'branch out of range' fix, {name} never reaches the code after the compare.",
-                f"{far} is called immediately instead of after {limit} frames.",
+                f"{far} keeps running after the counter reaches {limit}."
+                if cond == "BCC"
+                else f"{far} is called immediately instead of after {limit} frames.",
             ]
         ),
         buggy,
@@ -299,6 +430,7 @@ def brl_dropped_condition(d: Draw) -> Case:
             ]
         ),
         culprit=f"BRL {far}",
+        spec=spec,
     )
 
 
