@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from curation.importers import import_file
+from curation.validators.profiles import profile_for
 from curation.workspace import Workspace
 from labeling.api import ServiceSettings, create_app
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
@@ -56,13 +57,7 @@ def test_submissions_get_instant_feedback(home, keys):
         assert first.status_code == 201, first.text
         body = first.json()
         assert body["status"] == "validated" and body["valid"] is True and body["duplicate_of"] is None
-        assert {v["validator"] for v in body["validation"]} == {
-            "diagnosis_first",
-            "asm_assembles",
-            "terminology",
-            "anti_patterns",
-            "length",
-        }
+        assert {v["validator"] for v in body["validation"]} == set(profile_for("debug_dialogue").validators)
 
         again = c.post("/v1/submissions", json=GOOD, headers=h(keys["contributor"]))
         assert again.status_code == 200 and again.json()["status"] == "duplicate"
