@@ -3,10 +3,39 @@ and interrupt handlers that do not put the CPU back as they found it."""
 
 from __future__ import annotations
 
+from curation.asm.behaviour import BehaviourSpec, Scenario
+from curation.asm.cpu import word
 from generators.bug_injection.case import Case
 from generators.draw import Draw, h2, h4
 
 _PUSH_PULL = {"A": ("PHA", "PLA"), "X": ("PHX", "PLX"), "Y": ("PHY", "PLY"), "P": ("PHP", "PLP"), "B": ("PHB", "PLB")}
+_ENTRY = {"m8": True, "x8": True}  # ALttP's usual 8-bit A and X/Y on the way in
+# What every routine here owes its caller, whatever the bug: it comes back, with the stack as it was.
+RETURNS = ("returns", "stack_balanced")
+_MARKER = 0x7E1F80  # a WRAM word no template draws: the interrupt stand-in records A there after RTI
+
+
+def _dp(address: int) -> int:
+    """The WRAM byte a direct-page address reaches with D = 0."""
+    return 0x7E0000 | address
+
+
+def entered_long(routine: str) -> bool | None:
+    """Whether a routine's name says it is reached with JSL (``LongSub``, ``..._Hook``: True) or JSR
+    (``ShortSub``: False); None where the name does not say. A routine must return the way it is reached."""
+    if "Long" in routine or routine.endswith("Hook"):
+        return True
+    return False if "Short" in routine else None
+
+
+def _interrupted(handler: str) -> str:
+    """Code standing in for what an interrupt does to the main loop: push PB, PC and P as the CPU does in
+    native mode, set I and clear D, enter ``handler``; where RTI comes back, record the full 16-bit A at
+    ``_MARKER`` (PHP/PLP keep the widths and flags RTI restored) and return to the harness."""
+    resume = f"{handler}_Resumed"
+    lines = ["PHK", f"PEA {resume}", "PHP", "SEI", "CLD", f"JML {handler}", f"{resume}:"]
+    lines += ["PHP", "REP #$20", f"STA.l ${_MARKER:06X}", "PLP", "RTS"]
+    return "\n".join(lines)
 
 
 def early_exit_skips_pulls(d: Draw) -> Case:
@@ -22,6 +51,29 @@ def early_exit_skips_pulls(d: Draw) -> Case:
     buggy = d.asm([*head, *pulls, skip, "RTS"])
     fixed = d.asm([*head, skip, *pulls, "RTS"])
     pushed, pulled = "/".join(pushes), "/".join(pulls)
+    # Both paths must come back with the stack and the saved registers as they were; only the fall-through
+    # path counts {work}. The value at {test} decides the path: it takes the branch or falls through.
+    takes, falls = {"BEQ": (0x00, 0x05), "BNE": (0x05, 0x00), "BMI": (0x90, 0x05), "BPL": (0x05, 0x90)}[branch]
+    kept = (*RETURNS, "db_kept", "widths_kept", "x_kept", "y_kept")
+
+    def path(title: str, value: int, counted: int) -> Scenario:
+        return Scenario(
+            title,
+            registers={"a": 0x0011, "x": 0x04, "y": 0x02},
+            flags=dict(_ENTRY),
+            memory={_dp(test): bytes([value]), work.address: b"\x07"},
+            expect_memory={work.address: bytes([counted])},
+            properties=kept,
+        )
+
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            path(f"{h2(test)} = {h2(falls)}: no branch, {work.absolute} is counted", falls, 0x08),
+            path(f"{h2(test)} = {h2(takes)}: {branch} {skip} is taken", takes, 0x07),
+        ),
+    )
     return Case(
         "stack_imbalance",
         d.pick(["stack imbalance on the early exit", "unbalanced push/pull", "early return skips the pulls"]),
@@ -72,6 +124,7 @@ def early_exit_skips_pulls(d: Draw) -> Case:
         ),
         observe="the stack pointer before RTS is lower than it was on entry.",
         culprit=f"{branch} {skip}",
+        spec=spec,
     )
 
 
@@ -84,6 +137,20 @@ def push_wide_pull_narrow(d: Draw) -> Case:
     head = [f"{name}:", "REP #$20", f"LDA {var.long}", "PHA", "SEP #$20", f"LDA #{h2(value)}", f"STA {h2(out)}"]
     buggy = d.asm([*head, "PLA", "RTS"])
     fixed = d.asm([*head, "REP #$20", "PLA", "SEP #$20", "RTS"])
+    # The byte store lands either way; the return must find its address where the call left it.
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            Scenario(
+                f"{name} called with an 8-bit A",
+                flags=dict(_ENTRY),
+                memory={var.address: word(0x1234)},
+                expect_memory={_dp(out): bytes([value])},
+                properties=(*RETURNS, "widths_kept"),
+            ),
+        ),
+    )
     return Case(
         "stack_imbalance",
         d.pick(["16-bit push, 8-bit pull", "PHA and PLA of different sizes", "stack mismatch across a size change"]),
@@ -129,6 +196,7 @@ def push_wide_pull_narrow(d: Draw) -> Case:
         ),
         observe="S is one lower at RTS than it was on entry.",
         culprit="PLA",
+        spec=spec,
     )
 
 
@@ -144,6 +212,22 @@ def helper_clobbers_counter(d: Draw) -> Case:
     helper_body = [f"LD{reg} #$00", read, f"STA {h2(d.scratch())}"]
     buggy = d.asm([*caller, f"{helper}:", *helper_body, "RTS"])
     fixed = d.asm([*caller, f"{helper}:", push, *helper_body, pull, "RTS"])
+    # The loop must end after {count} passes with its counter at zero; a helper that resets the counter
+    # keeps it going until the run's budget (room for far more passes than {count}) is spent.
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            Scenario(
+                f"{name} counts {count} passes with 8-bit X/Y",
+                flags=dict(_ENTRY),
+                memory={_dp(ptr): word(dest.address)},
+                expect_registers={reg.lower(): 0},
+                properties=(*RETURNS, "widths_kept"),
+            ),
+        ),
+        max_instructions=40 * count + 40,
+    )
     return Case(
         "register_clobber",
         d.pick([f"{reg} register clobbered by the helper", "caller's index overwritten", "callee does not save it"]),
@@ -191,6 +275,7 @@ def helper_clobbers_counter(d: Draw) -> Case:
         observe=f"{reg} is $00 every time {helper} returns.",
         culprit=f"LD{reg} #$00",
         caller=name,
+        spec=spec,
     )
 
 
@@ -204,6 +289,27 @@ def helper_clobbers_argument(d: Draw) -> Case:
     body = [f"LDA {slot.absolute}", f"BNE {skip}", f"INC {slot.absolute}", skip]
     buggy = d.asm([*caller, f"{helper}:", *body, "RTS"])
     fixed = d.asm([*caller, f"{helper}:", "PHA", *body, "PLA", "RTS"])
+    # The sprite in slot X must get {kind} whether the helper's slot byte was 0 (it counts it) or 1.
+    x = next(i for i in (0x03, 0x05, 0x0A) if table.address + i != slot.address)
+
+    def spawn(title: str, before: int, after: int) -> Scenario:
+        return Scenario(
+            title,
+            registers={"x": x},
+            flags=dict(_ENTRY),
+            memory={slot.address: bytes([before]), table.address + x: b"\xff"},
+            expect_memory={table.address + x: bytes([kind]), slot.address: bytes([after])},
+            properties=(*RETURNS, "widths_kept", "x_kept"),
+        )
+
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            spawn(f"{slot.absolute} = $00, so {helper} counts it", 0, 1),
+            spawn(f"{slot.absolute} = $01, so {helper} leaves it", 1, 1),
+        ),
+    )
     return Case(
         "register_clobber",
         d.pick(["accumulator clobbered by the callee", "A not preserved across JSR", "helper overwrites A"]),
@@ -247,6 +353,7 @@ def helper_clobbers_argument(d: Draw) -> Case:
         ),
         culprit=f"LDA {slot.absolute}",
         caller=name,
+        spec=spec,
     )
 
 
@@ -260,6 +367,22 @@ def sep_truncates_index(d: Draw) -> Case:
     tail = [f"LDA ${buf:06X},X", f"STA ${buf + 0x800:06X},X", "SEP #$30", "RTS"]
     buggy = d.asm([f"{name}:", "REP #$30", f"LDX #{h4(offset)}", *work, "REP #$30", *tail])
     fixed = d.asm([f"{name}:", "REP #$30", f"LDX #{h4(offset)}", "PHX", *work, "REP #$30", "PLX", *tail])
+    # The word at offset {offset} is copied $800 up and the flag gets bit 7; the start of the buffer (where
+    # an X cut to its low byte points) holds other data, which must stay where it is.
+    here, there = buf + offset, buf + (offset & 0xFF)
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            Scenario(
+                f"the word at ${here:06X} is copied to ${here + 0x800:06X}",
+                flags=dict(_ENTRY),
+                memory={here: b"\x5c\x3a", there: b"\x11\x22", _dp(flag): b"\x01"},
+                expect_memory={here + 0x800: b"\x5c\x3a", there + 0x800: b"\x00\x00", _dp(flag): b"\x81"},
+                properties=(*RETURNS, "widths_kept"),
+            ),
+        ),
+    )
     return Case(
         "register_corruption",
         d.pick(["X high byte lost to SEP #$30", "index register corrupted by a size switch", "SEP #$10 zeroes XH"]),
@@ -305,6 +428,7 @@ def sep_truncates_index(d: Draw) -> Case:
         ),
         observe=f"X reads {h4(offset & 0xFF)} at the copy.",
         culprit="SEP #$30",
+        spec=spec,
     )
 
 
@@ -316,6 +440,20 @@ def transfer_overwrites_index(d: Draw) -> Case:
     core = [f"LDA {kind.absolute},X"]
     buggy = d.asm([f"{name}:", *core, "TAX", f"LDA ${lookup:06X},X", f"STA {state.absolute},X", "RTS"])
     fixed = d.asm([f"{name}:", "PHX", *core, "TAX", f"LDA ${lookup:06X},X", "PLX", f"STA {state.absolute},X", "RTS"])
+    # The looked-up value belongs in the slot being processed, and nowhere else; X comes back as that slot.
+
+    def process(slot: int, sprite_type: int, value: int) -> Scenario:
+        return Scenario(
+            f"slot {h2(slot)} holds a sprite of type {h2(sprite_type)}",
+            registers={"x": slot},
+            flags=dict(_ENTRY),
+            memory={kind.address + slot: bytes([sprite_type]), lookup + sprite_type: bytes([value])},
+            expect_memory={state.address + slot: bytes([value])},
+            may_write=(state.address + slot,),
+            properties=(*RETURNS, "widths_kept", "x_kept"),
+        )
+
+    spec = BehaviourSpec(name, "jsr", (process(0x05, 0x0B, 0x44), process(0x0E, 0x03, 0x2C)))
     return Case(
         "register_corruption",
         d.pick(["sprite index overwritten by TAX", "X corrupted before the store", "slot index lost"]),
@@ -355,6 +493,7 @@ def transfer_overwrites_index(d: Draw) -> Case:
             ]
         ),
         culprit="TAX",
+        spec=spec,
     )
 
 
@@ -365,29 +504,72 @@ def jsl_rts(d: Draw) -> Case:
     call, good, bad = ("JSL", "RTL", "RTS") if long_call else ("JSR", "RTS", "RTL")
     var, dest = d.scratch(), d.low_ram()
     ret = "RTL" if d.chance(0.5) else "RTS"
-    head = [f"{caller}:", f"{call} {name}", f"INC {h2(var)}", ret, f"{name}:", f"LDA #{h2(d.int(1, 0x7F))}"]
+    if entered_long(caller) is not None:  # a LongSub or a _Hook is reached with JSL, a ShortSub with JSR
+        ret = "RTL" if entered_long(caller) else "RTS"
+    outer = "JSL" if ret == "RTL" else "JSR"  # how the caller itself is reached: its own pair is right
+    value = d.int(1, 0x7F)
+    head = [f"{caller}:", f"{call} {name}", f"INC {h2(var)}", ret, f"{name}:", f"LDA #{h2(value)}"]
     head.append(f"STA {dest.absolute}")
     buggy = d.asm([*head, bad])
     fixed = d.asm([*head, good])
     pushed, pulled = ("3", "2") if long_call else ("2", "3")
+    # The callee stores its value, the caller counts {var} and both return where they were called from. RTS
+    # after JSL comes back to the INC (same bank) but leaves the bank byte under the caller's own return; RTL
+    # after JSR takes a byte of the caller's return address as the bank and never reaches the INC.
+    spec = BehaviourSpec(
+        caller,
+        outer.lower(),
+        (
+            Scenario(
+                f"{caller}, reached with {outer}, calls {name} with {call}",
+                flags=dict(_ENTRY),
+                memory={_dp(var): b"\x41", dest.address: b"\x00"},
+                expect_memory={_dp(var): b"\x42", dest.address: bytes([value])},
+                properties=RETURNS,
+            ),
+        ),
+    )
+    if long_call:
+        symptoms = [
+            f"{name} returns to {caller} and {h2(var)} goes up, but the game crashes when {caller} returns.",
+            f"{caller} finishes its work after calling {name}, then its own {ret} jumps into nowhere.",
+            f"{name} itself runs fine, the crash comes after {caller} is done.",
+        ]
+        wrong = (
+            "RTS takes only the 2-byte address, so the CPU does come back to the INC, but the bank byte JSL pushed "
+            f"is still on the stack and {caller}'s own {ret} pops it as part of its return address."
+        )
+        last = [
+            f"INC {h2(var)} still runs, then {caller}'s {ret} starts its return address with the leftover bank "
+            "byte and the CPU resumes in the wrong code.",
+            f"The stack is one byte deep when {caller} returns, so its {ret} goes to a garbage address.",
+        ]
+    else:
+        symptoms = [
+            f"The game crashes right after {name} returns to {caller}.",
+            f"{caller} never continues after calling {name}: {h2(var)} is never incremented.",
+            f"{name} itself runs fine, the crash comes on its return.",
+        ]
+        wrong = (
+            "RTL pops a third byte, taken from the return address of whoever called "
+            f"{caller}, as the program bank: the return goes to the wrong bank and the stack is off."
+        )
+        last = [
+            "The return address is built from the wrong bytes and the CPU resumes in the wrong code.",
+            "The stack is misaligned and execution continues at a garbage address.",
+        ]
     return Case(
         "subroutine_call",
         d.pick([f"{call} paired with {bad}", f"subroutine returning with {bad}", "call/return mismatch"]),
-        d.pick(
-            [
-                f"The game crashes right after {name} returns to {caller}.",
-                f"{caller} never continues after calling {name}.",
-                f"{name} itself runs fine, the crash comes after the return.",
-            ]
-        ),
+        d.pick(symptoms),
         buggy,
         fixed,
         d.pick(
             [
                 f"{caller} calls {name} with {call}, which pushes a {pushed}-byte return address, but the routine "
-                f"returns with {bad}, which pops {pulled}. The return goes to the wrong place and the stack is off.",
+                f"returns with {bad}, which pops {pulled}. {wrong}",
                 f"{call} and {bad} do not match: a subroutine entered with {call} must return with {good}. {bad} "
-                f"pulls {pulled} bytes where {pushed} were pushed, so the return address is wrong.",
+                f"pulls {pulled} bytes where {pushed} were pushed. {wrong}",
             ]
         ),
         (
@@ -398,21 +580,18 @@ def jsl_rts(d: Draw) -> Case:
                 ]
             ),
             f"{bad} pulls {pulled} bytes{' and stays in the current bank' if long_call else ' including a bank byte'}.",
-            d.pick(
-                [
-                    "The return address is built from the wrong bytes and the CPU resumes in the wrong code.",
-                    "The stack is misaligned and execution continues at a garbage address.",
-                ]
-            ),
+            d.pick(last),
         ),
         d.pick(
             [
                 f"{good} pulls exactly the {pushed} bytes {call} pushed, so the return lands right after the call.",
                 f"Returning with {good} matches the {call}, so {caller} resumes at INC {h2(var)}.",
             ]
-        ),
+        )
+        + f" {caller}'s own {ret} stays: it matches the {outer} that reaches {caller}.",
         culprit=bad,
         caller=caller,
+        spec=spec,
     )
 
 
@@ -421,15 +600,32 @@ def jsr_cross_bank(d: Draw) -> Case:
     caller, name = d.caller(), d.routine()
     var = d.save_ram(wide=False)
     hook = 0x008000 | (d.int(0x10, 0x3F) << 16) | d.rng.randrange(0x8000, 0xFFF0, 4)
+    ret = "RTL" if entered_long(caller) else "RTS"  # the caller's own return, as its name says it is reached
     body = [f"{name}:", f"LDA {var.long}", "ORA #$01", f"STA {var.long}", "RTL"]
-    buggy = d.asm([f"{caller}:", f"JSR {name}", "RTS", *body])
-    fixed = d.asm([f"{caller}:", f"JSL {name}", "RTS", *body])
+    buggy = d.asm([f"{caller}:", f"JSR {name}", ret, *body])
+    fixed = d.asm([f"{caller}:", f"JSL {name}", ret, *body])
+    # The flag bit lands either way; the RTL must come back to the caller, whose own return then lands too.
+    # After JSR, RTL takes a byte of the caller's return address as the bank and leaves the caller's frame.
+    spec = BehaviourSpec(
+        caller,
+        "jsl" if ret == "RTL" else "jsr",
+        (
+            Scenario(
+                f"{caller} calls {name}, {var.what} = $04",
+                flags=dict(_ENTRY),
+                memory={var.address: b"\x04"},
+                expect_memory={var.address: b"\x05"},
+                properties=RETURNS,
+            ),
+        ),
+    )
     return Case(
         "subroutine_call",
         d.pick(["JSR into a routine that ends with RTL", "short call to a long routine", "JSR/RTL mismatch"]),
         d.pick(
             [
-                f"I moved {name} into free space at ${hook:06X} and now the game crashes after it returns.",
+                f"I moved {caller} and {name} into free space at ${hook:06X} and now the game crashes after {name} "
+                "returns.",
                 f"{caller} crashes as soon as {name} hits its RTL.",
                 f"The flag at {var.long} is set, then the CPU jumps off into another bank.",
             ]
@@ -463,6 +659,7 @@ def jsr_cross_bank(d: Draw) -> Case:
         ),
         culprit=f"JSR {name}",
         caller=caller,
+        spec=spec,
     )
 
 
@@ -486,10 +683,32 @@ def nmi_without_saving(d: Draw) -> Case:
     ]
     buggy = d.asm([f"{name}:", "PHA", *work, "PLA", "RTI"])
     fixed = d.asm([f"{name}:", "REP #$30", "PHA", "PHX", "PHY", *work, "REP #$30", "PLY", "PLX", "PLA", "RTI"])
+    # The NMI cuts into main-loop code (8-bit, as ALttP's mostly is, or 16-bit): when RTI has come back, the
+    # interrupted code must find A (all 16 bits), X, Y, its widths and its stack exactly as they were.
+    interrupted = f"{name}_Interrupted"
+
+    def arrives(title: str, a: int, x: int, y: int, m8: bool, x8: bool) -> Scenario:
+        return Scenario(
+            title,
+            registers={"a": a, "x": x, "y": y},
+            flags={"m8": m8, "x8": x8, "c": True},
+            expect_memory={_MARKER: word(a)},
+            properties=(*RETURNS, "widths_kept", "x_kept", "y_kept", "db_kept"),
+        )
+
+    spec = BehaviourSpec(
+        interrupted,
+        "jsr",
+        (
+            arrives("the NMI arrives in 8-bit code", 0x1234, 0x05, 0x0C, m8=True, x8=True),
+            arrives("the NMI arrives in 16-bit code", 0x2468, 0x0140, 0x0022, m8=False, x8=False),
+        ),
+        stubs={interrupted: _interrupted(name)},
+    )
     return Case(
         "interrupt_handling",
         d.pick(
-            ["NMI handler does not preserve registers", "interrupt clobbers X and Y", "half-saved registers in NMI"]
+            ["NMI handler does not preserve registers", "interrupt clobbers X and A", "half-saved registers in NMI"]
         ),
         d.pick(
             [
@@ -515,7 +734,7 @@ def nmi_without_saving(d: Draw) -> Case:
             d.pick(
                 [
                     "The NMI arrives between two instructions of the main loop, with whatever sizes it had.",
-                    "The interrupt pushes only PC and P; saving registers is the handler's job.",
+                    "The interrupt pushes only PB, PC and P; saving registers is the handler's job.",
                 ]
             ),
             d.pick(
@@ -527,7 +746,7 @@ def nmi_without_saving(d: Draw) -> Case:
             ),
             d.pick(
                 [
-                    "RTI restores P and PC, but X and Y keep the handler's values.",
+                    "RTI restores P and PC, but X keeps the handler's value, and so does the high byte of A.",
                     "The main code resumes with a register it had set to something else.",
                 ]
             ),
@@ -541,6 +760,7 @@ def nmi_without_saving(d: Draw) -> Case:
             ]
         ),
         culprit="PHA",
+        spec=spec,
     )
 
 
@@ -554,6 +774,26 @@ def irq_returns_rts(d: Draw) -> Case:
     buggy = d.asm([*head, "PLA", "RTS"])
     fixed = d.asm([*head, "PLA", "RTI"])
     kind = "IRQ" if irq else "NMI"
+    # The interrupt cuts into 8-bit main-loop code with the carry set: after the handler the interrupted code
+    # must continue where it was, with its flags, registers and stack as they were, and the scroll written.
+    interrupted = f"{name}_Interrupted"
+    spec = BehaviourSpec(
+        interrupted,
+        "jsr",
+        (
+            Scenario(
+                f"the {kind} arrives in 8-bit main-loop code",
+                registers={"a": 0x0107, "x": 0x03, "y": 0x09},
+                flags={**_ENTRY, "c": True},
+                memory={scroll.address: b"\x40"},
+                expect_memory={_MARKER: word(0x0107)},
+                expect_io={int(reg[1:], 16): 0x00},
+                expect_registers={"c": 1},
+                properties=(*RETURNS, "widths_kept", "x_kept", "y_kept"),
+            ),
+        ),
+        stubs={interrupted: _interrupted(name)},
+    )
     return Case(
         "interrupt_handling",
         d.pick([f"{kind} handler returns with RTS", "RTS instead of RTI", "interrupt return pulls too little"]),
@@ -595,6 +835,7 @@ def irq_returns_rts(d: Draw) -> Case:
             ]
         ),
         culprit="RTS",
+        spec=spec,
     )
 
 

@@ -3,8 +3,21 @@ and processor-status flags that leak out of a routine."""
 
 from __future__ import annotations
 
+from curation.asm.behaviour import BehaviourSpec, Scenario
+from curation.asm.cpu import word
+from generators.bug_injection.calls import entered_long
 from generators.bug_injection.case import Case
 from generators.draw import Draw, h2, h4
+
+_ENTRY = {"m8": True, "x8": True}  # ALttP's usual 8-bit A and X/Y on the way in
+# What every routine here owes its caller, whatever the bug: it comes back, with the stack as it was.
+RETURNS = ("returns", "stack_balanced")
+_MARKER = 0x7E1F80  # a WRAM word no template draws: a harness caller records what it saw there
+
+
+def _dp(address: int) -> int:
+    """The WRAM byte a direct-page address reaches with D = 0."""
+    return 0x7E0000 | address
 
 
 def mode_returns_wide(d: Draw) -> Case:
@@ -13,7 +26,8 @@ def mode_returns_wide(d: Draw) -> Case:
     var, dest = d.free_ram(wide=True), d.scratch()
     imm, add = d.int(1, 0x7F), d.pick([0x0008, 0x0010, 0x0020, 0x0040, 0x0100, 0x0200])
     php = d.chance(0.5)
-    head = [f"{caller}:", f"JSR {routine}", f"LDA #{h2(imm)}", f"STA {h2(dest)}", "RTS"]
+    back = "RTL" if entered_long(caller) else "RTS"  # the caller returns the way its name says it is reached
+    head = [f"{caller}:", f"JSR {routine}", f"LDA #{h2(imm)}", f"STA {h2(dest)}", back]
     core = ["REP #$20", f"LDA {var.long}", "CLC", f"ADC #{h4(add)}", f"STA {var.long}"]
     buggy = d.asm([*head, f"{routine}:", *core, "RTS"])
     if php:
@@ -34,6 +48,22 @@ def mode_returns_wide(d: Draw) -> Case:
                 f"Setting the M flag again with SEP #$20 hands {caller} the 8-bit accumulator its immediates expect.",
             ]
         )
+    # The caller runs 8-bit: the routine adds to its word once, and the caller's own store lands with the
+    # width it was assembled for. With A left 16-bit, LDA swallows the STA opcode and the store never happens.
+    start = 0x0140 + imm
+    spec = BehaviourSpec(
+        caller,
+        "jsl" if back == "RTL" else "jsr",
+        (
+            Scenario(
+                f"{caller} runs with an 8-bit A and calls {routine}",
+                flags=dict(_ENTRY),
+                memory={var.address: word(start), _dp(dest): b"\x00"},
+                expect_memory={var.address: word(start + add), _dp(dest): bytes([imm])},
+                properties=(*RETURNS, "widths_kept"),
+            ),
+        ),
+    )
     return Case(
         "mode_mismatch",
         d.pick(["16-bit/8-bit mode mismatch", "accumulator size mismatch", "routine returns in 16-bit mode"]),
@@ -41,7 +71,8 @@ def mode_returns_wide(d: Draw) -> Case:
             [
                 f"After {routine} returns, {caller} crashes on the very next instruction.",
                 f"{routine} works, but the code after the JSR runs garbage and the game locks up.",
-                f"Whenever {caller} calls {routine}, {h2(dest)} gets a weird value and then the game crashes.",
+                f"Whenever {caller} calls {routine}, {h2(dest)} never gets the value {caller} stores and then the "
+                "game crashes.",
                 f"Stepping in {d.emulator()}, the disassembly after JSR {routine} suddenly makes no sense.",
             ]
         ),
@@ -93,6 +124,7 @@ def mode_returns_wide(d: Draw) -> Case:
         ),
         culprit="RTS",
         caller=caller,
+        spec=spec,
     )
 
 
@@ -125,7 +157,25 @@ def mode_rep30(d: Draw) -> Case:
         ]
 
     d_add = d.int(1, 0x40)
+    while abs(dest.address - table.address) <= count + 2:  # a copy onto its own source would show nothing
+        dest = d.low_ram()
     buggy, fixed = d.asm(body("$30")), d.asm(body("$20"))
+    # The word add lands, then the 8-bit counted loop copies the table's first count+2 bytes (a word per
+    # step, one byte apart); with X/Y 16-bit the LD immediate swallows an opcode and the copy never runs.
+    data = bytes(0x21 + 3 * i for i in range(count + 2))
+    spec = BehaviourSpec(
+        routine,
+        "jsr",
+        (
+            Scenario(
+                f"{routine} called with 8-bit A and X/Y",
+                flags=dict(_ENTRY),
+                memory={var.address: word(0x0100), table.address: data},
+                expect_memory={var.address: word(0x0100 + d_add), dest.address: data},
+                properties=(*RETURNS, "widths_kept"),
+            ),
+        ),
+    )
     return Case(
         "mode_mismatch",
         d.pick(["REP #$30 widens the index registers too", "index register size mismatch", "wrong REP mask"]),
@@ -179,11 +229,13 @@ def mode_rep30(d: Draw) -> Case:
         ),
         observe=f"the status register shows x=0 when LD{reg} #{h2(count)} executes.",
         culprit="REP #$30",
+        spec=spec,
     )
 
 
 def missing_sep_store(d: Draw) -> Case:
-    """A 16-bit read, then 8-bit code without SEP #$20: the 'byte' stores write two bytes."""
+    """A 16-bit read, then 8-bit code without SEP #$20: the 8-bit LDA swallows the STA opcode, so the store
+    never runs and its operand byte executes as an instruction."""
     name = d.routine()
     flag = d.save_ram(wide=False)
     dest = d.scratch()
@@ -192,14 +244,31 @@ def missing_sep_store(d: Draw) -> Case:
     hi = [f"LDA #{h2(value)}", f"STA {h2(dest + 1)}", "RTS"]
     buggy = d.asm([*lo, *hi])
     fixed = d.asm([*lo, "SEP #$20", *hi])
+    swallowed = f"${value | 0x8500:04X}"  # what LDA loads with the STA opcode ($85) as its high byte
+    # The word store puts the flag and a zero at dest/dest+1, then the 8-bit pair must put the value at dest+1
+    # and return. Left 16-bit, LDA #value reads the STA opcode as its high byte: dest+1 keeps the zero.
+    level = 0x05
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            Scenario(
+                f"{name} called with an 8-bit A, {flag.what} = {h2(level)}",
+                flags=dict(_ENTRY),
+                memory={flag.address: bytes([level, 0x3C]), _dp(dest): b"\xee\xee"},
+                expect_memory={_dp(dest): bytes([level, value])},
+                properties=(*RETURNS, "widths_kept"),
+            ),
+        ),
+    )
     return Case(
         "missing_sep",
         d.pick(["missing SEP before 8-bit code", "accumulator left 16-bit", "no SEP #$20 after the 16-bit read"]),
         d.pick(
             [
-                f"{name} overwrites the byte after {h2(dest + 1)}, and sometimes the game crashes.",
-                f"The byte at {h2(dest + 2)} keeps getting cleared after {name} runs.",
-                f"After {name}, {h2(dest + 1)} looks right but the code following the LDA goes haywire.",
+                f"{name} never writes {h2(value)} to {h2(dest + 1)}, and right after it the game crashes.",
+                f"After {name}, {h2(dest + 1)} is always $00 instead of {h2(value)}, then the CPU runs off somewhere.",
+                f"{h2(dest)} gets the right value, but the code after the LDA #{h2(value)} in {name} goes haywire.",
             ]
         ),
         buggy,
@@ -207,10 +276,12 @@ def missing_sep_store(d: Draw) -> Case:
         d.pick(
             [
                 f"The second half of {name} is written for an 8-bit accumulator, but no SEP #$20 switches back after "
-                f"the 16-bit read of {flag.long}, so LDA #{h2(value)} is decoded with a 16-bit operand and "
-                f"STA {h2(dest + 1)} writes two bytes.",
+                f"the 16-bit read of {flag.long}, so LDA #{h2(value)} is decoded with a 16-bit operand: it takes the "
+                f"STA opcode as its high byte (A = {swallowed}), STA {h2(dest + 1)} never executes, and its operand "
+                f"byte {h2(dest + 1)} runs as an opcode.",
                 f"{name} reads {flag.what} with A in 16-bit mode and never returns to 8-bit: without SEP #$20 the "
-                f"accumulator is still 16 bits wide when the 8-bit LDA #{h2(value)} and STA {h2(dest + 1)} run.",
+                f"accumulator is still 16 bits wide when the 8-bit LDA #{h2(value)} runs, so the CPU reads two "
+                f"operand bytes, swallows the STA that follows and executes the rest of the routine out of step.",
             ]
         ),
         (
@@ -222,27 +293,31 @@ def missing_sep_store(d: Draw) -> Case:
             ),
             d.pick(
                 [
-                    "The code after it assumes 8-bit A, but the M flag is still clear.",
+                    f"The code after it assumes 8-bit A, but the M flag is still clear; STA {h2(dest)} stores a word, "
+                    f"so {h2(dest + 1)} gets $00.",
                     "Nothing sets the M flag again, so the accumulator stays 16-bit.",
                 ]
             ),
             d.pick(
                 [
-                    f"LDA #{h2(value)} takes the STA opcode as its high byte, and any 16-bit STA writes its high byte "
-                    "over the neighbouring address.",
-                    f"The 8-bit immediate is read with a 16-bit width, so the instructions after it are decoded from "
-                    f"the wrong byte and {h2(dest + 2)} is hit.",
+                    f"LDA #{h2(value)} reads the STA opcode as its high byte and loads {swallowed}; the store of "
+                    f"{h2(value)} into {h2(dest + 1)} never happens.",
+                    f"The 8-bit immediate is read with a 16-bit width, so the STA opcode is swallowed and the "
+                    f"operand byte {h2(dest + 1)} executes as an instruction, with the RTS byte after it decoded "
+                    "out of step.",
                 ]
             ),
         ),
         d.pick(
             [
-                "SEP #$20 returns the accumulator to 8-bit, so the later load and store use exactly one byte.",
+                "SEP #$20 returns the accumulator to 8-bit, so LDA takes its one operand byte and the STA after it "
+                "runs as written.",
                 "With SEP #$20 between the halves, the 8-bit code runs with the 8-bit accumulator it was written for.",
             ]
         ),
-        observe=f"a write breakpoint on {h2(dest + 2)} fires inside {name}.",
+        observe=f"the trace shows LDA #{swallowed} and then opcode {h2(dest + 1)}; no STA {h2(dest + 1)} executes.",
         culprit=f"LDA #{h2(value)}",
+        spec=spec,
     )
 
 
@@ -251,10 +326,38 @@ def missing_sep_ppu(d: Draw) -> Case:
     name = d.routine()
     timer, bright = d.free_ram(wide=True), d.free_ram()
     exit_label = d.exit_label()
+    while abs(bright.address - timer.address) <= 1:  # the brightness byte must not be half of the timer
+        bright = d.free_ram()
     core = [f"{name}:", "REP #$20", f"LDA {timer.long}", "DEC A", f"STA {timer.long}", f"BNE {exit_label}"]
     tail = [f"LDA {bright.long}", "STA $2100", exit_label, "SEP #$20", "RTS"]
     buggy = d.asm([*core, *tail])
     fixed = d.asm([*core[:-1], "SEP #$20", core[-1], *tail[:2], exit_label, "RTS"])
+    # The frame the timer runs out, INIDISP gets the brightness and OBSEL ($2101) must stay untouched (the byte
+    # after the brightness is not $00, as in RAM); on the other frames neither register is written.
+    level, neighbour = 0x0F, 0x63
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            Scenario(
+                "the fade timer runs out this frame",
+                flags=dict(_ENTRY),
+                memory={timer.address: word(1), bright.address: bytes([level, neighbour])},
+                expect_memory={timer.address: word(0)},
+                expect_io={0x2100: level},
+                io_unwritten=(0x2101,),
+                properties=(*RETURNS, "widths_kept"),
+            ),
+            Scenario(
+                "the fade timer is still running",
+                flags=dict(_ENTRY),
+                memory={timer.address: word(0x0105), bright.address: bytes([level, neighbour])},
+                expect_memory={timer.address: word(0x0104)},
+                io_unwritten=(0x2100, 0x2101),
+                properties=(*RETURNS, "widths_kept"),
+            ),
+        ),
+    )
     return Case(
         "missing_sep",
         d.pick(["16-bit store to an 8-bit PPU register", "missing SEP before STA $2100", "accumulator still 16-bit"]),
@@ -299,6 +402,7 @@ def missing_sep_ppu(d: Draw) -> Case:
         ),
         observe="the PPU viewer shows OBSEL ($2101) changing on the frame the fade ends.",
         culprit="STA $2100",
+        spec=spec,
     )
 
 
@@ -321,6 +425,26 @@ def wide_add_8bit(d: Draw) -> Case:
             "SEP #$20",
             "RTS",
         ]
+    )
+    # Below a carry out of the low byte both versions agree; across it the high byte must go up by one.
+    low, high = 0x0310, 0x01FF - amount // 2
+
+    def adding(title: str, start: int) -> Scenario:
+        return Scenario(
+            title,
+            flags=dict(_ENTRY),
+            memory={counter.address: word(start)},
+            expect_memory={counter.address: word(start + amount)},
+            properties=(*RETURNS, "widths_kept"),
+        )
+
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            adding(f"{h4(low)} + {amount}: no carry out of the low byte", low),
+            adding(f"{h4(high)} + {amount}: the low byte wraps and carries into the high byte", high),
+        ),
     )
     return Case(
         "16bit_operations",
@@ -372,6 +496,7 @@ def wide_add_8bit(d: Draw) -> Case:
             ]
         ),
         culprit="SEP #$20",
+        spec=spec,
     )
 
 
@@ -395,6 +520,26 @@ def mask_8bit_immediate(d: Draw) -> Case:
     buggy = d.asm([*code, f"{op} #{h2(value)}", *tail, "SEP #$20", "RTS"])
     fixed = d.asm([*code, f"{op} #{h4(value)}", *tail, "SEP #$20", "RTS"])
     nxt = "STA" if op != "CMP" else "BCC"
+    # The word at src,X goes through the operation into dest (for CMP: stored only at or above the limit).
+    # Left one byte short, the immediate swallows the next opcode and the store never lands.
+    slot, old = 0x04, b"\xa5\x5a"
+    results = {"AND": lambda w: w & value, "ORA": lambda w: w | value, "EOR": lambda w: w ^ value}
+
+    def run(title: str, source: int) -> Scenario:
+        stored = word(results[op](source)) if op in results else word(source) if source >= value else old
+        return Scenario(
+            title,
+            registers={"x": slot},
+            flags=dict(_ENTRY),
+            memory={src.address + slot: word(source), _dp(dest): old},
+            expect_memory={_dp(dest): stored},
+            properties=(*RETURNS, "widths_kept"),
+        )
+
+    scenarios = [run(f"slot {slot} holds $3C27", 0x3C27)]
+    if op == "CMP":
+        scenarios.append(run(f"slot {slot} holds $0005, below the limit {h4(value)}", 0x0005))
+    spec = BehaviourSpec(name, "jsr", tuple(scenarios))
     return Case(
         "16bit_operations",
         d.pick(
@@ -407,8 +552,9 @@ def mask_8bit_immediate(d: Draw) -> Case:
         ),
         d.pick(
             [
-                f"I want to {purpose} of {src.absolute},X, but {name} crashes right after the {op}.",
-                f"The {op} in {name} kills the game.",
+                f"I want to {purpose} of {src.absolute},X, but {h2(dest)} never gets the result and {name} goes "
+                f"wrong right after the {op}.",
+                f"The {op} in {name} breaks everything after it.",
                 f"{name} should {purpose}; instead the CPU runs into garbage.",
                 f"Stepping through {name}, everything after {op} #{h2(value)} decodes as nonsense.",
             ]
@@ -437,7 +583,8 @@ def mask_8bit_immediate(d: Draw) -> Case:
             ),
             d.pick(
                 [
-                    f"The {nxt} opcode is swallowed, its operand runs as an opcode, and the routine crashes.",
+                    f"The {nxt} opcode is swallowed and its operand byte runs as an opcode, so the store to "
+                    f"{h2(dest)} never happens as written.",
                     f"Everything after the {op} decodes from the wrong offset.",
                 ]
             ),
@@ -452,6 +599,7 @@ def mask_8bit_immediate(d: Draw) -> Case:
         ),
         observe=f"the trace shows {op} consuming the {nxt} opcode as operand.",
         culprit=f"{op} #{h2(value)}",
+        spec=spec,
     )
 
 
@@ -463,6 +611,33 @@ def decimal_flag_leak(d: Draw) -> Case:
     body = [f"LDA {score.long}", "CLC", f"ADC #{h2(add)}", f"STA {score.long}"]
     buggy = d.asm([f"{name}:", "SEP #$20", "SED", *body, "RTS"])
     fixed = d.asm([f"{name}:", "PHP", "SEP #$20", "SED", *body, "PLP", "RTS"])
+    # The score adds in BCD either way; the caller's own binary add after the call ($09 + $01, recorded by
+    # a stand-in for the caller) must give $0A, not the decimal $10.
+    points = 0x25
+    total = int(f"{int(f'{points:X}') + add}", 16)
+    after = f"JSR {name}\nSEP #$20\nLDA #$09\nCLC\nADC #$01\nSTA.l ${_MARKER:06X}\nRTS"
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            Scenario(
+                f"the score {h2(points)} + {add} in BCD",
+                flags=dict(_ENTRY),
+                memory={score.address: bytes([points])},
+                expect_memory={score.address: bytes([total])},
+                properties=(*RETURNS, "widths_kept"),
+            ),
+            Scenario(
+                f"{caller} adds $09 + $01 after calling {name}",
+                entry=caller,
+                flags=dict(_ENTRY),
+                memory={score.address: bytes([points])},
+                expect_memory={_MARKER: b"\x0a"},
+                properties=(*RETURNS, "widths_kept"),
+            ),
+        ),
+        stubs={caller: after},
+    )
     return Case(
         "flag_state",
         d.pick(["decimal flag left set", "SED leaks out of the routine", "processor status not restored"]),
@@ -510,6 +685,7 @@ def decimal_flag_leak(d: Draw) -> Case:
         observe="the status register shows the d flag set in the caller.",
         culprit="SED",
         caller=caller,
+        spec=spec,
     )
 
 
@@ -523,6 +699,32 @@ def carry_lost_to_plp(d: Draw) -> Case:
     head += [f"BPL {loop}", "PLP", "CLC", "RTS", found]
     buggy = d.asm([*head, "SEC", "PLP", "RTS"])
     fixed = d.asm([*head, "PLP", "SEC", "RTS"])
+    # The carry is the answer: set when a slot is free, clear when none is - whatever carry the caller had.
+    free = slots // 2
+    taken = bytes(0x10 + i for i in range(slots + 1))
+
+    def search(title: str, table_bytes: bytes, carry_in: bool, found_one: bool) -> Scenario:
+        return Scenario(
+            title,
+            flags={**_ENTRY, "c": carry_in},
+            memory={table.address: table_bytes},
+            expect_registers={"c": int(found_one)},
+            properties=(*RETURNS, "widths_kept"),
+        )
+
+    spec = BehaviourSpec(
+        name,
+        "jsr",
+        (
+            search(
+                f"slot {free} is free, the caller's carry is clear",
+                taken[:free] + b"\x00" + taken[free + 1 :],
+                carry_in=False,
+                found_one=True,
+            ),
+            search("every slot is taken, the caller's carry is set", taken, carry_in=True, found_one=False),
+        ),
+    )
     return Case(
         "flag_state",
         d.pick(["carry result overwritten by PLP", "PLP restores the carry flag too", "return flag lost"]),
@@ -567,6 +769,7 @@ def carry_lost_to_plp(d: Draw) -> Case:
             ]
         ),
         culprit="SEC",
+        spec=spec,
     )
 
 
