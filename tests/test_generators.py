@@ -106,7 +106,7 @@ def test_cli_generate_stores_validates_and_dedups(home):
     again = json.loads(runner.invoke(app, ["generate", "bug_injection", "--n", "40", "--seed", "3", "--json"]).stdout)
     assert again["new"] == 0
     shown = json.loads(runner.invoke(app, ["samples", "list", "--where", "source_type = template", "--json"]).stdout)
-    assert shown["total"] == 40 and shown["samples"][0]["source_name"] == "bug_injection@2"
+    assert shown["total"] == 40 and shown["samples"][0]["source_name"] == "bug_injection@3"
     bad = runner.invoke(app, ["generate", "poetry"])
     assert bad.exit_code == 2 and "unknown generator" in bad.output
 

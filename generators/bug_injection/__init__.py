@@ -58,7 +58,8 @@ if set(CATEGORIES) - set(BUG_CATEGORIES):  # every planted bug is one the taxono
 
 class BugInjection(Generator):
     name = "bug_injection"
-    version = "2"
+    # 3: every template carries an executable spec its bug fails and its fix passes (asm_behaviour).
+    version = "3"
     description = (
         f"{len(TEMPLATES)} templates over {len(CATEGORIES)} bug categories planted in correct 65816 idioms, "
         "written up diagnosis-first"
