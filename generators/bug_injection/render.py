@@ -27,6 +27,8 @@ INTROS = (
     "New to SNES asm, so bear with me.",
     "This assembles fine with Asar, but it doesn't work.",
     "Got a bug I can't pin down.",
+    "Second day on this one.",
+    "My patch works except for one thing.",
     "",
 )
 ASKS = (
