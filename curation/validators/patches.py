@@ -27,7 +27,7 @@ from curation.validators.text import CodeBlock, code_blocks
 from schemas.sample import SampleRevision
 
 VANILLA_SIZE = 1 << 20  # ALttP's 1 MiB LoROM
-EXPANDED_SIZE = 2 << 20
+EXPANDED_SIZE = VANILLA_SIZE + (256 << 10)  # room for freecode: eight 32 KiB banks past the vanilla ROM
 _CHECKSUM = range(0x7FDC, 0x7FE0)  # Asar rewrites the header checksum: not the patch's doing
 _PATCH = re.compile(r"^\s*(org|pushpc|freecode|freedata|freespace)\b", re.I | re.M)
 _ORG = re.compile(r"^\s*org\s+\$([0-9A-Fa-f]{6}|[0-9A-Fa-f]{2}:[0-9A-Fa-f]{4})\b", re.I | re.M)

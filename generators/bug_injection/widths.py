@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from curation.asm.behaviour import BehaviourSpec, Scenario
 from curation.asm.cpu import word
+from curation.asm.opcodes import OPCODES, RELATIVE_8, disassemble
 from generators.bug_injection.calls import entered_long
 from generators.bug_injection.case import Case
 from generators.draw import Draw, h2, h4
@@ -18,6 +19,52 @@ _MARKER = 0x7E1F80  # a WRAM word no template draws: a harness caller records wh
 def _dp(address: int) -> int:
     """The WRAM byte a direct-page address reaches with D = 0."""
     return 0x7E0000 | address
+
+
+def _stray(operand: int, acc: int, routine: str) -> tuple[str, str, bool]:
+    """What the CPU makes of ``STA dp`` / ``RTS`` once a 16-bit ``LDA #imm`` has taken the STA opcode (``acc``
+    is the A it loaded): the STA's operand byte runs as an opcode (decoded with A 16-bit, X/Y 8-bit), followed
+    by the RTS byte $60. Returns the instruction it becomes, what happens next, and whether the routine still
+    gets back to its caller (only where that byte is one-byte and pushes nothing: ASL A)."""
+    info = OPCODES[operand]
+    length = info.length(False, True)
+    if length == 1:  # the RTS byte after it still runs as RTS
+        text, _ = disassemble(bytes([operand]), 0, False, True)
+        back = info.mnemonic not in ("PHP", "PHD")
+        if info.mnemonic == "PHP":
+            then = (
+                "PHP pushes P, and the RTS after it pulls that byte and the low byte of the real return address as "
+                f"its return address: {routine} returns to the wrong place with the stack one byte off"
+            )
+        elif info.mnemonic == "PHD":
+            then = (
+                "PHD pushes D ($0000), and the RTS after it pulls that as its return address: the CPU goes to $0001 "
+                "and the real return address stays on the stack"
+            )
+        else:
+            became = f"A becomes ${(acc << 1) & 0xFFFF:04X} and " if text == "ASL A" else ""
+            then = (
+                f"{became}the RTS after it does execute, so {routine} returns, but with A still 16-bit, and the "
+                "caller's next 8-bit immediate is misdecoded in turn"
+            )
+        return text, then, back
+    if length > 2:
+        past = length - 2
+        then = (
+            f"its operand is the RTS byte $60 and the {'byte' if past == 1 else f'{past} bytes'} after {routine}, "
+            "so no RTS runs and the CPU goes on out of step"
+        )
+        return f"a {length}-byte {info.mnemonic}", then, False
+    if info.mode == RELATIVE_8:
+        # BPL ($10) is the one branch a scratch byte + 1 can be: LDA #$85vv left N set, so it falls through.
+        how = f" (LDA #${acc:04X} set N, so it is not taken)" if info.mnemonic == "BPL" else ""
+        then = f"the RTS byte is its offset{how}, so no RTS runs and the CPU goes on into whatever follows {routine}"
+        return f"{info.mnemonic} with offset $60", then, False
+    text = disassemble(bytes([operand, 0x60]), 0, False, True)[0].replace(".b ", " ")
+    if info.mnemonic == "COP":
+        return text, "the RTS byte is its operand, so no RTS runs: COP jumps through the COP vector", False
+    then = f"the RTS byte is its operand, so no RTS runs and the CPU goes on into whatever follows {routine}"
+    return text, then, False
 
 
 def mode_returns_wide(d: Draw) -> Case:
@@ -235,7 +282,8 @@ def mode_rep30(d: Draw) -> Case:
 
 def missing_sep_store(d: Draw) -> Case:
     """A 16-bit read, then 8-bit code without SEP #$20: the 8-bit LDA swallows the STA opcode, so the store
-    never runs and its operand byte executes as an instruction."""
+    never runs and its operand byte executes as an instruction (``A9 vv 85 03 60`` is ``LDA #$85vv`` then
+    ``ORA $60,S``)."""
     name = d.routine()
     flag = d.save_ram(wide=False)
     dest = d.scratch()
@@ -244,16 +292,20 @@ def missing_sep_store(d: Draw) -> Case:
     hi = [f"LDA #{h2(value)}", f"STA {h2(dest + 1)}", "RTS"]
     buggy = d.asm([*lo, *hi])
     fixed = d.asm([*lo, "SEP #$20", *hi])
-    swallowed = f"${value | 0x8500:04X}"  # what LDA loads with the STA opcode ($85) as its high byte
+    acc = value | 0x8500  # what LDA loads with the STA opcode ($85) as its high byte
+    swallowed = f"${acc:04X}"
+    # The STA's operand byte (dest+1) is the next opcode, the RTS byte $60 after it: what they decode to.
+    stray, then, returns = _stray(dest + 1, acc, name)
     # The word store puts the flag and a zero at dest/dest+1, then the 8-bit pair must put the value at dest+1
-    # and return. Left 16-bit, LDA #value reads the STA opcode as its high byte: dest+1 keeps the zero.
+    # and return with the widths it was called with. Left 16-bit, LDA #value reads the STA opcode as its high
+    # byte: the store never executes, so dest+1 keeps the zero the word store left there.
     level = 0x05
     spec = BehaviourSpec(
         name,
         "jsr",
         (
             Scenario(
-                f"{name} called with an 8-bit A, {flag.what} = {h2(level)}",
+                f"{name} called with an 8-bit A, {flag.what} = {h2(level)}: STA {h2(dest + 1)} stores {h2(value)}",
                 flags=dict(_ENTRY),
                 memory={flag.address: bytes([level, 0x3C]), _dp(dest): b"\xee\xee"},
                 expect_memory={_dp(dest): bytes([level, value])},
@@ -261,13 +313,15 @@ def missing_sep_store(d: Draw) -> Case:
             ),
         ),
     )
+    crash = f"the code after JSR {name} goes haywire" if returns else "right after it the game crashes"
     return Case(
         "missing_sep",
         d.pick(["missing SEP before 8-bit code", "accumulator left 16-bit", "no SEP #$20 after the 16-bit read"]),
         d.pick(
             [
-                f"{name} never writes {h2(value)} to {h2(dest + 1)}, and right after it the game crashes.",
-                f"After {name}, {h2(dest + 1)} is always $00 instead of {h2(value)}, then the CPU runs off somewhere.",
+                f"{name} never writes {h2(value)} to {h2(dest + 1)}, and {crash}.",
+                f"After {name}, {h2(dest + 1)} is always $00 instead of {h2(value)}, then "
+                f"{'the caller' if returns else 'the CPU'} runs off somewhere.",
                 f"{h2(dest)} gets the right value, but the code after the LDA #{h2(value)} in {name} goes haywire.",
             ]
         ),
@@ -277,11 +331,12 @@ def missing_sep_store(d: Draw) -> Case:
             [
                 f"The second half of {name} is written for an 8-bit accumulator, but no SEP #$20 switches back after "
                 f"the 16-bit read of {flag.long}, so LDA #{h2(value)} is decoded with a 16-bit operand: it takes the "
-                f"STA opcode as its high byte (A = {swallowed}), STA {h2(dest + 1)} never executes, and its operand "
-                f"byte {h2(dest + 1)} runs as an opcode.",
+                f"STA opcode ($85) as its high byte (A = {swallowed}), so STA {h2(dest + 1)} never executes. Its "
+                f"operand byte {h2(dest + 1)} runs as an opcode instead, {stray}: {then}.",
                 f"{name} reads {flag.what} with A in 16-bit mode and never returns to 8-bit: without SEP #$20 the "
                 f"accumulator is still 16 bits wide when the 8-bit LDA #{h2(value)} runs, so the CPU reads two "
-                f"operand bytes, swallows the STA that follows and executes the rest of the routine out of step.",
+                f"operand bytes and swallows the STA that follows. {h2(dest + 1)} keeps the $00 of the word store, "
+                f"and the rest of the routine runs out of step as {stray}: {then}.",
             ]
         ),
         (
@@ -301,10 +356,10 @@ def missing_sep_store(d: Draw) -> Case:
             d.pick(
                 [
                     f"LDA #{h2(value)} reads the STA opcode as its high byte and loads {swallowed}; the store of "
-                    f"{h2(value)} into {h2(dest + 1)} never happens.",
+                    f"{h2(value)} into {h2(dest + 1)} never happens, and the operand byte {h2(dest + 1)} runs as "
+                    f"{stray}.",
                     f"The 8-bit immediate is read with a 16-bit width, so the STA opcode is swallowed and the "
-                    f"operand byte {h2(dest + 1)} executes as an instruction, with the RTS byte after it decoded "
-                    "out of step.",
+                    f"operand byte {h2(dest + 1)} executes as {stray}: {then}.",
                 ]
             ),
         ),
@@ -315,7 +370,7 @@ def missing_sep_store(d: Draw) -> Case:
                 "With SEP #$20 between the halves, the 8-bit code runs with the 8-bit accumulator it was written for.",
             ]
         ),
-        observe=f"the trace shows LDA #{swallowed} and then opcode {h2(dest + 1)}; no STA {h2(dest + 1)} executes.",
+        observe=f"the trace shows LDA #{swallowed} and then {stray}; no STA {h2(dest + 1)} executes.",
         culprit=f"LDA #{h2(value)}",
         spec=spec,
     )
