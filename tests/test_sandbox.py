@@ -173,3 +173,14 @@ def test_a_contributor_cannot_read_the_admin_key_through_the_api(home):
             assert admin not in answer.text
             again = client.get(f"/v1/submissions/{answer.json()['id']}", headers={"X-API-Key": contributor})
             assert admin not in again.text
+
+
+def test_the_service_runs_contributors_code_with_the_short_timeout(home):
+    service = SubmissionService(Workspace(home))
+    try:
+        substitutes = service.check.substitutes
+        assert substitutes["asm_assembles"].asar.timeout == 2.0 and substitutes["asm_assembles"].budget == 2.0
+        assert substitutes["rom_patch"]._asar is substitutes["asm_assembles"].asar  # patches too, not only snippets
+        assert isinstance(substitutes["rom_patch"]._asar.sandbox, Bubblewrap)
+    finally:
+        service.close()

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from curation.rommap import Entry, RomMap
+from curation.validators.asar import Asar
 from curation.validators.base import ContextValidator, ValidationContext, register
 from curation.validators.patches import (
     VANILLA_SIZE,
@@ -52,6 +53,11 @@ class RomPatch(ContextValidator):
     version = "1"
     description = "hooks start and end on instruction boundaries in code, re-run what they displace, use free space"
 
+    def __init__(self, asar: Asar | None = None) -> None:
+        """``asar``: the assembler for the answer's patch (the service passes its short-timeout one for
+        untrusted code); the default is the shared one."""
+        self._asar = asar
+
     def validate_many_in(
         self, revisions: Sequence[SampleRevision], context: ValidationContext
     ) -> list[ValidationResult]:
@@ -72,7 +78,7 @@ class RomPatch(ContextValidator):
         checked = 0
         for block_no, block in enumerate(blocks):
             where = IssueLocation(turn=turn, block=block_no)
-            patch = assemble_patch(block.code, context.rom_map)
+            patch = assemble_patch(block.code, context.rom_map, self._asar)
             if not patch.ok:
                 issues.append(
                     ValidationIssue(

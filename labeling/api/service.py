@@ -30,6 +30,8 @@ from curation.resources.keys import ApiKey
 from curation.resources.submissions import SubmissionRecord
 from curation.validators.asar import Asar
 from curation.validators.asm_assembles import AsmAssembles, MemoryAsmCache
+from curation.validators.base import Validator
+from curation.validators.rom_patch import RomPatch
 from curation.validators.runner import Judgement
 from curation.validators.sandbox import Bubblewrap, SandboxUnavailable, default_sandbox
 from curation.workspace import Workspace
@@ -91,6 +93,13 @@ def submission_out(record: SubmissionRecord) -> SubmissionOut:
     )
 
 
+def untrusted_validators(settings: ServiceSettings) -> dict[str, Validator]:
+    """The validators that run a contributor's code, configured for strangers: Asar in bubblewrap with the
+    short per-submission timeout (``asm_assembles``, and ``rom_patch`` for patches)."""
+    assembler = untrusted_assembler(settings)
+    return {assembler.name: assembler, "rom_patch": RomPatch(assembler.asar)}
+
+
 def untrusted_assembler(settings: ServiceSettings) -> AsmAssembles:
     """``asm_assembles`` as the service runs it: in bubblewrap (nothing else will do for code from
     strangers), with the short per-submission timeout, and an in-memory outcome cache (judging runs
@@ -117,8 +126,8 @@ class SubmissionService:
         settings = settings or ServiceSettings()
         self.workspace = workspace
         self.lock = threading.RLock()
-        assembler = untrusted_assembler(settings)  # before opening anything: no sandbox, no service
-        self.check = OnlineCheck(workspace, substitutes={assembler.name: assembler})
+        substitutes = untrusted_validators(settings)  # before opening anything: no sandbox, no service
+        self.check = OnlineCheck(workspace, substitutes=substitutes)
         self.judging = JudgingPool(self.check, settings)
         self._health = (0, 0)
 
