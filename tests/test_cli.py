@@ -117,6 +117,10 @@ def test_demo_runs_end_to_end_through_the_installed_entry_point(tmp_path, field_
         proc = subprocess.run([str(exe), "demo", "--no-train"], env=env, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr
     assert "0 new, 327 already present" in proc.stdout
+    # The game step: the map from the checkout beside the field data, and quest pairs that pass its checks.
+    assert "quest_templates: 6 pairs, 6 pass the hook, save-byte, convention and scenario checks" in " ".join(
+        proc.stdout.split()
+    )
     export = tmp_path / "home" / "exports" / "field-ready" / "chatml"
     assert (export / "train.jsonl").exists() and "snapshot id" in (export / "README.md").read_text()
 

@@ -77,7 +77,10 @@ def demo_command(
         store = workspace.store
         console.print("\n[bold]2. summary[/]")
         print_stats(dataset_stats(store), top=12)
-        console.print("\n[bold]3. validate[/] (format, Asar 1.91 assembly, terminology, anti-patterns, length)")
+        console.print(
+            "\n[bold]3. validate[/] (format, Asar 1.91 assembly in its sandbox, widths and stack along every path, "
+            "terminology, anti-patterns, length)"
+        )
         checked = Check(workspace).run()  # the same check every proposal and submission goes through
         print_validation_summary(checked.validation)
         dedup = checked.dedup
@@ -101,12 +104,42 @@ def demo_command(
         result = export_snapshot(store, snap.id, "chatml", target)
     counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
     console.print(f"\n[bold]7. export[/] chatml -> {result.out_dir} ({counts}); card: {result.out_dir / 'README.md'}")
+    _the_game(directory.parent / "usdasm")
     if train:
         _train_and_eval()
 
 
+def _the_game(checkout: Path) -> None:
+    """Step 8: the ROM map from the user's disassembly checkout (beside the field data here), and quest pairs
+    proposed on it and judged by the checks that know the game. Skipped, saying why, without a checkout."""
+    from curation.rommap import build_rom_map
+    from pipelines.generate import run_generator
+
+    if not (checkout / "bank_00.asm").is_file():
+        console.print(
+            f"\n[bold]8. the game[/] skipped: no usdasm-style checkout at {checkout} (rom-map build needs one)"
+        )
+        return
+    with open_workspace() as workspace:
+        rom_map = build_rom_map(checkout)
+        rom_map.save(workspace.paths.rom_map)
+        made = run_generator(workspace, "quest_templates", 6, seed=0)
+        sample = workspace.samples.revisions(made.ids[:1])[0] if made.ids else None
+    console.print(
+        f"\n[bold]8. the game[/] ROM map from {checkout}: {sum(rom_map.code):,} instructions, "
+        f"{len(rom_map.save_use)} save bytes vanilla uses, {len(rom_map.free_save_bytes())} free in $7EF400-$7EF4FD; "
+        f"quest_templates: {made.made} pairs, {made.valid} pass the hook, save-byte, convention and scenario checks"
+    )
+    if sample is not None:
+        hooks = ", ".join(sample.metadata.get("hooks", []))
+        console.print(
+            f"  e.g. a {sample.category} quest hooked at {hooks} (whole vanilla JSLs), state in "
+            f"{sample.metadata.get('state_byte')}; `triforge rom-map show ADDRESS` explains any address"
+        )
+
+
 def _train_and_eval() -> None:
-    """Steps 8-10: template proposals, a clean snapshot, and an experiment: a real LoRA run on CPU, then the
+    """Steps 9-11: template proposals, a clean snapshot, and an experiment: a real LoRA run on CPU, then the
     base model and the adapter on the bundled eval cases, compared with paired bootstrap intervals."""
     from pipelines.experiment import ExperimentPlan, run_experiment
     from pipelines.experiment.run import resolve_arms
@@ -121,7 +154,7 @@ def _train_and_eval() -> None:
         made = run_generator(workspace, "bug_injection", 48, seed=0)
         snap = create_snapshot(workspace.store, TRAIN_SNAPSHOT, TRAIN_FILTER, exist_ok=True)
     console.print(
-        f"\n[bold]8. propose + snapshot[/] bug_injection: {made.made} proposals, {made.valid} valid; "
+        f"\n[bold]9. propose + snapshot[/] bug_injection: {made.made} proposals, {made.valid} valid; "
         f"{snap.name} {snap.id[:12]}: {snap.member_count} samples ({TRAIN_FILTER})"
     )
     config = device_defaults()
@@ -135,7 +168,7 @@ def _train_and_eval() -> None:
         generation=GenerationSettings(max_new_tokens=DEMO_TOKENS, batch_size=8).as_dict(),
     )
     console.print(
-        f"[bold]9. train + eval[/] SmolLM2-135M-Instruct (shipped as GGUF, converted once), LoRA, {DEMO_STEPS} steps "
+        f"[bold]10. train + eval[/] SmolLM2-135M-Instruct (shipped as GGUF, converted once), LoRA, {DEMO_STEPS} steps "
         f"of {config.per_device_batch_size} x {config.max_length} tokens at lr {config.learning_rate:g}; then the "
         f"base and the adapter answer the {DEFAULT_SUITE.name} cases ({DEMO_TOKENS} tokens each). "
         "About 8 minutes on 2 cores; rerunning resumes."
@@ -146,7 +179,7 @@ def _train_and_eval() -> None:
         plan,
         say=lambda text: console.print(f"  {text}", highlight=False),
     )
-    console.print("[bold]10. results[/] (B - A with 95% paired bootstrap intervals over cases)")
+    console.print("[bold]11. results[/] (B - A with 95% paired bootstrap intervals over cases)")
     print_report(outcome.report)
     verdicts = {m["verdict"] for c in outcome.report["comparisons"] for m in c["metrics"].values() if m["n"]}
     if verdicts <= {"no measurable change"}:
