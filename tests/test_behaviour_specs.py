@@ -57,3 +57,23 @@ def test_asm_behaviour_judges_a_proposal_by_running_it():
     assert {i.code for i in swapped.issues} == {"bug_does_not_misbehave", "fix_fails_spec"}
     plain = validator.validate(revision("Why?", "**Bug: x**", kind=Kind.debug_dialogue))
     assert plain.passed and [i.code for i in plain.issues] == ["no_spec"]
+
+
+def test_the_fixes_an_expert_rejected_are_caught_by_the_corrected_specs(asar):
+    """The reported wrong fix - spawn code that zeroes the sprite's health for 'it dies instantly' - fails the
+    spawn template's spec, with the reason in bytes."""
+    from generators.bug_injection.game import spawn_without_clearing
+
+    names = routine_names()
+    case = next(
+        c
+        for c in (spawn_without_clearing(Draw(random.Random(seed), names)) for seed in range(60))
+        if "STA $0E50,X" in c.fixed
+    )
+    zeroed = "\n".join(
+        "    STZ $0E50,X" if "STA $0E50,X" in line else line for line in case.fixed.split("\n")
+    )  # what the template used to write
+    outcome = run_spec(zeroed, case.spec, asar)
+    assert not outcome.passed
+    assert any("$7E0E5" in str(f) and "expected" in str(f) for f in outcome.failures), outcome.failures
+    assert run_spec(case.fixed, case.spec, asar).passed
