@@ -41,18 +41,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import cpu_model
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 
 TRIFORGE = str(Path(sys.executable).with_name("triforge"))
-
-
-def cpu_model() -> str:
-    """The CPU the figures were measured on: machines of one kind differ, so figures travel with it."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown"
-    return next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?")
 
 
 def free_port() -> int:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import TRAINING_FILES, cpu_model
 from curation.asm.behaviour import BehaviourSpec, run_spec
 from curation.importers import import_files
 from curation.importers.service import PendingRevision, write_revisions
@@ -33,22 +33,7 @@ from curation.validators.runner import validate_samples
 from curation.workspace import Workspace
 from generators.base import get_generator
 
-TRAINING_FILES = (
-    "din_optimization_training_v2.jsonl",
-    "farore_benchmark.jsonl",
-    "farore_debugging_training.jsonl",
-    "teacher_pilot_output.jsonl",
-    "veran_snes_hardware.jsonl",
-)
 BASELINE_PROFILE = ("diagnosis_first", "asm_assembles", "terminology", "anti_patterns", "length")
-
-
-def cpu_model() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or "unknown"
-    return next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("model name")), "?")
 
 
 def main() -> None:

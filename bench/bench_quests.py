@@ -19,7 +19,6 @@ import argparse
 import collections
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import TRAINING_FILES, cpu_model
 from curation.dedup.run import DedupConfig
 from curation.importers import import_files
 from curation.importers.service import PendingRevision, write_revisions
@@ -41,13 +41,6 @@ from schemas.sample import SampleRevision
 
 REPO = Path(__file__).resolve().parents[1]
 V2_COMMIT = "27c5285a8d4d4fd1e6cdeeb0d2600ea8f40a2382"  # the last commit with quest_templates@2
-TRAINING_FILES = (
-    "din_optimization_training_v2.jsonl",
-    "farore_benchmark.jsonl",
-    "farore_debugging_training.jsonl",
-    "teacher_pilot_output.jsonl",
-    "veran_snes_hardware.jsonl",
-)
 OLD_PROFILE = ("quest_structure", "asm_assembles", "anti_patterns", "length")
 GAME_CHECKS = ("rom_patch", "sram_ownership", "alttp_conventions")
 
@@ -58,14 +51,6 @@ from generators.base import get_generator
 for r in get_generator("quest_templates").generate(int(sys.argv[2]), int(sys.argv[3])):
     print(json.dumps(r.model_dump(mode="json")))
 """
-
-
-def cpu_model() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or "unknown"
-    return next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("model name")), "?")
 
 
 def version2(n: int, seed: int, work: Path) -> list[SampleRevision] | None:
