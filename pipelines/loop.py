@@ -258,8 +258,8 @@ class Evaluate(PipelineStep):
     name = "eval"
 
     def run(self, model_ref: str, settings: LoopSettings) -> str:
+        from curation.eval_suites import load_suite_file
         from trainer.evaluation.runner import evaluate_model, record_eval, select_cases
-        from trainer.evaluation.suites import load_suite_file
         from trainer.gates import DEFAULT_SUITE
 
         suite = settings.eval_suite or DEFAULT_SUITE

@@ -66,7 +66,7 @@ class EvalCase(BaseModel):
     """One eval case: a prompt, the keywords a good answer names, and what kind of task it is.
 
     Cases come from ``triforce_eval_cases.json`` suites, the router eval files and benchmark rows (see
-    ``trainer/evaluation/suites.py``). ``kind`` decides which validator-based scorers apply (a
+    ``curation/eval_suites.py``). ``kind`` decides which validator-based scorers apply (a
     diagnosis-first structure is only asked of debugging answers); ``bug_category`` names the term list
     the ``terminology`` scorer checks, when the case is about a known bug.
     """

@@ -7,10 +7,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from curation.eval_suites import load_suite_file
 from curation.store import StoreError
 from schemas.training import EvalCase
 from trainer.evaluation.scoring import score_substring, score_word
-from trainer.evaluation.suites import load_suite_file
 from triforge.cli import app
 
 

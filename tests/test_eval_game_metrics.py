@@ -8,11 +8,11 @@ import json
 from typer.testing import CliRunner
 
 from curation.asm.behaviour import BehaviourSpec, Scenario
+from curation.eval_suites import load_suite_file
 from curation.validators.base import ValidationContext
 from generators.base import get_generator
 from schemas.training import EvalCase
 from trainer.evaluation.scorers import score_cases
-from trainer.evaluation.suites import load_suite_file
 from triforge.cli import app
 
 BUGGY = """Caller:

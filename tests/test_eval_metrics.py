@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from curation.eval_suites import load_suite_file
 from curation.store import StoreError
 from schemas.training import EvalCase
 from tests.conftest import chat_row, write_jsonl
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 from trainer.evaluation.scorers import score_cases, summarise
 from trainer.evaluation.stats import NO_CHANGE, bootstrap_mean, paired_bootstrap
-from trainer.evaluation.suites import load_suite_file
 from triforge.cli import app
 
 LEGACY_ANSWER = """**Bug:** The routine leaves A in 16-bit mode.

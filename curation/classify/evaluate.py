@@ -162,7 +162,7 @@ def evaluate_store(
 
 def router_queries(files: Sequence[Path]) -> list[tuple[str, str]]:
     """``(query, expected_intent)`` from router eval files (rows without a router intent are skipped)."""
-    from trainer.evaluation.suites import load_suite_file
+    from curation.eval_suites import load_suite_file
 
     queries = []
     for path in files:

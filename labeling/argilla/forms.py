@@ -415,6 +415,8 @@ def decision_suggestion(kind: str, results: list[dict[str, Any]], score: float) 
     if kind == "quest_implementation" and (unchecked or len(game) < len(GAME_CHECKS)):
         return None
     return "approve", score
+
+
 # A failed validator that says a form answer is "no" (the answer's own code does not assemble).
 FAILED_SUGGESTIONS: dict[str, dict[str, tuple[str, str]]] = {
     "asm_optimize": {"asm_assembles": ("still_correct", "no")},

@@ -118,7 +118,7 @@ def suite_label(paths: Path | list[Path]) -> str:
 
 def load_suites(paths: list[Path]) -> list[EvalCase]:
     """Cases of several suite files; a (suite, case) named twice is an error, not a silent overwrite."""
-    from trainer.evaluation.suites import load_suite_file
+    from curation.eval_suites import load_suite_file
 
     cases: list[EvalCase] = []
     seen: set[tuple[str, str]] = set()
