@@ -36,7 +36,6 @@ _MNEMONIC = re.compile(r"^([A-Z]{3})(?:\.([bwl]))?(?:\s+(.*))?$")
 _DATA = re.compile(r"^(db|dw|dl|dd)\b\s*(.*)$", re.I)
 
 WRITES = frozenset(["STA", "STX", "STY", "STZ", "INC", "DEC", "ASL", "LSR", "ROL", "ROR", "TSB", "TRB"])
-READ_MODIFY_WRITE = frozenset(["INC", "DEC", "ASL", "LSR", "ROL", "ROR", "TSB", "TRB"])
 _FLOW = frozenset(
     [
         "JSR",
@@ -233,14 +232,17 @@ def accesses(line: Line, defines: dict[str, int]) -> Iterator[Access]:
         if not named or named.group(1) not in defines:
             return
         value, index, width = defines[named.group(1)], named.group(3), 6
-    target = _place(value, width)
+    target = place_operand(value, width)
     if target is None:
         return
     write = line.mnemonic in WRITES
     yield Access(target, line.address, write, index is not None, size)
 
 
-def _place(value: int, digits: int) -> int | None:
+def place_operand(value: int, digits: int) -> int | None:
+    """The byte an operand of ``digits`` hex digits names: long ones as written (the low $2000 of banks
+    $00-$3F/$80-$BF in the WRAM mirror at $7E), shorter ones below $2000 in bank $7E, hardware registers
+    in bank $00; None for an absolute address the data bank decides at run time."""
     if digits >= 6 or value > 0xFFFF:
         bank, offset = value >> 16, value & 0xFFFF
         if (bank <= 0x3F or 0x80 <= bank <= 0xBF) and offset < 0x2000:
@@ -253,4 +255,14 @@ def _place(value: int, digits: int) -> int | None:
     return None
 
 
-__all__ = ["MNEMONICS", "Access", "Disassembly", "Line", "accesses", "read_checkout", "read_defines"]
+__all__ = [
+    "MNEMONICS",
+    "WRITES",
+    "Access",
+    "Disassembly",
+    "Line",
+    "accesses",
+    "place_operand",
+    "read_checkout",
+    "read_defines",
+]

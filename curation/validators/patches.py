@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from curation.rommap import RomMap
-from curation.rommap.usdasm import MNEMONICS
+from curation.rommap.usdasm import MNEMONICS, place_operand
 from curation.validators.asar import Asar, AsmDiagnostic
 from curation.validators.text import CodeBlock, code_blocks
 from schemas.sample import SampleRevision
@@ -121,11 +121,18 @@ def label_definitions(code: str, rom_map: RomMap | None) -> tuple[list[str], dic
     return [f"{name} = ${address:06X}" for name, address in resolved.items()], resolved
 
 
+def patch_source(code: str, rom_map: RomMap | None) -> tuple[str, int, dict[str, int]]:
+    """The source Asar gets for a patch: ``lorom`` unless it maps itself, then the map's addresses of the
+    labels it uses but does not define, then the code. Returns (source, lines added before the code,
+    the labels resolved)."""
+    definitions, resolved = label_definitions(code, rom_map)
+    head = ([] if _MAPPING.search(code) else ["lorom"]) + definitions
+    return "\n".join([*head, code]) + "\n", len(head), resolved
+
+
 def assemble_patch(code: str, rom_map: RomMap | None, asar: Asar | None = None) -> PatchWrites:
     """Assemble ``code`` (a patch as written) onto both images and diff them (see the module docstring)."""
-    definitions, resolved = label_definitions(code, rom_map)
-    source = "\n".join(([] if _MAPPING.search(code) else ["lorom"]) + definitions + [code]) + "\n"
-    shift = len(definitions) + (0 if _MAPPING.search(code) else 1)
+    source, shift, resolved = patch_source(code, rom_map)
     asar = asar or shared_asar()
     base_a, base_b = _bases()
     first = asar.assemble(source, base_a)
@@ -158,7 +165,16 @@ def assemble_patch(code: str, rom_map: RomMap | None, asar: Asar | None = None) 
     )
 
 
-__all__ = ["PatchWrites", "Run", "assemble_patch", "label_definitions", "patch_blocks", "rom_offset", "snes_address"]
+__all__ = [
+    "PatchWrites",
+    "Run",
+    "assemble_patch",
+    "label_definitions",
+    "patch_blocks",
+    "patch_source",
+    "rom_offset",
+    "snes_address",
+]
 
 
 _DEFINE_LINE = re.compile(r"^\s*!([A-Za-z_]\w*)\s*[:?]?=\s*(\S+)", re.M)
@@ -184,18 +200,10 @@ class Instruction:
         direct-page operands below $2000 in bank $7E (the WRAM mirror), registers in bank $00."""
         long = _LONG_OPERAND.match(self.operand)
         if long:
-            value = int(long.group(1), 16)
-            bank, offset = value >> 16, value & 0xFFFF
-            if (bank <= 0x3F or 0x80 <= bank <= 0xBF) and offset < 0x2000:
-                return 0x7E0000 | offset
-            return value
+            return place_operand(int(long.group(1), 16), 6)
         short = _SHORT_OPERAND.match(self.operand)
         if short and not self.operand.startswith("#"):
-            value = int(short.group(1), 16)
-            if value < 0x2000:
-                return 0x7E0000 | value
-            if 0x2100 <= value <= 0x21FF or 0x4200 <= value <= 0x43FF:
-                return value
+            return place_operand(int(short.group(1), 16), len(short.group(1)))
         return None
 
 

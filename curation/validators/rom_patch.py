@@ -29,8 +29,8 @@ from curation.validators.patches import (
     PatchWrites,
     Run,
     assemble_patch,
-    label_definitions,
     patch_blocks,
+    patch_source,
     rom_offset,
     shared_asar,
 )
@@ -248,9 +248,7 @@ _DISPLACED: dict[tuple[str, int, tuple[str, ...]], bytes | None] = {}  # hook si
 
 def _assemble_original(displaced: list[Entry], rom_map: RomMap) -> bytes | None:
     start, end = displaced[0].address, displaced[-1].end
-    code = "\n".join(e.text for e in displaced)
-    definitions, _ = label_definitions(code, rom_map)
-    source = "\n".join(["lorom", *definitions, f"org ${start:06X}", code]) + "\n"
+    source, _, _ = patch_source("\n".join([f"org ${start:06X}", *(e.text for e in displaced)]), rom_map)
     assembled = shared_asar().assemble(source, bytes(VANILLA_SIZE))
     if not assembled.ok:
         return None

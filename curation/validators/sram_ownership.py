@@ -16,6 +16,7 @@ business, not this validator's.
 from __future__ import annotations
 
 from curation.rommap import RomMap, save_offset
+from curation.rommap.usdasm import WRITES
 from curation.validators.base import ContextValidator, ValidationContext, register
 from curation.validators.patches import Instruction, parse_instructions
 from curation.validators.rom_patch import NO_MAP, at
@@ -23,7 +24,6 @@ from curation.validators.text import code_blocks
 from schemas.sample import SampleRevision
 from schemas.validation import IssueLocation, ValidationIssue, ValidationResult
 
-_WRITES = {"STA", "STX", "STY", "STZ", "INC", "DEC", "TSB", "TRB", "ASL", "LSR", "ROL", "ROR"}
 _TESTS = {"LDA", "LDX", "LDY", "AND", "BIT", "CMP", "CPX", "CPY", "ORA", "EOR"}
 _CONDITIONAL = {"BEQ", "BNE", "BCC", "BCS", "BMI", "BPL", "BVC", "BVS"}
 _TEST_REACH = 4  # instructions between the read and the branch that decides on it
@@ -37,7 +37,7 @@ def tested_and_written(instructions: list[Instruction]) -> tuple[dict[int, Instr
         address = instruction.address
         if address is None:
             continue
-        if instruction.mnemonic in _WRITES:
+        if instruction.mnemonic in WRITES:
             written.setdefault(address, instruction)
         if instruction.mnemonic in _TESTS | {"TSB", "TRB"}:
             following = instructions[i + 1 : i + 1 + _TEST_REACH]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from curation.rommap import RomMap
+from curation.rommap.usdasm import WRITES
 from curation.validators.patches import Instruction
 
 
@@ -32,7 +33,6 @@ class Rule:
 
 
 _STORES = {"STA", "STX", "STY", "STZ"}
-_WRITES = _STORES | {"INC", "DEC", "TSB", "TRB", "ASL", "LSR", "ROL", "ROR"}
 _READS = {"LDA", "LDX", "LDY", "BIT", "AND", "ORA", "EOR", "CMP", "CPX", "CPY", "ADC", "SBC"}
 
 
@@ -89,7 +89,7 @@ def item_poked(instructions: list[Instruction], rom_map: RomMap | None) -> list[
     pokes = [
         i
         for i in instructions
-        if i.mnemonic in _WRITES and i.address in ITEM_BYTES and i.address not in ITEM_BYTES_WRITTEN_DIRECTLY
+        if i.mnemonic in WRITES and i.address in ITEM_BYTES and i.address not in ITEM_BYTES_WRITTEN_DIRECTLY
     ]
     if not pokes or _calls(instructions, ("Link_ReceiveItem",), rom_map):
         return []
@@ -104,7 +104,7 @@ def item_poked(instructions: list[Instruction], rom_map: RomMap | None) -> list[
 
 
 def hdma_enable_direct(instructions: list[Instruction], rom_map: RomMap | None) -> list[Finding]:
-    direct = [i for i in instructions if i.mnemonic in _WRITES and i.address == 0x00420C]
+    direct = [i for i in instructions if i.mnemonic in WRITES and i.address == 0x00420C]
     if not direct:
         return []
     writer = rom_map.writers_of(0x00420C)[0].routine if rom_map and rom_map.writers_of(0x00420C) else "the NMI"
