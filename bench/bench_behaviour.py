@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -22,10 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import TRAINING_FILES, cpu_model
+from bench.common import TRAINING_FILES, cpu_model, proposed_copy
 from curation.asm.behaviour import BehaviourSpec, run_spec
 from curation.importers import import_files
-from curation.importers.service import PendingRevision, write_revisions
 from curation.paths import field_data_dir
 from curation.validators.asar import Asar
 from curation.validators.asm_flow import AsmFlow
@@ -92,17 +90,7 @@ def main() -> None:
 
         timings = {}
         for label, only in (("baseline", BASELINE_PROFILE), ("current", None)):
-            home = work / label
-            home.mkdir()
-            shutil.copyfile(work / "field" / "triforge.duckdb", home / "triforge.duckdb")
-            with Workspace(home) as ws:
-                with ws.store.transaction():
-                    write_revisions(
-                        ws.store,
-                        [PendingRevision(r, "proposed", i) for i, r in enumerate(proposals, 1)],
-                        import_id="bench:behaviour",
-                        actor="bench",
-                    )
+            with proposed_copy(work / "field" / "triforge.duckdb", work / label, proposals) as ws:
                 t0 = time.perf_counter()
                 validate_samples(ws.store, only=only)
                 timings[label] = time.perf_counter() - t0

@@ -35,11 +35,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import TRAINING_FILES
 from curation.dedup.normalize import conversation_text
 from curation.dedup.run import DedupConfig, run_dedup
 from curation.importers import import_files
 from curation.importers.service import PendingRevision, write_revisions
 from curation.paths import field_data_dir
+from curation.rommap import RomMap, build_rom_map
 from curation.store import Store
 from curation.validators.terms import CATEGORY_TERMS
 from curation.workspace import Workspace
@@ -48,13 +50,6 @@ from pipelines.generate import run_generator
 
 REPO = Path(__file__).resolve().parents[1]
 OLD_COMMIT = "5fa182e243d3e77ffb26e3fd6a64fe281d7ed558"  # the last commit with the version-1 generators
-TRAINING_FILES = (
-    "din_optimization_training_v2.jsonl",
-    "farore_benchmark.jsonl",
-    "farore_debugging_training.jsonl",
-    "teacher_pilot_output.jsonl",
-    "veran_snes_hardware.jsonl",
-)
 
 
 @dataclass
@@ -99,12 +94,17 @@ def field_store(directory: Path, target: Path) -> int:
         return Workspace.of_store(store).samples.count()
 
 
-def measure_current(name: str, base: Path, work: Path, n: int, seed: int, field_size: int) -> Figures:
+def measure_current(
+    name: str, base: Path, work: Path, n: int, seed: int, field_size: int, rom_map: RomMap | None = None
+) -> Figures:
+    """The current generator into a copy of the field store; quest proposals build on ``rom_map``."""
     store_file = work / f"{name}.duckdb"
     shutil.copyfile(base, store_file)
     start = time.perf_counter()
     with Store(store_file) as store:
         workspace = Workspace.of_store(store)
+        if rom_map is not None:
+            rom_map.save(workspace.paths.rom_map)
         summary = run_generator(workspace, name, n, seed)
         seconds = time.perf_counter() - start
         unique, kept = duplicate_figures(workspace, summary.ids)
@@ -217,9 +217,15 @@ def main() -> None:
             f"{'field data (baseline)':<30}{field_size:>6}{'':>9}{'':>8}{'':>8}{'':>12}"
             f"{distinct_ratio(field_texts, 2):>8.3f}{distinct_ratio(field_texts, 3):>8.3f}{'':>9}"
         )
+        # quest_templates@3 builds on the ROM map: made here from the usdasm checkout beside the field data.
+        checkout = directory.parent / "usdasm"
+        rom_map = build_rom_map(checkout) if (checkout / "bank_00.asm").is_file() else None
         for module in ("bug_injection", "quest_templates"):
             rows = [measure_old(module, base, work, args.n, args.seed, field_size)]
-            rows.append(measure_current(module, base, work, args.n, args.seed, field_size))
+            if module == "quest_templates" and rom_map is None:
+                print(f"quest_templates: no usdasm checkout at {checkout}, current version skipped")
+            else:
+                rows.append(measure_current(module, base, work, args.n, args.seed, field_size, rom_map))
             for row in rows:
                 if row is None:
                     if module == "bug_injection":

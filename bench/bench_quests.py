@@ -19,7 +19,6 @@ import argparse
 import collections
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,14 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import TRAINING_FILES, cpu_model
+from bench.common import TRAINING_FILES, cpu_model, proposed_copy
 from curation.dedup.run import DedupConfig
 from curation.importers import import_files
-from curation.importers.service import PendingRevision, write_revisions
 from curation.paths import field_data_dir
 from curation.rommap import build_rom_map
 from curation.validators.runner import validate_samples
-from curation.workspace import Workspace, WorkspacePaths
+from curation.workspace import Workspace
 from generators.base import get_generator
 from schemas.sample import SampleRevision
 
@@ -78,22 +76,6 @@ def version2(n: int, seed: int, work: Path) -> list[SampleRevision] | None:
         subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], capture_output=True)
 
 
-def store_with(base: Path, home: Path, revisions: list[SampleRevision], rom_map) -> Workspace:
-    """A fresh copy of the field store with revisions proposed in it and the ROM map beside it."""
-    home.mkdir(exist_ok=True)
-    shutil.copyfile(base, home / "triforge.duckdb")
-    rom_map.save(WorkspacePaths(home).rom_map)
-    ws = Workspace(home)
-    with ws.store.transaction():
-        write_revisions(
-            ws.store,
-            [PendingRevision(r, "proposed", i) for i, r in enumerate(revisions, 1)],
-            import_id="bench:quests",
-            actor="bench",
-        )
-    return ws
-
-
 def failing_checks(ws: Workspace, ids: list[str]) -> dict[str, dict[str, list[str]]]:
     """Per revision: validator -> error codes, for the validators that failed."""
     out: dict[str, dict[str, list[str]]] = {}
@@ -132,7 +114,7 @@ def main() -> None:
 
         old = version2(args.old_n, args.old_seed, work)
         if old:
-            ws = store_with(base, work / "v2home", old, rom_map)
+            ws = proposed_copy(base, work / "v2home", old, rom_map)
             validate_samples(ws.store, "source_name = 'quest_templates@2'")
             failing = failing_checks(ws, [r.id for r in old])
             rejected = sum(any(v in GAME_CHECKS for v in failing.get(r.id, {})) for r in old)
@@ -152,7 +134,7 @@ def main() -> None:
         proposals = get_generator("quest_templates").generate(args.n, args.seed, rom_map=rom_map)
         timings = {}
         for label, only in (("baseline profile (before the game checks)", OLD_PROFILE), ("current profile", None)):
-            ws = store_with(base, work / label.split()[0], proposals, rom_map)
+            ws = proposed_copy(base, work / label.split()[0], proposals, rom_map)
             t0 = time.perf_counter()
             validate_samples(ws.store, only=only)
             timings[label] = time.perf_counter() - t0

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import platform
+import shutil
 from pathlib import Path
+
+from curation.importers.service import PendingRevision, write_revisions
+from curation.rommap import RomMap
+from curation.workspace import Workspace, WorkspacePaths
+from schemas.sample import SampleRevision
 
 # The field's five training files (the eval suites beside them are kept out of every corpus).
 TRAINING_FILES = (
@@ -22,3 +28,21 @@ def cpu_model() -> str:
     except OSError:
         return platform.processor() or "unknown"
     return next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("model name")), "?")
+
+
+def proposed_copy(base: Path, home: Path, revisions: list[SampleRevision], rom_map: RomMap | None = None) -> Workspace:
+    """A fresh copy of the store at ``base`` under ``home`` with ``revisions`` proposed in it (and the ROM map
+    beside it, when given): each bench arm starts from the same corpus."""
+    home.mkdir(exist_ok=True)
+    shutil.copyfile(base, home / "triforge.duckdb")
+    if rom_map is not None:
+        rom_map.save(WorkspacePaths(home).rom_map)
+    ws = Workspace(home)
+    with ws.store.transaction():
+        write_revisions(
+            ws.store,
+            [PendingRevision(r, "proposed", i) for i, r in enumerate(revisions, 1)],
+            import_id=f"bench:{home.name}",
+            actor="bench",
+        )
+    return ws

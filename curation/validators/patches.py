@@ -165,16 +165,6 @@ def assemble_patch(code: str, rom_map: RomMap | None, asar: Asar | None = None) 
     )
 
 
-__all__ = [
-    "PatchWrites",
-    "Run",
-    "assemble_patch",
-    "label_definitions",
-    "patch_blocks",
-    "patch_source",
-    "rom_offset",
-    "snes_address",
-]
 
 
 _DEFINE_LINE = re.compile(r"^\s*!([A-Za-z_]\w*)\s*[:?]?=\s*(\S+)", re.M)
@@ -230,3 +220,18 @@ def parse_instructions(code: str) -> list[Instruction]:
         operand = re.sub(r"!([A-Za-z_]\w*)", lambda m: defines.get(m.group(1), m.group(0)), operand)
         found.append(Instruction(number, match.group(1).upper(), operand, text, routine))
     return found
+
+
+__all__ = [
+    "Instruction",
+    "PatchWrites",
+    "Run",
+    "assemble_patch",
+    "label_definitions",
+    "parse_instructions",
+    "patch_blocks",
+    "patch_source",
+    "rom_offset",
+    "shared_asar",
+    "snes_address",
+]
