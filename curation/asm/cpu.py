@@ -69,8 +69,24 @@ def _hex_p(p: int, e: bool) -> str:
     return "".join(ch if p & (0x80 >> i) else ch.lower() if ch.isalpha() else "-" for i, ch in enumerate(names))
 
 
+class _Widths:
+    """The register widths a copy of P says: what both a register snapshot and a trace line report."""
+
+    p: int
+
+    @property
+    def m8(self) -> bool:
+        """Whether A (and memory operands) are 8-bit."""
+        return bool(self.p & FLAG_M)
+
+    @property
+    def x8(self) -> bool:
+        """Whether X and Y are 8-bit."""
+        return bool(self.p & FLAG_X)
+
+
 @dataclass(frozen=True)
-class Registers:
+class Registers(_Widths):
     """An immutable copy of the CPU registers (A is the full 16-bit C; the widths live in P and E)."""
 
     a: int
@@ -85,14 +101,6 @@ class Registers:
     e: bool
 
     @property
-    def m8(self) -> bool:
-        return bool(self.p & FLAG_M)
-
-    @property
-    def x8(self) -> bool:
-        return bool(self.p & FLAG_X)
-
-    @property
     def carry(self) -> bool:
         return bool(self.p & FLAG_C)
 
@@ -104,7 +112,7 @@ class Registers:
 
 
 @dataclass(frozen=True)
-class TraceEntry:
+class TraceEntry(_Widths):
     """One executed instruction with the registers *before* it ran - the widths it was decoded with."""
 
     address: int
@@ -117,16 +125,6 @@ class TraceEntry:
     db: int
     p: int
     e: bool
-
-    @property
-    def m8(self) -> bool:
-        """Whether A (and memory operands) were 8-bit when this instruction ran."""
-        return bool(self.p & FLAG_M)
-
-    @property
-    def x8(self) -> bool:
-        """Whether X and Y were 8-bit when this instruction ran."""
-        return bool(self.p & FLAG_X)
 
     def __str__(self) -> str:
         return (
