@@ -408,38 +408,26 @@ def behaviour_spec(plan: Plan, style: Style) -> BehaviourSpec:
             may_write=allowed,
         )
 
-    step_memory = {TALKED: b"\x01", ITEM_GIVEN: b"\x00"}
+    def at_step(name: str, before: int, after: int) -> Scenario:
+        return Scenario(
+            name,
+            entry=step,
+            flags=widths,
+            memory={state: bytes([before]), TALKED: b"\x01", ITEM_GIVEN: b"\x00"},
+            expect_memory={state: bytes([after])},
+            properties=checks,
+            may_write=allowed,
+        )
+
+    paid = asked | found | done
     scenarios = (
         talk("fresh save: Link talks to the giver", 0, 1, asked, 0, plan.text_ask),
         talk("fresh save: Link walks past", 0, 0, 0, 0, plan.text_ask),
         talk("errand open, step not done: no reward yet", asked, 1, asked, 0, plan.text_ask),
-        talk("step done: the reward, once", asked | found, 1, asked | found | done, item, plan.text_done),
-        talk(
-            "paid out: the giver's vanilla line, no second reward",
-            asked | found | done,
-            1,
-            asked | found | done,
-            0,
-            vanilla,
-        ),
-        Scenario(
-            "the step before the errand was given: nothing",
-            entry=step,
-            flags=widths,
-            memory={state: b"\x00", **step_memory},
-            expect_memory={state: b"\x00"},
-            properties=checks,
-            may_write=allowed,
-        ),
-        Scenario(
-            "the step after the errand was given: found",
-            entry=step,
-            flags=widths,
-            memory={state: bytes([asked]), **step_memory},
-            expect_memory={state: bytes([asked | found])},
-            properties=checks,
-            may_write=allowed,
-        ),
+        talk("step done: the reward, once", asked | found, 1, paid, item, plan.text_done),
+        talk("paid out: the giver's vanilla line, no second reward", paid, 1, paid, 0, vanilla),
+        at_step("the step before the errand was given: nothing", 0, 0),
+        at_step("the step after the errand was given: found", asked, asked | found),
     )
     stubs = {"Sprite_ShowSolicitedMessage": _TALK_STUB, "Link_ReceiveItem": _RECEIVE_STUB}
     return BehaviourSpec(giver, "jsl", scenarios, stubs=stubs)
