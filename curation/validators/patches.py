@@ -165,8 +165,6 @@ def assemble_patch(code: str, rom_map: RomMap | None, asar: Asar | None = None) 
     )
 
 
-
-
 _DEFINE_LINE = re.compile(r"^\s*!([A-Za-z_]\w*)\s*[:?]?=\s*(\S+)", re.M)
 _INSTRUCTION = re.compile(r"^\s*(?:[A-Za-z_.][\w.]*:\s*)?([A-Za-z]{3})(?:\.([bwlBWL]))?\b\s*([^;]*)")
 _GLOBAL_LABEL = re.compile(r"^([A-Za-z_]\w*):")
