@@ -241,6 +241,14 @@ class CPU:
 
     def __init__(self, memory: Memory | None = None, *, trace: bool = False, stop_on_brk: bool = False) -> None:
         self.memory = memory if memory is not None else Memory()
+        self.stop_on_brk = stop_on_brk
+        self.restart(trace=trace)
+        self._handlers = _build_handlers(self)
+
+    def restart(self, *, trace: bool = False) -> None:
+        """Back to the state a new ``CPU`` starts in, keeping the opcode handlers: building those costs
+        more than a short routine's run, so a harness running many scenarios restarts one CPU (over a
+        :meth:`Memory.restore`-d memory) instead of making one per scenario."""
         self.a = self.x = self.y = 0
         self.s = 0x01FF
         self.d = 0
@@ -252,11 +260,9 @@ class CPU:
         self.m8 = self.x8 = True
         self.e = False
         self.trace: list[TraceEntry] | None = [] if trace else None
-        self.stop_on_brk = stop_on_brk
         # Set by the call harness: a return that leaves S above this has left the called routine's frame.
         self.return_floor: int | None = None
         self.instructions_total = 0
-        self._handlers = _build_handlers(self)
 
     # ------------------------------------------------------------------ status register
 

@@ -116,6 +116,22 @@ class Memory:
         self.write_pages: list[memoryview | None] = [None] * _PAGES
         self._build_pages()
 
+    def restore(self, rom: bytes) -> None:
+        """Back to the state ``Memory(rom)`` starts in, reusing the buffers and page tables: cleared WRAM
+        and SRAM, the image as given, empty logs (rebuilding 4,096 pages per scenario costs more than
+        running a short routine)."""
+        if len(rom) == len(self.rom):
+            self.rom[:] = rom
+        else:
+            self.rom = bytearray(rom)
+            self._build_pages()
+        self.wram[:] = bytes(len(self.wram))
+        self.sram[:] = bytes(len(self.sram))
+        self.register_values.clear()
+        for log in (self.register_writes, self.register_reads, self.rom_writes, self.unmapped_reads,
+                    self.unmapped_writes):  # fmt: skip
+            log.clear()
+
     # ----------------------------------------------------------------- mapping
 
     def locate(self, address: int) -> tuple[str, int]:

@@ -17,6 +17,7 @@ extent the code does not show, and anything the checkout does not disassemble (g
 from __future__ import annotations
 
 import bisect
+import functools
 import gzip
 import hashlib
 import itertools
@@ -137,7 +138,27 @@ class RomMap:
     def label_inside(self, start: int, end: int) -> str | None:
         """A label pointing strictly inside [start, end): a branch target a hook there would cut."""
         start, end = rom_address(start), rom_address(end)
-        return next((name for name, address in self.labels.items() if start < address < end), None)
+        addresses, names = self._labels_by_address
+        i = bisect.bisect_right(addresses, start)
+        return names[i] if i < len(addresses) and addresses[i] < end else None
+
+    def label_at(self, address: int) -> str | None:
+        """The label naming exactly ``address``, if any."""
+        address = rom_address(address)
+        addresses, names = self._labels_by_address
+        i = bisect.bisect_left(addresses, address)
+        return names[i] if i < len(addresses) and addresses[i] == address else None
+
+    @functools.cached_property
+    def _labels_by_address(self) -> tuple[list[int], list[str]]:
+        """The labels sorted by address (the first name where two share one): hooks ask per patch."""
+        ordered = sorted(self.labels.items(), key=lambda item: item[1])
+        addresses, names = [], []
+        for name, address in ordered:
+            if not addresses or addresses[-1] != address:
+                addresses.append(address)
+                names.append(name)
+        return addresses, names
 
     def _entry(self, i: int) -> Entry:
         return Entry(self.starts[i], self.lengths[i], self.texts[i], self.code[i], self.routines[self.routine_ids[i]])
@@ -211,7 +232,7 @@ class RomMap:
         extra = len(self.references_to(address)) - 12
         if extra > 0:
             lines.append(f"... and {extra} more instructions name it")
-        label = next((name for name, at in self.labels.items() if at == rom_address(address)), None)
+        label = self.label_at(address)
         if label:
             lines.insert(0, f"label: {label}")
         return lines or [f"${address:06X}: the map knows nothing here"]

@@ -130,7 +130,7 @@ class AsmOutcome:
 @dataclass(frozen=True)
 class _Invocation:
     process: subprocess.CompletedProcess
-    rom: bytes
+    roms: list[bytes]  # each image after the run
     symbols: str = ""
 
 
@@ -275,7 +275,7 @@ class Asar:
             start = len(lines) + body_at + 1
             spans.append((start, start + job.snippet.rstrip("\n").count("\n"), i))
             lines.extend(rendered)
-        run = self._invoke("\n".join(lines) + "\n", bytes(ROM_SIZE), timeout)
+        run = self._invoke("\n".join(lines) + "\n", [bytes(ROM_SIZE)], timeout)
         if run is None:
             return None, {}
         proc = run.process
@@ -299,21 +299,26 @@ class Asar:
         return proc.returncode, per_job
 
     def _invoke(
-        self, source: str, rom: bytes, timeout: float, *, werror: bool = True, symbols: bool = False
+        self, source: str, roms: Sequence[bytes], timeout: float, *, werror: bool = True, symbols: bool = False
     ) -> _Invocation | None:
-        """One sandboxed Asar process on ``source`` over a copy of ``rom``; None when it timed out."""
+        """Sandboxed Asar on ``source`` over a copy of each of ``roms`` in turn (one sandbox, the second
+        image only when the first assembled); None when it timed out. ``timeout`` is per image."""
         with tempfile.TemporaryDirectory(prefix="triforge-asar-") as tmp:
             work = Path(tmp)
             (work / "snippet.asm").write_text(source, encoding="utf-8")
-            (work / "rom.sfc").write_bytes(rom)
-            self.runs += 1
+            names = ["rom.sfc", *(f"rom-{i}.sfc" for i in range(1, len(roms)))]
+            for name, rom in zip(names, roms, strict=True):
+                (work / name).write_bytes(rom)
+            self.runs += len(roms)
+            # Nothing reads the header checksum back: Asar need not sum the image.
+            options = [*["-werror", "--no-title-check"][0 if werror else 1 :], "--fix-checksum=off"]
+            symbol_options = ["--symbols=wla", "--symbols-path=symbols.sym"] if symbols else []
             argv, cwd = self.sandbox.command(
                 self.executable,
-                ["-werror", "--no-title-check"][0 if werror else 1 :]
-                + (["--symbols=wla", "--symbols-path=symbols.sym"] if symbols else [])
-                + ["snippet.asm", "rom.sfc"],
+                [*options, *symbol_options, "snippet.asm", names[0]],
                 work,
                 Limits(cpu_seconds=int(timeout) + 1),
+                then=[[*options, "snippet.asm", name] for name in names[1:]],
             )
             try:
                 proc = subprocess.run(
@@ -322,14 +327,14 @@ class Asar:
                     capture_output=True,
                     text=True,
                     errors="replace",
-                    timeout=timeout,
+                    timeout=timeout * len(roms),
                     env={"PATH": "/usr/bin:/bin", "HOME": str(work)},
                 )
             except subprocess.TimeoutExpired:
                 return None
             sym = work / "symbols.sym"
             text = sym.read_text(errors="replace") if symbols and sym.is_file() else ""
-            return _Invocation(proc, (work / "rom.sfc").read_bytes(), text)
+            return _Invocation(proc, [(work / name).read_bytes() for name in names], text)
 
     def assemble(
         self, source: str, rom: bytes | None = None, *, timeout: float | None = None, symbols: bool = False
@@ -337,21 +342,37 @@ class Asar:
         """Assemble a whole patch as written (its own ``lorom``/``org``) onto ``rom`` (default: 1 MiB of
         zeros) and return the image afterwards with any diagnostics: what a ROM-aware check reads back
         to see which bytes a patch writes. Not for excerpts (no stubs) and not cached."""
-        base = bytes(ROM_SIZE) if rom is None else rom
-        run = self._invoke(source, base, self.timeout if timeout is None else timeout, werror=False, symbols=symbols)
+        return self.assemble_each(source, [bytes(ROM_SIZE) if rom is None else rom], timeout=timeout, symbols=symbols)[
+            0
+        ]
+
+    def assemble_each(
+        self, source: str, roms: Sequence[bytes], *, timeout: float | None = None, symbols: bool = False
+    ) -> list[Assembled]:
+        """:meth:`assemble` onto each image, in one sandboxed process: the diagnostics (and symbols) are
+        the first image's; the others are assembled only when it succeeds (the same source gives the
+        same verdict), each unchanged and not ``ok`` otherwise."""
+        run = self._invoke(source, roms, self.timeout if timeout is None else timeout, werror=False, symbols=symbols)
         if run is None:
-            return Assembled(ok=False, rom=base, errors=[], timed_out=True)
+            return [Assembled(ok=False, rom=rom, errors=[], timed_out=True) for rom in roms]
         found = [
             (m.group("sev"), AsmDiagnostic(int(m.group("line")), m.group("code"), m.group("msg")))
             for m in _DIAG.finditer(run.process.stdout + run.process.stderr)
         ]
         errors = [d for sev, d in found if sev == "error"]
         warnings = [d for sev, d in found if sev == "warning"]
-        ok = run.process.returncode == 0 and not errors
-        labels, lines = _read_symbols(run.symbols) if ok else ({}, {})
-        return Assembled(
-            ok=ok, rom=run.rom if ok else base, errors=errors, warnings=warnings, labels=labels, lines=lines
-        )
+        code = run.process.returncode
+        first_ok = code in (0, *range(201, 201 + len(roms))) and not errors
+        labels, lines = _read_symbols(run.symbols) if first_ok else ({}, {})
+        out = [
+            Assembled(ok=first_ok, rom=run.roms[0] if first_ok else roms[0], errors=errors, warnings=warnings,
+                      labels=labels, lines=lines)
+        ]  # fmt: skip
+        for number, rom in enumerate(roms[1:], 1):
+            ok = first_ok and not 200 < code <= 200 + number
+            failed = [] if ok or not first_ok else [AsmDiagnostic(None, "Eassembler", "failed on another image")]
+            out.append(Assembled(ok=ok, rom=run.roms[number] if ok else rom, errors=failed))
+        return out
 
     def check(self, snippet: str, *, budget: float | None = None) -> AsmOutcome:
         return self.check_many([snippet], budget=budget)[0]

@@ -135,13 +135,13 @@ def assemble_patch(code: str, rom_map: RomMap | None, asar: Asar | None = None) 
     source, shift, resolved = patch_source(code, rom_map)
     asar = asar or shared_asar()
     base_a, base_b = _bases()
-    first = asar.assemble(source, base_a)
+    first, second = asar.assemble_each(source, [base_a, base_b])
     errors = [AsmDiagnostic(e.line - shift if e.line else None, e.code, e.message) for e in first.errors]
     warnings = [AsmDiagnostic(w.line - shift if w.line else None, w.code, w.message) for w in first.warnings]
     orgs = [int(m.group(1).replace(":", ""), 16) for m in _ORG.finditer(code)]
-    if not first.ok:
+    if not (first.ok and second.ok):  # the second image only fails where the first did (or timed out)
+        errors = errors or [AsmDiagnostic(None, e.code, e.message) for e in second.errors]
         return PatchWrites(False, errors, warnings, first.rom, [], [], orgs, bool(_FREE.search(code)), resolved)
-    second = asar.assemble(source, base_b)
     a = np.frombuffer(first.rom, dtype=np.uint8)
     b = np.frombuffer(second.rom, dtype=np.uint8)
     size = min(len(a), len(b), EXPANDED_SIZE)

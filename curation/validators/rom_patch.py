@@ -25,13 +25,11 @@ from curation.rommap import Entry, RomMap
 from curation.validators.asar import Asar
 from curation.validators.base import ContextValidator, ValidationContext, register
 from curation.validators.patches import (
-    VANILLA_SIZE,
     PatchWrites,
     Run,
     assemble_patch,
     patch_blocks,
     patch_source,
-    rom_offset,
     shared_asar,
 )
 from schemas.sample import SampleRevision
@@ -247,13 +245,18 @@ _DISPLACED: dict[tuple[str, int, tuple[str, ...]], bytes | None] = {}  # hook si
 
 
 def _assemble_original(displaced: list[Entry], rom_map: RomMap) -> bytes | None:
+    """Assembled as if at their address (``base``) but placed at the start of a one-bank image: the bytes
+    are the same, and Asar reads and writes 32 KiB instead of the whole ROM."""
     start, end = displaced[0].address, displaced[-1].end
-    source, _, _ = patch_source("\n".join([f"org ${start:06X}", *(e.text for e in displaced)]), rom_map)
-    assembled = shared_asar().assemble(source, bytes(VANILLA_SIZE))
+    code = "\n".join(["org $008000", f"base ${start:06X}", *(e.text for e in displaced)])
+    source, _, _ = patch_source(code, rom_map)
+    assembled = shared_asar().assemble(source, bytes(_ONE_BANK))
     if not assembled.ok:
         return None
-    offset = rom_offset(start)
-    return assembled.rom[offset : offset + (end - start)]
+    return assembled.rom[: end - start]
+
+
+_ONE_BANK = 0x8000
 
 
 def _span(run: Run) -> str:
