@@ -43,7 +43,11 @@ FIELDS: dict[str, str] = {
     "validation": "validation",
     "validation_score": "validation_score",
     "duplicate_of": "duplicate_of",
+    # 0-99 from the sample's content id: a fixed split that never moves with the data around it, e.g.
+    # ``split < 20`` for a held-out gold set and ``split >= 20`` for the arms trained beside it.
+    "split": "(('0x' || substr(id, 1, 8))::BIGINT % 100)",
 }
+NUMERIC_FIELDS = frozenset({"validation_score", "split"})
 
 # ``triforge classify`` predictions (classifier_predictions, one per sample and task): the label, and
 # its probability as ``predicted.<task>_score``. Task names are this fixed list, never user text in SQL.
@@ -239,7 +243,7 @@ class _Parser:
         if op.text == "~":
             self.params.append(value)
             return f"(contains(lower({column}), lower(?)))"
-        is_score = name == "validation_score" or (name.startswith("predicted.") and name.endswith("_score"))
+        is_score = name in NUMERIC_FIELDS or (name.startswith("predicted.") and name.endswith("_score"))
         if is_score and _is_number(value):
             self.params.append(float(value))
             return f"({column} {op.text} ?)"

@@ -9,6 +9,7 @@ and metadata, so ``verify`` detects a store edited behind Triforge's back.
 from __future__ import annotations
 
 import json
+import random
 
 from curation.clock import utc_now
 from curation.errors import Conflict, Invalid, NotFound, StoreError
@@ -72,12 +73,16 @@ def create_snapshot(
     parent: str | None = None,
     exist_ok: bool = False,
     reuse_same_members: bool = False,
+    sample: int | None = None,
+    sample_seed: int = 0,
 ) -> Snapshot:
     """Freeze the samples matching ``where``. Refuses an empty selection and reused names.
 
     With ``exist_ok`` an identical request (same name, same members) returns the existing snapshot,
     which makes scripted pipelines such as ``triforge demo`` safe to re-run. With ``reuse_same_members``
-    an existing snapshot holding exactly these samples is returned whatever its name.
+    an existing snapshot holding exactly these samples is returned whatever its name. ``sample`` keeps a
+    random ``sample`` of the matches (the same ones for the same ``sample_seed`` and store): arms of an
+    experiment compared at one size. The snapshot's filter text then says so.
     """
     name = name.strip()
     if not name:
@@ -89,6 +94,14 @@ def create_snapshot(
     ]
     if not member_ids:
         raise Conflict(f"the filter {where!r} matches no samples; nothing to snapshot")
+    described = where or "all"
+    if sample is not None:
+        if sample < 1:
+            raise Invalid("a sample size is at least 1")
+        if sample > len(member_ids):
+            raise Conflict(f"the filter {where!r} matches {len(member_ids)} samples, fewer than the {sample} asked for")
+        described += f" (a random {sample} of {len(member_ids)}, seed {sample_seed})"
+        member_ids = sorted(random.Random(sample_seed).sample(member_ids, sample))
     snapshot_id = snapshot_id_for(member_ids)
     existing = store.con.execute(f"{_SELECT} WHERE id = ? OR name = ?", [snapshot_id, name]).fetchall()
     for row in existing:
@@ -104,7 +117,9 @@ def create_snapshot(
     counts: dict[str, dict[str, int]] = {}
     for dim, expr in COUNT_DIMENSIONS.items():
         rows = store.con.execute(
-            f"SELECT {expr} AS k, count(*) FROM samples WHERE {flt.sql} GROUP BY k ORDER BY k", flt.params
+            f"SELECT {expr} AS k, count(*) FROM samples "
+            "WHERE id IN (SELECT unnest(?::VARCHAR[])) GROUP BY k ORDER BY k",
+            [member_ids],
         ).fetchall()
         counts[dim] = {k: n for k, n in rows}
     with store.transaction() as con:
@@ -115,7 +130,7 @@ def create_snapshot(
         snapshot = Snapshot(
             id=snapshot_id,
             name=name,
-            where=where or "all",
+            where=described,
             parent_id=parent_id,
             member_count=len(member_ids),
             content_hash=content_hash,

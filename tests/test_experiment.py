@@ -109,3 +109,95 @@ def test_a_rerun_with_other_settings_is_refused(arms, tiny_model, tmp_path):
     assert changed.exit_code == 2 and "other settings (steps)" in changed.output
     missing = runner.invoke(app, ["experiment", "run", "nope"])
     assert missing.exit_code == 2 and "give --snapshot" in missing.output
+
+
+def _gold_file(tmp_path: Path) -> Path:
+    """Two diagnosis-first answers nobody trains on (written here, in no snapshot)."""
+    rows = [
+        {"id": "g-width", "category": "mode_mismatch", "messages": [
+            {"role": "user", "content": "Why does `LDA #$1234` after `SEP #$20` load the wrong value?"},
+            {"role": "assistant", "content": "**Bug:** the accumulator is 8-bit, so `#$1234` is cut to `#$34`.\n"
+             "**Fix:** `REP #$20` before the load, `SEP #$20` after."}]},
+        {"id": "g-stack", "category": "stack_imbalance", "messages": [
+            {"role": "user", "content": "My routine returns to garbage after `PHA`/`PHX` and one `PLA`."},
+            {"role": "assistant", "content": "**Bug:** two pushes, one pull: RTS takes a pushed byte as the "
+             "return address.\n**Fix:** pull what you pushed (`PLX` then `PLA`) before `RTS`."}]},
+    ]  # fmt: skip
+    path = tmp_path / "gold.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _filter_args(name: str, tiny_model: Path, tmp_path: Path, *extra: str) -> list[str]:
+    config = tmp_path / "train.toml"
+    config.write_text("[train]\nmax_length = 128\nper_device_batch_size = 2\n")
+    return [
+        "experiment", "run", name, "--arm", "curated=validation = passed and kind = asm_optimize",
+        "--arm", "diluted=kind != quest_implementation", "--steps", "1", "--base-model", str(tiny_model),
+        "--config", str(config), "--suite", str(DEFAULT_SUITE), "--limit", "1", "--max-new-tokens", "2", *extra,
+    ]  # fmt: skip
+
+
+def test_arms_from_filters_are_frozen_at_one_size_and_scored_on_gold_answers(arms, tiny_model, tmp_path):
+    runner = CliRunner()
+    gold = _gold_file(tmp_path)
+    args = _filter_args("fx", tiny_model, tmp_path, "--arm-size", "6", "--gold", str(gold))
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    with Workspace(arms.parent, read_only=True) as workspace:
+        curated, diluted = workspace.snapshots.resolve("fx-curated"), workspace.snapshots.resolve("fx-diluted")
+        kinds = {r.kind for r in workspace.snapshots.members(diluted.id)}
+        optimize_passing = len(workspace.samples.list("validation = passed and kind = asm_optimize", limit=10_000))
+    # Each arm is its filter's selection, cut to the same size by the experiment's seed.
+    assert curated.member_count == diluted.member_count == 6
+    assert f"a random 6 of {optimize_passing}, seed 0" in curated.where
+    assert "quest_implementation" not in kinds
+    plan_arms = report["plan"]["arms"]
+    assert [(a["label"], a["size"]) for a in plan_arms] == [("curated", 6), ("diluted", 6)]
+
+    # gold_nll: every model scores both gold answers; lower is better, so the verdict reads that way.
+    for model in ("base", "curated", "diluted"):
+        assert report["models"][model]["gold_nll"]["n"] == 2
+        assert report["models"][model]["gold_nll"]["mean"] > 0
+    assert report["comparisons"][-1]["metrics"]["gold_nll"]["n"] == 2
+
+    # What is in each arm: where its samples came from and how they fare under each validator.
+    lineage = {a["label"]: a for a in report["arms"]}
+    assert sum(lineage["curated"]["source_names"].values()) == 6
+    assert lineage["curated"]["validators"]["asm_assembles"]["judged"] == 6
+    assert lineage["curated"]["validation_passed"] == 6
+
+    # A rerun with the same arms resumes on the frozen snapshots; other arms under the name are refused.
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "every step was already done" in again.output
+    other = runner.invoke(app, _filter_args("fx", tiny_model, tmp_path, "--arm-size", "5", "--gold", str(gold)))
+    assert other.exit_code == 2 and "already exists with other arms" in other.output
+
+
+def test_a_gold_set_that_overlaps_an_arm_is_refused(arms, tiny_model, tmp_path):
+    runner = CliRunner()
+    overlapping = runner.invoke(
+        app, _filter_args("gx", tiny_model, tmp_path, "--gold", "kind = asm_optimize and validation = passed")
+    )
+    assert overlapping.exit_code == 2
+    assert "gold case(s) are in arm curated's snapshot" in overlapping.output and "split < 20" in overlapping.output
+    with Workspace(arms.parent, read_only=True) as workspace:
+        assert workspace.experiments.plan_json("gx") is None  # nothing was planned, nothing trained
+
+    # Held out by the content split, the same samples are a gold set beside arms that exclude them.
+    held_out = runner.invoke(
+        app,
+        [
+            "experiment", "run", "gy", "--arm", "curated=kind = asm_optimize and split >= 50",
+            "--gold", "kind = asm_optimize and split < 50", "--steps", "1", "--base-model", str(tiny_model),
+            "--config", str(tmp_path / "train.toml"), "--suite", str(DEFAULT_SUITE), "--limit", "1",
+            "--max-new-tokens", "2", "--json",
+        ],
+    )  # fmt: skip
+    assert held_out.exit_code == 0, held_out.output
+    report = json.loads(held_out.stdout)
+    gold_cases = Path(report["plan"]["gold"]).read_text().splitlines()
+    with Workspace(arms.parent, read_only=True) as workspace:
+        held = workspace.samples.list("kind = asm_optimize and split < 50", limit=10_000)
+    assert 0 < len(gold_cases) == len(held) == report["models"]["curated"]["gold_nll"]["n"]

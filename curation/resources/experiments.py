@@ -59,6 +59,7 @@ class ArmMember:
     validation: str
     duplicate: bool
     source_type: str
+    source_name: str = ""
 
 
 class Experiments(Resource):
@@ -88,12 +89,26 @@ class Experiments(Resource):
 
     def arm_members(self, snapshot_id: str) -> list[ArmMember]:
         rows = self.store.con.execute(
-            "SELECT s.kind, coalesce(s.category, '(none)'), s.validation, s.duplicate_of IS NOT NULL, r.source_type "
+            "SELECT s.kind, coalesce(s.category, '(none)'), s.validation, s.duplicate_of IS NOT NULL, r.source_type, "
+            "r.source_name "
             "FROM snapshot_members m JOIN samples s ON s.id = m.revision_id JOIN revisions r ON r.id = s.id "
             "WHERE m.snapshot_id = ?",
             [snapshot_id],
         ).fetchall()
-        return [ArmMember(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows]
+        return [ArmMember(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
+
+    def arm_validator_results(self, snapshot_id: str) -> dict[str, tuple[int, int]]:
+        """Per validator: (members it passed, members it judged), from each member's latest verdict - what
+        an arm is made of in the terms curation enforces (a diluted arm shows its failing share)."""
+        rows = self.store.con.execute(
+            "SELECT validator, count(*) FILTER (WHERE passed), count(*) FROM ("
+            "  SELECT v.validator, arg_max(v.passed, v.validated_at) AS passed FROM validation_results v "
+            "  JOIN snapshot_members m ON m.revision_id = v.revision_id WHERE m.snapshot_id = ? "
+            "  GROUP BY v.revision_id, v.validator"
+            ") GROUP BY validator ORDER BY validator",
+            [snapshot_id],
+        ).fetchall()
+        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 
     # --- refinement-loop rounds -------------------------------------------------------------------
 

@@ -21,10 +21,19 @@ class Snapshots(Resource):
         parent: str | None = None,
         exist_ok: bool = False,
         reuse_same_members: bool = False,
+        sample: int | None = None,
+        sample_seed: int = 0,
     ) -> Snapshot:
         """Freeze what ``where`` selects (see :func:`curation.snapshots.create_snapshot` for the options)."""
         return _snapshots.create_snapshot(
-            self.store, name, where, parent=parent, exist_ok=exist_ok, reuse_same_members=reuse_same_members
+            self.store,
+            name,
+            where,
+            parent=parent,
+            exist_ok=exist_ok,
+            reuse_same_members=reuse_same_members,
+            sample=sample,
+            sample_seed=sample_seed,
         )
 
     def list(self) -> list[Snapshot]:

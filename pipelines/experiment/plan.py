@@ -17,13 +17,20 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 class Arm(BaseModel):
-    """One training set: a snapshot, under the label the report uses for it."""
+    """One training set: a snapshot, under the label the report uses for it. An arm given as a filter
+    (``--arm LABEL=FILTER``) keeps the filter and the sample size it was frozen with."""
 
     model_config = ConfigDict(frozen=True)
 
     label: str
     snapshot_id: str
     snapshot_name: str
+    where: str | None = None
+    size: int | None = None
+
+    def request(self) -> tuple[str, str | None, int | None]:
+        """What the user asked for: a rerun that asks the same resumes instead of freezing again."""
+        return self.label, self.where, self.size
 
 
 class ExperimentPlan(BaseModel):
@@ -40,6 +47,9 @@ class ExperimentPlan(BaseModel):
     limit: int | None = Field(None, ge=1, description="At most N cases per suite")
     generation: dict[str, float | int]
     include_contaminated: bool = False
+    gold: str | None = Field(None, description="The frozen gold cases (JSONL) scored by gold_nll")
+    gold_sha256: str | None = None
+    gold_source: str | None = Field(None, description="Where the gold cases came from: a file or a filter")
 
     @field_validator("name")
     @classmethod

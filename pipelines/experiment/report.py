@@ -18,7 +18,7 @@ from curation.resources.evals import CaseKey, CaseMetrics
 from curation.workspace import Workspace
 from pipelines.experiment.plan import ExperimentPlan
 from pipelines.experiment.steps import ArmRun, ModelEval
-from trainer.evaluation.scorers import METRICS
+from trainer.evaluation.scorers import METRICS, higher_is_better
 from trainer.evaluation.stats import bootstrap_mean, paired_bootstrap
 
 
@@ -47,6 +47,11 @@ def _lineage(workspace: Workspace, plan: ExperimentPlan, steps: dict[str, Any]) 
                 "kinds": dict(Counter(r.kind for r in rows).most_common()),
                 "categories": dict(Counter(r.category for r in rows).most_common()),
                 "sources": dict(Counter(r.source_type for r in rows).most_common()),
+                "source_names": dict(Counter(r.source_name for r in rows).most_common()),
+                "validators": {
+                    name: {"passed": passed, "judged": judged, "share": round(passed / judged, 3)}
+                    for name, (passed, judged) in workspace.experiments.arm_validator_results(snap.id).items()
+                },
                 "validation_passed": sum(r.validation == "passed" for r in rows),
                 "duplicates": sum(r.duplicate for r in rows),
                 "runs": [
@@ -66,6 +71,28 @@ def _arm_run_row(seed: int, run: ArmRun | None) -> dict[str, Any]:
     return {"seed": seed} | run.as_data()
 
 
+def _seed_spread(
+    evals: dict[str, list[dict[CaseKey, CaseMetrics]]], keys: list[CaseKey], arms: list[str]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per arm trained with several seeds, per metric: each seed's mean over the counted cases and their
+    range - how much of a difference between arms one seed's luck could make."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for label in arms:
+        runs = evals.get(label, [])
+        if len(runs) < 2:
+            continue
+        out[label] = {}
+        for metric in METRICS:
+            means = []
+            for run in runs:
+                values = [v for k in keys if (v := run[k].metrics.get(metric)) is not None]
+                if values:
+                    means.append(round(sum(values) / len(values), 4))
+            if len(means) == len(runs):
+                out[label][metric] = {"per_seed": means, "range": round(max(means) - min(means), 4)}
+    return out
+
+
 def _comparison(
     a: dict[CaseKey, dict], b: dict[CaseKey, dict], keys: list[CaseKey], seed: int = 0
 ) -> dict[str, dict[str, Any]]:
@@ -73,7 +100,7 @@ def _comparison(
     for metric in METRICS:
         pairs = [(a[k][metric], b[k][metric]) for k in keys if a[k][metric] is not None and b[k][metric] is not None]
         interval = paired_bootstrap([p[0] for p in pairs], [p[1] for p in pairs], seed=seed)
-        out[metric] = interval.as_dict() | {"verdict": interval.verdict()}
+        out[metric] = interval.as_dict() | {"verdict": interval.verdict(higher_is_better=higher_is_better(metric))}
     return out
 
 
@@ -115,6 +142,7 @@ def build_report(workspace: Workspace, plan: ExperimentPlan, steps: dict[str, di
             mine = [k for k in keys if (some_run[k].category or "(none)") == category]
             by_category[category] = _comparison(values[a], values[b], mine)
     return {
+        "seed_spread": _seed_spread(evals, keys, [a.label for a in plan.arms]),
         "experiment": plan.name,
         "plan": plan.model_dump(mode="json"),
         "complete": not pending,

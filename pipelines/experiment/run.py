@@ -8,6 +8,7 @@ training run of hours never holds the single-writer lock.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -15,11 +16,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from curation.errors import Invalid, NotFound
+from curation.filters import compile_filter
 from curation.resources.experiments import StepRecord
 from curation.workspace import Workspace
 from pipelines.base import briefly
 from pipelines.experiment.plan import Arm, ExperimentPlan
 from pipelines.experiment.steps import ArmRun, ModelEval
+from trainer.evaluation.gold import GOLD_SUITE, GoldCase, gold_case, read_gold_file, write_gold_file
 
 Say = Callable[[str], None]
 Result = TypeVar("Result", ArmRun, ModelEval)
@@ -63,6 +66,95 @@ class StepLedger:
             ws.experiments.save_step(self.name, step, status, data, error)
 
 
+_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$")
+
+
+def parse_arm_filter(text: str) -> tuple[str, str]:
+    """``LABEL=FILTER`` (the filter may hold ``=`` itself: the label ends at the first one)."""
+    label, sep, where = text.partition("=")
+    label, where = label.strip(), where.strip()
+    if not sep or not _LABEL.match(label) or not where:
+        raise Invalid(f'an arm is LABEL=FILTER, e.g. curated="validation = passed"; got {text!r}')
+    compile_filter(where)  # a typo is an error now, not after the first arm has trained
+    return label, where
+
+
+def freeze_arms(
+    workspace: Workspace, name: str, filters: list[tuple[str, str]], *, size: int | None = None, seed: int = 0
+) -> list[Arm]:
+    """One snapshot per arm, ``NAME-LABEL``, of what its filter selects now (``size``: a random ``size`` of
+    each, the same for the same seed); a snapshot that already holds exactly those samples is reused under
+    its own name (snapshots are immutable and named by content). An experiment already started with these arms resumes on the
+    snapshots it froze then, whatever the store holds now; other arms under its name are refused."""
+    stored = StepLedger(workspace, name).stored_plan()
+    requested = [(label, where, size) for label, where in filters]
+    if stored is not None:
+        if [a.request() for a in stored.arms] != requested:
+            raise Invalid(
+                f"experiment {name!r} already exists with other arms "
+                f"({', '.join(f'{a.label}={a.where or a.snapshot_name}' for a in stored.arms)}); "
+                "rerun it with the same arms, or choose a new name"
+            )
+        return list(stored.arms)
+    _unique_labels([label for label, _ in filters])
+    arms = []
+    with briefly(workspace) as ws:
+        for label, where in filters:
+            snap = ws.snapshots.create(
+                f"{name}-{label}", where, exist_ok=True, reuse_same_members=True, sample=size, sample_seed=seed
+            )
+            arms.append(Arm(label=label, snapshot_id=snap.id, snapshot_name=snap.name, where=where, size=size))
+    return arms
+
+
+def _unique_labels(labels: list[str]) -> None:
+    if len(set(labels)) != len(labels) or "base" in labels:
+        raise Invalid(f"arm labels must be unique and not 'base': {labels}")
+
+
+def freeze_gold(workspace: Workspace, name: str, spec: str) -> tuple[Path, str, int]:
+    """The gold set as a file in the experiment's folder: ``spec`` is a JSONL file of chat rows, or a
+    filter whose samples (prompt and approved answer) become the cases. Returns (path, sha256, cases).
+    An experiment already started from the same ``spec`` keeps the cases it froze then."""
+    stored = StepLedger(workspace, name).stored_plan()
+    if stored is not None and stored.gold and stored.gold_source == spec:
+        return Path(stored.gold), stored.gold_sha256 or "", len(read_gold_file(Path(stored.gold)))
+    source = Path(spec).expanduser()
+    if source.is_file():
+        cases = read_gold_file(source)
+    else:
+        with briefly(workspace, read_only=True) as ws:
+            ids = [row["id"] for row in ws.samples.list(spec, limit=100_000)]
+            revisions = ws.samples.revisions(ids)
+        if not revisions:
+            raise Invalid(f"--gold {spec!r} is neither a file nor a filter that selects samples")
+        cases = [
+            gold_case(rid[:12], [m.model_dump(mode="json") for m in rev.messages], rev.category)
+            for rid, rev in zip(ids, revisions, strict=True)
+        ]
+    path = workspace.paths.experiments / name / "gold.jsonl"
+    return path, write_gold_file(cases, path), len(cases)
+
+
+def refuse_gold_overlap(workspace: Workspace, gold: list[GoldCase], arms: list[Arm]) -> None:
+    """A gold case whose prompt is in an arm's training data scores memory, not skill: refuse the plan,
+    naming the cases and the arm (the same check ``triforge contamination`` runs for eval suites)."""
+    from curation.contamination import EvalCase as PromptCase
+    from curation.contamination import find_leaks
+
+    prompts = [PromptCase(GOLD_SUITE, case.name, case.prompt) for case in gold]
+    with briefly(workspace, read_only=True) as ws:
+        for arm in arms:
+            leaks = find_leaks(ws.store, arm.snapshot_id, prompts)
+            if leaks:
+                names = sorted({leak.eval_id for leak in leaks})
+                raise Invalid(
+                    f"{len(names)} of {len(gold)} gold case(s) are in arm {arm.label}'s snapshot "
+                    f"({arm.snapshot_name}): {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}; hold them "
+                    "out of every arm (e.g. `split < 20` for the gold set, `split >= 20` in each arm's filter)"
+                )
+
+
 def resolve_arms(workspace: Workspace, refs: list[str]) -> list[Arm]:
     """``curated`` or ``label=snapshot``: each snapshot (name, id or prefix) under its report label."""
     arms = []
@@ -71,9 +163,7 @@ def resolve_arms(workspace: Workspace, refs: list[str]) -> list[Arm]:
             label, _, snap_ref = ref.partition("=") if "=" in ref else (ref, "", ref)
             snapshot = ws.snapshots.resolve(snap_ref)
             arms.append(Arm(label=label, snapshot_id=snapshot.id, snapshot_name=snapshot.name))
-    labels = [a.label for a in arms]
-    if len(set(labels)) != len(labels) or "base" in labels:
-        raise Invalid(f"arm labels must be unique and not 'base': {labels}")
+    _unique_labels([a.label for a in arms])
     return arms
 
 
@@ -83,7 +173,7 @@ def settle_plan(ledger: StepLedger, requested: ExperimentPlan | None) -> Experim
     stored = ledger.stored_plan()
     if stored is None:
         if requested is None:
-            raise Invalid(f"no experiment {ledger.name!r}; give --snapshot (one per arm) to start it")
+            raise Invalid(f"no experiment {ledger.name!r}; give --snapshot or --arm (one per arm) to start it")
         ledger.save_plan(requested)
         return requested
     if requested is not None and (changed := stored.same_setup(requested)):
@@ -117,6 +207,7 @@ def run_experiment(
     done = {k: v.data for k, v in ledger.steps().items() if v.done}
     suite_paths = [Path(p) for p in plan.suites]
     cases = select_cases(load_suites(suite_paths), limit=plan.limit)
+    gold = read_gold_file(Path(plan.gold)) if plan.gold else []
     generation = GenerationSettings(**plan.generation)  # type: ignore[arg-type]
     arm_snapshots = [a.snapshot_id for a in plan.arms]
     out_dir = workspace.paths.experiments / plan.name
@@ -145,8 +236,9 @@ def run_experiment(
         return result
 
     def evaluate(model_ref: str | Path, label: str) -> ModelEval:
-        say(f"{plan.name}: evaluating {label} on {len(cases)} cases")
-        report = evaluate_model(model_ref, suite_paths, cases, generation=generation, home=workspace.home)
+        scored = f" and {len(gold)} gold answers" if gold else ""
+        say(f"{plan.name}: evaluating {label} on {len(cases)} cases{scored}")
+        report = evaluate_model(model_ref, suite_paths, cases, generation=generation, home=workspace.home, gold=gold)
         report.include_contaminated = plan.include_contaminated
         with briefly(workspace) as ws:
             # Every model is checked against every arm's snapshot, so all are scored on the same cases.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,8 +20,9 @@ from curation.clock import utc_now
 from curation.errors import Invalid, StoreError
 from curation.resources.evals import EvalRunSummary, PairedCase
 from curation.workspace import Workspace
-from schemas.training import EvalCase
-from trainer.evaluation.scorers import METRICS, CaseResult, score_cases, summarise
+from schemas.training import CaseScore, EvalCase
+from trainer.evaluation.gold import GOLD_SUITE, AnswerLoss, GoldCase, answer_losses
+from trainer.evaluation.scorers import METRICS, CaseResult, higher_is_better, score_cases, summarise
 from trainer.evaluation.scoring import RULES
 from trainer.evaluation.stats import NO_CHANGE, paired_bootstrap
 
@@ -248,7 +249,7 @@ def metric_deltas(
             "b": round(sum(ys) / len(ys), 4),
             "delta": round(interval.mean, 4),
             "ci": [round(interval.low, 4), round(interval.high, 4)],
-            "verdict": interval.verdict(),
+            "verdict": interval.verdict(higher_is_better=higher_is_better(metric)),
         }
     return out
 
@@ -350,10 +351,12 @@ def evaluate_model(
     on_loaded: Callable[[], None] | None = None,
     on_case: Callable[[EvalCase], None] | None = None,
     home: Path | None = None,
+    gold: Sequence[GoldCase] = (),
 ) -> EvalReport:
     """Load a model or adapter, answer each case, score it with every metric (not yet stored: ``record_eval``
     also flags the cases found in the adapter's training snapshot). ``home`` is the workspace whose models
-    folder holds a named base model such as ``smollm2``."""
+    folder holds a named base model such as ``smollm2``. ``gold`` cases are not answered: the model scores
+    their reference answers (``gold_nll``, one forward pass each) and they join the report as suite "gold"."""
     from trainer.generation import load_model
 
     settings = generation or GenerationSettings(max_new_tokens=max_new_tokens)
@@ -369,20 +372,44 @@ def evaluate_model(
         training_run_id=(loaded.manifest or {}).get("run_id"),
         trained_on=(loaded.manifest or {}).get("snapshot_id"),
     )
-    answers = generate_responses(
-        lambda batch: [
-            c.text
-            for c in loaded.chat_many(
-                batch,
-                max_new_tokens=settings.max_new_tokens,
-                temperature=settings.temperature,
-                top_p=settings.top_p,
-                seed=settings.seed,
-            )
-        ],
-        cases,
-        batch_size=settings.batch_size,
-        on_case=on_case,
+    answers = (
+        {}
+        if not cases
+        else generate_responses(
+            lambda batch: [
+                c.text
+                for c in loaded.chat_many(
+                    batch,
+                    max_new_tokens=settings.max_new_tokens,
+                    temperature=settings.temperature,
+                    top_p=settings.top_p,
+                    seed=settings.seed,
+                )
+            ],
+            cases,
+            batch_size=settings.batch_size,
+            on_case=on_case,
+        )
     )
-    report.results = score_responses(cases, answers, home)
+    report.results = score_responses(cases, answers, home) + gold_results(answer_losses(loaded, gold), gold)
     return report
+
+
+def gold_results(losses: Sequence[AnswerLoss], cases: Sequence[GoldCase]) -> list[CaseResult]:
+    """Gold cases as report rows: ``gold_nll`` set, every generation metric not applicable."""
+    blank = CaseScore(score=0.0, passed=False, found=[], missing=[], anti_found=[])
+    by_name = {c.name: c for c in cases}
+    results = []
+    for loss in losses:
+        case = by_name[loss.name]
+        results.append(
+            CaseResult(
+                EvalCase(suite=GOLD_SUITE, name=case.name, prompt=case.prompt, expected_keywords=[],
+                         category=case.category, kind="gold"),
+                response="",
+                scores={rule: blank for rule in RULE_NAMES},
+                metrics={metric: None for metric in METRICS} | {"gold_nll": round(loss.nll, 5)},
+                findings={"gold_nll": [f"{loss.tokens} reference tokens scored"]},
+            )
+        )  # fmt: skip
+    return results

@@ -18,6 +18,7 @@ too, so "curated data trains a better model" is measured in the terms curation e
 | ``hook_valid`` | 1 when the answer patches the ROM and ``rom_patch`` accepts every hook | quest cases, with a map |
 | ``flags_free`` | 1 when the quest keeps state in save bytes ``sram_ownership`` accepts | quest cases, with a map |
 | ``message_shown`` | 1 when the answer opens its text box through a vanilla message routine | quest cases, with a map |
+| ``gold_nll`` | mean NLL per token of an approved reference answer (lower is better; no generation) | gold cases |
 
 A metric that does not apply to a case is ``None`` and is left out of that metric's mean, so each mean
 states its own number of cases.
@@ -48,7 +49,10 @@ METRICS: dict[str, str] = {
     "hook_valid": "quest hooks accepted on the ROM map",
     "flags_free": "quest state in save bytes nobody else uses",
     "message_shown": "quest text shown through a vanilla message routine",
+    "gold_nll": "NLL per token of the gold answer (lower is better)",
 }
+# Metrics where a fall is the improvement: a difference's verdict reads the other way.
+LOWER_IS_BETTER = frozenset({"gold_nll"})
 QUEST_METRICS = ("hook_valid", "flags_free", "message_shown")
 # Tasks whose answer is expected to contain code: none at all scores 0 on ``assembles``.
 CODE_KINDS = {Kind.debug_dialogue, Kind.asm_generate, Kind.asm_optimize, Kind.quest_implementation}
@@ -190,6 +194,10 @@ def score_cases(
             metrics.update(quest)
         results.append(CaseResult(case, response, keyword, metrics, {k: v for k, v in findings.items() if v}))
     return results
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric not in LOWER_IS_BETTER
 
 
 def metric_values(results: Sequence[CaseResult], metric: str, *, include_contaminated: bool = False) -> list[float]:

@@ -67,11 +67,33 @@ def print_report(report: dict[str, Any]) -> None:
             )  # fmt: skip
     columns = ("arm", "seed", "snapshot", "samples", "train rows", "steps", "loss (first -> last fifth)", "eval loss")
     console.print(simple_table("training runs", columns, rows))
+    print_arm_contents(report)
+    for label, metrics in (report.get("seed_spread") or {}).items():
+        spread = ", ".join(f"{m} {v['range']:.3f}" for m, v in metrics.items() if v["range"])
+        console.print(f"seed-to-seed range of {label}'s means: {spread or 'none'}")
     if report["cases"]["contaminated"]:
         state = "counted" if report["plan"]["include_contaminated"] else "left out of every mean"
         console.print(f"[yellow]{report['cases']['contaminated']} case(s) found in a training snapshot: {state}[/]")
     if not report["complete"]:
         console.print(f"[yellow]incomplete:[/] {', '.join(report['pending_steps'])}")
+
+
+def print_arm_contents(report: dict[str, Any]) -> None:
+    """What each arm is made of: why the arms differ, in kinds, sources and the validators' verdicts."""
+    for arm in report["arms"]:
+        members = arm["snapshot"]["members"]
+        kinds = ", ".join(f"{k} {v}" for k, v in list(arm["kinds"].items())[:4])
+        sources = ", ".join(f"{k} {v}" for k, v in list((arm.get("source_names") or {}).items())[:4])
+        failing = sorted(
+            ((name, v["share"]) for name, v in (arm.get("validators") or {}).items() if v["share"] < 1),
+            key=lambda item: item[1],
+        )
+        shares = ", ".join(f"{name} {share:.0%}" for name, share in failing[:6]) or "every validator passes all"
+        console.print(
+            f"[bold]{arm['label']}[/]: {members} samples, {arm['validation_passed']} pass validation, "
+            f"{arm['duplicates']} duplicates; kinds {kinds}; from {sources}; passing: {shares}",
+            highlight=False,
+        )
 
 
 def _loss(value: float | None) -> str:
@@ -89,6 +111,22 @@ def run_command(
             help="An arm: SNAPSHOT or LABEL=SNAPSHOT (repeatable; the first is the one "
             "compared against the others, e.g. curated)",
         ),
+    ] = None,
+    arm: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--arm",
+            help='An arm from a filter: LABEL="FILTER" (repeatable; frozen as snapshot NAME-LABEL; the first '
+            "is compared against the others)",
+        ),
+    ] = None,
+    arm_size: Annotated[
+        int | None,
+        typer.Option(min=1, help="Train every --arm on a random N of its samples (the first seed picks them)"),
+    ] = None,
+    gold: Annotated[
+        str | None,
+        typer.Option(help="Gold answers for gold_nll: a JSONL file of chat rows, or a filter (held out of every arm)"),
     ] = None,
     steps: Annotated[
         int | None, typer.Option(min=1, help="Optimizer steps per adapter (default: the device's)")
@@ -111,23 +149,48 @@ def run_command(
     """Train one LoRA adapter per snapshot with the same base, budget, seeds and config; evaluate each and the
     base on the same cases; write report.json and report.html (per-metric intervals, loss curves, lineage)."""
     from pipelines.experiment.plan import ExperimentPlan
-    from pipelines.experiment.run import resolve_arms, run_experiment
+    from pipelines.experiment.run import (
+        freeze_arms,
+        freeze_gold,
+        parse_arm_filter,
+        refuse_gold_overlap,
+        resolve_arms,
+        run_experiment,
+    )
+    from trainer.evaluation.gold import read_gold_file
     from trainer.evaluation.runner import GenerationSettings, suite_sha256
     from trainer.gates import DEFAULT_SUITE
     from trainer.sft import device_defaults, load_config
 
+    if snapshot and arm:
+        raise typer.BadParameter("give the arms as --snapshot or as --arm, not both", param_hint="--arm")
+    if arm_size and not arm:
+        raise typer.BadParameter("--arm-size samples --arm filters", param_hint="--arm-size")
     workspace = open_workspace()
     requested = None
-    if snapshot:
+    if snapshot or arm:
         settings = load_config(config)
         budget = steps or settings.max_steps or device_defaults().max_steps
         suites = [str(Path(p).resolve()) for p in (suite or [DEFAULT_SUITE])]
+        seed_list = _seeds(seeds)
+        filters = [parse_arm_filter(text) for text in arm or []]
+        arms = (
+            freeze_arms(workspace, name, filters, size=arm_size, seed=seed_list[0])
+            if filters
+            else resolve_arms(workspace, snapshot or [])
+        )
+        gold_path, gold_sha, _ = freeze_gold(workspace, name, gold) if gold else (None, None, 0)
+        if gold_path is not None:
+            refuse_gold_overlap(workspace, read_gold_file(gold_path), arms)
         requested = ExperimentPlan(
             name=name,
-            arms=resolve_arms(workspace, snapshot),
+            arms=arms,
+            gold=str(gold_path) if gold_path else None,
+            gold_sha256=gold_sha,
+            gold_source=gold,
             base_model=base_model,
             steps=budget,
-            seeds=_seeds(seeds),
+            seeds=seed_list,
             config=settings,
             suites=suites,
             suite_sha256=suite_sha256([Path(s) for s in suites]),
