@@ -84,8 +84,8 @@ def freeze_arms(
 ) -> list[Arm]:
     """One snapshot per arm, ``NAME-LABEL``, of what its filter selects now (``size``: a random ``size`` of
     each, the same for the same seed); a snapshot that already holds exactly those samples is reused under
-    its own name (snapshots are immutable and named by content). An experiment already started with these arms resumes on the
-    snapshots it froze then, whatever the store holds now; other arms under its name are refused."""
+    its own name (snapshots are immutable and named by content). An experiment already started with these
+    arms resumes on the snapshots it froze then, whatever the store holds now; other arms are refused."""
     stored = StepLedger(workspace, name).stored_plan()
     requested = [(label, where, size) for label, where in filters]
     if stored is not None:

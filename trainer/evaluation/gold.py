@@ -79,7 +79,10 @@ def read_gold_file(path: Path) -> list[GoldCase]:
         if name in seen:
             raise Invalid(f"{path}:{number}: gold case {name!r} appears twice")
         seen.add(name)
-        cases.append(gold_case(name, turns, row.get("category")))
+        try:
+            cases.append(gold_case(name, turns, row.get("category")))
+        except Invalid as exc:
+            raise Invalid(f"{path}:{number}: {exc}") from exc
     if not cases:
         raise Invalid(f"{path}: no gold cases")
     return cases
