@@ -1,29 +1,29 @@
-"""Does curation make a better model? A curated snapshot against a noisy one, same budget, same evals.
+"""The field's finding, reproduced on the field's data: curated diagnosis-first dialogues against a diluted pool.
 
-The pool is the field's training files (``../shared/data/field``; farore_benchmark.jsonl is held out as
-an eval suite) plus template proposals (``bug_injection``, which include near-duplicates of each other)
-and, where the content allows, deterministic repairs of the field's legacy ``**Bug:** ... **Fix:**``
-answers; plus what a raw collection also holds: near-copies of its dialogues (1-3 words changed, as a
-teacher asked one prompt many times writes) and round-one proposals of the base model (which mostly fail
-validation). Then, with SmolLM2-135M-Instruct on the CPU:
+Farore trained on 1,562 domain-filtered log rows scored 19% (it learnt to write code snippets instead of
+diagnosing); on 70 curated diagnosis-first dialogues, 84%. This bench builds that situation from
+``../shared/data/field`` (farore_benchmark held out as an eval suite) with
+:mod:`pipelines.experiment.field_scenario`: the pool grows by ``--proposals`` bug-injection dialogues, the
+deterministic repairs of legacy answers, ``--near-copies`` near-copies and ``--base-proposals`` round-one
+answers of the base model (which mostly fail validation); then
 
-- **curated**: validated (every required validator passes), diagnosis-first, deduplicated (exact + MinHash),
-  repairs in place of the answers they rewrite;
-- **noisy**: the same pool unfiltered - failing validations, legacy answers, near-copies and failed
-  proposals included (no repairs), so it is the larger of the two.
+- **gold**: diagnosis-first debugging dialogues that pass every required validator, deduplicated, held
+  out by ``split < 25`` (the prompt's hash: every answer to a held-out prompt is held out with it);
+- **curated**: the same selection on the other side of the split;
+- **diluted**: everything on that side - every kind, legacy ``**Bug:**`` answers, near-copies, failing
+  proposals - at least 4x the curated size, as 1,562 was to 70.
 
-``triforge experiment``'s code trains one LoRA adapter per arm (same base, steps, seed, config) and
-evaluates both and the base model on the bundled keyword cases, the debugging router eval file and one
-benchmark row per bug category, printing every metric with a 95% paired bootstrap interval.
+``triforge experiment``'s code trains one LoRA adapter per arm and seed (same base, steps, config), the
+contamination check refuses a gold case any arm holds, and the base and every adapter score the gold
+answers (``gold_nll``) and answer the debugging router cases and one benchmark row per bug category.
 
-    python bench/bench_curation_value.py [--steps 40] [--proposals 200] [--max-new-tokens 160] [--home DIR]
+    python bench/bench_curation_value.py [--steps 20] [--seeds 0,1] [--proposals 200] [--home DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import tempfile
 import time
@@ -31,16 +31,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from curation.dedup.run import DedupConfig
+from bench.common import cpu_model
 from curation.importers import import_files
 from curation.paths import field_data_dir
 from curation.workspace import Workspace
 from pipelines.experiment import ExperimentPlan, run_experiment
-from pipelines.experiment.run import resolve_arms
-from pipelines.generate import run_generator
+from pipelines.experiment.field_scenario import ARMS, GOLD, grow_pool
+from pipelines.experiment.run import freeze_arms, freeze_gold, refuse_gold_overlap
 from schemas.sample import SourceType
+from trainer.evaluation.gold import read_gold_file
 from trainer.evaluation.runner import GenerationSettings, suite_sha256
-from trainer.gates import DEFAULT_SUITE
 from trainer.sft import device_defaults
 
 TRAINING = (
@@ -49,11 +49,8 @@ TRAINING = (
     "teacher_pilot_output.jsonl",
     "veran_snes_hardware.jsonl",
 )
-# The debugging router file: its rows name expected terms. The generation and optimisation files mostly
-# carry an intent only (no keywords), and 24 more generations per model would cost ~5 minutes here.
-ROUTER = ("router_debugging_eval.jsonl",)
-CURATED = "validation = passed and duplicate_of is null and status != superseded"
-NOISY = "parent_id is null"  # every original sample: no repair, no correction
+ROUTER = "router_debugging_eval.jsonl"  # debugging prompts that name the terms a good answer uses
+EXPERIMENT = "field-finding"
 
 
 def benchmark_subset(field: Path, out: Path) -> Path:
@@ -66,27 +63,6 @@ def benchmark_subset(field: Path, out: Path) -> Path:
             rows.append(line)
     path = out / "farore_benchmark_by_category.jsonl"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return path
-
-
-def near_copies(workspace: Workspace, out: Path, n: int, seed: int) -> Path:
-    """A repetitive scrape: ``n`` copies of pool samples with 1-3 answer words swapped for others, the way a
-    teacher asked the same prompt many times answers (the field's 1,000 teacher answers have 15 prompts)."""
-    rng = random.Random(seed)
-    ids = sorted(s["id"] for s in workspace.samples.list("kind = debug_dialogue", limit=1_000_000))
-    fillers = ["really", "also", "then", "here", "now", "just", "clearly", "again"]
-    lines = []
-    for i in range(n):
-        revision = workspace.samples.get(rng.choice(ids)).revision
-        turns = [m.model_dump(mode="json") for m in revision.messages]
-        kind, category = revision.kind.value, revision.category
-        answer = turns[-1]["content"].split(" ")
-        for _ in range(rng.randint(1, 3)):
-            answer.insert(rng.randrange(len(answer)), rng.choice(fillers))
-        turns = [*turns[:-1], {"role": "assistant", "content": " ".join(answer)}]
-        lines.append(json.dumps({"messages": turns, "kind": kind, "category": category, "copy": i}))
-    path = out / "near_copies.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
@@ -115,43 +91,23 @@ def base_model_proposals(home: Path, out: Path, base_model: str, n: int, max_tok
     return path
 
 
-def build_pool(
-    workspace: Workspace, field: Path, proposals: int, copies: int, bootstrap: int, base_model: str, seed: int
-) -> dict[str, object]:
-    home = workspace.home
+def build_pool(workspace: Workspace, field: Path, args: argparse.Namespace) -> dict[str, object]:
     with workspace:
         imported = import_files(workspace.store, [field / n for n in TRAINING])
-        made = run_generator(workspace, "bug_injection", proposals, seed=seed)
-        copied = near_copies(workspace, home, copies, seed) if copies else None
-    bootstrapped = base_model_proposals(home, home, base_model, bootstrap, 160, 8) if bootstrap else None
+    bootstrapped = None
+    if args.base_proposals:
+        bootstrapped = base_model_proposals(workspace.home, workspace.home, args.base_model, args.base_proposals,
+                                            160, 8)  # fmt: skip
     with workspace:
-        store = workspace.store
-        if copied:
-            import_files(store, [copied], source_name="scraped-copies")
         if bootstrapped:
-            import_files(store, [bootstrapped], source_name=f"{base_model}-round-one", source_type=SourceType.bootstrap)
-        repaired = None
-        try:
-            from curation.repairs import propose_repairs
-        except ImportError:  # an older checkout: no repair path, the curated arm just leaves legacy answers out
-            pass
-        else:
-            repaired = propose_repairs(store).as_dict()
-        workspace.validations.run()
-        dedup = workspace.dedup_runs.run(DedupConfig(methods=("exact", "minhash")))
-        curated = workspace.snapshots.create("bench-curated", CURATED)
-        noisy = workspace.snapshots.create("bench-noisy", NOISY)
-    return {
-        "imported": imported.new,
-        "proposals": made.made,
-        "proposal_duplicates": made.duplicates,
-        "near_copies": copies,
-        "base_model_proposals": bootstrap,
-        "repairs": {k: repaired[k] for k in ("candidates", "passed", "new") if k in repaired} if repaired else None,
-        "duplicates_marked": dedup.duplicates,
-        "curated": curated.member_count,
-        "noisy": noisy.member_count,
-    }
+            import_files(
+                workspace.store,
+                [bootstrapped],
+                source_name=f"{args.base_model}-round-one",
+                source_type=SourceType.bootstrap,
+            )
+        pool = grow_pool(workspace, proposals=args.proposals, seed=7, near_copies=args.near_copies)
+    return {"imported": imported.new, "base_model_proposals": args.base_proposals} | pool.as_dict()
 
 
 def print_table(report: dict) -> None:
@@ -178,19 +134,20 @@ def print_table(report: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=40, help="optimizer steps per adapter (the same for both)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=20, help="optimizer steps per adapter (the same for all)")
+    parser.add_argument("--seeds", default="0,1", help="training seeds, comma-separated (one adapter per arm each)")
     parser.add_argument("--proposals", type=int, default=200, help="bug_injection proposals in the pool")
-    parser.add_argument("--near-copies", type=int, default=150, help="noisy: copies with 1-3 words changed")
-    parser.add_argument("--base-proposals", type=int, default=16, help="noisy: base-model proposals (most fail)")
-    parser.add_argument("--max-new-tokens", type=int, default=160)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--near-copies", type=int, default=150, help="diluted: copies with 1-3 words changed")
+    parser.add_argument("--base-proposals", type=int, default=16, help="diluted: base-model proposals (most fail)")
+    parser.add_argument("--max-new-tokens", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument("--base-model", default="smollm2")
     parser.add_argument("--home", type=Path, default=None, help="keep the store, adapters and report here")
     args = parser.parse_args()
     field = field_data_dir()
     if field is None:
         sys.exit("field data not found: set TRIFORGE_FIELD_DATA")
+    print(f"CPU: {cpu_model()}")
     home = args.home or Path(tempfile.mkdtemp(prefix="bench-curation-"))
     home.mkdir(parents=True, exist_ok=True)
     workspace = Workspace(home)
@@ -200,42 +157,56 @@ def main() -> None:
         pool = json.loads(pool_file.read_text())
         print(f"pool reused from {pool_file}: {json.dumps(pool)}")
     else:
-        pool = build_pool(workspace, field, args.proposals, args.near_copies, args.base_proposals, args.base_model, 7)
+        pool = build_pool(workspace, field, args)
         pool_file.write_text(json.dumps(pool), encoding="utf-8")
         print(f"pool ({time.perf_counter() - clock:.0f} s): {json.dumps(pool)}")
 
-    suites = [DEFAULT_SUITE, *(field / n for n in ROUTER), benchmark_subset(field, home)]
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    arms = freeze_arms(workspace, EXPERIMENT, list(ARMS))
+    gold_path, gold_sha, gold_count = freeze_gold(workspace, EXPERIMENT, GOLD)
+    refuse_gold_overlap(workspace, read_gold_file(gold_path), arms)
+    suites = [field / ROUTER, benchmark_subset(field, home)]
     config = device_defaults()
     plan = ExperimentPlan(
-        name="curation-value",
-        arms=resolve_arms(workspace, ["curated=bench-curated", "noisy=bench-noisy"]),
+        name=EXPERIMENT,
+        arms=arms,
         base_model=args.base_model,
         steps=args.steps,
-        seeds=[args.seed],
+        seeds=seeds,
         config=config,
         suites=[str(p) for p in suites],
         suite_sha256=suite_sha256(suites),
         generation=GenerationSettings(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size).as_dict(),
+        gold=str(gold_path),
+        gold_sha256=gold_sha,
+        gold_source=GOLD,
     )
     outcome = run_experiment(workspace, plan.name, plan, say=lambda text: print(f"  {text}", flush=True))
     report = outcome.report
     minutes = (time.perf_counter() - clock) / 60
     budget = f"{args.steps} steps x {config.per_device_batch_size} x {config.max_length} tokens"
     print(
-        f"\n{args.base_model} on CPU, {budget} at lr {config.learning_rate:g}, seed {args.seed}; "
-        f"{report['cases']['counted']} eval cases "
-        f"({report['cases']['contaminated']} contaminated, left out); {minutes:.1f} minutes in all\n"
+        f"\n{args.base_model} on CPU, {budget} at lr {config.learning_rate:g}, seeds {seeds}; "
+        f"{report['cases']['counted']} cases counted ({gold_count} gold answers; "
+        f"{report['cases']['contaminated']} contaminated, left out); {minutes:.1f} minutes in all\n"
     )
     print_table(report)
-    print("\nloss (mean of first -> last fifth of logged steps; first and last single step):")
+    print("\nwhat each arm holds:")
+    for arm in report["arms"]:
+        failing = {n: v["share"] for n, v in arm["validators"].items() if v["share"] < 1}
+        print(f"  {arm['label']:<8} {arm['snapshot']['members']:>4} samples, kinds {arm['kinds']}, "
+              f"{arm['validation_passed']} pass validation, {arm['duplicates']} duplicates; "
+              f"validators below 100%: {failing}")  # fmt: skip
+    for label, metrics in report["seed_spread"].items():
+        print(f"  seed-to-seed range of {label}: " + ", ".join(f"{m} {v['range']:.3f}" for m, v in metrics.items()))
+    print("\nloss (mean of first -> last fifth of logged steps):")
     for arm in report["arms"]:
         for run in arm["runs"]:
             m = run["metrics"]
             eval_loss = m.get("eval_loss") or float("nan")
             print(
-                f"  {arm['label']:<8} {arm['snapshot']['members']:>4} samples: "
-                f"{m['loss_start']:.3f} -> {m['loss_end']:.3f} ({m['first_loss']:.3f} -> {m['last_loss']:.3f}), "
-                f"eval loss {eval_loss:.3f}, {m['wall_seconds']:.0f} s"
+                f"  {arm['label']:<8} seed {run['seed']} {arm['snapshot']['members']:>4} samples: "
+                f"{m['loss_start']:.3f} -> {m['loss_end']:.3f}, eval loss {eval_loss:.3f}, {m['wall_seconds']:.0f} s"
             )
     print(f"\nreport: {outcome.html_path}")
 

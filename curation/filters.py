@@ -43,9 +43,12 @@ FIELDS: dict[str, str] = {
     "validation": "validation",
     "validation_score": "validation_score",
     "duplicate_of": "duplicate_of",
-    # 0-99 from the sample's content id: a fixed split that never moves with the data around it, e.g.
-    # ``split < 20`` for a held-out gold set and ``split >= 20`` for the arms trained beside it.
-    "split": "(('0x' || substr(id, 1, 8))::BIGINT % 100)",
+    # 0-99 from the sha256 of the sample's user turns: a fixed split that never moves with the data around
+    # it, e.g. ``split < 20`` for a held-out gold set and ``split >= 20`` for the arms trained beside it. A
+    # correction and the sample it corrects, or two answers to one prompt, fall on the same side.
+    "split": "(('0x' || substr(sha256(array_to_string(list_transform(list_filter(from_json(messages, "
+    '\'[{"role":"VARCHAR","content":"VARCHAR"}]\'), m -> m.role = \'user\'), m -> m.content), '
+    "chr(10))), 1, 8))::BIGINT % 100)",
 }
 NUMERIC_FIELDS = frozenset({"validation_score", "split"})
 

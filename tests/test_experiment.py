@@ -201,3 +201,29 @@ def test_a_gold_set_that_overlaps_an_arm_is_refused(arms, tiny_model, tmp_path):
     with Workspace(arms.parent, read_only=True) as workspace:
         held = workspace.samples.list("kind = asm_optimize and split < 50", limit=10_000)
     assert 0 < len(gold_cases) == len(held) == report["models"]["curated"]["gold_nll"]["n"]
+
+
+def _comparison(gold: tuple[float, float, float], structure: tuple[float, float, float]) -> dict:
+    def metric(mean_low_high: tuple[float, float, float], higher_is_better: bool) -> dict:
+        from trainer.evaluation.stats import Interval
+
+        interval = Interval(*mean_low_high, 8)
+        return interval.as_dict() | {"verdict": interval.verdict(higher_is_better=higher_is_better)}
+
+    return {
+        "comparisons": [{"a": "diluted", "b": "curated",
+                         "metrics": {"gold_nll": metric(gold, False), "diagnosis_first": metric(structure, True)}}],
+        "arms": [{"label": "curated", "snapshot": {"members": 69}}, {"label": "diluted", "snapshot": {"members": 315}}],
+    }  # fmt: skip
+
+
+def test_the_demo_verdict_says_what_was_measured_and_what_was_not():
+    from triforge.cli.demo import verdict_sentence
+
+    lower_loss = verdict_sentence(_comparison((-0.15, -0.18, -0.12), (0.0, -0.1, 0.1)))
+    assert "-0.150 [-0.18, -0.12]" in lower_loss and ": better" in lower_loss
+    assert "no measurable change" in lower_loss and "69 curated" in lower_loss and "315 diluted" in lower_loss
+    nothing = verdict_sentence(_comparison((-0.01, -0.05, 0.03), (0.0, -0.1, 0.1)))
+    assert "budget is too small to measure" in nothing
+    worse = verdict_sentence(_comparison((0.2, 0.1, 0.3), (0.0, -0.1, 0.1)))
+    assert ": worse" in worse and "[yellow]" in worse

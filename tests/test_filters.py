@@ -48,3 +48,20 @@ def test_filters_select_the_right_samples(store, field_dir):
     set_status(store, ids, "approved", actor="tester")
     assert count_samples(store, "status = approved") == 2
     assert count_samples(store, "status = approved and category = dma") == 2
+
+
+def test_split_holds_out_by_prompt_and_partitions_the_store(store, field_dir):
+    """``split`` is the sha256 of a sample's user turns, mod 100: two sides of a threshold partition the
+    store, and the figure is the one a reader can compute by hand from the prompt."""
+    import hashlib
+
+    from curation.samples import get_sample
+
+    import_file(store, field_dir / "farore_benchmark.jsonl")
+    import_file(store, field_dir / "veran_snes_hardware.jsonl")
+    total = count_samples(store)
+    low, high = count_samples(store, "split < 30"), count_samples(store, "split >= 30")
+    assert low + high == total and 0 < low < high
+    row = list_samples(store, "split < 30", limit=1)[0]
+    prompt = "\n".join(m.content for m in get_sample(store, row["id"]).revision.messages if m.role == "user")
+    assert int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16) % 100 < 30

@@ -97,18 +97,18 @@ class Experiments(Resource):
         ).fetchall()
         return [ArmMember(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
 
-    def arm_validator_results(self, snapshot_id: str) -> dict[str, tuple[int, int]]:
-        """Per validator: (members it passed, members it judged), from each member's latest verdict - what
-        an arm is made of in the terms curation enforces (a diluted arm shows its failing share)."""
+    def arm_validator_results(self, snapshot_id: str) -> dict[tuple[str, str], tuple[int, int]]:
+        """Per (kind, validator): (members it passed, members it judged), from each member's latest verdict -
+        what an arm is made of in the terms curation enforces (a diluted arm shows its failing share)."""
         rows = self.store.con.execute(
-            "SELECT validator, count(*) FILTER (WHERE passed), count(*) FROM ("
-            "  SELECT v.validator, arg_max(v.passed, v.validated_at) AS passed FROM validation_results v "
-            "  JOIN snapshot_members m ON m.revision_id = v.revision_id WHERE m.snapshot_id = ? "
-            "  GROUP BY v.revision_id, v.validator"
-            ") GROUP BY validator ORDER BY validator",
+            "SELECT kind, validator, count(*) FILTER (WHERE passed), count(*) FROM ("
+            "  SELECT r.kind, v.validator, arg_max(v.passed, v.validated_at) AS passed FROM validation_results v "
+            "  JOIN snapshot_members m ON m.revision_id = v.revision_id JOIN revisions r ON r.id = v.revision_id "
+            "  WHERE m.snapshot_id = ? GROUP BY r.kind, v.revision_id, v.validator"
+            ") GROUP BY kind, validator ORDER BY kind, validator",
             [snapshot_id],
         ).fetchall()
-        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+        return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows}
 
     # --- refinement-loop rounds -------------------------------------------------------------------
 

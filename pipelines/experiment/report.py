@@ -48,10 +48,7 @@ def _lineage(workspace: Workspace, plan: ExperimentPlan, steps: dict[str, Any]) 
                 "categories": dict(Counter(r.category for r in rows).most_common()),
                 "sources": dict(Counter(r.source_type for r in rows).most_common()),
                 "source_names": dict(Counter(r.source_name for r in rows).most_common()),
-                "validators": {
-                    name: {"passed": passed, "judged": judged, "share": round(passed / judged, 3)}
-                    for name, (passed, judged) in workspace.experiments.arm_validator_results(snap.id).items()
-                },
+                "validators": _required_shares(workspace.experiments.arm_validator_results(snap.id)),
                 "validation_passed": sum(r.validation == "passed" for r in rows),
                 "duplicates": sum(r.duplicate for r in rows),
                 "runs": [
@@ -61,6 +58,27 @@ def _lineage(workspace: Workspace, plan: ExperimentPlan, steps: dict[str, Any]) 
             }
         )  # fmt: skip
     return arms
+
+
+def _required_shares(results: dict[tuple[str, str], tuple[int, int]]) -> dict[str, dict[str, Any]]:
+    """Per validator, the share of the members whose kind requires it that pass it (an advisory check, such
+    as a convention rule on a dialogue that quotes buggy code on purpose, does not decide validation)."""
+    from curation.validators.profiles import profile_for
+
+    totals: dict[str, list[int]] = {}
+    for (kind, name), (passed, judged) in results.items():
+        try:
+            required = name in profile_for(kind).required
+        except ValueError:  # a kind this version does not know
+            required = False
+        if required:
+            total = totals.setdefault(name, [0, 0])
+            total[0] += passed
+            total[1] += judged
+    return {
+        name: {"passed": passed, "judged": judged, "share": round(passed / judged, 3)}
+        for name, (passed, judged) in sorted(totals.items())
+    }
 
 
 def _arm_run_row(seed: int, run: ArmRun | None) -> dict[str, Any]:

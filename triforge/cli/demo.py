@@ -24,11 +24,13 @@ from triforge.cli.validating import print_validation_summary
 
 DEMO_SNAPSHOT = "field-ready"
 DEMO_FILTER = "source_type = import and status = proposed and duplicate_of is null"
-TRAIN_SNAPSHOT = "demo-train"
-TRAIN_FILTER = "validation = passed and duplicate_of is null"
-# Long enough on 2 cores (about 3 minutes of training) for the training loss to fall; evals are batched.
-DEMO_STEPS = 30
-DEMO_TOKENS = 160
+DEMO_EXPERIMENT = "demo-field"
+DEMO_PROPOSALS = 96
+# About 3 minutes of training per arm on 2 cores: the loss falls and the arms part on the gold answers.
+DEMO_STEPS = 16
+DEMO_SUITE = "router_debugging_eval.jsonl"  # the small generation check: debugging prompts with expected terms
+DEMO_CASES = 8
+DEMO_TOKENS = 128
 
 
 def training_files(directory: Path) -> tuple[list[Path], list[Path]]:
@@ -51,11 +53,12 @@ def demo_command(
     field_dir: Annotated[Path | None, typer.Option(help="Directory of field JSONL files")] = None,
     out: Annotated[Path | None, typer.Option(help="Export directory (default $TRIFORGE_HOME/exports/...)")] = None,
     train: Annotated[
-        bool, typer.Option("--train/--no-train", help="Also LoRA-train SmolLM2-135M a few steps and eval it")
+        bool, typer.Option("--train/--no-train", help="Also train curated and diluted arms of SmolLM2-135M and compare")
     ] = True,
 ) -> None:
     """Import the field data; summarise, validate and dedup it; snapshot, check and export the ready samples;
-    then propose more, LoRA-train the shipped SmolLM2 on the clean ones and compare keyword evals."""
+    check quest proposals against the game; then the field's comparison: curated against diluted, trained
+    the same and scored on held-out gold answers."""
     from curation.contamination import check_contamination
     from pipelines.check import Check
     from triforge.cli.importing import run_import
@@ -106,7 +109,7 @@ def demo_command(
     console.print(f"\n[bold]7. export[/] chatml -> {result.out_dir} ({counts}); card: {result.out_dir / 'README.md'}")
     _the_game(directory.parent / "usdasm")
     if train:
-        _train_and_eval()
+        _train_and_eval(directory)
 
 
 def _the_game(checkout: Path) -> None:
@@ -138,12 +141,15 @@ def _the_game(checkout: Path) -> None:
         )
 
 
-def _train_and_eval() -> None:
-    """Steps 9-11: template proposals, a clean snapshot, and an experiment: a real LoRA run on CPU, then the
-    base model and the adapter on the bundled eval cases, compared with paired bootstrap intervals."""
+def _train_and_eval(directory: Path) -> None:
+    """Steps 9-11: the field's comparison on this store. The pool grows as a team's does (template proposals,
+    repairs); two arms are frozen from filters - curated diagnosis-first dialogues and everything a domain
+    filter collects - and a gold set is held out of both; one LoRA adapter per arm, the same budget; the base
+    and both adapters score the gold answers (``gold_nll``) and answer a few debugging prompts."""
     from pipelines.experiment import ExperimentPlan, run_experiment
-    from pipelines.experiment.run import resolve_arms
-    from pipelines.generate import run_generator
+    from pipelines.experiment.field_scenario import ARMS, GOLD, HELD_OUT, grow_pool
+    from pipelines.experiment.run import freeze_arms, freeze_gold, refuse_gold_overlap
+    from trainer.evaluation.gold import read_gold_file
     from trainer.evaluation.runner import GenerationSettings, suite_sha256
     from trainer.gates import DEFAULT_SUITE
     from trainer.sft import device_defaults
@@ -151,27 +157,38 @@ def _train_and_eval() -> None:
 
     workspace = open_workspace()
     with workspace:
-        made = run_generator(workspace, "bug_injection", 48, seed=0)
-        snap = create_snapshot(workspace.store, TRAIN_SNAPSHOT, TRAIN_FILTER, exist_ok=True)
+        pool = grow_pool(workspace, proposals=DEMO_PROPOSALS, seed=0)
     console.print(
-        f"\n[bold]9. propose + snapshot[/] bug_injection: {made.made} proposals, {made.valid} valid; "
-        f"{snap.name} {snap.id[:12]}: {snap.member_count} samples ({TRAIN_FILTER})"
+        f"\n[bold]9. the field's comparison[/] (Farore: 70 curated diagnosis-first dialogues scored 84%, 1,562 "
+        f"domain-filtered log rows 19%). Pool grown by {pool.proposals} bug_injection proposals and {pool.repairs} "
+        f"repairs of legacy answers, validated and deduplicated. Gold: {pool.gold} diagnosis-first dialogues held "
+        f"out (split < {HELD_OUT}); curated: {pool.curated} of the same kind; diluted: {pool.diluted} rows of every "
+        f"kind and format, failing and duplicate ones included ({pool.dilution:.1f}x curated)."
     )
+    suite = directory / DEMO_SUITE
+    suites = [suite if suite.is_file() else DEFAULT_SUITE]
+    arms = freeze_arms(workspace, DEMO_EXPERIMENT, list(ARMS))
+    gold_path, gold_sha, gold_count = freeze_gold(workspace, DEMO_EXPERIMENT, GOLD)
+    refuse_gold_overlap(workspace, read_gold_file(gold_path), arms)
     config = device_defaults()
     plan = ExperimentPlan(
-        name=f"demo-{snap.id[:8]}",
-        arms=resolve_arms(workspace, [f"adapter={snap.id}"]),
+        name=DEMO_EXPERIMENT,
+        arms=arms,
         steps=DEMO_STEPS,
         config=config,
-        suites=[str(DEFAULT_SUITE)],
-        suite_sha256=suite_sha256(DEFAULT_SUITE),
-        generation=GenerationSettings(max_new_tokens=DEMO_TOKENS, batch_size=8).as_dict(),
+        suites=[str(p) for p in suites],
+        suite_sha256=suite_sha256(suites),
+        limit=DEMO_CASES,
+        generation=GenerationSettings(max_new_tokens=DEMO_TOKENS, batch_size=DEMO_CASES).as_dict(),
+        gold=str(gold_path),
+        gold_sha256=gold_sha,
+        gold_source=GOLD,
     )
     console.print(
-        f"[bold]10. train + eval[/] SmolLM2-135M-Instruct (shipped as GGUF, converted once), LoRA, {DEMO_STEPS} steps "
-        f"of {config.per_device_batch_size} x {config.max_length} tokens at lr {config.learning_rate:g}; then the "
-        f"base and the adapter answer the {DEFAULT_SUITE.name} cases ({DEMO_TOKENS} tokens each). "
-        "About 8 minutes on 2 cores; rerunning resumes."
+        f"[bold]10. train + eval[/] SmolLM2-135M-Instruct (shipped as GGUF), one LoRA adapter per arm, {DEMO_STEPS} "
+        f"steps of {config.per_device_batch_size} x {config.max_length} tokens at lr {config.learning_rate:g}; the "
+        f"base and both adapters score the {gold_count} gold answers (one forward pass each) and answer "
+        f"{DEMO_CASES} prompts of {DEMO_SUITE} ({DEMO_TOKENS} tokens). About 9 minutes on 2 cores; rerunning resumes."
     )
     outcome = run_experiment(
         workspace,
@@ -181,10 +198,36 @@ def _train_and_eval() -> None:
     )
     console.print("[bold]11. results[/] (B - A with 95% paired bootstrap intervals over cases)")
     print_report(outcome.report)
-    verdicts = {m["verdict"] for c in outcome.report["comparisons"] for m in c["metrics"].values() if m["n"]}
-    if verdicts <= {"no measurable change"}:
-        console.print(
-            f"[yellow]smoke run:[/] at {DEMO_STEPS} steps no difference is measurable on these cases; the loop works, "
-            "the model is not better yet (bench/bench_curation_value.py runs the real comparison)"
-        )
+    console.print(verdict_sentence(outcome.report))
     console.print(f"  report: {outcome.html_path}  (triforge experiment report {plan.name})")
+
+
+def verdict_sentence(report: dict) -> str:
+    """One sentence on what the user just saw: curated against diluted, on the gold answers and the
+    diagnosis-first structure, or that this budget measured nothing."""
+    comparison = next((c for c in report["comparisons"] if (c["a"], c["b"]) == ("diluted", "curated")), None)
+    if comparison is None:
+        return "[yellow]no curated - diluted comparison: an arm did not finish[/]"
+    gold = comparison["metrics"]["gold_nll"]
+    structure = comparison["metrics"]["diagnosis_first"]
+    parts = []
+    if gold["n"]:
+        parts.append(
+            f"on {gold['n']} held-out gold answers the curated adapter's loss per token is {gold['mean']:+.3f} "
+            f"[{gold['low']:+.2f}, {gold['high']:+.2f}] against the diluted one's: {gold['verdict']}"
+        )
+    if structure["n"]:
+        parts.append(f"diagnosis-first answers {structure['mean']:+.2f} ({structure['verdict']})")
+    measured = {gold["verdict"], structure["verdict"]} - {"no measurable change"}
+    if not measured:
+        return (
+            "[yellow]verdict:[/] at this budget nothing separates the arms ("
+            + "; ".join(parts)
+            + "): the demo's budget is too small to measure; bench/bench_curation_value.py runs the longer comparison"
+        )
+    sizes = {arm["label"]: arm["snapshot"]["members"] for arm in report["arms"]}
+    color = "green" if "better" in measured and "worse" not in measured else "yellow"
+    return (
+        f"[{color}]verdict:[/] " + "; ".join(parts) + f". Same base, steps and seed: {sizes.get('curated')} curated "
+        f"dialogues against {sizes.get('diluted')} diluted rows - the field's finding, on this store."
+    )
