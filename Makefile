@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # The local Argilla stack lives in its own venv: argilla-server pins fastapi 0.115 / pydantic 2.9.
 ARGILLA_VENV ?= .venv-argilla
 
-.PHONY: setup sandbox demo test lint bench clean
+.PHONY: setup sandbox demo test lint docs bench clean
 
 setup: sandbox $(VENV)/.installed $(ARGILLA_VENV)/.installed
 
@@ -45,11 +45,15 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir "$$(mktemp -d)"
 	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 bench: setup
 	$(BIN)/python bench/bench_import_export.py

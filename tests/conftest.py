@@ -27,6 +27,20 @@ TRAINING_FILES = (
 )
 
 
+# What a test needs, marked from the fixtures it uses: `pytest -m "not argilla and not model and not
+# browser"` is the inner loop that needs no Argilla server, no language model and no Chromium. The browser
+# tests mark themselves.
+_MARKERS_BY_FIXTURE = {"argilla": "argilla", "tiny_model": "model", "smollm2_home": "model"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in _MARKERS_BY_FIXTURE.items():
+            if fixture in used:
+                item.add_marker(getattr(pytest.mark, marker))
+
+
 @pytest.fixture(scope="session")
 def field_dir() -> Path:
     if FIELD is None:

@@ -48,9 +48,13 @@ FLAGS = (
 )
 WAIT = 60  # seconds for any one thing the UI must show; CI machines are slow, never this slow
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None, reason="Debian's chromium and chromium-driver are installed by .ci/run"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        CHROMIUM is None or CHROMEDRIVER is None,
+        reason="Debian's chromium and chromium-driver are installed by .ci/run",
+    ),
+]
 NO_STACK = pytest.mark.skipif(
     not (argilla_venv() / "bin" / "noida-db").exists(), reason="the Argilla venv is built by `make setup`"
 )

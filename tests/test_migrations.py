@@ -115,10 +115,10 @@ def test_nested_transactions_land_together_or_not_at_all(home):
         assert store.con.execute("SELECT count(*) FROM t").fetchone()[0] == 3
 
 
-def test_readme_lists_exactly_the_tables_the_migrations_create(tmp_path):
+def test_the_docs_list_exactly_the_tables_the_migrations_create(tmp_path):
     import re
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### The store") :].split("and the view")[0]
+    reference = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = reference[reference.index("## The store") :].split("and the view")[0]
     with Store(tmp_path / "triforge.duckdb") as store:
         assert set(re.findall(r"`([a-z_]+)`", section)) == set(store.tables())

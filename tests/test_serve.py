@@ -143,6 +143,7 @@ def _screenshot(argv: list[str], shot, attempts: int = 3) -> None:
     raise AssertionError(f"Chromium wrote no screenshot in {attempts} runs")
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is installed by .ci/run")
 def test_submission_page_renders_the_report_in_chromium(server, tmp_path):
     from PIL import Image

@@ -168,8 +168,10 @@ def _train_and_eval(directory: Path) -> None:
     suite = directory / DEMO_SUITE
     suites = [suite if suite.is_file() else DEFAULT_SUITE]
     arms = freeze_arms(workspace, DEMO_EXPERIMENT, list(ARMS))
-    gold_path, gold_sha, gold_count = freeze_gold(workspace, DEMO_EXPERIMENT, GOLD)
-    refuse_gold_overlap(workspace, read_gold_file(gold_path), arms)
+    # A template can write a held-out prompt nearly like a trained one: such gold cases are left out.
+    gold = freeze_gold(workspace, DEMO_EXPERIMENT, GOLD, dropping_overlap_with=arms)
+    refuse_gold_overlap(workspace, read_gold_file(gold.path), arms)
+    gold_path, gold_sha, gold_count = gold.path, gold.sha256, gold.cases
     config = device_defaults()
     plan = ExperimentPlan(
         name=DEMO_EXPERIMENT,
@@ -187,7 +189,9 @@ def _train_and_eval(directory: Path) -> None:
     console.print(
         f"[bold]10. train + eval[/] SmolLM2-135M-Instruct (shipped as GGUF), one LoRA adapter per arm, {DEMO_STEPS} "
         f"steps of {config.per_device_batch_size} x {config.max_length} tokens at lr {config.learning_rate:g}; the "
-        f"base and both adapters score the {gold_count} gold answers (one forward pass each) and answer "
+        f"base and both adapters score the {gold_count} gold answers (one forward pass each"
+        + (f"; {gold.dropped} left out, an arm holds a prompt like theirs" if gold.dropped else "")
+        + ") and answer "
         f"{DEMO_CASES} prompts of {DEMO_SUITE} ({DEMO_TOKENS} tokens). About 9 minutes on 2 cores; rerunning resumes."
     )
     outcome = run_experiment(

@@ -179,14 +179,14 @@ def run_command(
             if filters
             else resolve_arms(workspace, snapshot or [])
         )
-        gold_path, gold_sha, _ = freeze_gold(workspace, name, gold) if gold else (None, None, 0)
-        if gold_path is not None:
-            refuse_gold_overlap(workspace, read_gold_file(gold_path), arms)
+        frozen = freeze_gold(workspace, name, gold) if gold else None
+        if frozen is not None:
+            refuse_gold_overlap(workspace, read_gold_file(frozen.path), arms)
         requested = ExperimentPlan(
             name=name,
             arms=arms,
-            gold=str(gold_path) if gold_path else None,
-            gold_sha256=gold_sha,
+            gold=str(frozen.path) if frozen else None,
+            gold_sha256=frozen.sha256 if frozen else None,
             gold_source=gold,
             base_model=base_model,
             steps=budget,
