@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import random
 import re
 import resource
@@ -367,6 +368,7 @@ def main() -> None:
         print(json.dumps(worker(Path(args.worker[0]), args.worker[1], Path(args.worker[2]), extra)))
         return
 
+    from bench.common import cpu_features, cpu_model
     from curation.dedup.embeddings import default_model_path
     from curation.dedup.normalize import conversation_text_from_json
     from curation.dedup.onnx_embed import OnnxModel
@@ -375,6 +377,7 @@ def main() -> None:
     from curation.importers import import_file
     from curation.store import Store
 
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; {cpu_features()}")
     rows, group = corpus(args.samples)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -30,6 +30,21 @@ def cpu_model() -> str:
     return next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("model name")), "?")
 
 
+# The instruction-set features int8 inference speed depends on: with AVX-512 VNNI or AMX an int8 model runs
+# several times faster than float; with AVX2 alone (some machines of the same kind) barely faster.
+ISA_FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def cpu_features() -> str:
+    """The ISA features that decide the embedding backends' speed, as present/absent on this CPU."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "ISA features unknown"
+    flags = set(next((ln.split(":", 1)[1].split() for ln in text.splitlines() if ln.startswith("flags")), []))
+    return ", ".join(f"{name} {'yes' if name in flags else 'NO'}" for name in ISA_FEATURES)
+
+
 def proposed_copy(base: Path, home: Path, revisions: list[SampleRevision], rom_map: RomMap | None = None) -> Workspace:
     """A fresh copy of the store at ``base`` under ``home`` with ``revisions`` proposed in it (and the ROM map
     beside it, when given): each bench arm starts from the same corpus."""

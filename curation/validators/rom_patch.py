@@ -30,6 +30,7 @@ from curation.validators.patches import (
     assemble_patch,
     patch_blocks,
     patch_source,
+    rom_offset,
     shared_asar,
 )
 from schemas.sample import SampleRevision
@@ -59,24 +60,39 @@ class RomPatch(ContextValidator):
     def validate_many_in(
         self, revisions: Sequence[SampleRevision], context: ValidationContext
     ) -> list[ValidationResult]:
-        """Each patch costs two Asar runs (external processes): two at a time keep both cores busy."""
-        if len(revisions) < 4:
+        """Each patch costs one sandboxed process (two Asar runs): two at a time keep both cores busy. The
+        displaced instructions of every hook in the batch are then assembled together, in one run."""
+        rom_map = context.rom_map
+        if rom_map is None or len(revisions) < 4:
             return [self.validate_in(r, context) for r in revisions]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            return list(pool.map(lambda r: self.validate_in(r, context), revisions))
+            patches = list(pool.map(lambda r: self._assemble_blocks(r, rom_map), revisions))
+        wanted: set[tuple[Entry, ...]] = set()
+        for revision, assembled in zip(revisions, patches, strict=True):
+            for patch in assembled:
+                if patch.ok:
+                    self._check(patch, rom_map, revision.answer, collect=wanted)
+        _assemble_displaced_together(wanted, rom_map)
+        return [self._judge(r, assembled, rom_map) for r, assembled in zip(revisions, patches, strict=True)]
 
     def validate_in(self, revision: SampleRevision, context: ValidationContext) -> ValidationResult:
-        blocks = patch_blocks(revision)
-        turn = len(revision.messages) - 1
-        if not blocks:
-            return self.result([ValidationIssue(code="no_patch", severity="info", message="no ROM patch")], 1.0)
         if context.rom_map is None:
+            if not patch_blocks(revision):
+                return self._judge(revision, [], None)
             return self.result([ValidationIssue(code="no_rom_map", severity="warning", message=NO_MAP)], 0.8)
+        return self._judge(revision, self._assemble_blocks(revision, context.rom_map), context.rom_map)
+
+    def _assemble_blocks(self, revision: SampleRevision, rom_map: RomMap) -> list[PatchWrites]:
+        return [assemble_patch(block.code, rom_map, self._asar) for block in patch_blocks(revision)]
+
+    def _judge(self, revision: SampleRevision, patches: list[PatchWrites], rom_map: RomMap | None) -> ValidationResult:
+        turn = len(revision.messages) - 1
+        if not patches or rom_map is None:
+            return self.result([ValidationIssue(code="no_patch", severity="info", message="no ROM patch")], 1.0)
         issues: list[ValidationIssue] = []
         checked = 0
-        for block_no, block in enumerate(blocks):
+        for block_no, patch in enumerate(patches):
             where = IssueLocation(turn=turn, block=block_no)
-            patch = assemble_patch(block.code, context.rom_map, self._asar)
             if not patch.ok:
                 issues.append(
                     ValidationIssue(
@@ -87,13 +103,17 @@ class RomPatch(ContextValidator):
                     )
                 )
                 continue
-            found = self._check(patch, context.rom_map, revision.answer)
+            found = self._check(patch, rom_map, revision.answer)
             checked += len(patch.vanilla_runs) + len(patch.expansion_runs)
             issues += [issue.model_copy(update={"location": where}) for issue in found]
         errors = sum(i.severity == "error" for i in issues)
         return self.result(issues, 1.0 - errors / max(1, checked), {"writes_checked": checked})
 
-    def _check(self, patch: PatchWrites, rom_map: RomMap, answer: str) -> list[ValidationIssue]:
+    def _check(
+        self, patch: PatchWrites, rom_map: RomMap, answer: str, collect: set[tuple[Entry, ...]] | None = None
+    ) -> list[ValidationIssue]:
+        """The issues of one assembled patch. With ``collect``, only gather the displaced instructions whose
+        original bytes the hooks' checks need (the batch assembles them all at once, then checks)."""
         issues: list[ValidationIssue] = []
         hack = rom_map.hack
         for run in patch.vanilla_runs:
@@ -161,7 +181,7 @@ class RomPatch(ContextValidator):
                         f"still run as code after the hook returns - pad with NOP up to {at(last.end)}",
                     )
                 )
-            issues += self._displaced(patch, rom_map, run, entries, answer)
+            issues += self._displaced(patch, rom_map, run, entries, answer, collect)
         for left, right in zip(patch.orgs, patch.orgs[1:], strict=False):
             if left != right and abs(left - right) < 4 and rom_map.in_vanilla_rom(left):
                 issues.append(
@@ -180,7 +200,13 @@ class RomPatch(ContextValidator):
         return issues
 
     def _displaced(
-        self, patch: PatchWrites, rom_map: RomMap, run: Run, entries: list[Entry], answer: str
+        self,
+        patch: PatchWrites,
+        rom_map: RomMap,
+        run: Run,
+        entries: list[Entry],
+        answer: str,
+        collect: set[tuple[Entry, ...]] | None = None,
     ) -> list[ValidationIssue]:
         """A JSL/JML/JSR/JMP written over vanilla code must re-run the instructions it displaces."""
         written = patch.read(run.start, run.size)
@@ -207,6 +233,9 @@ class RomPatch(ContextValidator):
                 return issues
         if rom_map.in_vanilla_rom(target) and not rom_map.hack.free(target):
             return issues  # a hook into vanilla code: the displaced code is not the patch's to re-run
+        if collect is not None:
+            collect.add(tuple(displaced))
+            return issues
         expected = _assemble_displaced(displaced, rom_map)
         if expected is None:
             return issues
@@ -235,21 +264,53 @@ def _assemble_displaced(displaced: list[Entry], rom_map: RomMap) -> bytes | None
     """The bytes of the displaced instructions as the game has them, assembled from the disassembly's text."""
     if not displaced:
         return b""
-    key = (rom_map.fingerprint, displaced[0].address, tuple(e.text for e in displaced))
+    key = _displaced_key(displaced, rom_map)
     if key not in _DISPLACED:
         _DISPLACED[key] = _assemble_original(displaced, rom_map)
     return _DISPLACED[key]
 
 
 _DISPLACED: dict[tuple[str, int, tuple[str, ...]], bytes | None] = {}  # hook sites recur: assemble each once
+_SLOT = 0x40  # bytes per displaced set when many are assembled together (a hook displaces a few instructions)
+
+
+def _displaced_key(displaced: Sequence[Entry], rom_map: RomMap) -> tuple[str, int, tuple[str, ...]]:
+    return rom_map.fingerprint, displaced[0].address, tuple(e.text for e in displaced)
+
+
+def _displaced_source(displaced: Sequence[Entry], at: int) -> list[str]:
+    """Lines that assemble ``displaced`` as if at their own address (``base``) but place the bytes at ``at``."""
+    return [f"org ${at:06X}", f"base ${displaced[0].address:06X}", *(e.text for e in displaced), "base off"]
+
+
+def _assemble_displaced_together(wanted: set[tuple[Entry, ...]], rom_map: RomMap) -> None:
+    """Every set of displaced instructions not yet known, in one Asar run: each in its own slot of a
+    scratch image. A run that fails (one text Asar cannot take) leaves them to be assembled one by one."""
+    todo = sorted(
+        (d for d in wanted if d and _displaced_key(d, rom_map) not in _DISPLACED),
+        key=lambda d: d[0].address,
+    )
+    if len(todo) < 2:
+        return
+    slots = [(0x008000 + (i * _SLOT) % 0x8000) | (i * _SLOT // 0x8000) << 16 for i in range(len(todo))]
+    lines = [line for d, at in zip(todo, slots, strict=True) for line in _displaced_source(d, at)]
+    source, _, _ = patch_source("\n".join(lines), rom_map)
+    banks = len(todo) * _SLOT // 0x8000 + 1
+    assembled = shared_asar().assemble(source, bytes(banks * _ONE_BANK))
+    if not assembled.ok:
+        return
+    for displaced, at in zip(todo, slots, strict=True):
+        offset = rom_offset(at)
+        size = displaced[-1].end - displaced[0].address
+        if size <= _SLOT:
+            _DISPLACED[_displaced_key(displaced, rom_map)] = assembled.rom[offset : offset + size]
 
 
 def _assemble_original(displaced: list[Entry], rom_map: RomMap) -> bytes | None:
     """Assembled as if at their address (``base``) but placed at the start of a one-bank image: the bytes
     are the same, and Asar reads and writes 32 KiB instead of the whole ROM."""
     start, end = displaced[0].address, displaced[-1].end
-    code = "\n".join(["org $008000", f"base ${start:06X}", *(e.text for e in displaced)])
-    source, _, _ = patch_source(code, rom_map)
+    source, _, _ = patch_source("\n".join(_displaced_source(displaced, 0x008000)), rom_map)
     assembled = shared_asar().assemble(source, bytes(_ONE_BANK))
     if not assembled.ok:
         return None
