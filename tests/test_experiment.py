@@ -227,3 +227,18 @@ def test_the_demo_verdict_says_what_was_measured_and_what_was_not():
     assert "budget is too small to measure" in nothing
     worse = verdict_sentence(_comparison((0.2, 0.1, 0.3), (0.0, -0.1, 0.1)))
     assert ": worse" in worse and "[yellow]" in worse
+
+
+def test_the_report_shows_each_seeds_mean_and_their_range():
+    from curation.resources.evals import CaseMetrics
+    from pipelines.experiment.report import _seed_spread
+
+    def run(values: list[float]) -> dict:
+        return {("gold", f"c{i}"): CaseMetrics(None, {"gold_nll": v}, False) for i, v in enumerate(values)}
+
+    keys = [("gold", "c0"), ("gold", "c1")]
+    spread = _seed_spread({"curated": [run([1.0, 2.0]), run([2.0, 3.0])], "diluted": [run([3.0, 3.0])]}, keys,
+                          ["curated", "diluted"])  # fmt: skip
+    assert spread["curated"]["gold_nll"] == {"per_seed": [1.5, 2.5], "range": 1.0}
+    assert "diluted" not in spread  # one seed: no spread to show
+    assert "diagnosis_first" not in spread["curated"]  # a metric no case has

@@ -18,7 +18,7 @@ from triforge.cli.common import (
     user_errors,
 )
 
-app = typer.Typer(no_args_is_help=True, help="Curated vs noisy: one adapter per snapshot, same budget, same evals.")
+app = typer.Typer(no_args_is_help=True, help="Curated vs diluted: one adapter per arm, same budget, same evals.")
 
 
 def _seeds(text: str) -> list[int]:
@@ -146,8 +146,9 @@ def run_command(
     include_contaminated: Annotated[bool, typer.Option(help="Count cases found in a training snapshot")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Train one LoRA adapter per snapshot with the same base, budget, seeds and config; evaluate each and the
-    base on the same cases; write report.json and report.html (per-metric intervals, loss curves, lineage)."""
+    """Train one LoRA adapter per arm (a snapshot, or a filter frozen as one) and seed with the same base,
+    budget and config; evaluate each and the base on the same cases (and --gold answers: gold_nll); write
+    report.json and report.html (per-metric intervals, loss curves, what each arm holds, seed spread)."""
     from pipelines.experiment.plan import ExperimentPlan
     from pipelines.experiment.run import (
         freeze_arms,
