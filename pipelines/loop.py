@@ -20,7 +20,6 @@ the service and a training run of hours never wait on the loop's lock.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -32,6 +31,7 @@ from curation.resources.experiments import Decisions, LoopStepRecord
 from curation.store import StoreLockedError
 from curation.workspace import Workspace
 from pipelines.base import PipelineStep, briefly
+from pipelines.review_channel import ReviewChannel
 from schemas.training import TrainConfig
 
 SNAPSHOT_FILTER = "status = approved and validation = passed and duplicate_of is null"
@@ -49,13 +49,12 @@ class LoopSettings:
     proposal_tokens: int = 512
     wait: bool = True
     poll_seconds: float = 30.0
-    review: str = "auto"  # argilla | store | auto (Argilla when the local stack is up)
     consensus: str = "unanimous"
     min_submitted: int = 1
     timeout_seconds: float | None = None
-    # Another Argilla server (labeling.argilla.client.ArgillaTarget), named by the entry point; None: the
-    # workspace's local stack.
-    argilla: Any = None
+    # Where experts review (the entry point opens it: Argilla when the stack is up); None: decisions are
+    # read from the store, made with `triforge samples mark / correct`.
+    channel: ReviewChannel | None = None
 
 
 # --- what each step hands on, stored as one JSON row in loop_steps ---------------------------------
@@ -163,53 +162,34 @@ class Propose(PipelineStep):
         return Proposed(model_ref, summary.batch_id, summary.ids, summary.valid, summary.failed)
 
 
-def review_client(workspace: Workspace, mode: str, target: Any = None) -> Any:
-    """The Argilla client when reviews go through Argilla (``target``, else the workspace's local stack),
-    None when they are read from the store."""
-    if mode == "store":
-        return None
-    from labeling.argilla.client import connect
-    from labeling.argilla.stack import LabelingStack
-
-    stack = LabelingStack(workspace.home)
-    if mode == "auto" and not (stack.credentials_file.exists() and stack.healthy()):
-        return None
-    return connect(stack, target=target)
-
-
 class ReviewPush(PipelineStep):
-    """Put a round's proposals in review: push them to Argilla (experts also correct the ones that fail
-    validation) when a client is given, and mark the still-proposed ones ``in_review``."""
+    """Put a round's proposals in review: send them to the review channel (experts also correct the ones
+    that fail validation) when there is one, and mark the still-proposed ones ``in_review``."""
 
     name = "review-push"
 
-    def run(self, round_no: int, ids: list[str], client: Any, *, min_submitted: int = 1) -> None:
-        where = f"id in ({', '.join(json.dumps(i) for i in ids)})" if ids else None
+    def run(self, round_no: int, ids: list[str], channel: ReviewChannel | None, *, min_submitted: int = 1) -> None:
         with briefly(self.workspace) as ws:
-            if client is not None and where:
-                from labeling.argilla.push import push
-
-                push(ws, client, where=where, min_submitted=min_submitted)
+            if channel is not None and ids:
+                channel.push(ws, ids, min_submitted=min_submitted)
             undecided = ws.experiments.with_status(ids, "proposed")
             if undecided:
                 ws.samples.set_status(undecided, "in_review", actor="loop", reason=f"round {round_no}")
 
 
 class ReviewPull(PipelineStep):
-    """Read where a round's proposals stand: pull Argilla's responses first when a client is given.
+    """Read where a round's proposals stand: pull the review channel's responses first when there is one.
     Returns None while another process holds the store (an expert's ``samples mark``, the service)."""
 
     name = "review-pull"
 
     def run(
-        self, ids: list[str], client: Any, *, consensus: str = "unanimous", min_submitted: int = 1
+        self, ids: list[str], channel: ReviewChannel | None, *, consensus: str = "unanimous", min_submitted: int = 1
     ) -> Decisions | None:
         try:
-            if client is not None:
-                from labeling.argilla.pull import pull
-
+            if channel is not None:
                 with briefly(self.workspace) as ws:
-                    pull(ws, client, rule=consensus, min_submitted=min_submitted, ids=ids)
+                    channel.pull(ws, ids, rule=consensus, min_submitted=min_submitted)
             with briefly(self.workspace, read_only=True) as ws:
                 return ws.experiments.decisions(ids)
         except StoreLockedError:
@@ -348,15 +328,15 @@ def _await_reviews(
     workspace: Workspace, ledger: RoundLedger, settings: LoopSettings, ids: list[str], say: Say
 ) -> Reviewed | None:
     """Put the proposals in review once; return their decisions when all are decided, else None (waiting)."""
-    client = review_client(workspace, settings.review, settings.argilla)
-    ReviewPush(workspace).run(ledger.round, ids, client, min_submitted=settings.min_submitted)
+    channel = settings.channel
+    ReviewPush(workspace).run(ledger.round, ids, channel, min_submitted=settings.min_submitted)
     pull = ReviewPull(workspace)
     deadline = time.monotonic() + settings.timeout_seconds if settings.timeout_seconds else None
-    where_to = "in Argilla (triforge labeling status)" if client is not None else "(triforge samples mark / correct)"
+    where_to = channel.where if channel is not None else "(triforge samples mark / correct)"
     while True:
-        decisions = pull.run(ids, client, consensus=settings.consensus, min_submitted=settings.min_submitted)
+        decisions = pull.run(ids, channel, consensus=settings.consensus, min_submitted=settings.min_submitted)
         if decisions is not None and decisions.open == 0:
-            return Reviewed(decisions.counts, "argilla" if client is not None else "store")
+            return Reviewed(decisions.counts, channel.name if channel is not None else "store")
         if decisions is not None and (not settings.wait or (deadline and time.monotonic() > deadline)):
             say(f"round {ledger.round}: {decisions.open} of {len(ids)} proposals await review {where_to}")
             ledger.save("review", "waiting", {"open": decisions.open, "decisions": decisions.counts})

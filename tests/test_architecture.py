@@ -1,4 +1,4 @@
-"""The layer contracts hold, and they are not decoration: without the recorded exceptions they break."""
+"""The layer contracts hold, and they are not decoration: an arrow that points up breaks them."""
 
 from __future__ import annotations
 
@@ -21,12 +21,17 @@ def test_every_import_respects_the_layers():
 
 
 def test_an_upward_import_breaks_the_contract(tmp_path):
-    config = tmp_path / "strict.ini"
+    """Swap two layers: every pipeline's import of curation then points up, and the check fails naming it."""
+    config = tmp_path / "swapped.ini"
     text = (REPO / ".importlinter").read_text()
-    config.write_text(text.split("ignore_imports =")[0])  # the same layers, without the recorded exceptions
+    assert "ignore_imports" not in text  # no recorded exceptions: every arrow points down
+    swapped = text.replace("    pipelines\n    generators | trainer\n    curation\n",
+                           "    curation\n    generators | trainer\n    pipelines\n")  # fmt: skip
+    assert swapped != text
+    config.write_text(swapped)
     result = _lint(config)
     assert result.returncode != 0
-    assert "pipelines is not allowed to import labeling" in " ".join(result.stdout.split())
+    assert "pipelines is not allowed to import curation" in " ".join(result.stdout.split())
 
 
 def test_lint_imports_is_installed():

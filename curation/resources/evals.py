@@ -11,13 +11,38 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from curation.errors import Conflict, NotFound
 from curation.resources import Resource
+from schemas.training import CaseScore, EvalCase
 
-if TYPE_CHECKING:
-    from trainer.evaluation.runner import EvalReport
+
+class ScoredCase(Protocol):
+    """What the store keeps of one scored case (``trainer.evaluation``'s ``CaseResult`` is one)."""
+
+    case: EvalCase
+    response: str
+    scores: dict[str, CaseScore]
+    metrics: dict[str, float | None]
+    findings: dict[str, list[str]]
+    contaminated: bool
+
+
+class RecordableRun(Protocol):
+    """What the store keeps of an eval run (``trainer.evaluation``'s ``EvalReport`` is one): declared here,
+    so the store needs nothing from the layer above it."""
+
+    id: str
+    model: str
+    training_run_id: str | None
+    suite_file: str
+    suite_sha256: str
+    generation: dict[str, Any]
+    created_at: datetime
+    results: list[Any]  # ScoredCase each; list[ScoredCase] would make list invariance reject CaseResult
+
+    def summary(self) -> dict[str, Any]: ...
 
 CaseKey = tuple[str, str]
 RESULT_COLUMNS = (
@@ -63,7 +88,7 @@ class CaseMetrics:
 
 
 class Evals(Resource):
-    def record(self, report: EvalReport) -> None:
+    def record(self, report: RecordableRun) -> None:
         """Store a run and its cases in one transaction (contamination flags are set by the caller)."""
         with self.store.transaction() as con:
             con.execute(

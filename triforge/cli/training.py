@@ -489,19 +489,20 @@ def loop_command(
         wait=wait,
         poll_seconds=poll,
         timeout_seconds=timeout,
-        review=review,
         consensus=consensus,
         min_submitted=min_submitted,
     )
     if review not in ("argilla", "store", "auto"):
         raise typer.BadParameter("argilla, store or auto", param_hint="--review")
-    if review != "store":
-        from labeling.argilla.client import ArgillaTarget
-
-        settings.argilla = ArgillaTarget.from_environ()  # the entry point names another server, if any
     say = (lambda text: None) if as_json else (lambda text: err_console.print(text, highlight=False))
     outcomes = []
     with open_workspace() as workspace:
+        if review != "store":
+            from labeling.argilla.channel import open_channel
+            from labeling.argilla.client import ArgillaTarget
+
+            # Another server when the environment names one, else the workspace's local stack.
+            settings.channel = open_channel(workspace, review, ArgillaTarget.from_environ())
         for _ in range(rounds):
             outcome = run_round(workspace, settings, say=say)
             outcomes.append(outcome)
