@@ -92,7 +92,9 @@ def test_an_experiment_resumes_after_a_crash_and_reports_every_metric(arms, tiny
     assert run["metrics"]["steps"] == 2 and len(run["losses"]) == 2 and run["metrics"]["loss_start"] > 0
 
     html = Path(report["report_files"][1]).read_text()
-    assert html.count("<svg") == len(report["metrics"]) + 1  # a bar chart per metric and the loss curves
+    measured = [m for m in report["metrics"] if any(report["models"][x][m]["n"] for x in report["models"])]
+    assert html.count("<svg") == len(measured) + 1  # a bar chart per measured metric and the loss curves
+    assert len(measured) < len(report["metrics"]) and "No case measures" in html
     assert "noisy - base" in html and "curated - noisy" in html and lineage["noisy"]["snapshot"]["id"] in html
 
     # Everything is done: a third run trains and evaluates nothing, and the report can be rebuilt alone.

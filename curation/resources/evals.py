@@ -44,6 +44,7 @@ class RecordableRun(Protocol):
 
     def summary(self) -> dict[str, Any]: ...
 
+
 CaseKey = tuple[str, str]
 RESULT_COLUMNS = (
     "eval_run_id", "suite", "case_name", "category", "response", "substring_score", "substring_passed",

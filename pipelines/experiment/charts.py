@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Any
 
@@ -13,18 +14,21 @@ PALETTE = ("#6b7280", "#2563eb", "#dc2626", "#16a34a", "#9333ea", "#d97706")
 def bar_chart(
     models: dict[str, dict[str, dict[str, Any]]], metric: str, *, width: int = 360, height: int = 180
 ) -> Markup:
-    """One bar per model (mean, 0..1) with its 95% interval as an error bar."""
+    """One bar per model (its mean) with its 95% interval as an error bar. Rates and scores sit on 0..1; a
+    metric past 1 (``gold_nll``, in nats) gets an axis up to its largest interval, rounded up."""
     labels = list(models)
     left, bottom, top = 36, 28, 10
     plot_h = height - bottom - top
     slot = (width - left - 10) / max(1, len(labels))
+    highs = [m[metric]["high"] for m in models.values() if m[metric]["n"] and m[metric]["high"] == m[metric]["high"]]
+    scale = max(1.0, math.ceil(max(highs, default=1.0)))
 
     def y(v: float) -> float:
-        return top + plot_h * (1 - max(0.0, min(1.0, v)))
+        return top + plot_h * (1 - max(0.0, min(scale, v)) / scale)
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
              f'aria-label="{escape(metric)} by model">']  # fmt: skip
-    for tick in (0.0, 0.5, 1.0):
+    for tick in (0.0, scale / 2, scale):
         parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#e5e7eb"/>')
         parts.append(f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" font-size="10" text-anchor="end">{tick:.1f}</text>')
     for i, label in enumerate(labels):

@@ -41,7 +41,10 @@ def print_report(report: dict[str, Any]) -> None:
         table.add_column(model, justify="right")
     for c in comparisons:
         table.add_column(f"{c['b']} - {c['a']}", justify="right")
+    unmeasured = [m for m in report["metrics"] if not any(report["models"][x][m]["n"] for x in models)]
     for metric in report["metrics"]:
+        if metric in unmeasured:
+            continue
         cells = []
         for model in models:
             m = report["models"][model][metric]
@@ -56,6 +59,8 @@ def print_report(report: dict[str, Any]) -> None:
             )
         table.add_row(metric, *cells)
     console.print(table)
+    if unmeasured:
+        console.print(f"[dim]no case measures {', '.join(unmeasured)} in this experiment[/]")
     rows = []
     for arm in report["arms"]:
         for run in arm["runs"]:
