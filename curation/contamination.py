@@ -32,7 +32,10 @@ SHINGLE = 3
 
 
 @dataclass(frozen=True)
-class EvalCase:
+class PromptCase:
+    """An eval case as the leak check sees it: which file, which case, its prompt (the scored case, with
+    keywords and metrics, is ``schemas.training.PromptCase``)."""
+
     file: str
     case_id: str
     prompt: str
@@ -74,7 +77,7 @@ class ContaminationReport:
         }
 
 
-def load_eval_cases(path: Path) -> list[EvalCase]:
+def load_eval_cases(path: Path) -> list[PromptCase]:
     """Read eval cases from the field's formats; raises StoreError naming the file and line."""
     path = Path(path)
     if not path.is_file():
@@ -111,7 +114,7 @@ def load_eval_cases(path: Path) -> list[EvalCase]:
             prompt = _benchmark_prompt(path, fallback_id, row)
         if not isinstance(prompt, str) or not prompt.strip():
             raise StoreError(f"{path}: case {fallback_id} has no prompt/query text")
-        cases.append(EvalCase(path.name, str(row.get("id") or fallback_id), prompt))
+        cases.append(PromptCase(path.name, str(row.get("id") or fallback_id), prompt))
     return cases
 
 
@@ -139,7 +142,7 @@ def _shingles(text: str) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
 
 
-def find_leaks(store: Store, snapshot_id: str, cases: list[EvalCase], *, threshold: float = 0.6) -> list[Leak]:
+def find_leaks(store: Store, snapshot_id: str, cases: list[PromptCase], *, threshold: float = 0.6) -> list[Leak]:
     """Every (eval case, training sample) pair of a snapshot that leaks, exact or near."""
     prompts: dict[str, str] = {}
     for rid, rev in stored_members(store, snapshot_id):
@@ -201,7 +204,7 @@ def check_contamination(
 def check_cases(
     store: Store,
     snapshot_ref: str,
-    cases: list[EvalCase],
+    cases: list[PromptCase],
     sources: list[str],
     *,
     threshold: float = 0.6,

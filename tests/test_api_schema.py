@@ -26,7 +26,7 @@ from curation.importers import import_file
 from curation.resources.keys import ROLES
 from curation.workspace import Workspace
 from labeling.api import ServiceSettings, create_app, patterns
-from labeling.api.resources import Role, SampleStatus
+from labeling.api.curator_models import Role, SampleStatus
 from labeling.api.service import SubmissionService
 from schemas.sample import SAMPLE_STATUSES
 

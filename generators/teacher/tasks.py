@@ -10,7 +10,7 @@ from generators.quest_templates import QUEST_TYPES
 # The bug kinds teacher prompts ask for: bug_injection version 1's case names, frozen here because a
 # teacher batch is identified by its tasks - deriving them from bug_injection's templates (version 2
 # has 62) would change every batch id and stop unfinished batches from resuming.
-BUG_CATEGORIES = (
+TEACHER_BUG_CASES = (
     "mode_mismatch",
     "missing_sep",
     "stack_imbalance",
@@ -59,7 +59,7 @@ def draw_tasks(
         quest_turn = "quest_implementation" in kinds and ("debug_dialogue" not in kinds or i % 4 == 3)
         kind = "quest_implementation" if quest_turn else "debug_dialogue"
         if kind == "debug_dialogue":
-            category = BUG_CATEGORIES[(i + seed) % len(BUG_CATEGORIES)]
+            category = TEACHER_BUG_CASES[(i + seed) % len(TEACHER_BUG_CASES)]
         else:
             category = sorted(QUEST_TYPES)[rng.randrange(len(QUEST_TYPES))]
         tasks.append(TeacherTask(i, kind, category, IDIOMS[rng.randrange(len(IDIOMS))]))

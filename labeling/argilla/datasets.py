@@ -45,10 +45,10 @@ def known_categories(store: Any) -> list[str]:
     and aliases), quest types, and any other category in the store. Argilla cannot add labels to a
     published question, so a dataset gets the whole list when it is made."""
     from curation.workspace import as_workspace
-    from generators.teacher.tasks import BUG_CATEGORIES  # bug_injection v1's case names, in older data
+    from generators.teacher.tasks import TEACHER_BUG_CASES  # bug_injection v1's case names, in older data
     from schemas.taxonomy import review_labels
 
-    return review_labels([*BUG_CATEGORIES, *as_workspace(store).reviews.stored_categories()])
+    return review_labels([*TEACHER_BUG_CASES, *as_workspace(store).reviews.stored_categories()])
 
 
 def category_labels(dataset: Any) -> set[str]:

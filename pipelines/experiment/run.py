@@ -157,8 +157,7 @@ def freeze_gold(workspace: Workspace, name: str, spec: str, *, dropping_overlap_
 def gold_overlap(workspace: Workspace, gold: list[GoldCase], arms: list[Arm]) -> dict[str, str]:
     """The gold cases whose prompt an arm's snapshot holds, exactly or nearly (the check ``triforge
     contamination`` runs for eval suites): case name -> the first such arm's label."""
-    from curation.contamination import EvalCase as PromptCase
-    from curation.contamination import find_leaks
+    from curation.contamination import PromptCase, find_leaks
 
     prompts = [PromptCase(GOLD_SUITE, case.name, case.prompt) for case in gold]
     found: dict[str, str] = {}

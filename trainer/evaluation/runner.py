@@ -185,8 +185,7 @@ def generate_responses(
 
 def mark_contaminated(workspace: Workspace, results: list[CaseResult], snapshot_ids: list[str]) -> int:
     """Flag the cases whose prompt is in any of these snapshots' training prompts; returns how many."""
-    from curation.contamination import EvalCase as PromptCase
-    from curation.contamination import find_leaks
+    from curation.contamination import PromptCase, find_leaks
 
     prompts = [PromptCase(r.case.suite, r.case.name, r.case.prompt) for r in results]
     store = workspace.store

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request
 
+from labeling.api.curator_models import KeyCreated, KeyIn, KeyOut
 from labeling.api.deps import Admin, service
 from labeling.api.errors import AUTHENTICATED, WITH_BODY, responses
 from labeling.api.patterns import KEY_ID
-from labeling.api.resources import KeyCreated, KeyIn, KeyOut
 from labeling.api.strict_json import StrictJSONRoute
 
 router = APIRouter(tags=["admin"], route_class=StrictJSONRoute)

@@ -6,10 +6,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import PlainTextResponse
 
+from labeling.api.curator_models import ContaminationIn, ContaminationOut, DedupRunOut
 from labeling.api.deps import Curator, service
 from labeling.api.errors import AUTHENTICATED, WITH_BODY, responses
 from labeling.api.patterns import DEDUP_RUN
-from labeling.api.resources import ContaminationIn, ContaminationOut, DedupRunOut
 from labeling.api.strict_json import StrictJSONRoute
 
 router = APIRouter(tags=["reports"], route_class=StrictJSONRoute)
@@ -57,10 +57,10 @@ def dedup_report(
     responses=responses(*AUTHENTICATED, 404, 409, *WITH_BODY),
 )
 def contamination(body: ContaminationIn, request: Request, _: Curator) -> Any:
-    from curation.contamination import EvalCase, check_cases
+    from curation.contamination import PromptCase, check_cases
 
     # The cases are checked as they arrived: no file is written, so no server path can reach an answer.
-    cases = [EvalCase(REQUEST_SOURCE, case.id, case.prompt) for case in body.evals]
+    cases = [PromptCase(REQUEST_SOURCE, case.id, case.prompt) for case in body.evals]
     svc = service(request)
     with svc.lock:
         report = check_cases(svc.workspace.store, body.snapshot, cases, [REQUEST_SOURCE], threshold=body.threshold)

@@ -11,10 +11,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from curation.resources.keys import ApiKey
-from labeling.api.deps import Curator, service
-from labeling.api.errors import AUTHENTICATED, WITH_BODY, responses
-from labeling.api.patterns import SAMPLE_ID, WHERE, WHERE_MAX_LENGTH
-from labeling.api.resources import (
+from labeling.api.curator_models import (
     CorrectionIn,
     CorrectionOut,
     SampleOut,
@@ -23,6 +20,9 @@ from labeling.api.resources import (
     StatusChangeOut,
     Where,
 )
+from labeling.api.deps import Curator, service
+from labeling.api.errors import AUTHENTICATED, WITH_BODY, responses
+from labeling.api.patterns import SAMPLE_ID, WHERE, WHERE_MAX_LENGTH
 from labeling.api.settings import ServiceSettings
 from labeling.api.strict_json import StrictJSONRoute
 

@@ -9,10 +9,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from labeling.api.curator_models import SnapshotDiffOut, SnapshotIn, SnapshotOut
 from labeling.api.deps import Curator, service
 from labeling.api.errors import AUTHENTICATED, WITH_BODY, responses
 from labeling.api.patterns import SNAPSHOT_REF
-from labeling.api.resources import SnapshotDiffOut, SnapshotIn, SnapshotOut
 from labeling.api.strict_json import StrictJSONRoute
 
 router = APIRouter(tags=["snapshots"], route_class=StrictJSONRoute)
