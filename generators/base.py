@@ -71,9 +71,25 @@ def register(generator: Generator) -> Generator:
     return generator
 
 
-def get_generator(name: str) -> Generator:
-    from generators import bug_injection, quest_templates  # noqa: F401 - they register themselves
+# Modules of this package that are not proposers: everything else is imported once so it registers itself.
+_NOT_PROPOSERS = frozenset({"base", "draw", "vocabulary", "teacher"})
 
+
+def load_builtin() -> None:
+    """Import every proposer package under ``generators/`` (each ends in ``register(...)``): a new proposer
+    is one new package, found here without this module naming it (the teacher has its own entry point)."""
+    import importlib
+    import pkgutil
+
+    import generators
+
+    for module in pkgutil.iter_modules(generators.__path__):
+        if module.name not in _NOT_PROPOSERS:
+            importlib.import_module(f"generators.{module.name}")
+
+
+def get_generator(name: str) -> Generator:
+    load_builtin()
     if name not in REGISTRY:
         raise KeyError(f"unknown generator {name!r}; known: {', '.join(sorted(REGISTRY))}")
     return REGISTRY[name]
