@@ -15,10 +15,12 @@ from triforge.cli import dedup, experiment, labeling, propose, reviewers, rommap
 from triforge.cli.classify import classify_command
 from triforge.cli.common import set_home
 from triforge.cli.demo import demo_command
+from triforge.cli.evaluating import eval_app
 from triforge.cli.exporting import export_command
 from triforge.cli.generate import generate_command
 from triforge.cli.importing import import_command
-from triforge.cli.training import eval_app, lineage_command, loop_command, serve_model_command, train_command
+from triforge.cli.loop import loop_command
+from triforge.cli.training import lineage_command, serve_model_command, train_command
 from triforge.cli.validating import validate_command
 
 app = typer.Typer(
