@@ -122,3 +122,23 @@ def test_the_docs_list_exactly_the_tables_the_migrations_create(tmp_path):
     section = reference[reference.index("## The store") :].split("and the view")[0]
     with Store(tmp_path / "triforge.duckdb") as store:
         assert set(re.findall(r"`([a-z_]+)`", section)) == set(store.tables())
+
+
+def test_the_current_schema_page_is_what_the_migrations_make():
+    """``curation/migrations/schema.sql`` is generated; a migration added without regenerating it fails here."""
+    from curation.migrations import SCHEMA_FILE, current_schema
+
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == current_schema(), (
+        "schema.sql is out of date: run `python -m curation.migrations`"
+    )
+
+
+def test_every_migration_is_a_numbered_sql_file_with_its_description(tmp_path):
+    from curation.migrations import FOLDER, load_migrations
+
+    files = sorted(p.name for p in FOLDER.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(files) + 1))
+    assert all(m.description and "\n" not in m.description for m in MIGRATIONS)
+    (tmp_path / "0001_first.sql").write_text("CREATE TABLE a (x INTEGER);\n")
+    with pytest.raises(SchemaError, match="first line must be"):
+        load_migrations(tmp_path)
