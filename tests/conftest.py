@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +12,6 @@ from curation.paths import field_data_dir
 from curation.store import Store
 
 # The console script of the environment running the tests, for tests that need a real process to kill.
-TRIFORGE = str(Path(sys.executable).with_name("triforge"))
 
 FIELD = field_data_dir()
 
@@ -170,18 +167,3 @@ def smollm2_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("smollm2-home")
     resolve_base_model("smollm2", home)
     return home
-
-
-def write_jsonl(path: Path, rows: list[object]) -> Path:
-    """Rows that are str are written verbatim (for malformed lines); others as JSON."""
-    with open(path, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write((row if isinstance(row, str) else json.dumps(row)) + "\n")
-    return path
-
-
-def chat_row(question: str, answer: str, **extra: object) -> dict[str, object]:
-    return {
-        "messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}],
-        **extra,
-    }

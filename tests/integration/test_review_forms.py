@@ -13,9 +13,8 @@ from typer.testing import CliRunner
 
 from curation.store import Store
 from curation.workspace import Workspace
-from tests.conftest import TRIFORGE, chat_row, write_jsonl
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
-from tests.test_review import NO_STACK
+from tests.factories import NO_STACK, TRIFORGE, chat_row, write_jsonl
 from triforge.cli import app
 
 

@@ -1,14 +1,13 @@
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from curation.migrations import MIGRATIONS, Migration, SchemaError
 from curation.store import Store, StoreLockedError
-from tests.conftest import chat_row, write_jsonl
+from tests.factories import REPO, chat_row, write_jsonl
 
 
 def test_new_store_records_every_migration(home):
@@ -118,7 +117,7 @@ def test_nested_transactions_land_together_or_not_at_all(home):
 def test_the_docs_list_exactly_the_tables_the_migrations_create(tmp_path):
     import re
 
-    reference = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    reference = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
     section = reference[reference.index("## The store") :].split("and the view")[0]
     with Store(tmp_path / "triforge.duckdb") as store:
         assert set(re.findall(r"`([a-z_]+)`", section)) == set(store.tables())

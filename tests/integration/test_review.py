@@ -18,14 +18,10 @@ from curation.store import Store
 from curation.workspace import Workspace
 from labeling.argilla.stack import LabelingStack, argilla_venv
 from pipelines.generate import run_generator
-from tests.conftest import TRIFORGE, chat_row, write_jsonl
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
+from tests.factories import NO_STACK, TRIFORGE, chat_row, write_jsonl
 from tests.local_http import free_port, serve_in_thread
 from triforge.cli import app
-
-NO_STACK = pytest.mark.skipif(
-    not (argilla_venv() / "bin" / "noida-db").exists(), reason="the Argilla venv is built by `make setup`"
-)
 
 
 def _annotator(client, creds, name: str) -> dict[str, str]:

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from curation.dedup.run import DedupConfig, run_dedup
 from curation.importers import import_files
 from curation.store import Store
-from tests.conftest import chat_row, write_jsonl
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
+from tests.factories import chat_row, write_jsonl
 from triforge.cli import app
 
 pytest.importorskip("ray", reason="the distributed extra is not installed")

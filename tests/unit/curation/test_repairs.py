@@ -17,7 +17,7 @@ from curation.store import Store
 from curation.validators.diagnosis_first import DiagnosisFirst
 from curation.validators.runner import validate_samples
 from curation.validators.terminology import Terminology
-from tests.conftest import chat_row, write_jsonl
+from tests.factories import chat_row, write_jsonl
 from tests.local_http import serve_in_thread
 from triforge.cli import app
 
@@ -214,7 +214,7 @@ def _propose(*args: str) -> dict:
 
 
 def test_a_teacher_rewrites_what_restructuring_cannot_and_only_a_rewrite_keeping_the_code_is_written(home, tmp_path):
-    from tests.test_teacher import PaidApiStandIn
+    from tests.factories import PaidApiStandIn
 
     _carry_home(home, tmp_path)
     stand_in = PaidApiStandIn(["429"], reply=_scripted_reply)
@@ -283,7 +283,7 @@ def test_a_teacher_rewrites_what_restructuring_cannot_and_only_a_rewrite_keeping
 
 
 def test_a_fatal_endpoint_error_stops_the_run_and_the_same_command_resumes(home, tmp_path):
-    from tests.test_teacher import PaidApiStandIn
+    from tests.factories import PaidApiStandIn
 
     _carry_home(home, tmp_path)
     stand_in = PaidApiStandIn(["401"], reply=_scripted_reply)

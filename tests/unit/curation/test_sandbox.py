@@ -28,8 +28,8 @@ from curation.validators.sandbox import (
 from curation.workspace import Workspace
 from labeling.api import create_app
 from labeling.api.service import SubmissionService
-from tests.conftest import TRIFORGE, chat_row, write_jsonl
 from tests.dialogues import GOOD_QUESTION
+from tests.factories import TRIFORGE, chat_row, write_jsonl
 from triforge.cli import app
 
 SECRET = "TF-SECRET-7d1e admin key"

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from curation.workspace import Workspace
 from pipelines.generate import run_generator
 from pipelines.loop import Proposed, Reviewed, RoundLedger
-from tests.conftest import TRIFORGE
 from tests.dialogues import GOOD_ANSWER
+from tests.factories import TRIFORGE
 from triforge.cli import app
 
 

@@ -12,19 +12,9 @@ from curation.dedup.normalize import NormalizeOptions, conversation_text, normal
 from curation.dedup.run import DedupConfig, index_dir, run_dedup
 from curation.importers import import_file, import_files
 from curation.samples import count_samples, set_status
-from tests.conftest import chat_row, write_jsonl
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
+from tests.factories import PARAPHRASE_A, PARAPHRASE_A2, PARAPHRASE_Q, chat_row, write_jsonl
 from triforge.cli import app
-
-PARAPHRASE_Q = "Why does my routine leave the accumulator in the wrong size after it returns?"
-PARAPHRASE_A = (
-    "The subroutine executes REP #$20 and never sets the accumulator back to 8-bit before RTS, "
-    "so the caller keeps running with a 16-bit A and misreads its immediates."
-)
-PARAPHRASE_A2 = (
-    "Your routine runs REP #$20 and returns with RTS without switching A back to 8-bit, "
-    "so the calling code continues with a 16-bit accumulator and decodes immediates wrongly."
-)
 
 
 def _id_of(store, needle):

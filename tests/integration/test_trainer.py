@@ -13,7 +13,7 @@ from curation.importers import import_files
 from curation.workspace import Workspace
 from pipelines.generate import run_generator
 from schemas import Kind
-from tests.conftest import chat_row, write_jsonl
+from tests.factories import chat_row, write_jsonl
 from triforge.cli import app
 
 

@@ -16,6 +16,7 @@ from curation.validators import REGISTRY, context_validators, load_builtin
 from curation.validators.base import ValidationContext
 from schemas.sample import Kind, SampleRevision
 from tests.dialogues import revision
+from tests.factories import REPO
 from triforge.cli import app
 
 FIXTURE_REGISTERS = "JOY1L = $004218\nHDMAEN = $00420C\n"
@@ -251,7 +252,7 @@ def test_rebuilding_the_map_reopens_only_the_verdicts_that_depend_on_it(home, us
 
 
 def test_the_example_hack_file_reads(tmp_path):
-    example = Path(__file__).resolve().parents[1] / "docs" / "examples" / "hack.toml"
+    example = REPO / "docs" / "examples" / "hack.toml"
     claims = read_hack_file(example)
     assert claims.name and claims.free_space and claims.sram and claims.sram_claim(claims.sram[0].address)
 

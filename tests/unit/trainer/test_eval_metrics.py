@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from curation.eval_suites import load_suite_file
 from curation.store import StoreError
 from schemas.training import EvalCase
-from tests.conftest import chat_row, write_jsonl
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
+from tests.factories import chat_row, write_jsonl
 from trainer.evaluation.scorers import score_cases, summarise
 from trainer.evaluation.stats import NO_CHANGE, bootstrap_mean, paired_bootstrap
 from triforge.cli import app

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from curation.workspace import Workspace
 from labeling.api import create_app
 from schemas.json_input import MAX_DEPTH, JSONInputError, loads_strict
-from tests.conftest import TRIFORGE, chat_row, write_jsonl
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
+from tests.factories import TRIFORGE, chat_row, write_jsonl
 from triforge.cli import app
 
 # (name, JSON text, what the error says) - each a row, a request body or a batch line.

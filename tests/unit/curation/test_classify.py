@@ -28,7 +28,7 @@ from curation.filters import ENUM_VALUES, PREDICTED_TASKS, FilterError
 from curation.importers import import_files
 from curation.samples import count_samples
 from curation.store import Store
-from tests.conftest import write_jsonl
+from tests.factories import write_jsonl
 from triforge.cli import app
 
 CATEGORIES = (

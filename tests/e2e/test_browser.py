@@ -29,8 +29,8 @@ from typer.testing import CliRunner
 
 from curation.workspace import Workspace
 from labeling.argilla.stack import argilla_venv
-from tests.conftest import chat_row, write_jsonl
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
+from tests.factories import chat_row, write_jsonl
 from triforge.cli import app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

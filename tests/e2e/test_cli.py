@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import chat_row, write_jsonl
+from tests.factories import chat_row, write_jsonl
 from triforge.cli import app
 
 runner = CliRunner()
@@ -112,7 +112,7 @@ def test_samples_stats_snapshot_and_export_round_trip(home, field_files, tmp_pat
 def test_demo_runs_end_to_end_through_the_installed_entry_point(tmp_path, field_dir):
     env = {**os.environ, "TRIFORGE_HOME": str(tmp_path / "home"), "TRIFORGE_FIELD_DATA": str(field_dir)}
     exe = Path(sys.executable).with_name("triforge")
-    # The training half (real SmolLM2 LoRA steps, minutes on 2 cores) is covered by tests/test_trainer.py.
+    # The training half (real SmolLM2 LoRA steps, minutes on 2 cores) is covered by tests/integration/test_trainer.py.
     for _ in range(2):  # idempotent: the second run imports nothing new and reuses the snapshot
         proc = subprocess.run([str(exe), "demo", "--no-train"], env=env, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr

@@ -10,7 +10,7 @@ from curation.export import export_snapshot
 from curation.importers import import_file, import_files
 from curation.snapshots import create_snapshot
 from curation.store import StoreError
-from tests.conftest import chat_row, write_jsonl
+from tests.factories import chat_row, write_jsonl
 from triforge.cli import app
 
 EVAL_FILES = (

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
-import threading
 import time
-from collections.abc import Callable
 
 import pytest
 from fastapi import FastAPI, Request
@@ -19,52 +16,9 @@ from fastapi.responses import JSONResponse
 from typer.testing import CliRunner
 
 from curation.store import Store
-from tests.conftest import TRIFORGE
-from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
-from tests.local_http import chat_completion, serve_in_thread
+from tests.factories import TRIFORGE, PaidApiStandIn, good_teacher_reply
+from tests.local_http import serve_in_thread
 from triforge.cli import app
-
-
-def _good_reply(prompt: str) -> str:
-    """A usable teacher reply, made distinct per task by quoting the task's category words."""
-    topic = re.search(r"about an? (.+?) bug|one \"(\w+)\" quest", prompt)
-    words = next(g for g in topic.groups() if g) if topic else "routine"
-    return json.dumps({"question": f"{GOOD_QUESTION}\n(Seen while testing {words}.)", "answer": GOOD_ANSWER})
-
-
-class PaidApiStandIn:
-    """An OpenAI-compatible endpoint scripted with a hosted API's failure modes: 429 with Retry-After,
-    a 500, a first reply that is not JSON (so the repair path runs), and an optional stall. ``reply``
-    turns the request's user prompt into the text an "ok" step answers (default: a teacher dialogue)."""
-
-    def __init__(self, script: list[str] | None = None, reply: Callable[[str], str] | None = None) -> None:
-        self.script = list(script or [])
-        self.reply = reply or _good_reply
-        self.calls: list[dict] = []
-        self.stall_after: int | None = None
-        self.app = FastAPI()
-        self.lock = threading.Lock()
-
-        @self.app.post("/v1/chat/completions")
-        async def complete(request: Request):
-            body = await request.json()
-            with self.lock:
-                self.calls.append(body)
-                step = self.script.pop(0) if self.script else "ok"
-                stall = self.stall_after is not None and len(self.calls) > self.stall_after
-            if stall:
-                time.sleep(60)
-            if step == "429":
-                return JSONResponse({"error": {"message": "slow down"}}, status_code=429, headers={"Retry-After": "0"})
-            if step == "500":
-                return JSONResponse({"error": {"message": "boom"}}, status_code=500)
-            if step == "401":
-                return JSONResponse({"error": {"message": "bad key"}}, status_code=401)
-            if step == "400":
-                return JSONResponse({"error": {"message": "context length exceeded"}}, status_code=400)
-            prompt = body["messages"][1]["content"]
-            text = "Sure! Here is a dialogue about it." if step == "prose" else self.reply(prompt)
-            return chat_completion(body["model"], text, 100, 50)
 
 
 def _generate(*args: str) -> dict:
@@ -176,7 +130,10 @@ class GeminiStandIn:
             prompt = body["contents"][0]["parts"][0]["text"]
             return {
                 "candidates": [
-                    {"content": {"role": "model", "parts": [{"text": _good_reply(prompt)}]}, "finishReason": "STOP"}
+                    {
+                        "content": {"role": "model", "parts": [{"text": good_teacher_reply(prompt)}]},
+                        "finishReason": "STOP",
+                    }
                 ],
                 "usageMetadata": {"promptTokenCount": 80, "candidatesTokenCount": 40, "totalTokenCount": 120},
                 "modelVersion": model,
