@@ -32,7 +32,7 @@ WHERE_MAX_LENGTH = 2000
 # ``predicted.<task>`` (triforge classify): the enum tasks are in ENUM_VALUES, the category is text,
 # and every task's probability is a number.
 PREDICTED_SCORES = tuple(f"predicted.{task}_score" for task in PREDICTED_TASKS)
-NUMBER_FIELDS = ("validation_score", *PREDICTED_SCORES)
+NUMBER_FIELDS = ("validation_score", "split", *PREDICTED_SCORES)
 TIME_FIELDS = ("created_at",)
 ENUM_FIELDS = tuple(ENUM_VALUES)
 TEXT_FIELDS = ("id", "parent_id", "category", "source_name", "text", "duplicate_of", "predicted.category")
