@@ -187,22 +187,26 @@ def test_a_gold_set_that_overlaps_an_arm_is_refused(arms, tiny_model, tmp_path):
     with Workspace(arms.parent, read_only=True) as workspace:
         assert workspace.experiments.plan_json("gx") is None  # nothing was planned, nothing trained
 
-    # Held out by the content split, the same samples are a gold set beside arms that exclude them.
-    held_out = runner.invoke(
-        app,
-        [
-            "experiment", "run", "gy", "--arm", "curated=kind = asm_optimize and split >= 50",
-            "--gold", "kind = asm_optimize and split < 50", "--steps", "1", "--base-model", str(tiny_model),
-            "--config", str(tmp_path / "train.toml"), "--suite", str(DEFAULT_SUITE), "--limit", "1",
-            "--max-new-tokens", "2", "--json",
-        ],
-    )  # fmt: skip
-    assert held_out.exit_code == 0, held_out.output
-    report = json.loads(held_out.stdout)
-    gold_cases = Path(report["plan"]["gold"]).read_text().splitlines()
+    # Held out by the prompt split, the same kind of samples are a gold set beside an arm that excludes
+    # them - but templated prompts ("Optimize this 65816 code ...") can still be near-copies across the
+    # split: refused, or with --drop-overlapping-gold scored without those cases.
+    held_out_args = [
+        "experiment", "run", "gy", "--arm", "curated=kind = asm_optimize and split >= 50",
+        "--gold", "kind = asm_optimize and split < 50", "--steps", "1", "--base-model", str(tiny_model),
+        "--config", str(tmp_path / "train.toml"), "--suite", str(DEFAULT_SUITE), "--limit", "1",
+        "--max-new-tokens", "2", "--json",
+    ]  # fmt: skip
     with Workspace(arms.parent, read_only=True) as workspace:
         held = workspace.samples.list("kind = asm_optimize and split < 50", limit=10_000)
-    assert 0 < len(gold_cases) == len(held) == report["models"]["curated"]["gold_nll"]["n"]
+        trained = workspace.samples.list("kind = asm_optimize and split >= 50", limit=10_000)
+    assert held and trained and not {r["id"] for r in held} & {r["id"] for r in trained}
+    refused = runner.invoke(app, held_out_args)
+    dropped = runner.invoke(app, [*held_out_args, "--drop-overlapping-gold"])
+    assert dropped.exit_code == 0, dropped.output
+    report = json.loads(dropped.stdout)
+    gold_cases = Path(report["plan"]["gold"]).read_text().splitlines()
+    assert 0 < len(gold_cases) <= len(held) and len(gold_cases) == report["models"]["curated"]["gold_nll"]["n"]
+    assert (refused.exit_code == 2) == (len(gold_cases) < len(held))  # refused exactly when some overlapped
 
 
 def _comparison(gold: tuple[float, float, float], structure: tuple[float, float, float]) -> dict:

@@ -133,6 +133,13 @@ def run_command(
         str | None,
         typer.Option(help="Gold answers for gold_nll: a JSONL file of chat rows, or a filter (held out of every arm)"),
     ] = None,
+    drop_overlapping_gold: Annotated[
+        bool,
+        typer.Option(
+            "--drop-overlapping-gold",
+            help="Leave out the gold cases an arm holds a prompt like (exactly or nearly) instead of refusing",
+        ),
+    ] = False,
     steps: Annotated[
         int | None, typer.Option(min=1, help="Optimizer steps per adapter (default: the device's)")
     ] = None,
@@ -185,9 +192,12 @@ def run_command(
             if filters
             else resolve_arms(workspace, snapshot or [])
         )
-        frozen = freeze_gold(workspace, name, gold) if gold else None
+        dropping = arms if drop_overlapping_gold else []
+        frozen = freeze_gold(workspace, name, gold, dropping_overlap_with=dropping) if gold else None
         if frozen is not None:
             refuse_gold_overlap(workspace, read_gold_file(frozen.path), arms)
+            if frozen.dropped and not as_json:
+                err_console.print(f"{frozen.dropped} gold case(s) left out: an arm holds a prompt like theirs")
         requested = ExperimentPlan(
             name=name,
             arms=arms,
