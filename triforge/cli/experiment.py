@@ -93,7 +93,10 @@ def print_arm_contents(report: dict[str, Any]) -> None:
             ((name, v["share"]) for name, v in (arm.get("validators") or {}).items() if v["share"] < 1),
             key=lambda item: item[1],
         )
-        shares = ", ".join(f"{name} {share:.0%}" for name, share in failing[:6]) or "every validator passes all"
+        shares = (
+            ", ".join(f"{name} {'>99%' if share > 0.99 else f'{share:.0%}'}" for name, share in failing[:6])
+            or "all members pass every validator their kind requires"
+        )
         console.print(
             f"[bold]{arm['label']}[/]: {members} samples, {arm['validation_passed']} pass validation, "
             f"{arm['duplicates']} duplicates; kinds {kinds}; from {sources}; passing: {shares}",
