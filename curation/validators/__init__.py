@@ -1,27 +1,23 @@
 """Validators: the checks that decide whether a sample is fit to train on.
 
-Each is a ``Validator`` (``base.py``) registered by name; ``profiles.py`` says which run per kind;
-``runner.py`` runs them over the store, skipping results it already has.
+Each is a ``Validator`` (``base.py``) registered by name, declaring the kinds it judges; ``profiles.py``
+collects those into which run per kind; ``runner.py`` runs them over the store, skipping results it
+already has.
 """
 
 from curation.validators.base import REGISTRY, ContextValidator, Validator, get_validator, register
 
 
 def load_builtin() -> None:
-    """Import the built-in validators so they register themselves (idempotent)."""
-    from curation.validators import (  # noqa: F401
-        anti_patterns,
-        asm_assembles,
-        asm_behaviour,
-        asm_flow,
-        conventions,
-        diagnosis_first,
-        length,
-        quest,
-        rom_patch,
-        sram_ownership,
-        terminology,
-    )
+    """Import every module of this package once, so each validator in it registers itself: a new
+    validator is a new module here, found without being named anywhere else (idempotent)."""
+    import importlib
+    import pkgutil
+
+    import curation.validators as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
 
 
 def context_validators() -> list[str]:

@@ -40,6 +40,8 @@ class AntiPatterns(Validator):
     name = "anti_patterns"
     version = "1"
     description = "no refusals, hedging, requests for code, or code-only answers"
+    required_for = tuple(Kind)  # every kind of sample
+    rank = 90
 
     def validate(self, revision: SampleRevision) -> ValidationResult:
         answer = revision.answer

@@ -21,7 +21,7 @@ from typing import Protocol
 from curation.validators.asar import Asar, AsmOutcome
 from curation.validators.base import Validator, register
 from curation.validators.text import CodeBlock, bare_asm_block, code_blocks, trailing_asm
-from schemas.sample import Role, SampleRevision
+from schemas.sample import Kind, Role, SampleRevision
 from schemas.sample import sha256_hex as _sha
 from schemas.validation import IssueLocation, ValidationIssue, ValidationResult
 
@@ -97,6 +97,9 @@ class AsmAssembles(Validator):
     name = "asm_assembles"
     version = "1"
     description = "every 65816 code block assembles with Asar 1.91 (answer: error, user turn: warning)"
+    required_for = (Kind.debug_dialogue, Kind.quest_implementation, Kind.asm_optimize, Kind.asm_generate)
+    advisory_for = (Kind.asm_explain,)
+    rank = 20
 
     def __init__(self, asar: Asar | None = None, cache: AsmCache | None = None, *, budget: float | None = None) -> None:
         """``budget``: wall-clock seconds the assembler may spend per call (per judged submission in

@@ -21,7 +21,7 @@ from functools import cached_property
 from curation.asm.behaviour import BehaviourSpec, run_spec
 from curation.validators.asar import Asar
 from curation.validators.base import Validator, register
-from schemas.sample import SampleRevision
+from schemas.sample import Kind, SampleRevision
 from schemas.validation import IssueLocation, ValidationIssue, ValidationResult
 
 _SHOWN = 3
@@ -31,6 +31,8 @@ class AsmBehaviour(Validator):
     name = "asm_behaviour"
     version = "1"
     description = "runs the buggy code and the fix on the proposal's spec: the bug fails it, the fix passes"
+    required_for = (Kind.debug_dialogue, Kind.quest_implementation)
+    rank = 70
 
     @cached_property
     def asar(self) -> Asar:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from curation.rommap.usdasm import MNEMONICS
 from curation.validators.base import Validator, register
 from curation.validators.text import code_blocks
-from schemas.sample import Role, SampleRevision
+from schemas.sample import Kind, Role, SampleRevision
 from schemas.validation import IssueLocation, ValidationIssue, ValidationResult
 
 # A label at the start of a line: ``Name:``, ``.local`` (colon optional), or an anonymous ``+``/``-`` run.
@@ -293,6 +293,9 @@ class AsmFlow(Validator):
     name = "asm_flow"
     version = "1"
     description = "M/X widths against immediates, stack balance and JSL/RTL pairing along every path of the answer"
+    required_for = (Kind.debug_dialogue, Kind.asm_optimize, Kind.asm_generate)
+    advisory_for = (Kind.asm_explain,)
+    rank = 30
 
     def validate(self, revision: SampleRevision) -> ValidationResult:
         question = "\n".join(m.content for m in revision.messages if m.role == Role.user)

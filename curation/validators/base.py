@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from schemas.sample import SampleRevision
+from schemas.sample import Kind, SampleRevision
 from schemas.validation import ValidationIssue, ValidationResult
 
 if TYPE_CHECKING:
@@ -26,6 +26,12 @@ class Validator(ABC):
     name: ClassVar[str]
     version: ClassVar[str]
     description: ClassVar[str] = ""
+    # Which kinds of sample it judges, declared where it is written (``profiles.py`` collects them): a
+    # *required* validator decides whether a sample of that kind passes, an *advisory* one only reports.
+    required_for: ClassVar[tuple[Kind, ...]] = ()
+    advisory_for: ClassVar[tuple[Kind, ...]] = ()
+    # Where it stands in a kind's list (reports read in this order): form first, then code, then text.
+    rank: ClassVar[int] = 100
 
     @abstractmethod
     def validate(self, revision: SampleRevision) -> ValidationResult: ...

@@ -22,7 +22,7 @@ import re
 
 from curation.validators.base import Validator, register
 from curation.validators.text import code_blocks, prose, words
-from schemas.sample import Role, SampleRevision
+from schemas.sample import Kind, Role, SampleRevision
 from schemas.validation import IssueLocation, ValidationIssue, ValidationResult
 
 _BUG = re.compile(r"^\s*\*\*Bug(?::\s*(?P<type>[^*]+?)\s*\*\*|\*\*\s*:\s*(?P<t2>.+)|:\*\*\s*(?P<t3>.*))\s*$", re.I)
@@ -89,6 +89,8 @@ class DiagnosisFirst(Validator):
     name = "diagnosis_first"
     version = "1"
     description = "Bug header, diagnosis, numbered What's happening steps, Fix with code and why"
+    required_for = (Kind.debug_dialogue,)
+    rank = 10
 
     def validate(self, revision: SampleRevision) -> ValidationResult:
         answer = revision.answer

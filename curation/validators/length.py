@@ -40,6 +40,15 @@ class Length(Validator):
     name = "length"
     version = "1"
     description = "answer length within the dialogue or asm profile"
+    required_for = (
+        Kind.debug_dialogue,
+        Kind.quest_implementation,
+        Kind.asm_optimize,
+        Kind.asm_generate,
+        Kind.asm_explain,
+    )
+    advisory_for = (Kind.other,)
+    rank = 100
 
     def validate(self, revision: SampleRevision) -> ValidationResult:
         limits = limits_for(revision.kind)

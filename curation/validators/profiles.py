@@ -1,11 +1,14 @@
 """Which validators run for each kind of sample, and which of them must pass.
 
-A sample's validation passes when every *required* validator of its kind's profile passed;
-advisory validators still run and their issues are shown, but do not fail the sample.
+A sample's validation passes when every *required* validator of its kind's profile passed; advisory
+validators still run and their issues are shown, but do not fail the sample. Each validator declares the
+kinds it judges (``required_for``, ``advisory_for``) and its place in a list (``rank``) in its own module;
+the profiles are collected from those declarations, so a new validator is one new file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from schemas.sample import Kind
@@ -22,35 +25,44 @@ class Profile:
         return self.required + self.advisory
 
 
-PROFILES: dict[Kind, Profile] = {
-    Kind.debug_dialogue: Profile(
-        "debug_dialogue",
-        ("diagnosis_first", "asm_assembles", "asm_flow", "asm_behaviour", "terminology", "anti_patterns", "length"),
-        ("rom_patch", "alttp_conventions"),
-    ),
-    # The game-aware checks decide a quest pair: hooks, save bytes and the vanilla routines it must use.
-    Kind.quest_implementation: Profile(
-        "quest_implementation",
-        (
-            "quest_structure",
-            "asm_assembles",
-            "rom_patch",
-            "sram_ownership",
-            "alttp_conventions",
-            "asm_behaviour",
-            "anti_patterns",
-            "length",
-        ),
-    ),
-    Kind.asm_optimize: Profile(
-        "asm_optimize", ("asm_assembles", "asm_flow", "anti_patterns", "length"), ("rom_patch",)
-    ),
-    Kind.asm_generate: Profile(
-        "asm_generate", ("asm_assembles", "asm_flow", "anti_patterns", "length"), ("rom_patch", "alttp_conventions")
-    ),
-    Kind.asm_explain: Profile("asm_explain", ("anti_patterns", "length"), ("asm_assembles", "asm_flow")),
-    Kind.other: Profile("other", ("anti_patterns",), ("length",)),
-}
+def collect_profiles() -> dict[Kind, Profile]:
+    """Every kind's profile, from what the registered validators declare."""
+    from curation.validators import REGISTRY, load_builtin
+
+    load_builtin()
+    ordered = sorted(REGISTRY.values(), key=lambda v: (v.rank, v.name))
+    return {
+        kind: Profile(
+            kind.value,
+            tuple(v.name for v in ordered if kind in v.required_for),
+            tuple(v.name for v in ordered if kind in v.advisory_for and kind not in v.required_for),
+        )
+        for kind in Kind
+    }
+
+
+class _Profiles(Mapping[Kind, Profile]):
+    """``PROFILES[kind]``: collected on first use (the validators register themselves when imported)."""
+
+    def __init__(self) -> None:
+        self._profiles: dict[Kind, Profile] | None = None
+
+    def _all(self) -> dict[Kind, Profile]:
+        if self._profiles is None:
+            self._profiles = collect_profiles()
+        return self._profiles
+
+    def __getitem__(self, kind: Kind) -> Profile:
+        return self._all()[kind]
+
+    def __iter__(self) -> Iterator[Kind]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+PROFILES: Mapping[Kind, Profile] = _Profiles()
 
 
 def profile_for(kind: Kind | str) -> Profile:

@@ -11,7 +11,7 @@ import re
 
 from curation.validators.base import Validator, register
 from curation.validators.text import code_blocks
-from schemas.sample import SampleRevision
+from schemas.sample import Kind, SampleRevision
 from schemas.validation import IssueLocation, ValidationIssue, ValidationResult
 
 _HEADING = r"(?im)^\W{{0,6}}(?:{words})\b"
@@ -34,6 +34,8 @@ class QuestStructure(Validator):
     name = "quest_structure"
     version = "1"
     description = "quest narrative (goal, beats, reward, constraints) and an implementation naming hook, flag, text id"
+    required_for = (Kind.quest_implementation,)
+    rank = 10
 
     def validate(self, revision: SampleRevision) -> ValidationResult:
         everything = "\n".join(m.content for m in revision.messages)

@@ -33,7 +33,7 @@ from curation.validators.patches import (
     rom_offset,
     shared_asar,
 )
-from schemas.sample import SampleRevision
+from schemas.sample import Kind, SampleRevision
 from schemas.validation import IssueLocation, ValidationIssue, ValidationResult
 
 NO_MAP = "no ROM map: run `triforge rom-map build --disassembly DIR` to check hooks against the game"
@@ -51,6 +51,9 @@ class RomPatch(ContextValidator):
     name = "rom_patch"
     version = "1"
     description = "hooks start and end on instruction boundaries in code, re-run what they displace, use free space"
+    required_for = (Kind.quest_implementation,)
+    advisory_for = (Kind.debug_dialogue, Kind.asm_optimize, Kind.asm_generate)
+    rank = 40
 
     def __init__(self, asar: Asar | None = None) -> None:
         """``asar``: the assembler for the answer's patch (the service passes its short-timeout one for

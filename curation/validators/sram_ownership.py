@@ -21,7 +21,7 @@ from curation.validators.base import ContextValidator, ValidationContext, regist
 from curation.validators.patches import Instruction, parse_instructions
 from curation.validators.rom_patch import NO_MAP, at
 from curation.validators.text import code_blocks
-from schemas.sample import SampleRevision
+from schemas.sample import Kind, SampleRevision
 from schemas.validation import IssueLocation, ValidationIssue, ValidationResult
 
 _TESTS = {"LDA", "LDX", "LDY", "AND", "BIT", "CMP", "CPX", "CPY", "ORA", "EOR"}
@@ -50,6 +50,8 @@ class SramOwnership(ContextValidator):
     name = "sram_ownership"
     version = "1"
     description = "quest flags in save bytes vanilla and the hack leave free; every tested condition is written"
+    required_for = (Kind.quest_implementation,)
+    rank = 50
 
     def validate_in(self, revision: SampleRevision, context: ValidationContext) -> ValidationResult:
         blocks = [b for b in code_blocks(revision.answer) if b.is_asm]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from curation.validators.base import Validator, register
 from curation.validators.terms import PASS_THRESHOLD, terms_for
-from schemas.sample import SampleRevision
+from schemas.sample import Kind, SampleRevision
 from schemas.validation import IssueLocation, ValidationIssue, ValidationResult
 
 
@@ -16,6 +16,8 @@ class Terminology(Validator):
     name = "terminology"
     version = "1"
     description = "the diagnosis names the terms its bug category needs (whole words)"
+    required_for = (Kind.debug_dialogue,)
+    rank = 80
 
     def validate(self, revision: SampleRevision) -> ValidationResult:
         groups = terms_for(revision.category)

@@ -11,7 +11,7 @@ from curation.validators.base import ContextValidator, ValidationContext, regist
 from curation.validators.conventions.rules import RULES, Rule
 from curation.validators.patches import parse_instructions
 from curation.validators.text import code_blocks
-from schemas.sample import SampleRevision
+from schemas.sample import Kind, SampleRevision
 from schemas.validation import IssueLocation, ValidationIssue, ValidationResult
 
 
@@ -24,6 +24,9 @@ class AlttpConventions(ContextValidator):
     name = "alttp_conventions"
     version = _version(RULES)
     description = f"{len(RULES)} ALttP conventions: messages, item grants, NMI mirrors, joypad copies, saved widths"
+    required_for = (Kind.quest_implementation,)
+    advisory_for = (Kind.debug_dialogue, Kind.asm_generate)
+    rank = 60
 
     def validate_in(self, revision: SampleRevision, context: ValidationContext) -> ValidationResult:
         turn = len(revision.messages) - 1
