@@ -36,8 +36,9 @@ from curation.importers import import_files
 from curation.paths import field_data_dir
 from curation.workspace import Workspace
 from pipelines.experiment import ExperimentPlan, run_experiment
+from pipelines.experiment.arms import freeze_arms
 from pipelines.experiment.field_scenario import ARMS, GOLD, grow_pool
-from pipelines.experiment.run import freeze_arms, freeze_gold, refuse_gold_overlap
+from pipelines.experiment.gold_set import freeze_gold, refuse_gold_overlap
 from schemas.sample import SourceType
 from trainer.evaluation.gold import read_gold_file
 from trainer.evaluation.runner import GenerationSettings, suite_sha256

@@ -147,8 +147,9 @@ def _train_and_eval(directory: Path) -> None:
     filter collects - and a gold set is held out of both; one LoRA adapter per arm, the same budget; the base
     and both adapters score the gold answers (``gold_nll``) and answer a few debugging prompts."""
     from pipelines.experiment import ExperimentPlan, run_experiment
+    from pipelines.experiment.arms import freeze_arms
     from pipelines.experiment.field_scenario import ARMS, GOLD, HELD_OUT, grow_pool
-    from pipelines.experiment.run import freeze_arms, freeze_gold, refuse_gold_overlap
+    from pipelines.experiment.gold_set import freeze_gold, refuse_gold_overlap
     from trainer.evaluation.gold import read_gold_file
     from trainer.evaluation.runner import GenerationSettings, suite_sha256
     from trainer.gates import DEFAULT_SUITE

@@ -164,15 +164,10 @@ def run_command(
     """Train one LoRA adapter per arm (a snapshot, or a filter frozen as one) and seed with the same base,
     budget and config; evaluate each and the base on the same cases (and --gold answers: gold_nll); write
     report.json and report.html (per-metric intervals, loss curves, what each arm holds, seed spread)."""
+    from pipelines.experiment.arms import freeze_arms, parse_arm_filter, resolve_arms
+    from pipelines.experiment.gold_set import freeze_gold, refuse_gold_overlap
     from pipelines.experiment.plan import ExperimentPlan
-    from pipelines.experiment.run import (
-        freeze_arms,
-        freeze_gold,
-        parse_arm_filter,
-        refuse_gold_overlap,
-        resolve_arms,
-        run_experiment,
-    )
+    from pipelines.experiment.run import run_experiment
     from trainer.evaluation.gold import read_gold_file
     from trainer.evaluation.runner import GenerationSettings, suite_sha256
     from trainer.gates import DEFAULT_SUITE
