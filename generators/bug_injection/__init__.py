@@ -19,10 +19,10 @@ the routine names its code uses.
 from __future__ import annotations
 
 import random
+from types import ModuleType
 
 from curation.rommap import RomMap
 from generators.base import Generator, register
-from generators.bug_injection import addressing, arithmetic, calls, dma, game, loops, timing, widths
 from generators.bug_injection.case import Case, Template
 from generators.bug_injection.render import render
 from generators.draw import Draw
@@ -30,16 +30,20 @@ from generators.vocabulary import routine_names
 from schemas.sample import Kind, SampleRevision
 from schemas.taxonomy import BUG_CATEGORIES
 
-TEMPLATES: tuple[Template, ...] = (
-    *widths.TEMPLATES,
-    *calls.TEMPLATES,
-    *dma.TEMPLATES,
-    *timing.TEMPLATES,
-    *addressing.TEMPLATES,
-    *arithmetic.TEMPLATES,
-    *loops.TEMPLATES,
-    *game.TEMPLATES,
-)
+
+def _families() -> list[ModuleType]:
+    """Every module of this package that defines ``TEMPLATES`` (a family), in its ``FAMILY_ORDER``: a new
+    family is one new module, found here without being named (append it with the next order number -
+    the order decides which template a seeded draw picks, so the generator's version goes up with it)."""
+    import importlib
+    import pkgutil
+
+    modules = [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__)]
+    families = [m for m in modules if hasattr(m, "TEMPLATES")]
+    return sorted(families, key=lambda m: m.FAMILY_ORDER)
+
+
+TEMPLATES: tuple[Template, ...] = tuple(t for family in _families() for t in family.TEMPLATES)
 
 
 def _category_of(template: Template) -> str:

@@ -796,6 +796,8 @@ def direct_page_moved(d: Draw) -> Case:
     )
 
 
+# Where this family's templates stand in the generator's list: proposals depend on the order (seeded draws).
+FAMILY_ORDER = 50
 TEMPLATES = (
     mvn_banks_swapped,
     absolute_save_variable,

@@ -569,6 +569,8 @@ def toggle_instead_of_set(d: Draw) -> Case:
     )
 
 
+# Where this family's templates stand in the generator's list: proposals depend on the order (seeded draws).
+FAMILY_ORDER = 60
 TEMPLATES = (
     adc_without_clc,
     sbc_without_sec,

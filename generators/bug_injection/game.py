@@ -688,6 +688,8 @@ def jump_table_index_not_doubled(d: Draw) -> Case:
     )
 
 
+# Where this family's templates stand in the generator's list: proposals depend on the order (seeded draws).
+FAMILY_ORDER = 80
 TEMPLATES = (
     checksum_before_write,
     wide_store_crosses_slot,

@@ -434,6 +434,8 @@ def brl_dropped_condition(d: Draw) -> Case:
     )
 
 
+# Where this family's templates stand in the generator's list: proposals depend on the order (seeded draws).
+FAMILY_ORDER = 70
 TEMPLATES = (
     mvn_count_off_by_one,
     clear_loop_bound,

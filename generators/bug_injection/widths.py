@@ -828,6 +828,8 @@ def carry_lost_to_plp(d: Draw) -> Case:
     )
 
 
+# Where this family's templates stand in the generator's list: proposals depend on the order (seeded draws).
+FAMILY_ORDER = 10
 TEMPLATES = (
     mode_returns_wide,
     mode_rep30,
