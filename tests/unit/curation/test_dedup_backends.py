@@ -212,3 +212,78 @@ def test_importing_nncf_starts_no_telemetry(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert done.stdout.strip().endswith("ok"), done.stderr[-2000:]
     assert list(tmp_path.iterdir()) == []
+
+
+def _paraphrase_corpus() -> list[dict]:
+    """Three answered questions, each in two wordings, and unrelated rows around them."""
+    pairs = [
+        (PARAPHRASE_Q, PARAPHRASE_A, PARAPHRASE_A2),
+        ("Why does my DMA to VRAM write garbage?",
+         "The DMA runs outside VBlank without force blank, so the PPU ignores the writes to VRAM.",
+         "Your transfer happens while the screen is drawing and force blank is off: VRAM rejects the writes."),
+        ("Why does PLA return the wrong value after my JSR?",
+         "The routine pushes two bytes and pulls one, so RTS returns to an address built from your data.",
+         "It pushes twice and pulls once; the return address RTS takes is made of the bytes you pushed."),
+    ]  # fmt: skip
+    rows = [chat_row(q, a) for q, a, _ in pairs] + [chat_row(q, b) for q, _, b in pairs]
+    others = [
+        ("How do I wait for VBlank?", "Poll bit 7 of $4212 (HVBJOY) until it is set."),
+        ("What does MVN do?", "It copies a block of bytes, X source, Y destination, A count minus one."),
+        ("Which register sets the screen brightness?", "INIDISP ($2100): bits 0-3 are the brightness."),
+        ("How do I multiply by 4?", "Shift left twice with ASL A; each shift doubles the value."),
+    ]
+    return rows + [chat_row(q, a) for q, a in others]
+
+
+def test_the_cascade_finds_what_minilm_alone_finds_and_embeds_only_candidates(store, tmp_path, distilled, monkeypatch):
+    import curation.dedup.embeddings as embeddings
+
+    import_file(store, write_jsonl(tmp_path / "p.jsonl", _paraphrase_corpus()))
+    models = WorkspacePaths.of_store(store).models
+    models.mkdir(parents=True)
+    shutil.copytree(distilled.folder, static_model_dir(models, default_model_path()))
+    threshold = 0.8
+    alone = run_dedup(store, config=DedupConfig(methods=("embedding",), embedding_threshold=threshold))
+    minilm_pairs = {frozenset(c.members) for c in alone.clusters}
+    assert len(minilm_pairs) == 3  # each question's two wordings, nothing else
+
+    embedded: list[int] = []
+    real_embed = embeddings.embed
+    monkeypatch.setattr(
+        embeddings, "embed", lambda texts, *a, **k: embedded.append(len(texts)) or real_embed(texts, *a, **k)
+    )
+    config = DedupConfig(
+        methods=("embedding",), embedding_backend="cascade", embedding_threshold=threshold,
+        cascade_threshold=0.85, cascade_decider="minilm",
+    )  # fmt: skip
+    cascade = run_dedup(store, config=config)
+    assert {frozenset(c.members) for c in cascade.clusters} == minilm_pairs
+    # MiniLM embedded only the documents the static stage proposed - not the whole corpus.
+    assert 6 <= sum(embedded) < 10
+    again = run_dedup(store, config=config)  # incremental: nothing new, nothing embedded again
+    assert again.indexed == {"embedding": 0} and sum(embedded) < 10
+
+
+def test_the_cascade_decider_is_the_fastest_backend_here_measured_once(tmp_path):
+    import time as clock
+
+    from curation.dedup.cascade import choose_decider
+
+    calls: list[str] = []
+
+    def backend(name: str, seconds: float):
+        def embed(texts: list[str]) -> np.ndarray:
+            calls.append(name)
+            clock.sleep(seconds)
+            return np.zeros((len(texts), 4), dtype=np.float32)
+
+        return embed
+
+    def broken(texts: list[str]) -> np.ndarray:
+        raise RuntimeError("OpenVINO is not installed here")
+
+    embedders = {"minilm": backend("minilm", 0.05), "onnx-int8": backend("onnx-int8", 0.01), "openvino-int8": broken}
+    assert choose_decider(tmp_path, embedders, ["a text"] * 4) == "onnx-int8"
+    assert (tmp_path / "cascade-decider.json").is_file()
+    calls.clear()
+    assert choose_decider(tmp_path, embedders, ["a text"] * 4) == "onnx-int8" and calls == []  # read, not re-timed
