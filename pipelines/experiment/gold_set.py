@@ -3,6 +3,7 @@ every arm (the contamination check refuses a case an arm holds, or leaves it out
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ class FrozenGold:
     dropped: int = 0
 
 
-def freeze_gold(workspace: Workspace, name: str, spec: str, *, dropping_overlap_with: list[Arm] = ()) -> FrozenGold:
+def freeze_gold(workspace: Workspace, name: str, spec: str, *, dropping_overlap_with: Sequence[Arm] = ()) -> FrozenGold:
     """The gold set as a file in the experiment's folder: ``spec`` is a JSONL file of chat rows, or a
     filter whose samples (prompt and approved answer) become the cases. ``dropping_overlap_with``: leave out
     the cases whose prompt these arms hold (exactly or nearly: a template can write two prompts alike);
@@ -80,5 +81,6 @@ def refuse_gold_overlap(workspace: Workspace, gold: list[GoldCase], arms: list[A
         raise Invalid(
             f"{len(names)} of {len(gold)} gold case(s) are in arm {arm.label}'s snapshot "
             f"({arm.snapshot_name}): {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}; hold them "
-            "out of every arm (e.g. `split < 20` for the gold set, `split >= 20` in each arm's filter)"
+            "out of every arm (e.g. `split < 20` for the gold set, `split >= 20` in each arm's filter), or "
+            "leave them out of the gold set (--drop-overlapping-gold)"
         )
