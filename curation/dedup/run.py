@@ -325,8 +325,9 @@ def _cascade(
     pairs = decide(sorted(candidates), decided.vector, config.embedding_threshold)
 
     def save() -> None:
-        index.save(static_folder)
-        decided.save(decider_folder)
+        for built, folder in ((index, static_folder), (decided, decider_folder)):
+            if built.dim is not None:  # an index nothing was embedded into has nothing to keep
+                built.save(folder)
 
     return len(new_ids), pairs, save
 

@@ -287,3 +287,16 @@ def test_the_cascade_decider_is_the_fastest_backend_here_measured_once(tmp_path)
     assert (tmp_path / "cascade-decider.json").is_file()
     calls.clear()
     assert choose_decider(tmp_path, embedders, ["a text"] * 4) == "onnx-int8" and calls == []  # read, not re-timed
+
+
+def test_a_cascade_with_no_candidates_embeds_nothing_with_minilm(store, tmp_path, distilled, monkeypatch):
+    import curation.dedup.embeddings as embeddings
+
+    import_file(store, write_jsonl(tmp_path / "u.jsonl", [chat_row(*UNRELATED)]))
+    models = WorkspacePaths.of_store(store).models
+    models.mkdir(parents=True)
+    shutil.copytree(distilled.folder, static_model_dir(models, default_model_path()))
+    monkeypatch.setattr(embeddings, "embed", lambda *a, **k: pytest.fail("MiniLM ran without a candidate"))
+    config = DedupConfig(methods=("embedding",), embedding_backend="cascade", cascade_decider="minilm")
+    assert run_dedup(store, config=config).clusters == []
+    assert run_dedup(store, config=config).indexed == {"embedding": 0}
