@@ -38,9 +38,8 @@ from curation.workspace import Workspace
 from pipelines.experiment import ExperimentPlan, run_experiment
 from pipelines.experiment.arms import freeze_arms
 from pipelines.experiment.field_scenario import ARMS, GOLD, grow_pool
-from pipelines.experiment.gold_set import freeze_gold, refuse_gold_overlap
+from pipelines.experiment.gold_set import freeze_gold
 from schemas.sample import SourceType
-from trainer.evaluation.gold import read_gold_file
 from trainer.evaluation.runner import GenerationSettings, suite_sha256
 from trainer.sft import device_defaults
 
@@ -168,9 +167,7 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     arms = freeze_arms(workspace, EXPERIMENT, list(ARMS))
     # A template can write a held-out prompt nearly like a trained one: such gold cases are left out.
-    gold = freeze_gold(workspace, EXPERIMENT, GOLD, dropping_overlap_with=arms)
-    refuse_gold_overlap(workspace, read_gold_file(gold.path), arms)
-    gold_path, gold_sha, gold_count = gold.path, gold.sha256, gold.cases
+    gold = freeze_gold(workspace, EXPERIMENT, GOLD, arms, drop_overlap=True)
     print(f"gold: {gold.cases} held-out answers ({gold.dropped} left out: an arm holds a prompt like theirs)")
     suites = [field / ROUTER, benchmark_subset(field, home)]
     config = device_defaults()
@@ -185,9 +182,7 @@ def main() -> None:
         suite_sha256=suite_sha256(suites),
         limit=args.limit,
         generation=GenerationSettings(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size).as_dict(),
-        gold=str(gold_path),
-        gold_sha256=gold_sha,
-        gold_source=GOLD,
+        **gold.plan_fields(),
     )
     outcome = run_experiment(workspace, plan.name, plan, say=lambda text: print(f"  {text}", flush=True))
     report = outcome.report
@@ -195,7 +190,7 @@ def main() -> None:
     budget = f"{args.steps} steps x {config.per_device_batch_size} x {config.max_length} tokens"
     print(
         f"\n{args.base_model} on CPU, {budget} at lr {config.learning_rate:g}, seeds {seeds}; "
-        f"{report['cases']['counted']} cases counted ({gold_count} gold answers; "
+        f"{report['cases']['counted']} cases counted ({gold.cases} gold answers; "
         f"{report['cases']['contaminated']} contaminated, left out); {minutes:.1f} minutes in all\n"
     )
     print_table(report)

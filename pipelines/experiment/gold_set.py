@@ -17,25 +17,33 @@ from trainer.evaluation.gold import GOLD_SUITE, GoldCase, gold_case, read_gold_f
 
 @dataclass(frozen=True)
 class FrozenGold:
-    """A gold set frozen for an experiment: the file, its sha256, how many cases, how many were dropped
-    because an arm holds their prompt (only when asked to drop them instead of refusing)."""
+    """A gold set frozen for an experiment: where it came from (a file or a filter), the frozen file, its
+    sha256, how many cases, and how many were left out because an arm holds their prompt."""
 
+    source: str
     path: Path
     sha256: str
     cases: int
     dropped: int = 0
 
+    def plan_fields(self) -> dict[str, str]:
+        """The ``ExperimentPlan`` fields that name this gold set."""
+        return {"gold": str(self.path), "gold_sha256": self.sha256, "gold_source": self.source}
 
-def freeze_gold(workspace: Workspace, name: str, spec: str, *, dropping_overlap_with: Sequence[Arm] = ()) -> FrozenGold:
-    """The gold set as a file in the experiment's folder: ``spec`` is a JSONL file of chat rows, or a
-    filter whose samples (prompt and approved answer) become the cases. ``dropping_overlap_with``: leave out
-    the cases whose prompt these arms hold (exactly or nearly: a template can write two prompts alike);
-    without it, :func:`refuse_gold_overlap` decides. An experiment already started from the same ``spec``
+
+def freeze_gold(
+    workspace: Workspace, name: str, spec: str, arms: Sequence[Arm], *, drop_overlap: bool = False
+) -> FrozenGold:
+    """The gold set as a file in the experiment's folder: ``spec`` is a JSONL file of chat rows, or a filter
+    whose samples (prompt and approved answer) become the cases. A case whose prompt an arm's snapshot holds
+    (exactly or nearly, the check ``triforge contamination`` runs) scores memory, not skill: the plan is
+    refused, naming the cases and the arm - or, with ``drop_overlap``, those cases are left out (a template
+    can write two prompts alike across any split). An experiment already started from the same ``spec``
     keeps the cases it froze then."""
     stored = StepLedger(workspace, name).stored_plan()
     if stored is not None and stored.gold and stored.gold_source == spec:
         path = Path(stored.gold)
-        return FrozenGold(path, stored.gold_sha256 or "", len(read_gold_file(path)))
+        return FrozenGold(spec, path, stored.gold_sha256 or "", len(read_gold_file(path)))
     source = Path(spec).expanduser()
     if source.is_file():
         cases = read_gold_file(source)
@@ -49,17 +57,26 @@ def freeze_gold(workspace: Workspace, name: str, spec: str, *, dropping_overlap_
             gold_case(rid[:12], [m.model_dump(mode="json") for m in rev.messages], rev.category)
             for rid, rev in zip(ids, revisions, strict=True)
         ]
-    overlap = gold_overlap(workspace, cases, list(dropping_overlap_with))
+    overlap = _overlap(workspace, cases, arms)
+    if overlap and not drop_overlap:
+        names = sorted(overlap)
+        arm = next(a for a in arms if a.label == overlap[names[0]])
+        raise Invalid(
+            f"{len(names)} of {len(cases)} gold case(s) are in arm {arm.label}'s snapshot "
+            f"({arm.snapshot_name}): {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}; hold them "
+            "out of every arm (e.g. `split < 20` for the gold set, `split >= 20` in each arm's filter), or "
+            "leave them out of the gold set (--drop-overlapping-gold)"
+        )
     kept = [case for case in cases if case.name not in overlap]
     if not kept:
         raise Invalid(f"every gold case of {spec!r} is in an arm's snapshot")
     path = workspace.paths.experiments / name / "gold.jsonl"
-    return FrozenGold(path, write_gold_file(kept, path), len(kept), len(cases) - len(kept))
+    return FrozenGold(spec, path, write_gold_file(kept, path), len(kept), len(cases) - len(kept))
 
 
-def gold_overlap(workspace: Workspace, gold: list[GoldCase], arms: list[Arm]) -> dict[str, str]:
-    """The gold cases whose prompt an arm's snapshot holds, exactly or nearly (the check ``triforge
-    contamination`` runs for eval suites): case name -> the first such arm's label."""
+def _overlap(workspace: Workspace, gold: list[GoldCase], arms: Sequence[Arm]) -> dict[str, str]:
+    """The gold cases whose prompt an arm's snapshot holds, exactly or nearly: case name -> the first such
+    arm's label."""
     from curation.contamination import PromptCase, find_leaks
 
     prompts = [PromptCase(GOLD_SUITE, case.name, case.prompt) for case in gold]
@@ -69,18 +86,3 @@ def gold_overlap(workspace: Workspace, gold: list[GoldCase], arms: list[Arm]) ->
             for leak in find_leaks(ws.store, arm.snapshot_id, prompts):
                 found.setdefault(leak.eval_id, arm.label)
     return found
-
-
-def refuse_gold_overlap(workspace: Workspace, gold: list[GoldCase], arms: list[Arm]) -> None:
-    """A gold case whose prompt is in an arm's training data scores memory, not skill: refuse the plan,
-    naming the cases and the arm."""
-    overlap = gold_overlap(workspace, gold, arms)
-    if overlap:
-        names = sorted(overlap)
-        arm = next(a for a in arms if a.label == overlap[names[0]])
-        raise Invalid(
-            f"{len(names)} of {len(gold)} gold case(s) are in arm {arm.label}'s snapshot "
-            f"({arm.snapshot_name}): {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}; hold them "
-            "out of every arm (e.g. `split < 20` for the gold set, `split >= 20` in each arm's filter), or "
-            "leave them out of the gold set (--drop-overlapping-gold)"
-        )

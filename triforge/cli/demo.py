@@ -149,8 +149,7 @@ def _train_and_eval(directory: Path) -> None:
     from pipelines.experiment import ExperimentPlan, run_experiment
     from pipelines.experiment.arms import freeze_arms
     from pipelines.experiment.field_scenario import ARMS, GOLD, HELD_OUT, grow_pool
-    from pipelines.experiment.gold_set import freeze_gold, refuse_gold_overlap
-    from trainer.evaluation.gold import read_gold_file
+    from pipelines.experiment.gold_set import freeze_gold
     from trainer.evaluation.runner import GenerationSettings, suite_sha256
     from trainer.gates import DEFAULT_SUITE
     from trainer.sft import device_defaults
@@ -170,9 +169,7 @@ def _train_and_eval(directory: Path) -> None:
     suites = [suite if suite.is_file() else DEFAULT_SUITE]
     arms = freeze_arms(workspace, DEMO_EXPERIMENT, list(ARMS))
     # A template can write a held-out prompt nearly like a trained one: such gold cases are left out.
-    gold = freeze_gold(workspace, DEMO_EXPERIMENT, GOLD, dropping_overlap_with=arms)
-    refuse_gold_overlap(workspace, read_gold_file(gold.path), arms)
-    gold_path, gold_sha, gold_count = gold.path, gold.sha256, gold.cases
+    gold = freeze_gold(workspace, DEMO_EXPERIMENT, GOLD, arms, drop_overlap=True)
     config = device_defaults()
     plan = ExperimentPlan(
         name=DEMO_EXPERIMENT,
@@ -183,14 +180,12 @@ def _train_and_eval(directory: Path) -> None:
         suite_sha256=suite_sha256(suites),
         limit=DEMO_CASES,
         generation=GenerationSettings(max_new_tokens=DEMO_TOKENS, batch_size=DEMO_CASES).as_dict(),
-        gold=str(gold_path),
-        gold_sha256=gold_sha,
-        gold_source=GOLD,
+        **gold.plan_fields(),
     )
     console.print(
         f"[bold]10. train + eval[/] SmolLM2-135M-Instruct (shipped as GGUF), one LoRA adapter per arm, {DEMO_STEPS} "
         f"steps of {config.per_device_batch_size} x {config.max_length} tokens at lr {config.learning_rate:g}; the "
-        f"base and both adapters score the {gold_count} gold answers (one forward pass each"
+        f"base and both adapters score the {gold.cases} gold answers (one forward pass each"
         + (f"; {gold.dropped} left out, an arm holds a prompt like theirs" if gold.dropped else "")
         + ") and answer "
         f"{DEMO_CASES} prompts of {DEMO_SUITE} ({DEMO_TOKENS} tokens). About 9 minutes on 2 cores; rerunning resumes."

@@ -165,10 +165,9 @@ def run_command(
     budget and config; evaluate each and the base on the same cases (and --gold answers: gold_nll); write
     report.json and report.html (per-metric intervals, loss curves, what each arm holds, seed spread)."""
     from pipelines.experiment.arms import freeze_arms, parse_arm_filter, resolve_arms
-    from pipelines.experiment.gold_set import freeze_gold, refuse_gold_overlap
+    from pipelines.experiment.gold_set import freeze_gold
     from pipelines.experiment.plan import ExperimentPlan
     from pipelines.experiment.run import run_experiment
-    from trainer.evaluation.gold import read_gold_file
     from trainer.evaluation.runner import GenerationSettings, suite_sha256
     from trainer.gates import DEFAULT_SUITE
     from trainer.sft import device_defaults, load_config
@@ -190,18 +189,13 @@ def run_command(
             if filters
             else resolve_arms(workspace, snapshot or [])
         )
-        dropping = arms if drop_overlapping_gold else []
-        frozen = freeze_gold(workspace, name, gold, dropping_overlap_with=dropping) if gold else None
-        if frozen is not None:
-            refuse_gold_overlap(workspace, read_gold_file(frozen.path), arms)
-            if frozen.dropped and not as_json:
-                err_console.print(f"{frozen.dropped} gold case(s) left out: an arm holds a prompt like theirs")
+        frozen = freeze_gold(workspace, name, gold, arms, drop_overlap=drop_overlapping_gold) if gold else None
+        if frozen is not None and frozen.dropped and not as_json:
+            err_console.print(f"{frozen.dropped} gold case(s) left out: an arm holds a prompt like theirs")
         requested = ExperimentPlan(
             name=name,
             arms=arms,
-            gold=str(frozen.path) if frozen else None,
-            gold_sha256=frozen.sha256 if frozen else None,
-            gold_source=gold,
+            **(frozen.plan_fields() if frozen else {}),
             base_model=base_model,
             steps=budget,
             seeds=seed_list,
