@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from curation.errors import NotFound
 from curation.export import export_snapshot
 from curation.importers import FORMATS, UnrecognisedRow, detect_format, read_jsonl
 from curation.paths import field_data_dir
@@ -91,7 +92,10 @@ def demo_command(
             f"\n[bold]4. dedup[/] exact + MinHash: {len(dedup.clusters)} clusters, {dedup.duplicates} samples marked "
             f"duplicate (report: triforge dedup report {dedup.id} --out dedup.html)"
         )
-        snap = create_snapshot(store, DEMO_SNAPSHOT, DEMO_FILTER, exist_ok=True)
+        try:  # a rerun keeps what the first run froze: its proposals and repairs since make other duplicates
+            snap = workspace.snapshots.resolve(DEMO_SNAPSHOT)
+        except NotFound:
+            snap = create_snapshot(store, DEMO_SNAPSHOT, DEMO_FILTER)
         console.print(
             f"\n[bold]5. snapshot[/] {snap.name} {snap.id} ({snap.member_count} samples, "
             f"filter: {snap.where}; benchmark drafts await an answer check)"
