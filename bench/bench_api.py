@@ -41,7 +41,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import cpu_model
+from curation.machine import cpu_model
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 
 TRIFORGE = str(Path(sys.executable).with_name("triforge"))

@@ -21,9 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import TRAINING_FILES, cpu_model, proposed_copy
+from bench.common import TRAINING_FILES, proposed_copy
 from curation.asm.behaviour import BehaviourSpec, run_spec
 from curation.importers import import_files
+from curation.machine import cpu_model
 from curation.paths import field_data_dir
 from curation.validators.asar import Asar
 from curation.validators.asm_flow import AsmFlow

@@ -31,8 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import cpu_model
 from curation.importers import import_files
+from curation.machine import cpu_model
 from curation.paths import field_data_dir
 from curation.workspace import Workspace
 from pipelines.experiment import ExperimentPlan, run_experiment

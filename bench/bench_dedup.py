@@ -368,13 +368,13 @@ def main() -> None:
         print(json.dumps(worker(Path(args.worker[0]), args.worker[1], Path(args.worker[2]), extra)))
         return
 
-    from bench.common import cpu_features, cpu_model
     from curation.dedup.embeddings import default_model_path
     from curation.dedup.normalize import conversation_text_from_json
     from curation.dedup.onnx_embed import OnnxModel
     from curation.dedup.openvino_embed import OpenVinoModel
     from curation.dedup.static_embed import StaticModel
     from curation.importers import import_file
+    from curation.machine import cpu_features, cpu_model
     from curation.store import Store
 
     print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; {cpu_features()}")

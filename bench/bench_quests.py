@@ -27,9 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import TRAINING_FILES, cpu_model, proposed_copy
+from bench.common import TRAINING_FILES, proposed_copy
 from curation.dedup.run import DedupConfig
 from curation.importers import import_files
+from curation.machine import cpu_model
 from curation.paths import field_data_dir
 from curation.rommap import build_rom_map
 from curation.validators.runner import validate_samples

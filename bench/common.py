@@ -1,8 +1,8 @@
-"""What the benchmark scripts share: the machine they ran on, and the field's training files."""
+"""What the benchmark scripts share: the field's training files and a store with proposals in it (the machine
+they ran on is ``curation.machine``)."""
 
 from __future__ import annotations
 
-import platform
 import shutil
 from pathlib import Path
 
@@ -19,30 +19,6 @@ TRAINING_FILES = (
     "teacher_pilot_output.jsonl",
     "veran_snes_hardware.jsonl",
 )
-
-
-def cpu_model() -> str:
-    """The CPU the figures were measured on: machines of one kind differ, so figures travel with it."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or "unknown"
-    return next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("model name")), "?")
-
-
-# The instruction-set features int8 inference speed depends on: with AVX-512 VNNI or AMX an int8 model runs
-# several times faster than float; with AVX2 alone (some machines of the same kind) barely faster.
-ISA_FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
-
-
-def cpu_features() -> str:
-    """The ISA features that decide the embedding backends' speed, as present/absent on this CPU."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "ISA features unknown"
-    flags = set(next((ln.split(":", 1)[1].split() for ln in text.splitlines() if ln.startswith("flags")), []))
-    return ", ".join(f"{name} {'yes' if name in flags else 'NO'}" for name in ISA_FEATURES)
 
 
 def proposed_copy(base: Path, home: Path, revisions: list[SampleRevision], rom_map: RomMap | None = None) -> Workspace:

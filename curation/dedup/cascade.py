@@ -17,12 +17,13 @@ times each backend on the same few texts once per machine and model, and keeps t
 from __future__ import annotations
 
 import json
-import platform
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from curation.machine import cpu_model
 
 DECIDERS = ("minilm", "onnx-int8", "openvino-int8")  # the backends that can decide: MiniLM and its int8 exports
 Embed = Callable[[list[str]], np.ndarray]
@@ -50,20 +51,12 @@ def decide(
     return kept
 
 
-def _cpu() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or "unknown"
-    return next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("model name")), "?")
-
-
 def choose_decider(models: Path, embedders: dict[str, Embed], probe: Sequence[str]) -> str:
     """The fastest of ``embedders`` on ``probe`` on this CPU: measured once, then read from
     ``models/cascade-decider.json`` (keyed by CPU model), since int8 speed depends on the CPU's
     instructions (VNNI, AMX) and a machine of the same kind may lack them."""
     record = models / "cascade-decider.json"
-    cpu = _cpu()
+    cpu = cpu_model()
     known = json.loads(record.read_text()) if record.is_file() else {}
     if cpu in known and known[cpu]["choice"] in embedders:
         return known[cpu]["choice"]
