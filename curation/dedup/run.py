@@ -289,22 +289,12 @@ def _cascade(
     from curation.dedup.cascade import DECIDERS, candidate_pairs, choose_decider, decide
     from curation.dedup.index import EmbeddingIndex
 
-    static_config = replace(config, embedding_backend="static")
-    static = _Embedder(store, static_config)
+    static = _Embedder(store, replace(config, embedding_backend="static"))
     static_folder = index_dir(store, "embedding", config.params_key("embedding") + f"-t{config.cascade_threshold}")
-    index = EmbeddingIndex.load(static_folder)
-    new_ids = [i for i in Workspace.of_store(store).samples.all_ids() if i not in index]
-    if new_ids and index.dim is None:
-        index = EmbeddingIndex(static.dim())
-    once = _VectorsByText(index)
-    candidates: set[tuple[str, str]] = set()
-    for start in range(0, len(new_ids), 8192):
-        chunk = new_ids[start : start + 8192]
-        vectors = once.embed(chunk, corpus.texts(chunk), static.embed)
-        found = index.neighbours(vectors, config.cascade_threshold, config.embedding_neighbours + 1)
-        candidates |= candidate_pairs(zip(chunk, found, strict=True))
-        if progress:
-            progress("embedding (static stage)", min(start + 8192, len(new_ids)), len(new_ids))
+    new_ids, index, found = _index_new(
+        store, corpus, static, static_folder, config.cascade_threshold, config, progress, "embedding (static stage)"
+    )
+    candidates = candidate_pairs(found)
     backend = config.cascade_decider
     if backend == "auto" and candidates:
         deciders = {name: _Embedder(store, replace(config, embedding_backend=name)).embed for name in DECIDERS}
@@ -335,30 +325,46 @@ def _cascade(
 def _embedding(
     store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None
 ) -> tuple[int, list, Callable]:
-    from curation.dedup.index import EmbeddingIndex
 
     if config.embedding_backend == "cascade":
         return _cascade(store, corpus, config, progress)
 
-    embedder = _Embedder(store, config)
     folder = index_dir(store, "embedding", config.params_key("embedding"))
+    new_ids, index, found = _index_new(
+        store, corpus, _Embedder(store, config), folder, config.embedding_threshold, config, progress, "embedding"
+    )
+    pairs = [(*_ordered(key, other), min(sim, 1.0)) for key, near in found for other, sim in near if other != key]
+    return len(new_ids), pairs, lambda: index.save(folder)
+
+
+def _index_new(
+    store: Store,
+    corpus: CorpusTexts,
+    embedder: _Embedder,
+    folder: Path,
+    threshold: float,
+    config: DedupConfig,
+    progress: Progress | None,
+    stage: str,
+) -> tuple[list[str], EmbeddingIndex, list[tuple[str, list[tuple[str, float]]]]]:
+    """Embed the samples ``folder``'s index has not seen, add them, and return (those ids, the index, each
+    one's neighbours at ``threshold`` among everything indexed): the incremental step of every backend."""
+    from curation.dedup.index import EmbeddingIndex
+
     index = EmbeddingIndex.load(folder)
     new_ids = [i for i in Workspace.of_store(store).samples.all_ids() if i not in index]
     if new_ids and index.dim is None:  # only a first run pays for loading the model up front
         index = EmbeddingIndex(embedder.dim())
-    pairs: list[tuple[str, str, float]] = []
-    step = 8192 if config.embedding_backend == "static" else 512
+    found: list[tuple[str, list[tuple[str, float]]]] = []
+    step = 8192 if embedder.backend == "static" else 512
     once = _VectorsByText(index)
     for start in range(0, len(new_ids), step):
         chunk = new_ids[start : start + step]
         vectors = once.embed(chunk, corpus.texts(chunk), embedder.embed)
-        for key, found in zip(
-            chunk, index.neighbours(vectors, config.embedding_threshold, config.embedding_neighbours + 1), strict=True
-        ):
-            pairs += [(*_ordered(key, other), min(sim, 1.0)) for other, sim in found if other != key]
+        found += zip(chunk, index.neighbours(vectors, threshold, config.embedding_neighbours + 1), strict=True)
         if progress:
-            progress("embedding", min(start + step, len(new_ids)), len(new_ids))
-    return len(new_ids), pairs, lambda: index.save(folder)
+            progress(stage, min(start + step, len(new_ids)), len(new_ids))
+    return new_ids, index, found
 
 
 def run_dedup(
