@@ -30,7 +30,7 @@ from curation.repairs.compose import restructure
 from curation.repairs.legacy import NotRestructurable, parse_legacy
 from curation.samples import derive_revision, revision_from_row, write_child
 from curation.store import Store
-from curation.validators.profiles import PROFILES
+from curation.validators.profiles import profiles
 from curation.validators.runner import failed_required
 from schemas.sample import Provenance, SampleRevision, SourceType
 from schemas.validation import ValidationResult
@@ -141,7 +141,7 @@ class RepairReport:
 
 def repairable_kinds() -> list[str]:
     """The kinds whose profile requires the diagnosis-first shape: the only shape this repairs."""
-    return sorted(kind.value for kind, profile in PROFILES.items() if "diagnosis_first" in profile.required)
+    return sorted(kind.value for kind, profile in profiles().items() if "diagnosis_first" in profile.required)
 
 
 def candidate_filter(where: str | None) -> str:

@@ -8,7 +8,7 @@ the profiles are collected from those declarations, so a new validator is one ne
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import functools
 from dataclasses import dataclass
 
 from schemas.sample import Kind
@@ -25,8 +25,9 @@ class Profile:
         return self.required + self.advisory
 
 
-def collect_profiles() -> dict[Kind, Profile]:
-    """Every kind's profile, from what the registered validators declare."""
+@functools.cache
+def profiles() -> dict[Kind, Profile]:
+    """Every kind's profile, collected once from what the registered validators declare."""
     from curation.validators import REGISTRY, load_builtin
 
     load_builtin()
@@ -41,29 +42,5 @@ def collect_profiles() -> dict[Kind, Profile]:
     }
 
 
-class _Profiles(Mapping[Kind, Profile]):
-    """``PROFILES[kind]``: collected on first use (the validators register themselves when imported)."""
-
-    def __init__(self) -> None:
-        self._profiles: dict[Kind, Profile] | None = None
-
-    def _all(self) -> dict[Kind, Profile]:
-        if self._profiles is None:
-            self._profiles = collect_profiles()
-        return self._profiles
-
-    def __getitem__(self, kind: Kind) -> Profile:
-        return self._all()[kind]
-
-    def __iter__(self) -> Iterator[Kind]:
-        return iter(self._all())
-
-    def __len__(self) -> int:
-        return len(self._all())
-
-
-PROFILES: Mapping[Kind, Profile] = _Profiles()
-
-
 def profile_for(kind: Kind | str) -> Profile:
-    return PROFILES[Kind(kind)]
+    return profiles()[Kind(kind)]

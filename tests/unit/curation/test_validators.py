@@ -3,7 +3,7 @@
 import pytest
 
 from curation.validators import get_validator
-from curation.validators.profiles import PROFILES, profile_for
+from curation.validators.profiles import profile_for, profiles
 from curation.validators.terms import CATEGORY_TERMS, TermGroup, terms_for
 from schemas import Kind
 from tests.dialogues import GOOD_ANSWER, QUEST_ANSWER, QUEST_QUESTION, good_dialogue, revision, with_answer
@@ -239,8 +239,8 @@ def test_every_kind_has_a_profile_of_registered_validators():
     from curation.validators import REGISTRY, load_builtin
 
     load_builtin()
-    assert set(PROFILES) == set(Kind)
-    for profile in PROFILES.values():
+    assert set(profiles()) == set(Kind)
+    for profile in profiles().values():
         assert set(profile.validators) <= set(REGISTRY)
 
 
