@@ -371,36 +371,31 @@ def evaluate_model(
         training_run_id=(loaded.manifest or {}).get("run_id"),
         trained_on=(loaded.manifest or {}).get("snapshot_id"),
     )
-    answers = (
-        {}
-        if not cases
-        else generate_responses(
-            lambda batch: [
-                c.text
-                for c in loaded.chat_many(
-                    batch,
-                    max_new_tokens=settings.max_new_tokens,
-                    temperature=settings.temperature,
-                    top_p=settings.top_p,
-                    seed=settings.seed,
-                )
-            ],
-            cases,
-            batch_size=settings.batch_size,
-            on_case=on_case,
-        )
+    answers = generate_responses(
+        lambda batch: [
+            c.text
+            for c in loaded.chat_many(
+                batch,
+                max_new_tokens=settings.max_new_tokens,
+                temperature=settings.temperature,
+                top_p=settings.top_p,
+                seed=settings.seed,
+            )
+        ],
+        cases,
+        batch_size=settings.batch_size,
+        on_case=on_case,
     )
     report.results = score_responses(cases, answers, home) + gold_results(answer_losses(loaded, gold), gold)
     return report
 
 
 def gold_results(losses: Sequence[AnswerLoss], cases: Sequence[GoldCase]) -> list[CaseResult]:
-    """Gold cases as report rows: ``gold_nll`` set, every generation metric not applicable."""
+    """Gold cases as report rows (``losses`` in the cases' order, as ``answer_losses`` gives them):
+    ``gold_nll`` set, every generation metric not applicable."""
     blank = CaseScore(score=0.0, passed=False, found=[], missing=[], anti_found=[])
-    by_name = {c.name: c for c in cases}
     results = []
-    for loss in losses:
-        case = by_name[loss.name]
+    for case, loss in zip(cases, losses, strict=True):
         results.append(
             CaseResult(
                 EvalCase(suite=GOLD_SUITE, name=case.name, prompt=case.prompt, expected_keywords=[],
