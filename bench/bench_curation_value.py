@@ -117,7 +117,7 @@ def print_table(report: dict) -> None:
     head += "".join(f"{c['b'] + ' - ' + c['a']:>44}" for c in comps)
     print(head)
     for metric in report["metrics"]:
-        if not any(report["models"][m][metric]["n"] for m in models):
+        if metric in report["unmeasured"]:
             continue  # no case measures it (quest metrics, fix_passes): nothing to print
         line = f"{metric:<18}"
         for m in models:

@@ -168,6 +168,8 @@ def build_report(workspace: Workspace, plan: ExperimentPlan, steps: dict[str, di
         "cases": {"counted": len(keys), "answered_by_all": len(common), "contaminated": len(contaminated)},
         "metrics": METRICS,
         "models": models,
+        # Metrics no counted case has (quest metrics on a debugging suite): named once, not tabled or charted.
+        "unmeasured": [m for m in METRICS if not any(models[label][m]["n"] for label in models)],
         "comparisons": comparisons,
         "category_comparison": {"a": focus[0], "b": focus[1], "categories": by_category} if focus else None,
         "arms": _lineage(workspace, plan, steps),

@@ -41,7 +41,7 @@ def print_report(report: dict[str, Any]) -> None:
         table.add_column(model, justify="right")
     for c in comparisons:
         table.add_column(f"{c['b']} - {c['a']}", justify="right")
-    unmeasured = [m for m in report["metrics"] if not any(report["models"][x][m]["n"] for x in models)]
+    unmeasured = report["unmeasured"]
     for metric in report["metrics"]:
         if metric in unmeasured:
             continue
