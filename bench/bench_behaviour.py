@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import TRAINING_FILES, proposed_copy
+from bench.common import proposed_copy
 from curation.asm.behaviour import BehaviourSpec, run_spec
 from curation.importers import import_files
 from curation.machine import cpu_model
-from curation.paths import field_data_dir
+from curation.paths import FIELD_TRAINING_FILES, field_data_dir
 from curation.validators.asar import Asar
 from curation.validators.asm_flow import AsmFlow
 from curation.validators.runner import validate_samples
@@ -79,7 +79,7 @@ def main() -> None:
         work = Path(tmp)
         (work / "field").mkdir()
         with Workspace(work / "field") as ws:
-            import_files(ws.store, [field / name for name in TRAINING_FILES])
+            import_files(ws.store, [field / name for name in FIELD_TRAINING_FILES])
             field_revisions = ws.samples.revisions()
         for label, revisions in (("field answers", field_revisions), ("template fixes", proposals)):
             judged = [flow.validate(r) for r in revisions]

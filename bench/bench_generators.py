@@ -35,12 +35,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import TRAINING_FILES
 from curation.dedup.normalize import conversation_text
 from curation.dedup.run import DedupConfig, run_dedup
 from curation.importers import import_files
 from curation.importers.service import PendingRevision, write_revisions
-from curation.paths import field_data_dir
+from curation.paths import FIELD_TRAINING_FILES, field_data_dir
 from curation.rommap import RomMap, build_rom_map
 from curation.store import Store
 from curation.validators.terms import CATEGORY_TERMS
@@ -90,7 +89,7 @@ def duplicate_figures(workspace: Workspace, ids: list[str]) -> tuple[int, int]:
 
 def field_store(directory: Path, target: Path) -> int:
     with Store(target) as store:
-        import_files(store, [directory / name for name in TRAINING_FILES])
+        import_files(store, [directory / name for name in FIELD_TRAINING_FILES])
         return Workspace.of_store(store).samples.count()
 
 
@@ -206,7 +205,7 @@ def main() -> None:
             field_texts = texts_of(Workspace.of_store(store))
         bug_categories = len(CATEGORY_TERMS)
         print(
-            f"field: {field_size} samples from {len(TRAINING_FILES)} training files; {args.n} proposals per "
+            f"field: {field_size} samples from {len(FIELD_TRAINING_FILES)} training files; {args.n} proposals per "
             f"generator, seed {args.seed}; dedup exact + MinHash (word bigrams, Jaccard 0.55, 128 permutations)"
         )
         print(

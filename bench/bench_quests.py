@@ -27,11 +27,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import TRAINING_FILES, proposed_copy
+from bench.common import proposed_copy
 from curation.dedup.run import DedupConfig
 from curation.importers import import_files
 from curation.machine import cpu_model
-from curation.paths import field_data_dir
+from curation.paths import FIELD_TRAINING_FILES, field_data_dir
 from curation.rommap import build_rom_map
 from curation.validators.runner import validate_samples
 from curation.workspace import Workspace
@@ -110,7 +110,7 @@ def main() -> None:
         (work / "base").mkdir()
         base = work / "base" / "triforge.duckdb"
         with Workspace(work / "base") as ws:
-            import_files(ws.store, [field / name for name in TRAINING_FILES])
+            import_files(ws.store, [field / name for name in FIELD_TRAINING_FILES])
             field_count = ws.samples.total()
 
         old = version2(args.old_n, args.old_seed, work)

@@ -1,5 +1,5 @@
-"""What the benchmark scripts share: the field's training files and a store with proposals in it (the machine
-they ran on is ``curation.machine``)."""
+"""What the benchmark scripts share: a store with proposals in it (the field's training files are
+``curation.paths.FIELD_TRAINING_FILES``, the machine they ran on ``curation.machine``)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,6 @@ from curation.importers.service import PendingRevision, write_revisions
 from curation.rommap import RomMap
 from curation.workspace import Workspace, WorkspacePaths
 from schemas.sample import SampleRevision
-
-# The field's five training files (the eval suites beside them are kept out of every corpus).
-TRAINING_FILES = (
-    "din_optimization_training_v2.jsonl",
-    "farore_benchmark.jsonl",
-    "farore_debugging_training.jsonl",
-    "teacher_pilot_output.jsonl",
-    "veran_snes_hardware.jsonl",
-)
 
 
 def proposed_copy(base: Path, home: Path, revisions: list[SampleRevision], rom_map: RomMap | None = None) -> Workspace:

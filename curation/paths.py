@@ -12,6 +12,14 @@ from pathlib import Path
 
 STORE_FILENAME = "triforge.duckdb"
 FIELD_DATA_ENV = "TRIFORGE_FIELD_DATA"
+# The field's five training files (the eval suites beside them are kept out of every corpus built from it).
+FIELD_TRAINING_FILES = (
+    "din_optimization_training_v2.jsonl",
+    "farore_benchmark.jsonl",
+    "farore_debugging_training.jsonl",
+    "teacher_pilot_output.jsonl",
+    "veran_snes_hardware.jsonl",
+)
 
 
 def field_data_dir() -> Path | None:

@@ -8,20 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from curation.paths import field_data_dir
+from curation.paths import FIELD_TRAINING_FILES, field_data_dir
 from curation.store import Store
 
 # The console script of the environment running the tests, for tests that need a real process to kill.
 
 FIELD = field_data_dir()
-
-TRAINING_FILES = (
-    "din_optimization_training_v2.jsonl",
-    "farore_benchmark.jsonl",
-    "farore_debugging_training.jsonl",
-    "teacher_pilot_output.jsonl",
-    "veran_snes_hardware.jsonl",
-)
 
 
 # What a test needs, marked from the fixtures it uses: `pytest -m "not argilla and not model and not
@@ -73,7 +65,7 @@ def home_with_map(home: Path, rom_map) -> Path:
 
 @pytest.fixture
 def field_files(field_dir: Path) -> list[Path]:
-    return [field_dir / name for name in TRAINING_FILES]
+    return [field_dir / name for name in FIELD_TRAINING_FILES]
 
 
 @pytest.fixture
@@ -99,7 +91,7 @@ def validated_store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.fail("field data not found")
     path = tmp_path_factory.mktemp("validated") / "triforge.duckdb"
     with Store(path) as store:
-        import_files(store, [FIELD / name for name in TRAINING_FILES])
+        import_files(store, [FIELD / name for name in FIELD_TRAINING_FILES])
         validate_samples(store)
     return path
 
