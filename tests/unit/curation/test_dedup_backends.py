@@ -24,6 +24,13 @@ def distilled(tmp_path_factory) -> StaticModel:
     return StaticModel.materialise(tmp_path_factory.mktemp("models"), default_model_path())
 
 
+def _install_static(store, model: StaticModel) -> None:
+    """Put the session's distilled model where this store's workspace looks for it, as if distilled here."""
+    models = WorkspacePaths.of_store(store).models
+    models.mkdir(parents=True)
+    shutil.copytree(model.folder, static_model_dir(models, default_model_path()))
+
+
 def test_the_static_model_ranks_a_paraphrase_above_an_unrelated_answer_as_minilm_does(distilled):
     texts = [f"{PARAPHRASE_Q}\n{PARAPHRASE_A}", f"{PARAPHRASE_Q}\n{PARAPHRASE_A2}", "\n".join(UNRELATED)]
     texts = [t.lower() for t in texts]
@@ -40,9 +47,7 @@ def test_the_static_model_ranks_a_paraphrase_above_an_unrelated_answer_as_minilm
 def test_a_dedup_run_with_the_static_backend_finds_paraphrases_incrementally(store, tmp_path, distilled):
     rows = [chat_row(PARAPHRASE_Q, PARAPHRASE_A), chat_row(PARAPHRASE_Q, PARAPHRASE_A2), chat_row(*UNRELATED)]
     import_file(store, write_jsonl(tmp_path / "p.jsonl", rows))
-    models = WorkspacePaths.of_store(store).models
-    models.mkdir(parents=True)
-    shutil.copytree(distilled.folder, static_model_dir(models, default_model_path()))  # as if distilled here
+    _install_static(store, distilled)
 
     config = DedupConfig(methods=("embedding",), embedding_backend="static", embedding_threshold=0.9)
     run = run_dedup(store, config=config)
@@ -61,9 +66,7 @@ def test_an_exact_twin_reuses_its_vector_instead_of_another_model_pass(store, tm
     twin = chat_row(PARAPHRASE_Q.upper(), "  " + PARAPHRASE_A.replace(" ", "   "))
     rows = [chat_row(PARAPHRASE_Q, PARAPHRASE_A), twin, chat_row(*UNRELATED)]
     import_file(store, write_jsonl(tmp_path / "t.jsonl", rows))
-    models = WorkspacePaths.of_store(store).models
-    models.mkdir(parents=True)
-    shutil.copytree(distilled.folder, static_model_dir(models, default_model_path()))
+    _install_static(store, distilled)
     seen: list[str] = []
     real_embed = static_embed.StaticModel.embed
 
@@ -239,9 +242,7 @@ def test_the_cascade_finds_what_minilm_alone_finds_and_embeds_only_candidates(st
     import curation.dedup.embeddings as embeddings
 
     import_file(store, write_jsonl(tmp_path / "p.jsonl", _paraphrase_corpus()))
-    models = WorkspacePaths.of_store(store).models
-    models.mkdir(parents=True)
-    shutil.copytree(distilled.folder, static_model_dir(models, default_model_path()))
+    _install_static(store, distilled)
     threshold = 0.8
     alone = run_dedup(store, config=DedupConfig(methods=("embedding",), embedding_threshold=threshold))
     minilm_pairs = {frozenset(c.members) for c in alone.clusters}
@@ -293,9 +294,7 @@ def test_a_cascade_with_no_candidates_embeds_nothing_with_minilm(store, tmp_path
     import curation.dedup.embeddings as embeddings
 
     import_file(store, write_jsonl(tmp_path / "u.jsonl", [chat_row(*UNRELATED)]))
-    models = WorkspacePaths.of_store(store).models
-    models.mkdir(parents=True)
-    shutil.copytree(distilled.folder, static_model_dir(models, default_model_path()))
+    _install_static(store, distilled)
     monkeypatch.setattr(embeddings, "embed", lambda *a, **k: pytest.fail("MiniLM ran without a candidate"))
     config = DedupConfig(methods=("embedding",), embedding_backend="cascade", cascade_decider="minilm")
     assert run_dedup(store, config=config).clusters == []
