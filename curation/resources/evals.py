@@ -8,7 +8,7 @@ statistics stay in ``trainer.evaluation``; this resource only reads and writes t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -40,7 +40,9 @@ class RecordableRun(Protocol):
     suite_sha256: str
     generation: dict[str, Any]
     created_at: datetime
-    results: list[Any]  # ScoredCase each; list[ScoredCase] would make list invariance reject CaseResult
+
+    @property
+    def results(self) -> Sequence[ScoredCase]: ...  # read-only here, so a list of CaseResult conforms
 
     def summary(self) -> dict[str, Any]: ...
 
