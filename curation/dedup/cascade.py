@@ -2,11 +2,14 @@
 
 MiniLM runs six transformer layers over every token: ~40-60 documents/s on two cores without int8
 instructions, the whole cost of semantic dedup. A static model (one vector per token, a mean per
-document; ``static_embed.py``) embeds thousands a second but ranks too loosely to decide a pair (its
-precision at its own threshold is a few percent). Together: the static model and its index propose, for
-every new document, the neighbours above a recall-safe threshold; only documents in a proposed pair are
-embedded by the decider (MiniLM, or its int8 export where the CPU makes that faster), and a pair is kept
-when the decider's cosine clears the dedup threshold - the same test MiniLM alone applies.
+document) embeds thousands a second; tuned on the workspace's own texts (``tuned_static.py``) its cosines
+track MiniLM's. Together, in three zones: the static model and its index propose, for every new document,
+the neighbours above a recall-safe threshold; pairs above an accept threshold (where the decider agreed
+on 99.5% of held-out pairs) are kept as they are; only documents in the pairs between are embedded by the
+decider (MiniLM, or its int8 export where the CPU makes that faster), and such a pair is kept when the
+decider's cosine clears the dedup threshold - the same test MiniLM alone applies. Both thresholds are read
+from the tuned model's measured agreement for the dedup threshold in use; below ``tuned_static.MIN_TEXTS``
+samples the distilled model proposes at 0.85 and the decider decides every pair.
 
 What it costs is the static pass plus the decider on the candidate documents; what it finds is what the
 decider finds among the candidates, so its recall is MiniLM's less the pairs the static stage missed
@@ -29,14 +32,32 @@ DECIDERS = ("minilm", "onnx-int8", "openvino-int8")  # the backends that can dec
 Embed = Callable[[list[str]], np.ndarray]
 
 
-def candidate_pairs(neighbours: Iterable[tuple[str, list[tuple[str, float]]]]) -> set[tuple[str, str]]:
-    """Each (document, its static neighbours above the threshold) as ordered pairs, itself left out."""
-    pairs = set()
+def candidate_pairs(neighbours: Iterable[tuple[str, list[tuple[str, float]]]]) -> dict[tuple[str, str], float]:
+    """Each (document, its static neighbours above the threshold) as ordered pairs with their static
+    cosine, itself left out."""
+    pairs: dict[tuple[str, str], float] = {}
     for key, found in neighbours:
-        for other, _ in found:
+        for other, similarity in found:
             if other != key:
-                pairs.add((key, other) if key < other else (other, key))
+                pairs[(key, other) if key < other else (other, key)] = similarity
     return pairs
+
+
+def split_by_zone(
+    candidates: dict[tuple[str, str], float], accept: float | None
+) -> tuple[list[tuple[str, str, float]], list[tuple[str, str]]]:
+    """(pairs the static stage accepts on its own: cosine at least ``accept``, pairs left to the decider).
+
+    ``accept`` comes from the tuned model's agreement with the decider (``tuned_static.Agreement``): above
+    it the decider agreed on 99.5% of held-out pairs, so asking it costs a MiniLM pass for nothing.
+    None accepts nothing."""
+    accepted, undecided = [], []
+    for (a, b), similarity in sorted(candidates.items()):
+        if accept is not None and similarity >= accept:
+            accepted.append((a, b, min(similarity, 1.0)))
+        else:
+            undecided.append((a, b))
+    return accepted, undecided
 
 
 def decide(
@@ -78,4 +99,28 @@ def choose_decider(models: Path, embedders: dict[str, Embed], probe: Sequence[st
     return choice
 
 
-__all__ = ["DECIDERS", "candidate_pairs", "choose_decider", "decide"]
+def describe(stages: dict) -> list[str]:
+    """Lines on what the cascade's two stages did: the curator's check that the static model was fit
+    and agrees with its decider, and how much of the corpus the decider had to read."""
+    lines = []
+    if stages.get("first_stage") == "tuned":
+        agreement = stages["agreement"]
+        recall = agreement["recall_at_propose"]
+        lines.append(
+            f"cascade: static model tuned on {stages['fit_on']} samples{' (fit now)' if stages['fit_now'] else ''}; "
+            f"held out, its cosines correlate with {stages['decider']}'s at {agreement['cosine_correlation']:.2f}"
+            + (f" and it proposes {recall:.0%} of that model's pairs" if recall is not None else "")
+        )
+    else:
+        lines.append("cascade: too few samples to tune a static model on; the distilled one proposes")
+    accept = stages["accept"]
+    lines.append(
+        f"  proposed at {stages['propose']}, kept without asking at {accept if accept is not None else '(never)'}: "
+        f"{stages['candidates']} candidate pairs, {stages['accepted_by_static']} kept by the static stage, "
+        f"{stages['decided']} decided by {stages['decider'] or 'no decider'} "
+        f"({stages['decider_embedded']} samples embedded)"
+    )
+    return lines
+
+
+__all__ = ["DECIDERS", "candidate_pairs", "choose_decider", "decide", "describe", "split_by_zone"]

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from curation.dedup.cascade import describe
 from curation.errors import NotFound, StoreError
 from curation.ids import resolve_prefix
 from curation.samples import revision_from_row
@@ -132,6 +133,7 @@ def _summary_rows(data: ReportData) -> list[tuple[str, str]]:
         ),
         ("MinHash", f"{mh['shingle']} {mh['size']}-grams, {mh['num_perm']} permutations, threshold {mh['threshold']}"),
         ("embedding threshold", str(run["params"]["embedding_threshold"])),
+        *([("cascade", " ".join(describe(stats["cascade"])))] if stats.get("cascade") else []),
     ]
 
 

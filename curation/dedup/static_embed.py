@@ -74,6 +74,8 @@ def distill(source: Path, target: Path, *, batch_size: int = 1024) -> Path:
 class StaticModel:
     """Token vectors plus the source model's tokenizer; ``embed`` is a mean over token vectors."""
 
+    truncate_at: int | None = None  # the distilled model reads whole texts; a tuned one cuts where its teacher does
+
     def __init__(self, folder: Path) -> None:
         from tokenizers import Tokenizer
 
@@ -95,17 +97,25 @@ class StaticModel:
     def dim(self) -> int:
         return int(self.vectors.shape[1])
 
-    def embed(self, texts: Sequence[str], batch_size: int = 2048) -> np.ndarray:
-        """Unit-length float32 vectors (inner product is cosine), like ``embeddings.embed``."""
+    def bags(self, texts: Sequence[str], truncate_at: int | None = None):
+        """(token counts per text as a sparse texts x vocabulary matrix, each text's token count), the
+        tokens cut at ``truncate_at`` where that is given."""
         from scipy.sparse import csr_matrix
 
+        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        token_ids = [e.ids[:truncate_at] if truncate_at else e.ids for e in encodings]
+        lengths = np.fromiter((len(t) for t in token_ids), dtype=np.int64, count=len(token_ids))
+        ids = np.fromiter((i for t in token_ids for i in t), dtype=np.int64, count=int(lengths.sum()))
+        indptr = np.concatenate(([0], np.cumsum(lengths)))
+        counts = csr_matrix((np.ones(len(ids), np.float32), ids, indptr), shape=(len(texts), len(self.vectors)))
+        counts.sum_duplicates()
+        return counts, lengths
+
+    def embed(self, texts: Sequence[str], batch_size: int = 2048) -> np.ndarray:
+        """Unit-length float32 vectors (inner product is cosine), like ``embeddings.embed``."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
-            encodings = self.tokenizer.encode_batch(list(texts[start : start + batch_size]), add_special_tokens=False)
-            lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
-            ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int64, count=int(lengths.sum()))
-            indptr = np.concatenate(([0], np.cumsum(lengths)))
-            counts = csr_matrix((np.ones(len(ids), np.float32), ids, indptr), shape=(len(encodings), len(self.vectors)))
-            out[start : start + len(encodings)] = counts @ self.vectors
+            counts, _ = self.bags(texts[start : start + batch_size], self.truncate_at)
+            out[start : start + counts.shape[0]] = counts @ self.vectors
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms > 0, norms, 1.0)

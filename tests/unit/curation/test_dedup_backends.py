@@ -299,3 +299,110 @@ def test_a_cascade_with_no_candidates_embeds_nothing_with_minilm(store, tmp_path
     config = DedupConfig(methods=("embedding",), embedding_backend="cascade", cascade_decider="minilm")
     assert run_dedup(store, config=config).clusters == []
     assert run_dedup(store, config=config).indexed == {"embedding": 0}
+
+
+def _field_texts(store) -> list[str]:
+    """The dedup texts of the real field samples (imported into ``store``): the domain a tuned model is fit on."""
+    from curation.dedup.run import CorpusTexts
+    from curation.paths import FIELD_TRAINING_FILES, field_data_dir
+    from curation.workspace import Workspace
+
+    for name in FIELD_TRAINING_FILES:
+        import_file(store, field_data_dir() / name)
+    return sorted(set(CorpusTexts(store, DedupConfig()).texts(Workspace.of_store(store).samples.all_ids())))
+
+
+def test_a_tuned_static_model_tracks_its_teacher_on_texts_it_was_not_fit_on(store, distilled):
+    from curation.dedup.cascade import split_by_zone
+    from curation.dedup.tuned_static import Agreement, fit_token_vectors
+
+    texts = _field_texts(store)
+    assert len(texts) >= 150
+    teacher = embed(texts)
+    is_held = np.arange(len(texts)) % 5 == 0  # a fifth held out of the fit
+    held = [t for t, h in zip(texts, is_held, strict=True) if h]
+    fit = [t for t, h in zip(texts, is_held, strict=True) if not h]
+    vectors = fit_token_vectors(distilled, fit, teacher[~is_held], truncate_at=256)
+    tuned = distilled.bags(held, 256)[0] @ vectors
+    tuned /= np.linalg.norm(tuned, axis=1, keepdims=True)
+    upper = np.triu_indices(len(held), 1)
+    truth = (teacher[is_held] @ teacher[is_held].T)[upper]
+    tuned_r = np.corrcoef((tuned @ tuned.T)[upper], truth)[0, 1]
+    distilled_vectors = distilled.embed(held)
+    distilled_r = np.corrcoef((distilled_vectors @ distilled_vectors.T)[upper], truth)[0, 1]
+    assert tuned_r > distilled_r + 0.1, (tuned_r, distilled_r)  # 0.80 against 0.64 when written
+
+    # The zones read from agreement: propose where 95% of the teacher's pairs are, accept where it agrees.
+    rng = np.random.default_rng(0)
+    teacher_cos = rng.uniform(0.5, 1.0, 2000).astype(np.float32)
+    static_cos = np.clip(teacher_cos + rng.normal(0, 0.02, 2000), 0, 1).astype(np.float32)
+    propose, accept = Agreement(static_cos, teacher_cos, 0.9).zones(0.9)
+    assert 0.9 - 0.15 <= propose < 0.9 and (static_cos[teacher_cos >= 0.9] >= propose).mean() >= 0.95
+    assert accept is not None and accept > 0.9 and (teacher_cos[static_cos >= accept] >= 0.9).mean() >= 0.995
+    assert Agreement(static_cos, rng.permutation(teacher_cos), 0.0).zones(0.9)[1] is None  # no agreement: decide all
+    # Pairs in the accept zone skip the decider; None accepts nothing.
+    candidates = {("a", "b"): 0.99, ("a", "c"): 0.91, ("b", "c"): 0.97}
+    assert split_by_zone(candidates, 0.97) == ([("a", "b", 0.99), ("b", "c", 0.97)], [("a", "c")])
+    assert split_by_zone(candidates, None) == ([], [("a", "b"), ("a", "c"), ("b", "c")])
+
+
+def test_the_cascade_tunes_its_static_model_on_the_workspace_and_finds_what_minilm_finds(
+    store, tmp_path, distilled, monkeypatch
+):
+    import curation.dedup.embeddings as embeddings
+    import curation.dedup.tuned_static as tuned_static
+
+    monkeypatch.setattr(tuned_static, "MIN_TEXTS", 30)
+    monkeypatch.setattr(tuned_static, "TRAIN_TEXTS", 40)  # a fit on 40 of the corpus's 70 samples
+    from curation.store import Store
+
+    with Store(tmp_path / "field.duckdb") as other:
+        field = [chat_row(f"Sample {i}", text) for i, text in enumerate(_field_texts(other)[:88])]
+    import_file(store, write_jsonl(tmp_path / "a.jsonl", field[:60] + _paraphrase_corpus()))
+    _install_static(store, distilled)
+    threshold = 0.8
+    alone = {
+        frozenset(c.members)
+        for c in run_dedup(store, config=DedupConfig(methods=("embedding",), embedding_threshold=threshold)).clusters
+    }
+    assert len(alone) >= 3  # the three paraphrased answers at least
+
+    embedded: list[int] = []
+    real_embed = embeddings.embed
+    monkeypatch.setattr(
+        embeddings, "embed", lambda texts, *a, **k: embedded.append(len(texts)) or real_embed(texts, *a, **k)
+    )
+    config = DedupConfig(
+        methods=("embedding",), embedding_backend="cascade", embedding_threshold=threshold, cascade_decider="minilm"
+    )
+    run = run_dedup(store, config=config)
+    assert {frozenset(c.members) for c in run.clusters} == alone
+    stages = run.cascade
+    assert stages["first_stage"] == "tuned" and stages["fit_now"] and stages["fit_on"] == 40
+    # The teaching sample's vectors decide too: no sample is embedded twice.
+    assert stages["propose"] <= threshold and stages["decider_embedded"] == sum(embedded) <= 70
+    assert 0.0 < stages["agreement"]["cosine_correlation"] <= 1.0
+    models = WorkspacePaths.of_store(store).models
+    assert len(list(models.glob("tuned-*"))) == 1
+
+    again = run_dedup(store, config=config)  # incremental: no new sample, no fit, nothing embedded
+    assert (
+        again.indexed == {"embedding": 0}
+        and not again.cascade["fit_now"]
+        and sum(embedded) == stages["decider_embedded"]
+    )
+
+    import_file(store, write_jsonl(tmp_path / "b.jsonl", field[60:]))  # 70 -> 98 samples: not yet twice the size
+    assert not run_dedup(store, config=config).cascade["fit_now"]
+    import_file(
+        store,
+        write_jsonl(
+            tmp_path / "c.jsonl",
+            [
+                chat_row(f"Question {i} about {w}?", f"Answer {i}: {w} matters.")
+                for i, w in enumerate(["DMA", "HDMA", "VRAM", "OAM", "CGRAM"] * 9)
+            ],
+        ),
+    )
+    refit = run_dedup(store, config=config)  # 143 samples, twice the 70 it was fit on: fit again, indexed again
+    assert refit.cascade["fit_now"] and refit.indexed == {"embedding": 143}
