@@ -192,6 +192,45 @@ def worker(store_file: Path, methods: str, home: Path, extra: Path | None = None
         "reps": [line[c.representative] - 1 for c in run.clusters],
         "peak_rss_mb": peak_memory_mb(),
         "per_method": run.seconds,
+        "cascade": run.cascade,
+    }
+
+
+class StaticEncoder:
+    """Our static model (distilled or tuned) behind semhash's ``Encoder`` protocol: both tools then embed
+    with the same vectors, and the row compares what is around the model (the index, the pipeline)."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def encode(self, inputs, **_: object):
+        return self.model.embed(list(inputs))
+
+
+def semhash_worker(source: Path, model_folder: Path, threshold: float) -> dict:
+    """semhash (MinishLab: model2vec-style static model + usearch ANN) over the rows of ``source``, with our
+    static model from ``model_folder`` as its encoder - no hub download. Timed from the texts in memory."""
+    from semhash import SemHash
+
+    from curation.dedup.normalize import conversation_text_from_json
+    from curation.dedup.static_embed import StaticModel
+    from curation.dedup.tuned_static import TunedStaticModel
+
+    rows = [json.loads(line) for line in source.read_text().splitlines()]
+    texts = [conversation_text_from_json(json.dumps(r["messages"])) for r in rows]
+    tuned = (model_folder / "agreement.npz").exists()
+    encoder = StaticEncoder(TunedStaticModel(model_folder) if tuned else StaticModel(model_folder))
+    records = [{"id": str(i), "text": t} for i, t in enumerate(texts)]
+    start = time.perf_counter()
+    result = SemHash.from_records(records, columns=["text"], model=encoder).self_deduplicate(threshold=threshold)
+    seconds = time.perf_counter() - start
+    pairs = [(int(d.record["id"]), int(d.duplicate_of["id"])) for d in result.filtered]
+    clusters = sorted(clusters_of(pairs, len(texts)), key=min)
+    return {
+        "seconds": seconds,
+        "clusters": [sorted(c) for c in clusters],
+        "reps": [min(c) for c in clusters],
+        "peak_rss_mb": peak_memory_mb(),
     }
 
 
@@ -351,6 +390,18 @@ def run_worker(tmp: Path, source: Path, methods: str, models: Path | None = None
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def run_semhash(source_jsonl: Path, model_folder: Path, threshold: float) -> dict:
+    command = [sys.executable, __file__, "--semhash-worker", str(source_jsonl), str(model_folder), str(threshold)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def tuned_model_of(tmp: Path, methods: str, source: Path) -> Path | None:
+    """The static model the cascade tuned in the workspace ``run_worker`` gave it (None: it did not tune one)."""
+    ws = tmp / f"ws-{methods.replace(',', '_').replace(':', '_')}-{source.stem}"
+    return next(iter(sorted((ws / "models").glob("tuned-*"))), None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=100_000)
@@ -361,18 +412,29 @@ def main() -> None:
     parser.add_argument("--static-threshold", type=float, default=0.95, help="cosine threshold of the static model")
     parser.add_argument("--no-embedding", action="store_true", help="skip the embedding rows on the corpus")
     parser.add_argument("--hnsw", type=int, default=0, help="also compare HNSW with exact search on N static vectors")
+    parser.add_argument(
+        "--corpus-backends",
+        default="static,openvino-int8,cascade,semhash",
+        help="embedding rows on the whole corpus (comma-separated; semhash runs with the cascade's tuned model)",
+    )
     parser.add_argument("--worker", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
+    parser.add_argument("--semhash-worker", nargs=3, metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.semhash_worker:
+        source, folder, threshold = args.semhash_worker
+        print(json.dumps(semhash_worker(Path(source), Path(folder), float(threshold))))
+        return
     if args.worker:
         extra = Path(args.worker[3]) if len(args.worker) > 3 else None
         print(json.dumps(worker(Path(args.worker[0]), args.worker[1], Path(args.worker[2]), extra)))
         return
 
-    from curation.dedup.embeddings import default_model_path
+    from curation.dedup.cascade import choose_decider, describe
+    from curation.dedup.embeddings import default_model_path, embed
     from curation.dedup.normalize import conversation_text_from_json
     from curation.dedup.onnx_embed import OnnxModel
     from curation.dedup.openvino_embed import OpenVinoModel
-    from curation.dedup.static_embed import StaticModel
+    from curation.dedup.static_embed import StaticModel, static_model_dir
     from curation.importers import import_file
     from curation.machine import cpu_features, cpu_model
     from curation.store import Store
@@ -407,6 +469,17 @@ def main() -> None:
                 f"derived from MiniLM once (cached; not counted): static model distilled in {static_s:.1f}s, "
                 f"int8 ONNX exported in {onnx_s:.1f}s, int8 OpenVINO (NNCF) exported in {openvino_s:.1f}s"
             )
+            # The cascade's decider is chosen once per CPU (timing all three loads each model): cached like the
+            # models above, so the cascade rows show a workspace's steady state, as a user's later runs do.
+            probe = [conversation_text_from_json(json.dumps(r["messages"])) for r in rows[:64]]
+            deciders = {
+                "minilm": lambda texts: embed(texts),
+                "onnx-int8": OnnxModel.materialise(models, default_model_path()).embed,
+                "openvino-int8": OpenVinoModel.materialise(models, default_model_path()).embed,
+            }
+            choice = choose_decider(models, deciders, probe)
+            timings = json.loads((models / "cascade-decider.json").read_text())[cpu_model()]["seconds"]
+            print(f"cascade decider on this CPU: {choice} (seconds for {len(probe)} texts: {timings})")
         header = f"{'method':<30}{'samples':>9}{'seconds':>9}{'docs/s':>9}{'peak MB':>9}{'precision':>11}{'recall':>8}"
 
         def report(label: str, n: int, data: dict, truth: list[int]) -> None:
@@ -416,20 +489,37 @@ def main() -> None:
                 f"{data['peak_rss_mb']:>9.0f}{p:>11.3f}{r:>8.3f}  "
                 + ", ".join(f"{m} {t:.1f}s" for m, t in data.get("per_method", {}).items())
             )
+            for line in describe(data["cascade"]) if data.get("cascade") else []:
+                print(f"    {line.strip()}")
+
+        def cascade_and_peer(source: Path, n: int, truth: list[int]) -> None:
+            """The cascade, then semhash on the same rows with the static model the cascade tuned (equal
+            vectors, so equal cosines: the same threshold) and with the distilled one (its own threshold)."""
+            report(cascade, n, run_worker(tmp, source, cascade, models), truth)
+            tuned = tuned_model_of(tmp, cascade, source)
+            rows_file = source.with_suffix(".jsonl")
+            if tuned is not None:
+                report(f"semhash (tuned) {args.threshold}", n, run_semhash(rows_file, tuned, args.threshold), truth)
+            distilled = static_model_dir(models, default_model_path())
+            label = f"semhash (distilled) {args.static_threshold}"
+            report(label, n, run_semhash(rows_file, distilled, args.static_threshold), truth)
 
         print(header)
         static, onnx = f"embedding:static:{args.static_threshold}", f"embedding:onnx-int8:{args.threshold}"
         openvino = f"embedding:openvino-int8:{args.threshold}"
-        # The static stage proposes at the cascade threshold (0.85), the decider (the fastest here, measured) keeps
-        # pairs at --threshold: the same test as MiniLM alone, on the candidates only.
+        # The cascade's zones come from its tuned model's measured agreement at --threshold; its decider (the
+        # fastest here, measured) keeps the pairs between them at --threshold: MiniLM's own test, on fewer samples.
         cascade = f"embedding:cascade:{args.threshold}"
+        on_corpus = set(args.corpus_backends.split(","))
         for methods in ("exact", "minhash", "exact,minhash"):
             report(methods, args.samples, run_worker(tmp, base, methods, models), group)
         if not args.no_embedding:
             if args.samples <= 100_000:
-                report(static, args.samples, run_worker(tmp, base, static, models), group)
-                report(openvino, args.samples, run_worker(tmp, base, openvino, models), group)
-                report(cascade, args.samples, run_worker(tmp, base, cascade, models), group)
+                for backend, methods in (("static", static), ("openvino-int8", openvino)):
+                    if backend in on_corpus:
+                        report(methods, args.samples, run_worker(tmp, base, methods, models), group)
+                if "cascade" in on_corpus:
+                    cascade_and_peer(base, args.samples, group)
             else:  # exact search past 100k vectors is the next step (IVF/HNSW), not measured here
                 rows_100k, group_100k = corpus(100_000)
                 report(static, 100_000, run_worker(tmp, build(rows_100k, "static"), static, models), group_100k)
@@ -437,8 +527,9 @@ def main() -> None:
             subset = build(sub_rows, "subset")
             # The three MiniLM paths on one corpus small enough for the float model: equal precision and
             # recall here is what lets the fast ones stand in for it on the whole corpus.
-            for methods in (f"embedding:minilm:{args.threshold}", openvino, onnx, cascade):
+            for methods in (f"embedding:minilm:{args.threshold}", openvino, onnx):
                 report(methods, args.subset, run_worker(tmp, subset, methods, models), sub_group)
+            cascade_and_peer(subset, args.subset, sub_group)
         if args.incremental:
             old = args.samples - args.incremental
             first = build(rows[:old], "first")
@@ -453,8 +544,9 @@ def main() -> None:
             n = len(para_rows)
             print(f"\nparaphrase set: {args.paraphrases:,} originals + {args.paraphrases:,} paraphrases")
             print(header)
-            for methods in ("exact,minhash", f"embedding:minilm:{args.threshold}", openvino, onnx, static, cascade):
+            for methods in ("exact,minhash", f"embedding:minilm:{args.threshold}", openvino, onnx, static):
                 report(methods, n, run_worker(tmp, para, methods, models), para_group)
+            cascade_and_peer(para, n, para_group)
 
         if args.hnsw:
             print()
