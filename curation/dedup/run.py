@@ -301,6 +301,11 @@ class _Decider:
         self._index: EmbeddingIndex | None = None
         self.embedded = 0
 
+    @property
+    def chosen(self) -> str | None:
+        """The decider's name once chosen (None: no pair needed one, so ``auto`` timed nothing)."""
+        return self._name
+
     def name(self, probe_ids: Sequence[str]) -> str:
         from dataclasses import replace
 
@@ -433,7 +438,7 @@ def _cascade(
         candidates=len(candidates),
         accepted_by_static=len(accepted),
         decided=len(undecided),
-        decider=decider._name,
+        decider=decider.chosen,
         decider_embedded=decider.embedded,
     )
 

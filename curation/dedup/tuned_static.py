@@ -147,7 +147,7 @@ def _agreement(base: StaticModel, texts: Sequence[str], targets: np.ndarray, tru
     # each held-out pair (both held out) appears twice; once suffices
     not_self &= ~(held[None, :] & (np.arange(n)[None, :] <= rows[:, None]))
     s, t = static_cos[not_self], teacher_cos[not_self]
-    correlation = float(np.corrcoef(s, t)[0, 1]) if len(s) > 1 else 0.0
+    correlation = float(np.corrcoef(s, t)[0, 1]) if len(s) > 1 and s.std() > 0 and t.std() > 0 else 0.0
     kept = (s >= KEPT_PAIRS_ABOVE) | (t >= KEPT_PAIRS_ABOVE)
     return Agreement(s[kept].astype(np.float32), t[kept].astype(np.float32), correlation)
 
