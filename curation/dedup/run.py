@@ -45,7 +45,8 @@ DERIVED_BACKENDS = {
     "static": ("curation.dedup.static_embed", "StaticModel"),
 }
 # "cascade": the static model proposes candidate pairs, MiniLM (or its faster int8 export) decides them.
-EMBEDDING_BACKENDS = ("minilm", *DERIVED_BACKENDS, "cascade")
+# "tuned": the cascade's tuned static model alone - taught and measured by the decider, then deciding itself.
+EMBEDDING_BACKENDS = ("minilm", *DERIVED_BACKENDS, "cascade", "tuned")
 UNTUNED_PROPOSE = 0.85  # the cascade's proposal threshold while the workspace is too small to tune a model on
 Progress = Callable[[str, int, int], None]
 
@@ -101,8 +102,8 @@ class DedupConfig:
     @property
     def _derived_version(self) -> int:
         """The derived model's recipe version: a new recipe gives new vectors, so its index is another."""
-        if self.embedding_backend == "cascade":
-            from curation.dedup.static_embed import VERSION
+        if self.embedding_backend in ("cascade", "tuned"):
+            from curation.dedup.tuned_static import VERSION
 
             return VERSION
         return _derived_module(self.embedding_backend).VERSION
@@ -402,6 +403,8 @@ def _first_stage(
     agreement = tuned.agreement().summary(config.embedding_threshold)
     propose = explicit[0] if explicit[0] is not None else agreement["propose"]
     accept = explicit[1] if explicit[1] is not None else agreement["accept"]
+    if config.embedding_backend == "tuned":  # the tuned model decides alone: its cosines are on the decider's scale
+        propose = accept = config.embedding_threshold
     notes = {"first_stage": "tuned", "fit_now": refit, "fit_on": tuned.meta["texts"], "agreement": agreement}
     notes["teacher_sample"] = sample  # pairs among these the decider finds itself (``_Decider.pairs_among``)
     return embedder, f"-tuned-{tuned.fingerprint}-t{propose}", (propose, accept), notes
@@ -453,7 +456,7 @@ def _cascade(
 def _embedding(
     store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None, notes: dict
 ) -> tuple[int, list, Callable]:
-    if config.embedding_backend == "cascade":
+    if config.embedding_backend in ("cascade", "tuned"):
         return _cascade(store, corpus, config, progress, notes)
 
     folder = index_dir(store, "embedding", config.params_key("embedding"))

@@ -34,7 +34,8 @@ def run_command(
         typer.Option(
             help="Embedding: minilm (sentence-transformers), openvino-int8 (the same MiniLM quantised by NNCF, "
             "~6.4x faster on CPUs with VNNI/AMX, ~1.3x on AVX2 alone), onnx-int8 (ONNX Runtime int8), static "
-            "(distilled; fast, low precision) or cascade (static proposes, MiniLM or its int8 export decides)"
+            "(distilled; fast, low precision), cascade (a static model tuned on this workspace proposes, MiniLM or its "
+            "int8 export decides) or tuned (that tuned model alone, on MiniLM's scale)"
         ),
     ] = "minilm",
     cascade_threshold: Annotated[

@@ -349,6 +349,8 @@ def test_a_tuned_static_model_tracks_its_teacher_on_texts_it_was_not_fit_on(stor
 def test_the_cascade_tunes_its_static_model_on_the_workspace_and_finds_what_minilm_finds(
     store, tmp_path, distilled, monkeypatch
 ):
+    from dataclasses import replace
+
     import curation.dedup.embeddings as embeddings
     import curation.dedup.tuned_static as tuned_static
 
@@ -390,6 +392,13 @@ def test_the_cascade_tunes_its_static_model_on_the_workspace_and_finds_what_mini
         again.indexed == {"embedding": 0}
         and not again.cascade["fit_now"]
         and sum(embedded) == stages["decider_embedded"]
+    )
+
+    # "tuned": the same model decides alone at the threshold - no refit, no decider, every candidate kept.
+    alone_tuned = run_dedup(store, config=replace(config, embedding_backend="tuned")).cascade
+    assert not alone_tuned["fit_now"] and alone_tuned["decided"] == 0 and alone_tuned["propose"] == threshold
+    assert (
+        alone_tuned["accepted_by_static"] == alone_tuned["candidates"] and sum(embedded) == stages["decider_embedded"]
     )
 
     import_file(store, write_jsonl(tmp_path / "b.jsonl", field[60:]))  # 70 -> 98 samples: not yet twice the size
