@@ -103,16 +103,17 @@ def describe(stages: dict) -> list[str]:
     """Lines on what the cascade's two stages did: the curator's check that the static model was fit
     and agrees with its decider, and how much of the corpus the decider had to read."""
     lines = []
+    mode = stages.get("mode", "cascade")
     if stages.get("first_stage") == "tuned":
         agreement = stages["agreement"]
         recall = agreement["recall_at_propose"]
         lines.append(
-            f"cascade: static model tuned on {stages['fit_on']} samples{' (fit now)' if stages['fit_now'] else ''}; "
+            f"{mode}: static model tuned on {stages['fit_on']} samples{' (fit now)' if stages['fit_now'] else ''}; "
             f"held out, its cosines correlate with {stages['decider']}'s at {agreement['cosine_correlation']:.2f}"
             + (f" and it proposes {recall:.0%} of that model's pairs" if recall is not None else "")
         )
     else:
-        lines.append("cascade: too few samples to tune a static model on; the distilled one proposes")
+        lines.append(f"{mode}: too few samples to tune a static model on; the distilled one proposes")
     accept = stages["accept"]
     lines.append(
         f"  proposed at {stages['propose']}, kept without asking at {accept if accept is not None else '(never)'}: "
