@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 from curation.store import Store
 from curation.validators.text import bare_asm_block, code_blocks, trailing_asm
+from curation.workspace import Workspace
 
 _SPACES = re.compile(r"\s+")
 _LINE_LABEL = re.compile(r"^([A-Za-z_.][\w.]*:|\.[A-Za-z_]\w*|[+-]+)\s*")
@@ -48,9 +49,7 @@ def fingerprints(store: Store, ids: Iterable[str]) -> dict[str, str | None]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = store.con.execute(
-        "SELECT id, messages FROM samples WHERE id IN (SELECT unnest(?::VARCHAR[]))", [wanted]
-    ).fetchall()
+    rows = Workspace.of_store(store).samples.messages(wanted)
     return {rid: code_fingerprint(json.loads(messages)) for rid, messages in rows}
 
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from curation.dedup.cascade import describe
-from curation.errors import NotFound, StoreError
-from curation.ids import resolve_prefix
-from curation.samples import revision_from_row
+from curation.errors import StoreError
 from curation.store import Store
+from curation.workspace import Workspace
+from schemas.sample import SampleRevision
 
 BINS = [round(0.5 + 0.05 * i, 2) for i in range(11)]  # 0.50 .. 1.00
 MAX_CLUSTERS_SHOWN = 200
@@ -34,36 +34,20 @@ class ReportData:
 
 
 def resolve_run(store: Store, ref: str) -> str:
-    if ref == "latest":
-        row = store.con.execute("SELECT id FROM dedup_runs ORDER BY created_at DESC LIMIT 1").fetchone()
-        if not row:
-            raise NotFound("no dedup run yet; run `triforge dedup run` first")
-        return row[0]
-    return resolve_prefix(store, "dedup_runs", ref, noun="dedup run", hint="; run `triforge dedup run` first")
+    return Workspace.of_store(store).dedup_runs.resolve(ref)
 
 
-def _display(row: dict) -> str:
-    rev = revision_from_row(row)
-    return "\n".join(f"[{m.role.value}]\n{m.content}" for m in rev.messages)
+def _display(revision: SampleRevision) -> str:
+    return "\n".join(f"[{m.role.value}]\n{m.content}" for m in revision.messages)
 
 
 def load_report(store: Store, ref: str) -> ReportData:
-    run_id = resolve_run(store, ref)
-    cur = store.con.execute("SELECT * FROM dedup_runs WHERE id = ?", [run_id])
-    run = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
-    for key in ("methods", "params", "stats"):
-        run[key] = json.loads(run[key])
-    rows = store.con.execute(
-        """
-        SELECT m.cluster_id, m.revision_id, m.representative_id, m.similarity, m.methods, s.status,
-               s.source_type || ':' || s.source_name, s.kind, s.category
-        FROM dedup_members m JOIN samples s ON s.id = m.revision_id
-        WHERE m.run_id = ? ORDER BY m.cluster_id, m.revision_id <> m.representative_id, m.similarity DESC
-        """,
-        [run_id],
-    ).fetchall()
+    workspace = Workspace.of_store(store)
+    runs = workspace.dedup_runs
+    run_id = runs.resolve(ref)
+    run = runs.get(run_id)
     clusters: dict[int, dict[str, Any]] = {}
-    for cid, rid, rep, sim, methods, status, source, kind, category in rows:
+    for cid, rid, rep, sim, methods, status, source, kind, category in runs.members(run_id):
         cluster = clusters.setdefault(cid, {"cluster": cid, "representative": rep, "members": []})
         cluster["members"].append(
             {
@@ -79,18 +63,11 @@ def load_report(store: Store, ref: str) -> ReportData:
         )
     ordered = sorted(clusters.values(), key=lambda c: (-len(c["members"]), c["cluster"]))
     ids = [m["id"] for c in ordered[:MAX_CLUSTERS_SHOWN] for m in c["members"]]
-    cursor = store.con.execute("SELECT * FROM revisions WHERE id IN (SELECT unnest(?::VARCHAR[]))", [ids])
-    names = [d[0] for d in cursor.description]
-    texts = {row[0]: _display(dict(zip(names, row, strict=True))) for row in cursor.fetchall()}
+    texts = {revision.id: _display(revision) for revision in workspace.samples.revisions(ids)}
 
     histogram: dict[str, list[int]] = {}
     member_ids = [m["id"] for c in ordered for m in c["members"]]
-    pairs = store.con.execute(
-        "SELECT method, similarity FROM dedup_pairs WHERE a IN (SELECT unnest(?::VARCHAR[])) "
-        "AND b IN (SELECT unnest(?::VARCHAR[])) AND method IN (SELECT unnest(?::VARCHAR[]))",
-        [member_ids, member_ids, run["methods"]],
-    ).fetchall()
-    for method, sim in pairs:
+    for method, sim in runs.similarities_among(member_ids, run["methods"]):
         counts = histogram.setdefault(method, [0] * (len(BINS) - 1))
         index = min(max(int((sim - BINS[0]) / 0.05), 0), len(BINS) - 2)
         counts[index] += 1

@@ -27,7 +27,6 @@ from curation.dedup.code_identity import split_by_code
 from curation.dedup.minhash import MinHasher, MinHashParams
 from curation.dedup.normalize import NormalizeOptions, conversation_text_from_json
 from curation.errors import Invalid
-from curation.filters import compile_filter
 from curation.store import Store
 from curation.workspace import Workspace, WorkspacePaths
 
@@ -169,39 +168,21 @@ class CorpusTexts:
         missing = [i for i in ids if i not in self.cache]
         for start in range(0, len(missing), 5000):
             chunk = missing[start : start + 5000]
-            rows = self.store.con.execute(
-                "SELECT id, messages FROM revisions WHERE id IN (SELECT unnest(?::VARCHAR[]))", [chunk]
-            ).fetchall()
-            for rid, messages in rows:
+            for rid, messages in Workspace.of_store(self.store).samples.messages(chunk):
                 self.cache[rid] = conversation_text_from_json(messages, self.config.normalize)
         return [self.cache[i] for i in ids]
 
 
-def _exact(store: Store, corpus: CorpusTexts, config: DedupConfig, run_id: str) -> tuple[int, list]:
+def _exact(store: Store, corpus: CorpusTexts, config: DedupConfig) -> tuple[int, list]:
     key = config.options_key
-    known = {
-        r[0]
-        for r in store.con.execute("SELECT revision_id FROM dedup_fingerprints WHERE options_key = ?", [key]).fetchall()
-    }
-    new_ids = [i for i in Workspace.of_store(store).samples.all_ids() if i not in known]
+    workspace = Workspace.of_store(store)
+    known = workspace.dedup_runs.fingerprinted(key)
+    new_ids = [i for i in workspace.samples.all_ids() if i not in known]
     rows = [
         [i, key, hashlib.sha256(t.encode()).hexdigest()] for i, t in zip(new_ids, corpus.texts(new_ids), strict=True)
     ]
-    with store.transaction():
-        store.insert_rows(
-            "dedup_fingerprints", ("revision_id", "options_key", "exact_hash"), rows, on_conflict="OR IGNORE"
-        )
-    pairs = store.con.execute(
-        """
-        SELECT f.revision_id, g.first_id FROM dedup_fingerprints f
-        JOIN (SELECT exact_hash, min(revision_id) AS first_id, count(*) AS n
-              FROM dedup_fingerprints WHERE options_key = ? GROUP BY exact_hash HAVING count(*) > 1) g
-          ON g.exact_hash = f.exact_hash
-        WHERE f.options_key = ? AND f.revision_id <> g.first_id
-        """,
-        [key, key],
-    ).fetchall()
-    return len(new_ids), [(*_ordered(a, b), 1.0) for a, b in pairs]
+    workspace.dedup_runs.add_fingerprints(rows)
+    return len(new_ids), [(*_ordered(a, b), 1.0) for a, b in workspace.dedup_runs.exact_twins(key)]
 
 
 def _minhash(
@@ -436,6 +417,7 @@ def _cascade(
     )
     notes.update(
         about,
+        mode=config.embedding_backend,
         propose=propose,
         accept=accept,
         candidates=len(candidates),
@@ -510,11 +492,9 @@ def run_dedup(
 
     ``found_pairs`` are pairs per method another engine found over the whole corpus (e.g.
     ``curation.dedup.distributed``): they are stored and clustered exactly like the local ones."""
-    flt = compile_filter(where)
-    selected = store.con.execute(
-        f"SELECT id, status = 'approved', validation_score, created_at FROM samples WHERE {flt.sql}", flt.params
-    ).fetchall()
-    candidates = {i: Candidate(i, bool(a), s, c) for i, a, s, c in selected}
+    workspace = Workspace.of_store(store)
+    tables = workspace.dedup_runs
+    candidates = {i: Candidate(i, bool(a), s, c) for i, a, s, c in workspace.samples.dedup_candidates(where)}
     run = DedupRun(id=uuid.uuid4().hex[:16], samples=len(candidates), clusters=[])
     corpus = CorpusTexts(store, config)
 
@@ -524,38 +504,23 @@ def run_dedup(
         if found_pairs is not None:
             indexed, pairs = len(candidates), found_pairs.get(method, [])
         elif method == "exact":
-            indexed, pairs = _exact(store, corpus, config, run.id)
+            indexed, pairs = _exact(store, corpus, config)
         elif method == "minhash":
             indexed, pairs, save_index = _minhash(store, corpus, config, progress)
         else:
             indexed, pairs, save_index = _embedding(store, corpus, config, progress, run.cascade)
         key = config.params_key(method)
         rows = [[a, b, method, key, round(sim, 6), run.id] for a, b, sim in set(pairs)]
-        before = store.con.execute(
-            "SELECT count(*) FROM dedup_pairs WHERE method = ? AND params_key = ?", [method, key]
-        ).fetchone()[0]
-        with store.transaction():  # pairs first, index after: a crash in between only re-finds pairs
-            store.insert_rows(
-                "dedup_pairs",
-                ("a", "b", "method", "params_key", "similarity", "found_in_run"),
-                rows,
-                on_conflict="OR IGNORE",
-            )
+        before = tables.pair_count(method, key)
+        tables.add_pairs(rows)  # pairs first, index after: a crash in between only re-finds pairs
         if save_index:
             save_index()
-        after = store.con.execute(
-            "SELECT count(*) FROM dedup_pairs WHERE method = ? AND params_key = ?", [method, key]
-        ).fetchone()[0]
+        after = tables.pair_count(method, key)
         run.indexed[method] = indexed
         run.pairs_found[method] = after - before
         run.seconds[method] = round(time.perf_counter() - started, 3)
 
-    keys = [(m, config.params_key(m)) for m in config.methods]
-    stored = store.con.execute(
-        "SELECT a, b, method, similarity FROM dedup_pairs WHERE (method, params_key) IN "
-        "(SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))",
-        [[m for m, _ in keys], [k for _, k in keys]],
-    ).fetchall()
+    stored = tables.pairs([(m, config.params_key(m)) for m in config.methods])
     if config.code_decides:
         stored, run.code_decided = split_by_code(store, stored)
     run.clusters = build_clusters(stored, candidates)
@@ -563,47 +528,34 @@ def run_dedup(
     return run
 
 
+def _methods_json(cluster: Cluster, member: str) -> str:
+    """The methods that linked ``member`` into its cluster, as the JSON list ``dedup_members`` keeps."""
+    return json.dumps(sorted(cluster.methods.get(member, ())))
+
+
 def _record(store: Store, run: DedupRun, config: DedupConfig, where: str | None) -> None:
-    members = []
-    for n, cluster in enumerate(run.clusters):
-        for m in cluster.members:
-            members.append(
-                [
-                    run.id,
-                    n,
-                    m,
-                    cluster.representative,
-                    cluster.similarity.get(m),
-                    json.dumps(sorted(cluster.methods.get(m, ()))),
-                ]
-            )
-    pairs_in_clusters = sum(len(c.members) - 1 for c in run.clusters)
-    with store.transaction() as con:
-        con.execute(
-            "INSERT INTO dedup_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run.id,
-                json.dumps(list(config.methods)),
-                json.dumps(config.as_dict()),
-                where or "all",
-                run.samples,
-                sum(run.pairs_found.values()),
-                len(run.clusters),
-                pairs_in_clusters,
-                json.dumps(
-                    {
-                        "pairs_found": run.pairs_found,
-                        "indexed": run.indexed,
-                        "seconds": run.seconds,
-                        "code_decided": run.code_decided,
-                        **({"cascade": run.cascade} if run.cascade else {}),
-                    }
-                ),
-                _now(),
-            ],
-        )
-        store.insert_rows(
-            "dedup_members",
-            ("run_id", "cluster_id", "revision_id", "representative_id", "similarity", "methods"),
-            members,
-        )
+    members = [
+        [run.id, n, m, cluster.representative, cluster.similarity.get(m), _methods_json(cluster, m)]
+        for n, cluster in enumerate(run.clusters)
+        for m in cluster.members
+    ]
+    stats = {
+        "pairs_found": run.pairs_found,
+        "indexed": run.indexed,
+        "seconds": run.seconds,
+        "code_decided": run.code_decided,
+        **({"cascade": run.cascade} if run.cascade else {}),
+    }
+    row = [
+        run.id,
+        json.dumps(list(config.methods)),
+        json.dumps(config.as_dict()),
+        where or "all",
+        run.samples,
+        sum(run.pairs_found.values()),
+        len(run.clusters),
+        run.duplicates,
+        json.dumps(stats),
+        _now(),
+    ]
+    Workspace.of_store(store).dedup_runs.record(row, members)
