@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from curation import samples as _samples
+from curation.filters import compile_filter
 from curation.resources import Resource
 from curation.samples import SampleDetail, revision_from_row
 from schemas.sample import SampleRevision
@@ -49,6 +50,28 @@ class Samples(Resource):
         cur = self.store.con.execute(sql + " ORDER BY id", params)
         names = [d[0] for d in cur.description]
         return [revision_from_row(dict(zip(names, row, strict=True))) for row in cur.fetchall()]
+
+    def rows(self, where: str | None = None) -> list[dict[str, Any]]:
+        """Every column of the ``samples`` view for the samples ``where`` selects, in id order: what a step
+        that turns rows into revisions itself (``revision_from_row``) and reads their verdicts needs."""
+        flt = compile_filter(where)
+        cursor = self.store.con.execute(f"SELECT * FROM samples WHERE {flt.sql} ORDER BY id", flt.params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+    def messages(self, ids: Sequence[str]) -> list[tuple[str, str]]:
+        """(revision id, its messages as stored JSON) for ``ids`` (those that exist), in no set order."""
+        return self.store.con.execute(
+            "SELECT id, messages FROM revisions WHERE id IN (SELECT unnest(?::VARCHAR[]))", [list(ids)]
+        ).fetchall()
+
+    def dedup_candidates(self, where: str | None = None) -> list[tuple[str, bool, float | None, Any]]:
+        """(id, approved, validation score, created at) of the samples ``where`` selects: what a dedup run
+        needs to pick each cluster's representative."""
+        flt = compile_filter(where)
+        return self.store.con.execute(
+            f"SELECT id, status = 'approved', validation_score, created_at FROM samples WHERE {flt.sql}", flt.params
+        ).fetchall()
 
     def export_messages(self, target: Path) -> None:
         """Every stored revision's ``(id, messages)`` as one Parquet file (for engines off the store)."""

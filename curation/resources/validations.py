@@ -1,11 +1,18 @@
-"""``workspace.validations``: run the validator profiles and read their stored results."""
+"""``workspace.validations``: run the validator profiles and read their stored results.
+
+It owns the tables the runner (``curation/validators/runner.py``) reads and writes - results per
+(revision, validator, version), each revision's summary, and the assembler's cache - so their SQL
+lives here and the runner stays about judging."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from curation.resources import Resource
-from curation.validators import runner
+from curation.validators import load_builtin, runner
+from curation.validators.base import REGISTRY
 from schemas.sample import SampleRevision
 from schemas.validation import ValidationResult
 
@@ -49,7 +56,59 @@ class Validations(Resource):
         return dropped
 
     def results(self, revision_id: str) -> list[ValidationResult]:
-        return runner.stored_results(self.store, revision_id)
+        """The current-version results for one revision (what ``samples show`` prints)."""
+        load_builtin()
+        rows = self.store.con.execute(
+            "SELECT validator, version, passed, score, issues, details FROM validation_results "
+            "WHERE revision_id = ? ORDER BY validator",
+            [revision_id],
+        ).fetchall()
+        return [
+            ValidationResult(validator=v, version=ver, passed=p, score=s, issues=json.loads(i), details=json.loads(d))
+            for v, ver, p, s, i, d in rows
+            if v in REGISTRY and REGISTRY[v].version == ver
+        ]
+
+    # -- the tables behind a run (curation/validators/runner.py) --------------------------------------------
+
+    def judged(self, where_sql: str, params: Sequence[Any]) -> set[tuple[str, str, int]]:
+        """(revision, validator, version) of every stored result for the samples a compiled filter selects."""
+        return set(
+            self.store.con.execute(
+                "SELECT revision_id, validator, version FROM validation_results "
+                f"WHERE revision_id IN (SELECT id FROM samples WHERE {where_sql})",
+                list(params),
+            ).fetchall()
+        )
+
+    def add_results(self, rows: Sequence[Sequence[Any]]) -> None:
+        """``validation_results`` rows (``runner.RESULT_COLUMNS``); a newer result replaces an older one."""
+        with self.store.transaction():
+            self.store.insert_rows("validation_results", runner.RESULT_COLUMNS, rows, on_conflict="OR REPLACE")
+
+    def result_rows(self, ids: Sequence[str]) -> list[tuple[str, str, int, bool, float, str]]:
+        """(revision, validator, version, passed, score, issues JSON) of every stored result of ``ids``."""
+        return self.store.con.execute(
+            "SELECT revision_id, validator, version, passed, score, issues FROM validation_results "
+            "WHERE revision_id IN (SELECT unnest(?::VARCHAR[]))",
+            [list(ids)],
+        ).fetchall()
+
+    def add_summaries(self, rows: Sequence[Sequence[Any]]) -> None:
+        """``validation_summary`` rows (``runner.SUMMARY_COLUMNS``), replacing each revision's previous one."""
+        with self.store.transaction():
+            self.store.insert_rows("validation_summary", runner.SUMMARY_COLUMNS, rows, on_conflict="OR REPLACE")
+
+    def cached_outcomes(self, keys: Sequence[str]) -> list[tuple[str, str]]:
+        """(key, outcome JSON) of the assembler runs cached under ``keys``."""
+        return self.store.con.execute(
+            "SELECT key, outcome FROM asm_cache WHERE key IN (SELECT unnest(?::VARCHAR[]))", [list(keys)]
+        ).fetchall()
+
+    def cache_outcomes(self, rows: Sequence[Sequence[Any]]) -> None:
+        """(key, outcome JSON, created at) rows; an outcome already cached under a key is kept."""
+        with self.store.transaction():
+            self.store.insert_rows("asm_cache", ("key", "outcome", "created_at"), rows, on_conflict="OR IGNORE")
 
 
 __all__ = ["Validations"]

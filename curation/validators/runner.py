@@ -24,6 +24,7 @@ from curation.validators.asar import AsmOutcome
 from curation.validators.asm_assembles import AsmAssembles
 from curation.validators.base import REGISTRY, ContextValidator, ValidationContext, Validator
 from curation.validators.profiles import profile_for
+from curation.workspace import Workspace
 from schemas.sample import SampleRevision
 from schemas.validation import ValidationResult
 
@@ -41,22 +42,15 @@ class StoreAsmCache:
     def get_many(self, keys: Sequence[str]) -> dict[str, AsmOutcome]:
         if not keys:
             return {}
-        rows = self.store.con.execute(
-            "SELECT key, outcome FROM asm_cache WHERE key IN (SELECT unnest(?::VARCHAR[]))", [list(keys)]
-        ).fetchall()
+        rows = Workspace.of_store(self.store).validations.cached_outcomes(keys)
         return {k: AsmOutcome.from_json(json.loads(o)) for k, o in rows}
 
     def put_many(self, entries: dict[str, AsmOutcome]) -> None:
         if not entries:
             return
         now = utc_now()
-        with self.store.transaction():
-            self.store.insert_rows(
-                "asm_cache",
-                ("key", "outcome", "created_at"),
-                [[k, json.dumps(o.to_json()), now] for k, o in entries.items()],
-                on_conflict="OR IGNORE",
-            )
+        rows = [[k, json.dumps(o.to_json()), now] for k, o in entries.items()]
+        Workspace.of_store(self.store).validations.cache_outcomes(rows)
 
 
 @dataclass
@@ -122,21 +116,6 @@ def _run_validator(
     return validator.validate_many(revisions)
 
 
-def stored_results(store: Store, revision_id: str) -> list[ValidationResult]:
-    """The current-version results for one revision (what ``samples show`` prints)."""
-    load_builtin()
-    rows = store.con.execute(
-        "SELECT validator, version, passed, score, issues, details FROM validation_results "
-        "WHERE revision_id = ? ORDER BY validator",
-        [revision_id],
-    ).fetchall()
-    return [
-        ValidationResult(validator=v, version=ver, passed=p, score=s, issues=json.loads(i), details=json.loads(d))
-        for v, ver, p, s, i, d in rows
-        if v in REGISTRY and REGISTRY[v].version == ver
-    ]
-
-
 def validate_samples(
     store: Store,
     where: str | None = None,
@@ -154,18 +133,9 @@ def validate_samples(
             raise KeyError(f"unknown validator(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(REGISTRY))}")
     flt = compile_filter(where)
     context = ValidationContext.of_store(store)
-    cursor = store.con.execute(f"SELECT * FROM samples WHERE {flt.sql} ORDER BY id", flt.params)
-    names = [d[0] for d in cursor.description]
-    rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-    done = set()
-    if rows and not force:
-        done = set(
-            store.con.execute(
-                f"SELECT revision_id, validator, version FROM validation_results "
-                f"WHERE revision_id IN (SELECT id FROM samples WHERE {flt.sql})",
-                flt.params,
-            ).fetchall()
-        )
+    workspace = Workspace.of_store(store)
+    rows = workspace.samples.rows(where)
+    done = workspace.validations.judged(flt.sql, flt.params) if rows and not force else set()
 
     run = ValidationRun(samples=len(rows))
     for start in range(0, len(rows), CHUNK):
@@ -186,8 +156,7 @@ def validate_samples(
             now = utc_now()
             batch += [_result_row(rid, result, now) for (rid, _), result in zip(items, results, strict=True)]
         if batch:
-            with store.transaction():
-                store.insert_rows("validation_results", RESULT_COLUMNS, batch, on_conflict="OR REPLACE")
+            workspace.validations.add_results(batch)
         if on_progress:
             on_progress(min(start + CHUNK, len(rows)), len(rows))
 
@@ -214,8 +183,7 @@ def record_results(store: Store, items: Sequence[tuple[str, str, list[Validation
     refresh those revisions' summaries. ``items`` are (revision id, kind, results)."""
     now = utc_now()
     rows = [_result_row(rid, r, now) for rid, _, results in items for r in results]
-    with store.transaction():
-        store.insert_rows("validation_results", RESULT_COLUMNS, rows, on_conflict="OR REPLACE")
+    Workspace.of_store(store).validations.add_results(rows)
     _summarise(store, [{"id": rid, "kind": kind} for rid, kind, _ in items], ValidationRun(), None)
 
 
@@ -284,11 +252,8 @@ def _summarise(store: Store, rows: list[dict], run: ValidationRun, only: set[str
         return
     ids = [row["id"] for row in rows]
     results: dict[str, dict[str, tuple[bool, float, list]]] = {}
-    for rid, name, version, passed, score, issues in store.con.execute(
-        "SELECT revision_id, validator, version, passed, score, issues FROM validation_results "
-        "WHERE revision_id IN (SELECT unnest(?::VARCHAR[]))",
-        [ids],
-    ).fetchall():
+    validations = Workspace.of_store(store).validations
+    for rid, name, version, passed, score, issues in validations.result_rows(ids):
         if name in REGISTRY and REGISTRY[name].version == version:
             results.setdefault(rid, {})[name] = (passed, score, json.loads(issues))
     summaries = []
@@ -312,5 +277,4 @@ def _summarise(store: Store, rows: list[dict], run: ValidationRun, only: set[str
         run.passed += not failed
         run.failed += bool(failed)
     if summaries:
-        with store.transaction():
-            store.insert_rows("validation_summary", SUMMARY_COLUMNS, summaries, on_conflict="OR REPLACE")
+        validations.add_summaries(summaries)

@@ -67,12 +67,10 @@ def show_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show one sample: its conversation, metadata, provenance, status history and snapshots."""
-    from curation.validators.runner import stored_results
-
     with open_workspace(read_only=True) as workspace:
         store = workspace.store
         detail = get_sample(store, sample_id)
-        validations = stored_results(store, detail.id)
+        validations = workspace.validations.results(detail.id)
         reviews = workspace.reviews.for_sample(detail.id)
     rev = detail.revision
     if as_json:

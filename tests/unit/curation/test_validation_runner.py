@@ -10,7 +10,8 @@ from curation.samples import count_samples
 from curation.snapshots import create_snapshot
 from curation.validators import REGISTRY, load_builtin
 from curation.validators.profiles import profile_for
-from curation.validators.runner import stored_results, validate_samples
+from curation.validators.runner import validate_samples
+from curation.workspace import Workspace
 from triforge.cli import app
 
 
@@ -94,9 +95,10 @@ def test_snapshots_can_require_passing_validation(validated):
 def test_stored_results_only_return_current_versions(validated, monkeypatch):
     store, _ = validated
     sample_id = store.con.execute("SELECT id FROM samples WHERE kind = 'debug_dialogue' LIMIT 1").fetchone()[0]
-    assert {r.validator for r in stored_results(store, sample_id)} == set(profile_for("debug_dialogue").validators)
+    validations = Workspace.of_store(store).validations
+    assert {r.validator for r in validations.results(sample_id)} == set(profile_for("debug_dialogue").validators)
     monkeypatch.setattr(type(REGISTRY["length"]), "version", "99")
-    assert "length" not in {r.validator for r in stored_results(store, sample_id)}
+    assert "length" not in {r.validator for r in validations.results(sample_id)}
 
 
 def test_unknown_validator_is_an_error(store):
