@@ -25,6 +25,7 @@ from curation.clock import utc_now
 from curation.dedup.normalize import normalize_text
 from curation.snapshots import resolve_snapshot, stored_members
 from curation.store import Store, StoreError
+from curation.workspace import Workspace
 from schemas.sample import Role
 
 MIN_CONTAINED_CHARS = 24
@@ -217,30 +218,24 @@ def check_cases(
     report = ContaminationReport(uuid.uuid4().hex[:16], snapshot.id, sources, len(cases), threshold)
     report.leaks = find_leaks(store, snapshot.id, cases, threshold=threshold)
     if record:
-        with store.transaction() as con:
-            con.execute(
-                "INSERT INTO contamination_checks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    report.id,
-                    snapshot.id,
-                    json.dumps(report.eval_files),
-                    json.dumps({"threshold": threshold}),
-                    report.evals,
-                    report.leaked_evals,
-                    json.dumps(report.as_dict()["leaks"]),
-                    utc_now(),
-                ],
-            )
+        Workspace.of_store(store).snapshots.record_contamination_check(
+            [
+                report.id,
+                snapshot.id,
+                json.dumps(report.eval_files),
+                json.dumps({"threshold": threshold}),
+                report.evals,
+                report.leaked_evals,
+                json.dumps(report.as_dict()["leaks"]),
+                utc_now(),
+            ]
+        )
     return report
 
 
 def latest_check(store: Store, snapshot_id: str) -> dict | None:
     """The most recent recorded check for a snapshot (the dataset card quotes it)."""
-    row = store.con.execute(
-        "SELECT id, eval_files, evals, leaks, params, created_at FROM contamination_checks WHERE snapshot_id = ? "
-        "ORDER BY created_at DESC LIMIT 1",
-        [snapshot_id],
-    ).fetchone()
+    row = Workspace.of_store(store).snapshots.latest_contamination_check(snapshot_id)
     if not row:
         return None
     cid, files, evals, leaks, params, created = row

@@ -12,6 +12,7 @@ from pydantic import BaseModel, computed_field
 from curation.samples import content_problem
 from curation.snapshots import list_snapshots, verify_snapshot
 from curation.store import Store
+from curation.workspace import Workspace
 
 
 class SnapshotCheck(BaseModel):
@@ -34,14 +35,11 @@ class StoreCheck(BaseModel):
 
 
 def _revision_problems(store: Store) -> tuple[int, list[str]]:
-    cursor = store.con.execute("SELECT * FROM revisions ORDER BY id")
-    names = [d[0] for d in cursor.description]
     count, problems = 0, []
-    while batch := cursor.fetchmany(1000):
-        for values in batch:
-            count += 1
-            if problem := content_problem(dict(zip(names, values, strict=True)), "revision"):
-                problems.append(problem)
+    for row in Workspace.of_store(store).samples.stored_rows():
+        count += 1
+        if problem := content_problem(row, "revision"):
+            problems.append(problem)
     return count, problems
 
 

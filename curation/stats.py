@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from curation.filters import compile_filter
 from curation.store import Store
-
-DIMENSIONS = {
-    "kind": "kind",
-    "category": "coalesce(category, '(none)')",
-    "source": "source_type || ':' || source_name",
-    "status": "status",
-}
+from curation.workspace import Workspace
 
 
 @dataclass
@@ -25,13 +18,5 @@ class Stats:
 
 
 def dataset_stats(store: Store, where: str | None = None) -> Stats:
-    flt = compile_filter(where)
-    total = store.con.execute(f"SELECT count(*) FROM samples WHERE {flt.sql}", flt.params).fetchone()[0]
-    stats = Stats(total=total)
-    for name, expr in DIMENSIONS.items():
-        rows = store.con.execute(
-            f"SELECT {expr} AS k, count(*) AS n FROM samples WHERE {flt.sql} GROUP BY k ORDER BY n DESC, k",
-            flt.params,
-        ).fetchall()
-        stats.by[name] = {k: n for k, n in rows}
-    return stats
+    total, by = Workspace.of_store(store).samples.balance(where)
+    return Stats(total=total, by=by)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from curation.store import Store
 from curation.validators.text import code_blocks
+from curation.workspace import Workspace
 
 
 def _blocks(text: str) -> list[tuple[str, str]]:
@@ -28,14 +29,8 @@ def code_difference(original: str, rewrite: str) -> str | None:
 
 def existing_repairs(store: Store, parent_ids: list[str], prefix: str) -> dict[str, tuple[str, str]]:
     """parent id -> (repair id, source name) of a repair child already written (by any path or model)."""
-    if not parent_ids:
-        return {}
-    rows = store.con.execute(
-        "SELECT parent_id, arg_max(id, created_at), arg_max(source_name, created_at) FROM revisions "
-        "WHERE parent_id IN (SELECT unnest(?::VARCHAR[])) AND starts_with(source_name, ?) GROUP BY parent_id",
-        [parent_ids, prefix],
-    ).fetchall()
-    return {parent: (rid, name) for parent, rid, name in rows}
+    children = Workspace.of_store(store).samples.latest_children(parent_ids, source_prefix=prefix)
+    return {parent: (rid, name) for parent, (rid, name, _) in children.items()}
 
 
 CODE_VALIDATORS = ("asm_assembles",)  # they judge only the code, which a repair must keep as it is
@@ -46,14 +41,10 @@ def code_failures(store: Store, parent_ids: list[str]) -> dict[str, str]:
     so such a sample is not worth a request."""
     from curation.validators.base import get_validator
 
+    validations = Workspace.of_store(store).validations
     out: dict[str, str] = {}
     for name in CODE_VALIDATORS:
-        rows = store.con.execute(
-            "SELECT revision_id FROM validation_results WHERE validator = ? AND version = ? AND NOT passed "
-            "AND revision_id IN (SELECT unnest(?::VARCHAR[]))",
-            [name, get_validator(name).version, parent_ids],
-        ).fetchall()
-        for (rid,) in rows:
+        for rid in sorted(validations.failing(name, get_validator(name).version, parent_ids)):
             out.setdefault(rid, name)
     return out
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from curation.store import Store
+from curation.workspace import Workspace
 
 # Kept here rather than imported from service.py, so a push does not load the repair machinery.
 # A restructuring is ``template:repair@N``; a model's rewrite ``teacher|bootstrap:repair@N/PROVIDER:MODEL``.
@@ -18,16 +19,9 @@ def latest_repairs(store: Store, parent_ids: list[str]) -> dict[str, tuple[str, 
     A repair is a child revision written by the repairer (source ``template:repair@N``, or a model's
     ``teacher:repair@N/openai:MODEL``); an expert's
     correction of the same content is the same revision, so it is found too."""
-    if not parent_ids:
-        return {}
-    rows = store.con.execute(
-        """
-        SELECT parent_id, arg_max(id, created_at), arg_max(source_name, created_at), arg_max(messages, created_at)
-        FROM revisions
-        WHERE parent_id IN (SELECT unnest(?::VARCHAR[])) AND source_type IN (SELECT unnest(?::VARCHAR[]))
-          AND starts_with(source_name, ?)
-        GROUP BY parent_id
-        """,
-        [parent_ids, list(REPAIR_SOURCE_TYPES), REPAIR_SOURCE_PREFIX],
-    ).fetchall()
-    return {parent: (rid, name, json.loads(messages)[-1]["content"]) for parent, rid, name, messages in rows}
+    children = Workspace.of_store(store).samples.latest_children(
+        parent_ids, source_prefix=REPAIR_SOURCE_PREFIX, source_types=REPAIR_SOURCE_TYPES
+    )
+    return {
+        parent: (rid, name, json.loads(messages)[-1]["content"]) for parent, (rid, name, messages) in children.items()
+    }

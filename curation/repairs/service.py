@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from curation.filters import compile_filter
 from curation.repairs.candidates import code_difference
 from curation.repairs.category import bug_type_with_category
 from curation.repairs.compose import restructure
@@ -32,6 +31,7 @@ from curation.samples import derive_revision, revision_from_row, write_child
 from curation.store import Store
 from curation.validators.profiles import profiles
 from curation.validators.runner import failed_required
+from curation.workspace import Workspace
 from schemas.sample import Provenance, SampleRevision, SourceType
 from schemas.validation import ValidationResult
 
@@ -154,14 +154,9 @@ def candidate_filter(where: str | None) -> str:
     return f"({base}) and ({where})" if where and where.strip() else base
 
 
-def _variants(store: Store, ids: list[str]) -> dict[str, str]:
-    return dict(
-        store.con.execute(
-            "SELECT revision_id, json_extract_string(details, '$.variant') FROM validation_results "
-            "WHERE validator = 'diagnosis_first' AND revision_id IN (SELECT unnest(?::VARCHAR[]))",
-            [ids],
-        ).fetchall()
-    )
+def _variants(store: Store, ids: list[str]) -> dict[str, str | None]:
+    """revision id -> the bug template variant diagnosis_first recognised in it (what a repair restructures)."""
+    return Workspace.of_store(store).validations.detail("diagnosis_first", "variant", ids)
 
 
 def _child(parent_id: str, original: SampleRevision, answer: str, fixed: list[str]) -> SampleRevision:
@@ -223,10 +218,7 @@ def propose_repairs(
 
     flt_text = candidate_filter(where)
     validate_samples(store, flt_text)  # results already stored are reused: this only fills gaps
-    flt = compile_filter(f"({flt_text}) and validation = failed")
-    cursor = store.con.execute(f"SELECT * FROM samples WHERE {flt.sql} ORDER BY created_at, id", flt.params)
-    names = [d[0] for d in cursor.description]
-    rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    rows = Workspace.of_store(store).samples.rows(f"({flt_text}) and validation = failed", oldest_first=True)
     variants = _variants(store, [r["id"] for r in rows])
     report = RepairReport()
     passing: list[tuple[RepairOutcome, SampleRevision, list[ValidationResult]]] = []

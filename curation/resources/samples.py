@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,14 @@ from curation.filters import compile_filter
 from curation.resources import Resource
 from curation.samples import SampleDetail, revision_from_row
 from schemas.sample import SampleRevision
+
+# What curators check a dataset's balance by: each dimension's grouping expression over the samples view.
+BALANCE_DIMENSIONS = {
+    "kind": "kind",
+    "category": "coalesce(category, '(none)')",
+    "source": "source_type || ':' || source_name",
+    "status": "status",
+}
 
 
 @dataclass(frozen=True)
@@ -51,13 +59,58 @@ class Samples(Resource):
         names = [d[0] for d in cur.description]
         return [revision_from_row(dict(zip(names, row, strict=True))) for row in cur.fetchall()]
 
-    def rows(self, where: str | None = None) -> list[dict[str, Any]]:
-        """Every column of the ``samples`` view for the samples ``where`` selects, in id order: what a step
-        that turns rows into revisions itself (``revision_from_row``) and reads their verdicts needs."""
+    def rows(self, where: str | None = None, *, oldest_first: bool = False) -> list[dict[str, Any]]:
+        """Every column of the ``samples`` view for the samples ``where`` selects, in id order (or creation
+        order): what a step that turns rows into revisions itself (``revision_from_row``) and reads their
+        verdicts needs."""
         flt = compile_filter(where)
-        cursor = self.store.con.execute(f"SELECT * FROM samples WHERE {flt.sql} ORDER BY id", flt.params)
+        order = "created_at, id" if oldest_first else "id"
+        cursor = self.store.con.execute(f"SELECT * FROM samples WHERE {flt.sql} ORDER BY {order}", flt.params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+    def stored_rows(self, batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every row of the ``revisions`` table as stored, in id order, fetched ``batch`` at a time (the
+        integrity check recomputes each id from its content)."""
+        cursor = self.store.con.execute("SELECT * FROM revisions ORDER BY id")
+        names = [d[0] for d in cursor.description]
+        while rows := cursor.fetchmany(batch):
+            for values in rows:
+                yield dict(zip(names, values, strict=True))
+
+    def latest_children(
+        self, parent_ids: Sequence[str], *, source_prefix: str, source_types: Sequence[str] | None = None
+    ) -> dict[str, tuple[str, str, str]]:
+        """parent id -> (id, source name, messages JSON) of its newest child whose source name starts with
+        ``source_prefix`` (and whose source type is one of ``source_types``, when given): a repair."""
+        if not parent_ids:
+            return {}
+        params: list[object] = [list(parent_ids), source_prefix]
+        types = ""
+        if source_types is not None:
+            types = "AND source_type IN (SELECT unnest(?::VARCHAR[]))"
+            params.append(list(source_types))
+        rows = self.store.con.execute(
+            "SELECT parent_id, arg_max(id, created_at), arg_max(source_name, created_at), "
+            "arg_max(messages, created_at) FROM revisions "
+            f"WHERE parent_id IN (SELECT unnest(?::VARCHAR[])) AND starts_with(source_name, ?) {types} "
+            "GROUP BY parent_id",
+            params,
+        ).fetchall()
+        return {parent: (rid, name, messages) for parent, rid, name, messages in rows}
+
+    def balance(self, where: str | None = None) -> tuple[int, dict[str, dict[str, int]]]:
+        """(how many samples ``where`` selects, their counts by kind, category, source and status)."""
+        flt = compile_filter(where)
+        total = self.store.con.execute(f"SELECT count(*) FROM samples WHERE {flt.sql}", flt.params).fetchone()[0]
+        counts = {}
+        for name, expr in BALANCE_DIMENSIONS.items():
+            rows = self.store.con.execute(
+                f"SELECT {expr} AS k, count(*) AS n FROM samples WHERE {flt.sql} GROUP BY k ORDER BY n DESC, k",
+                flt.params,
+            ).fetchall()
+            counts[name] = {k: n for k, n in rows}
+        return total, counts
 
     def messages(self, ids: Sequence[str]) -> list[tuple[str, str]]:
         """(revision id, its messages as stored JSON) for ``ids`` (those that exist), in no set order."""

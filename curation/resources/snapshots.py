@@ -36,6 +36,19 @@ class Snapshots(Resource):
             sample_seed=sample_seed,
         )
 
+    def record_contamination_check(self, row: list[object]) -> None:
+        """One ``contamination_checks`` row: what a check of a snapshot against eval cases found."""
+        with self.store.transaction() as con:
+            con.execute("INSERT INTO contamination_checks VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+
+    def latest_contamination_check(self, snapshot_id: str) -> tuple | None:
+        """(id, eval files JSON, evals, leaks, params JSON, created at) of the snapshot's newest check."""
+        return self.store.con.execute(
+            "SELECT id, eval_files, evals, leaks, params, created_at FROM contamination_checks "
+            "WHERE snapshot_id = ? ORDER BY created_at DESC LIMIT 1",
+            [snapshot_id],
+        ).fetchone()
+
     def list(self) -> list[Snapshot]:
         return _snapshots.list_snapshots(self.store)
 

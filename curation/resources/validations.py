@@ -99,6 +99,25 @@ class Validations(Resource):
         with self.store.transaction():
             self.store.insert_rows("validation_summary", runner.SUMMARY_COLUMNS, rows, on_conflict="OR REPLACE")
 
+    def failing(self, validator: str, version: str, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` whose stored result of ``validator`` at ``version`` failed."""
+        rows = self.store.con.execute(
+            "SELECT revision_id FROM validation_results WHERE validator = ? AND version = ? AND NOT passed "
+            "AND revision_id IN (SELECT unnest(?::VARCHAR[]))",
+            [validator, version, list(ids)],
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def detail(self, validator: str, key: str, ids: Sequence[str]) -> dict[str, str | None]:
+        """revision id -> the ``key`` field of ``validator``'s stored details (e.g. diagnosis_first's variant)."""
+        return dict(
+            self.store.con.execute(
+                "SELECT revision_id, json_extract_string(details, '$.' || ?) FROM validation_results "
+                "WHERE validator = ? AND revision_id IN (SELECT unnest(?::VARCHAR[]))",
+                [key, validator, list(ids)],
+            ).fetchall()
+        )
+
     def cached_outcomes(self, keys: Sequence[str]) -> list[tuple[str, str]]:
         """(key, outcome JSON) of the assembler runs cached under ``keys``."""
         return self.store.con.execute(
