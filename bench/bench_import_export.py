@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from curation.export import export_snapshot
 from curation.importers import import_file
-from curation.snapshots import create_snapshot
 from curation.store import Store
+from curation.workspace import Workspace
 
 CATEGORIES = ["mode_mismatch", "stack_imbalance", "register_clobber", "dma_setup", "missing_sep", "bank_boundary"]
 OPS = ["LDA", "STA", "REP #$20", "SEP #$20", "PHA", "PLA", "PHX", "PLX", "JSL", "RTL", "MVN", "INX", "BNE"]
@@ -108,7 +108,7 @@ def main() -> None:
         assert result.new == n and not result.malformed, result
         again, t_reimport = timed(lambda: import_file(store, source))
         assert again.new == 0
-        snap, t_snap = timed(lambda: create_snapshot(store, "bench"))
+        snap, t_snap = timed(lambda: Workspace.of_store(store).snapshots.create("bench"))
 
         rows = [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a" * 200}]}] * n
 

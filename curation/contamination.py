@@ -23,7 +23,6 @@ from pathlib import Path
 
 from curation.clock import utc_now
 from curation.dedup.normalize import normalize_text
-from curation.snapshots import resolve_snapshot, stored_members
 from curation.store import Store, StoreError
 from curation.workspace import Workspace
 from schemas.sample import Role
@@ -146,7 +145,7 @@ def _shingles(text: str) -> set[tuple[str, ...]]:
 def find_leaks(store: Store, snapshot_id: str, cases: list[PromptCase], *, threshold: float = 0.6) -> list[Leak]:
     """Every (eval case, training sample) pair of a snapshot that leaks, exact or near."""
     prompts: dict[str, str] = {}
-    for rid, rev in stored_members(store, snapshot_id):
+    for rid, rev in Workspace.of_store(store).snapshots.stored_members(snapshot_id):
         prompts[rid] = normalize_text("\n".join(m.content for m in rev.messages if m.role == Role.user))
     train_shingles = {rid: _shingles(p) for rid, p in prompts.items()}
     inverted: dict[tuple[str, ...], list[str]] = defaultdict(list)
@@ -214,7 +213,7 @@ def check_cases(
     """Which of ``cases`` a snapshot's training prompts contain; ``sources`` names where the cases came
     from in the report (file paths on the CLI, the request on the API - never a server path)."""
     _check_threshold(threshold)
-    snapshot = resolve_snapshot(store, snapshot_ref)
+    snapshot = Workspace.of_store(store).snapshots.resolve(snapshot_ref)
     report = ContaminationReport(uuid.uuid4().hex[:16], snapshot.id, sources, len(cases), threshold)
     report.leaks = find_leaks(store, snapshot.id, cases, threshold=threshold)
     if record:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pydantic import BaseModel, computed_field
 
 from curation.samples import content_problem
-from curation.snapshots import list_snapshots, verify_snapshot
 from curation.store import Store
 from curation.workspace import Workspace
 
@@ -46,7 +45,9 @@ def _revision_problems(store: Store) -> tuple[int, list[str]]:
 def verify_store(store: Store) -> StoreCheck:
     count, revision_problems = _revision_problems(store)
     snapshots = [
-        SnapshotCheck(name=s.name, id=s.id, member_count=s.member_count, problems=verify_snapshot(store, s.id))
-        for s in list_snapshots(store)
+        SnapshotCheck(
+            name=s.name, id=s.id, member_count=s.member_count, problems=Workspace.of_store(store).snapshots.verify(s.id)
+        )
+        for s in Workspace.of_store(store).snapshots.list()
     ]
     return StoreCheck(revisions=count, revision_problems=revision_problems, snapshots=snapshots)

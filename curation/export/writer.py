@@ -17,8 +17,8 @@ from curation.contamination import latest_check
 from curation.export.card import render_card
 from curation.export.formats import EXPORT_FORMATS
 from curation.export.splits import SPLIT_NAMES, SplitRatios, stratified_split
-from curation.snapshots import resolve_snapshot, stored_members
 from curation.store import Store, StoreError
+from curation.workspace import Workspace
 from schemas.sample import SampleRevision
 
 OWNED_FILES = (
@@ -85,8 +85,9 @@ def export_snapshot(
     if fmt is None:
         raise StoreError(f"unknown export format {format_name!r}; choose one of: {', '.join(EXPORT_FORMATS)}")
     ratios = ratios or SplitRatios()
-    snapshot = resolve_snapshot(store, snapshot_ref)
-    stored = stored_members(store, snapshot.id)
+    snapshots = Workspace.of_store(store).snapshots
+    snapshot = snapshots.resolve(snapshot_ref)
+    stored = snapshots.stored_members(snapshot.id)
     revisions: dict[str, SampleRevision] = dict(stored)
     assignment = stratified_split([(sid, rev.category, rev.prompt) for sid, rev in stored], ratios, seed)
 

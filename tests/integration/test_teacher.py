@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from typer.testing import CliRunner
 
 from curation.store import Store
+from curation.workspace import Workspace
 from tests.factories import TRIFORGE, PaidApiStandIn, good_teacher_reply
 from tests.local_http import serve_in_thread
 from triforge.cli import app
@@ -218,12 +219,11 @@ def test_teacher_and_bootstrap_against_a_served_local_model(home, smollm2_home):
 
 def test_bootstrap_in_process_from_a_trained_adapter(home, smollm2_home, tmp_path):
     """Strategy 4 in small: a real SmolLM2 LoRA step on approved-quality data, then that adapter proposes."""
-    from curation.snapshots import create_snapshot
     from pipelines.generate import run_generator
 
     with Store(home / "triforge.duckdb") as store:
         run_generator(store, "bug_injection", 12, seed=1)
-        create_snapshot(store, "seed", "validation = passed")
+        Workspace.of_store(store).snapshots.create("seed", "validation = passed")
     config = tmp_path / "small.toml"
     config.write_text("max_length = 256\nper_device_batch_size = 1\ngradient_accumulation_steps = 1\n")
     adapter = tmp_path / "adapter"

@@ -16,7 +16,6 @@ from curation.errors import NotFound
 from curation.export import export_snapshot
 from curation.importers import FORMATS, UnrecognisedRow, detect_format, read_jsonl
 from curation.paths import field_data_dir
-from curation.snapshots import create_snapshot
 from curation.stats import dataset_stats
 from triforge.cli.common import console, open_workspace, user_errors
 from triforge.cli.importing import print_import_report
@@ -95,7 +94,7 @@ def demo_command(
         try:  # a rerun keeps what the first run froze: its proposals and repairs since make other duplicates
             snap = workspace.snapshots.resolve(DEMO_SNAPSHOT)
         except NotFound:
-            snap = create_snapshot(store, DEMO_SNAPSHOT, DEMO_FILTER)
+            snap = workspace.snapshots.create(DEMO_SNAPSHOT, DEMO_FILTER)
         console.print(
             f"\n[bold]5. snapshot[/] {snap.name} {snap.id} ({snap.member_count} samples, "
             f"filter: {snap.where}; benchmark drafts await an answer check)"

@@ -7,13 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from curation.snapshots import (
-    create_snapshot,
-    diff_snapshots,
-    list_snapshots,
-    resolve_snapshot,
-    verify_snapshot,
-)
+from curation.workspace import Workspace
 from triforge.cli.common import console, err_console, open_store, print_json, user_errors
 from triforge.cli.remote import through_store_or_service
 
@@ -33,7 +27,7 @@ def create_command(
     """Freeze the samples matching --where (all samples when omitted). While the service holds
     the store, it is created through its API (whose filters take no parentheses)."""
     snap = through_store_or_service(
-        lambda store: create_snapshot(store, name, where, parent=parent),
+        lambda store: Workspace.of_store(store).snapshots.create(name, where, parent=parent),
         lambda service: service.create_snapshot(name, where, parent=parent),
     )
     if as_json:
@@ -46,7 +40,7 @@ def create_command(
 @user_errors
 def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     with open_store(read_only=True) as store:
-        snaps = list_snapshots(store)
+        snaps = Workspace.of_store(store).snapshots.list()
     if as_json:
         print_json([s.model_dump(mode="json") for s in snaps])
         return
@@ -63,7 +57,7 @@ def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 def show_command(ref: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show a snapshot's filter, hashes and counts by kind, category, source type and status."""
     with open_store(read_only=True) as store:
-        snap = resolve_snapshot(store, ref)
+        snap = Workspace.of_store(store).snapshots.resolve(ref)
     if as_json:
         print_json(snap.model_dump(mode="json"))
         return
@@ -86,7 +80,7 @@ def show_command(ref: str, as_json: Annotated[bool, typer.Option("--json")] = Fa
 def diff_command(a: str, b: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Which samples are only in A, only in B, and in both."""
     with open_store(read_only=True) as store:
-        diff = diff_snapshots(store, a, b)
+        diff = Workspace.of_store(store).snapshots.diff(a, b)
     if as_json:
         print_json(diff.model_dump())
         return
@@ -102,8 +96,8 @@ def diff_command(a: str, b: str, as_json: Annotated[bool, typer.Option("--json")
 def verify_command(ref: str) -> None:
     """Recompute the snapshot's hashes from the stored members; exit 1 if anything changed."""
     with open_store(read_only=True) as store:
-        snap = resolve_snapshot(store, ref)
-        problems = verify_snapshot(store, ref)
+        snap = Workspace.of_store(store).snapshots.resolve(ref)
+        problems = Workspace.of_store(store).snapshots.verify(ref)
     if problems:
         for p in problems:
             err_console.print(f"[bold red]FAIL[/] {p}")

@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from curation.importers import import_file
-from curation.snapshots import create_snapshot
 from curation.store import Store
+from curation.workspace import Workspace
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 from tests.service_process import start_service, stop_service
 from triforge.cli import app
@@ -41,7 +41,7 @@ def seeded(home, field_dir):
     home.mkdir(parents=True)
     with Store(home / "triforge.duckdb") as store:
         import_file(store, field_dir / "farore_debugging_training.jsonl")
-        create_snapshot(store, "field")
+        Workspace.of_store(store).snapshots.create("field")
     made = _cli("keys", "create", "--role", "contributor", "--name", "alice", "--json")
     assert made.exit_code == 0, made.output
     assert _cli("keys", "create", "--role", "admin", "--name", "ops", "--save-admin-key").exit_code == 0

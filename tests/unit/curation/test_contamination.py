@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 from curation.contamination import check_contamination, latest_check, load_eval_cases
 from curation.export import export_snapshot
 from curation.importers import import_file, import_files
-from curation.snapshots import create_snapshot
 from curation.store import StoreError
+from curation.workspace import Workspace
 from tests.factories import chat_row, write_jsonl
 from triforge.cli import app
 
@@ -35,7 +35,7 @@ def test_field_eval_files_load(evals):
 
 def test_the_field_training_files_do_not_leak_at_the_default_threshold(store, field_files, evals):
     import_files(store, field_files)
-    create_snapshot(store, "field")
+    Workspace.of_store(store).snapshots.create("field")
     report = check_contamination(store, "field", evals)
     assert report.evals == 71 and report.leaks == []
     # The closest pairs share code fragments, not prompts: visible only at a far lower threshold.
@@ -54,7 +54,7 @@ def test_planted_leaks_are_found_exact_and_near(store, tmp_path, field_dir, eval
         chat_row("Unrelated question about Mode 7", "It rotates."),
     ]
     import_file(store, write_jsonl(tmp_path / "leaky.jsonl", rows))
-    create_snapshot(store, "leaky")
+    Workspace.of_store(store).snapshots.create("leaky")
     report = check_contamination(store, "leaky", evals)
     found = {leak.eval_id: leak.kind for leak in report.leaks}
     assert found == {cases[0].case_id: "exact", cases[6].case_id: "near", cases[3].case_id: "exact"}
@@ -63,7 +63,7 @@ def test_planted_leaks_are_found_exact_and_near(store, tmp_path, field_dir, eval
 
 def test_the_dataset_card_quotes_the_latest_check(store, tmp_path, field_dir, evals):
     import_file(store, write_jsonl(tmp_path / "x.jsonl", [chat_row(load_eval_cases(evals[1])[0].prompt, "a")]))
-    snap = create_snapshot(store, "s")
+    snap = Workspace.of_store(store).snapshots.create("s")
     export_snapshot(store, "s", "chatml", tmp_path / "before")
     assert "eval contamination: not checked" in (tmp_path / "before" / "README.md").read_text()
     check_contamination(store, "s", evals)
@@ -77,7 +77,7 @@ def test_the_dataset_card_quotes_the_latest_check(store, tmp_path, field_dir, ev
 
 def test_bad_eval_files_are_reported(store, tmp_path):
     import_file(store, write_jsonl(tmp_path / "x.jsonl", [chat_row("q", "a")]))
-    create_snapshot(store, "s")
+    Workspace.of_store(store).snapshots.create("s")
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"query": "ok"}\n{broken\n')
     with pytest.raises(StoreError, match=r"bad.jsonl:2: malformed JSON"):

@@ -9,14 +9,14 @@ import pytest
 from curation.export import EXPORT_FORMATS, SplitRatios, export_snapshot, parse_ratios, stratified_split
 from curation.export.splits import SplitError
 from curation.importers import import_files
-from curation.snapshots import create_snapshot
 from curation.store import StoreError
+from curation.workspace import Workspace
 
 
 @pytest.fixture
 def snapshot(store, field_files):
     import_files(store, field_files)
-    return create_snapshot(store, "all")
+    return Workspace.of_store(store).snapshots.create("all")
 
 
 def _digest(directory: Path) -> dict[str, str]:

@@ -2,15 +2,8 @@ import pytest
 
 from curation.importers import import_files
 from curation.samples import correct_sample, list_samples, set_status
-from curation.snapshots import (
-    create_snapshot,
-    diff_snapshots,
-    member_ids,
-    members,
-    resolve_snapshot,
-    verify_snapshot,
-)
 from curation.store import StoreError
+from curation.workspace import Workspace
 from schemas.snapshot import snapshot_id_for
 
 
@@ -21,30 +14,32 @@ def loaded(store, field_files):
 
 
 def test_snapshot_id_is_the_hash_of_its_sorted_members(loaded):
-    snap = create_snapshot(loaded, "debug", "kind = debug_dialogue")
-    ids = member_ids(loaded, snap.id)
+    snapshots = Workspace.of_store(loaded).snapshots
+    snap = snapshots.create("debug", "kind = debug_dialogue")
+    ids = snapshots.member_ids(snap.id)
     assert snap.member_count == len(ids) == 128
     assert snap.id == snapshot_id_for(ids)
     assert snap.counts["kind"] == {"debug_dialogue": 128}
     assert snap.counts["status"] == {"draft": 100, "proposed": 28}
-    assert resolve_snapshot(loaded, snap.id[:10]) == snap == resolve_snapshot(loaded, "debug")
-    assert verify_snapshot(loaded, "debug") == []
+    assert snapshots.resolve(snap.id[:10]) == snap == snapshots.resolve("debug")
+    assert snapshots.verify("debug") == []
 
 
 def test_snapshots_never_change_when_samples_are_rejected_or_corrected(loaded):
-    snap = create_snapshot(loaded, "ready", "status = proposed and kind = debug_dialogue")
-    before = {r.id: r.answer for r in members(loaded, snap.id)}
+    snapshots = Workspace.of_store(loaded).snapshots
+    snap = snapshots.create("ready", "status = proposed and kind = debug_dialogue")
+    before = {r.id: r.answer for r in snapshots.members(snap.id)}
     victims = sorted(before)[:2]
     set_status(loaded, [victims[0]], "rejected", actor="expert")
     new_id = correct_sample(loaded, victims[1], actor="expert", answer="**Bug: corrected**\n\nBetter.")
 
-    after = {r.id: r.answer for r in members(loaded, snap.id)}
+    after = {r.id: r.answer for r in snapshots.members(snap.id)}
     assert after == before
-    assert verify_snapshot(loaded, "ready") == []
+    assert snapshots.verify("ready") == []
     assert new_id not in after
     # The next snapshot with the same filter sees the changes; the frozen one does not.
-    later = create_snapshot(loaded, "ready-2", "status = proposed and kind = debug_dialogue")
-    diff = diff_snapshots(loaded, "ready", "ready-2")
+    later = snapshots.create("ready-2", "status = proposed and kind = debug_dialogue")
+    diff = snapshots.diff("ready", "ready-2")
     assert set(diff.only_in_a) == set(victims)
     assert diff.only_in_b == [new_id]
     assert diff.in_both == snap.member_count - 2
@@ -64,9 +59,10 @@ def test_correction_links_to_its_parent_and_supersedes_it(loaded):
 
 
 def test_verify_detects_content_edited_behind_triforges_back(loaded):
-    snap = create_snapshot(loaded, "all")
-    victim = member_ids(loaded, snap.id)[0]
-    broken = member_ids(loaded, snap.id)[1]
+    snapshots = Workspace.of_store(loaded).snapshots
+    snap = snapshots.create("all")
+    victim = snapshots.member_ids(snap.id)[0]
+    broken = snapshots.member_ids(snap.id)[1]
     loaded.con.execute(
         'UPDATE revisions SET messages = replace(CAST(messages AS VARCHAR), \'"content":"\', \'"content":"X\') '
         "WHERE id = ?",
@@ -76,42 +72,44 @@ def test_verify_detects_content_edited_behind_triforges_back(loaded):
         "UPDATE revisions SET messages = replace(CAST(messages AS VARCHAR), 'assistant', 'robot') WHERE id = ?",
         [broken],
     )
-    problems = verify_snapshot(loaded, "all")
+    problems = snapshots.verify("all")
     assert any(victim in p and "no longer matches its id" in p for p in problems)
     assert any(broken in p and "no longer parses" in p for p in problems)
     assert any("content or metadata changed" in p for p in problems)
 
 
 def test_verify_detects_metadata_edits(loaded):
-    snap = create_snapshot(loaded, "all")
-    victim = member_ids(loaded, snap.id)[0]
+    snapshots = Workspace.of_store(loaded).snapshots
+    snap = snapshots.create("all")
+    victim = snapshots.member_ids(snap.id)[0]
     loaded.con.execute("UPDATE revisions SET metadata = '{\"sneaky\": 1}' WHERE id = ?", [victim])
-    assert verify_snapshot(loaded, "all") == [
-        "members' stored content or metadata changed since the snapshot was taken"
-    ]
+    assert snapshots.verify("all") == ["members' stored content or metadata changed since the snapshot was taken"]
 
 
 def test_verify_detects_removed_members(loaded):
-    snap = create_snapshot(loaded, "all")
-    victim = member_ids(loaded, snap.id)[0]
+    snapshots = Workspace.of_store(loaded).snapshots
+    snap = snapshots.create("all")
+    victim = snapshots.member_ids(snap.id)[0]
     loaded.con.execute("DELETE FROM revisions WHERE id = ?", [victim])
-    assert any("missing from the store" in p for p in verify_snapshot(loaded, "all"))
+    assert any("missing from the store" in p for p in snapshots.verify("all"))
 
 
 def test_names_are_never_reused_and_empty_selections_are_refused(loaded):
-    create_snapshot(loaded, "a", "kind = asm_explain")
+    snapshots = Workspace.of_store(loaded).snapshots
+    snapshots.create("a", "kind = asm_explain")
     with pytest.raises(StoreError, match="already exists"):
-        create_snapshot(loaded, "a", "kind = asm_optimize")
+        snapshots.create("a", "kind = asm_optimize")
     with pytest.raises(StoreError, match="already holds exactly these samples"):
-        create_snapshot(loaded, "b", "kind = asm_explain")
-    assert create_snapshot(loaded, "a", "kind = asm_explain", exist_ok=True).name == "a"
+        snapshots.create("b", "kind = asm_explain")
+    assert snapshots.create("a", "kind = asm_explain", exist_ok=True).name == "a"
     with pytest.raises(StoreError, match="matches no samples"):
-        create_snapshot(loaded, "c", "category = nothing_like_this")
+        snapshots.create("c", "category = nothing_like_this")
     with pytest.raises(StoreError, match="no snapshot"):
-        resolve_snapshot(loaded, "zzz")
+        snapshots.resolve("zzz")
 
 
 def test_parent_snapshot_is_recorded(loaded):
-    parent = create_snapshot(loaded, "v1", "kind = asm_explain")
-    child = create_snapshot(loaded, "v2", "kind in (asm_explain, asm_optimize)", parent="v1")
+    snapshots = Workspace.of_store(loaded).snapshots
+    parent = snapshots.create("v1", "kind = asm_explain")
+    child = snapshots.create("v2", "kind in (asm_explain, asm_optimize)", parent="v1")
     assert child.parent_id == parent.id

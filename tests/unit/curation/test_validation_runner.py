@@ -7,7 +7,6 @@ from typer.testing import CliRunner
 
 from curation.importers import import_files
 from curation.samples import count_samples
-from curation.snapshots import create_snapshot
 from curation.validators import REGISTRY, load_builtin
 from curation.validators.profiles import profile_for
 from curation.validators.runner import validate_samples
@@ -87,7 +86,7 @@ def test_assembler_results_are_cached_in_the_store(validated):
 
 def test_snapshots_can_require_passing_validation(validated):
     store, run = validated
-    snap = create_snapshot(store, "clean", "validation = passed")
+    snap = Workspace.of_store(store).snapshots.create("clean", "validation = passed")
     assert snap.member_count == run.passed
     assert count_samples(store, "validation = failed and validation_score < 0.9") > 0
 
