@@ -29,7 +29,7 @@ from curation.repairs.candidates import code_difference, code_failures, existing
 from curation.repairs.prompt import REPAIR_PROMPT_VERSION, answer_from_reply, repair_request
 from curation.repairs.service import Progress, RepairOutcome
 from curation.resources.teacher_requests import RequestRecord
-from curation.samples import derive_revision, write_child
+from curation.samples import derive_revision
 from curation.store import Store, StoreError
 from curation.workspace import Workspace
 
@@ -202,8 +202,8 @@ def repair_with_model(
             detail = "; ".join(f"{r.validator}: {i.code}" for r in failed for i in r.issues if i.severity == "error")
             return reject("model_still_fails:" + ",".join(r.validator for r in failed), detail)
         with store.transaction() as con:  # the repair, its results and its ledger row land together
-            outcome.new = write_child(
-                store, child, actor=source_name, status="proposed", import_id=f"repair:{outcome.parent_id[:12]}"
+            outcome.new = Workspace.of_store(store).samples.write_child(
+                child, actor=source_name, status="proposed", import_id=f"repair:{outcome.parent_id[:12]}"
             )
             record_results(store, [(child.id, child.kind, results)])
             ledger.save(task, con, status="stored", revision_id=child.id, error=None)

@@ -27,7 +27,7 @@ from curation.repairs.candidates import code_difference
 from curation.repairs.category import bug_type_with_category
 from curation.repairs.compose import restructure
 from curation.repairs.legacy import NotRestructurable, parse_legacy
-from curation.samples import derive_revision, revision_from_row, write_child
+from curation.samples import derive_revision, revision_from_row
 from curation.store import Store
 from curation.validators.profiles import profiles
 from curation.validators.runner import failed_required
@@ -252,8 +252,8 @@ def propose_repairs(
         with store.transaction():
             for outcome, child, _ in passing:
                 outcome.repair_id, outcome.source_name = child.id, REPAIR_SOURCE
-                outcome.new = write_child(
-                    store, child, actor=REPAIR_SOURCE, status="proposed", import_id=f"repair:{outcome.parent_id[:12]}"
+                outcome.new = Workspace.of_store(store).samples.write_child(
+                    child, actor=REPAIR_SOURCE, status="proposed", import_id=f"repair:{outcome.parent_id[:12]}"
                 )
             record_results(store, [(child.id, child.kind, results) for _, child, results in passing])
     if model is not None:

@@ -19,7 +19,6 @@ from typing import Any
 from curation.clock import utc_now
 from curation.filters import compile_filter
 from curation.resources import Resource
-from curation.samples import record_status_events
 
 OUTCOME_COLUMNS = ("revision_id", "outcome", "rule", "corrected_revision_id", "decided_at")
 QUESTIONS = ("decision", "corrected_answer", "category", "rating", "notes")
@@ -176,7 +175,7 @@ class Reviews(Resource):
                 [[rid, dataset, now] for rid in ids],
                 on_conflict="OR REPLACE",
             )
-            record_status_events(self.store, [(rid, "in_review", "argilla", dataset) for rid in ids])
+            self.workspace.samples.record_status_events([(rid, "in_review", "argilla", dataset) for rid in ids])
 
     # --- pull ------------------------------------------------------------------------------------
 

@@ -38,7 +38,6 @@ from typing import Any
 from curation.clock import utc_now
 from curation.errors import Invalid, NotFound, StoreError
 from curation.resources.reviews import QUESTIONS, Reviews
-from curation.samples import build_correction, record_status_events, write_correction
 from curation.store import Store
 from curation.validators.runner import Judgement, judge, record_results
 from curation.workspace import Workspace, as_workspace
@@ -156,8 +155,7 @@ def _plan(
         return _Decision(revision_id, "approved", approvers)
     tags = Counter(r["category"] for r in rows if r["category"])
     try:
-        parent_id, child = build_correction(
-            store,
+        parent_id, child = Workspace.of_store(store).samples.build_correction(
             revision_id,
             actor=f"argilla:{fix['reviewer']}",
             answer=_corrected(fix, "corrected_answer"),
@@ -176,7 +174,7 @@ def _apply(store: Store, decision: _Decision, rule: str) -> tuple[list[tuple], l
     if decision.correction is not None:
         parent_id, child, judgement = decision.correction
         actor = f"argilla:{decision.credited[0]['reviewer']}"
-        corrected_id = write_correction(store, parent_id, child, actor=actor)
+        corrected_id = Workspace.of_store(store).samples.write_correction(parent_id, child, actor=actor)
         record_results(store, [(corrected_id, child.kind, judgement.results)])
         target = corrected_id if judgement.passed else None
     status = {"approved": "approved", "corrected": "approved", "rejected": "rejected"}[decision.outcome]
@@ -267,7 +265,7 @@ def _pull_page(
                 events += more
                 outcomes.append(outcome)
             applied.append((decision, corrected_id))
-        record_status_events(store, events)
+        Workspace.of_store(store).samples.record_status_events(events)
         reviews.save_outcomes(outcomes)
         if cursor is not None:
             name, started = cursor

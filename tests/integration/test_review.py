@@ -347,7 +347,6 @@ def test_push_pull_consensus_and_corrections(argilla, home, monkeypatch):
 def test_a_loop_round_reviewed_in_argilla(argilla, home, smollm2_home, tmp_path, monkeypatch):
     """Strategy 4 through Argilla: the loop pushes its proposals, stops (--no-wait), and the next run pulls
     the experts' responses and carries on to snapshot, train and eval."""
-    from curation.samples import set_status
 
     _, creds = argilla
     monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
@@ -357,7 +356,7 @@ def test_a_loop_round_reviewed_in_argilla(argilla, home, smollm2_home, tmp_path,
     with Store(home / "triforge.duckdb") as store:
         run_generator(store, "bug_injection", 6, seed=11)
         seeds = [r[0] for r in store.con.execute("SELECT id FROM samples WHERE validation = 'passed'").fetchall()]
-        set_status(store, seeds, "approved", actor="expert:ada")
+        Workspace.of_store(store).samples.set_status(seeds, "approved", actor="expert:ada")
     config = tmp_path / "small.toml"
     config.write_text("max_length = 128\nper_device_batch_size = 1\ngradient_accumulation_steps = 1\n")
     base = smollm2_home / "models" / "smollm2-135m-instruct"

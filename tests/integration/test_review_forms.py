@@ -239,7 +239,6 @@ def test_a_dataset_with_the_old_generic_form_stays_readable_and_new_records_get_
     import argilla as rg
 
     from curation.importers import import_file
-    from curation.samples import set_status
     from curation.validators.runner import validate_samples
     from labeling.argilla.client import ArgillaTarget, connect
     from labeling.argilla.datasets import ensure_workspace, known_categories
@@ -267,7 +266,9 @@ def test_a_dataset_with_the_old_generic_form_stays_readable_and_new_records_get_
         legacy.records.log([rg.Record(id=old, fields={"prompt": EXPLANATIONS[0], "answer": EXPLANATIONS[1]})])
         with store.transaction():
             store.con.execute("INSERT INTO argilla_records VALUES (?, 'triforge-asm-explain', now())", [old])
-            set_status(store, [old], "in_review", actor="argilla", reason="triforge-asm-explain")
+            Workspace.of_store(store).samples.set_status(
+                [old], "in_review", actor="argilla", reason="triforge-asm-explain"
+            )
         summary = push(store, client, where="source_name = explain", vectors=False)
     assert summary.sent == 1 and summary.datasets == {"triforge-asm-explain-v2": 1}
     current = client.datasets(name="triforge-asm-explain-v2", workspace=client.workspaces("triforge"))

@@ -12,8 +12,8 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.table import Table
 
-from curation.samples import correct_sample, count_samples, get_sample, list_samples, set_status
 from curation.stats import dataset_stats
+from curation.workspace import Workspace
 from triforge.cli.common import console, open_store, open_workspace, print_json, user_errors
 from triforge.cli.remote import through_store_or_service
 
@@ -39,9 +39,9 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List samples (oldest first) with their status and source."""
-    with open_store(read_only=True) as store:
-        rows = list_samples(store, where, limit=limit, offset=offset)
-        total = count_samples(store, where)
+    with open_workspace(read_only=True) as workspace:
+        rows = workspace.samples.list(where, limit=limit, offset=offset)
+        total = workspace.samples.count(where)
     if as_json:
         print_json({"total": total, "offset": offset, "samples": rows})
         return
@@ -68,8 +68,7 @@ def show_command(
 ) -> None:
     """Show one sample: its conversation, metadata, provenance, status history and snapshots."""
     with open_workspace(read_only=True) as workspace:
-        store = workspace.store
-        detail = get_sample(store, sample_id)
+        detail = workspace.samples.get(sample_id)
         validations = workspace.validations.results(detail.id)
         reviews = workspace.reviews.for_sample(detail.id)
     rev = detail.revision
@@ -160,7 +159,7 @@ def mark_command(
     """Record a status decision (approve, reject, ...) - appended, never overwritten.
     While the service holds the store, the decision goes through its API."""
     changed = through_store_or_service(
-        lambda store: set_status(store, sample_ids, status, actor=by, reason=reason),
+        lambda store: Workspace.of_store(store).samples.set_status(sample_ids, status, actor=by, reason=reason),
         lambda service: service.mark(sample_ids, status, actor=by, reason=reason),
     )
     console.print(f"{len(changed)} sample(s) marked {status}")
@@ -180,7 +179,7 @@ def correct_command(
     While the service holds the store, the correction goes through its API."""
     answer = answer_file.read_text(encoding="utf-8") if answer_file else None
     new_id = through_store_or_service(
-        lambda store: correct_sample(store, sample_id, actor=by, answer=answer, category=category),
+        lambda store: Workspace.of_store(store).samples.correct(sample_id, actor=by, answer=answer, category=category),
         lambda service: service.correct(sample_id, actor=by, answer=answer, category=category),
     )
     console.print(f"new revision {new_id}")

@@ -26,8 +26,8 @@ from curation.classify.tasks import INTENTS, TASKS, load_labels
 from curation.classify.training import training_set
 from curation.filters import ENUM_VALUES, PREDICTED_TASKS, FilterError
 from curation.importers import import_files
-from curation.samples import count_samples
 from curation.store import Store
+from curation.workspace import Workspace
 from tests.factories import write_jsonl
 from triforge.cli import app
 
@@ -112,9 +112,11 @@ def test_predictions_sit_beside_labels_and_never_replace_them(labelled):
     after = labelled.con.execute("SELECT id, kind, category, metadata FROM revisions ORDER BY id").fetchall()
     assert before == after
     tasks = {t.task: t for t in report.tasks}
-    debug = count_samples(labelled, "kind = debug_dialogue")
+    debug = Workspace.of_store(labelled).samples.count("kind = debug_dialogue")
     assert tasks["category"].predicted == debug  # bug categories are predicted for debugging dialogues only
-    assert tasks["category"].without_label == count_samples(labelled, "kind = debug_dialogue and category is null")
+    assert tasks["category"].without_label == Workspace.of_store(labelled).samples.count(
+        "kind = debug_dialogue and category is null"
+    )
     assert tasks["kind"].predicted == tasks["intent"].predicted == report.samples
     rows = labelled.con.execute(
         "SELECT task, count(*), min(score), max(score) FROM classifier_predictions GROUP BY task"
@@ -134,20 +136,25 @@ def test_where_filters_on_predicted_labels_and_scores(labelled):
     per_label = "SELECT label, count(*) FROM classifier_predictions WHERE task = 'category' GROUP BY label"
     counts = dict(labelled.con.execute(per_label).fetchall())
     label, n = max(counts.items(), key=lambda kv: kv[1])
-    assert count_samples(labelled, f"predicted.category = {label}") == n
-    assert count_samples(labelled, "predicted.category_score >= 0") == sum(counts.values())
-    assert count_samples(labelled, "predicted.category is null") == count_samples(labelled, "kind != debug_dialogue")
+    assert Workspace.of_store(labelled).samples.count(f"predicted.category = {label}") == n
+    assert Workspace.of_store(labelled).samples.count("predicted.category_score >= 0") == sum(counts.values())
+    assert Workspace.of_store(labelled).samples.count("predicted.category is null") == Workspace.of_store(
+        labelled
+    ).samples.count("kind != debug_dialogue")
     confident = labelled.con.execute(
         "SELECT count(*) FROM classifier_predictions WHERE task = 'intent' AND label = 'optimization' AND score > 0.5"
     ).fetchone()[0]
     assert (
         confident
-        and count_samples(labelled, "predicted.intent = optimization and predicted.intent_score > 0.5") == confident
+        and Workspace.of_store(labelled).samples.count(
+            "predicted.intent = optimization and predicted.intent_score > 0.5"
+        )
+        == confident
     )
     with pytest.raises(FilterError, match="predicted tasks"):
-        count_samples(labelled, "predicted.mood = happy")
+        Workspace.of_store(labelled).samples.count("predicted.mood = happy")
     with pytest.raises(FilterError, match=r"unknown predicted\.intent"):
-        count_samples(labelled, "predicted.intent = debugigng")
+        Workspace.of_store(labelled).samples.count("predicted.intent = debugigng")
 
 
 def test_retraining_reuses_an_unchanged_model_and_learns_a_reviewers_tag(labelled):

@@ -11,7 +11,7 @@ from curation.dedup.minhash import MinHasher, MinHashParams
 from curation.dedup.normalize import NormalizeOptions, conversation_text, normalize_text
 from curation.dedup.run import DedupConfig, index_dir, run_dedup
 from curation.importers import import_file, import_files
-from curation.samples import count_samples, set_status
+from curation.workspace import Workspace
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 from tests.factories import PARAPHRASE_A, PARAPHRASE_A2, PARAPHRASE_Q, chat_row, write_jsonl
 from triforge.cli import app
@@ -44,9 +44,11 @@ def test_the_same_dialogue_in_two_formats_normalises_the_same(store, tmp_path):
         [{"instruction": "why does lda #$1F crash?", "output": "**Bug: width**\n```asm\nLDA #$1F   ; load\n```"}],
     )
     import_files(store, [chat, alpaca])
-    from curation.samples import get_sample, list_samples
 
-    texts = {conversation_text(get_sample(store, r["id"]).revision) for r in list_samples(store)}
+    texts = {
+        conversation_text(Workspace.of_store(store).samples.get(r["id"]).revision)
+        for r in Workspace.of_store(store).samples.list()
+    }
     assert len(texts) == 1
     assert "farore" not in next(iter(texts))
 
@@ -118,8 +120,8 @@ def test_exact_and_minhash_cluster_copies_and_edits_but_nothing_is_deleted(near_
     assert len(cluster.members) == 3 and run.duplicates == 2
     assert run.pairs_found["exact"] == 1 and run.pairs_found["minhash"] >= 1
     assert store.con.execute("SELECT count(*) FROM revisions").fetchone()[0] == 4
-    assert count_samples(store, "duplicate_of is not null") == 2
-    assert count_samples(store, f"duplicate_of = {cluster.representative}") == 2
+    assert Workspace.of_store(store).samples.count("duplicate_of is not null") == 2
+    assert Workspace.of_store(store).samples.count(f"duplicate_of = {cluster.representative}") == 2
     # Exact alone does not see the edited copy.
     exact_only = run_dedup(store, config=DedupConfig(methods=("exact",)))
     assert [len(c.members) for c in exact_only.clusters] == [2]
@@ -139,12 +141,12 @@ def test_representative_policy_prefers_approved_then_validation_then_earliest(ne
     )
     assert run_dedup(store).clusters[0].representative == members[-1]
     approved = next(m for m in members if m != members[-1])
-    set_status(store, [approved], "approved", actor="expert")
+    Workspace.of_store(store).samples.set_status([approved], "approved", actor="expert")
     latest = run_dedup(store)
     assert latest.clusters[0].representative == approved
     # The samples view follows the latest run.
-    assert count_samples(store, f"duplicate_of = {approved}") == 2
-    assert count_samples(store, f"id = {approved} and duplicate_of is null") == 1
+    assert Workspace.of_store(store).samples.count(f"duplicate_of = {approved}") == 2
+    assert Workspace.of_store(store).samples.count(f"id = {approved} and duplicate_of is null") == 1
 
 
 def test_runs_are_incremental_through_persisted_indexes(near_dups, tmp_path):

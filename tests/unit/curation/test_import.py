@@ -4,6 +4,7 @@ import pytest
 
 from curation.importers import detect_format, import_file, import_files
 from curation.importers.formats import ImportContext, UnrecognisedRow
+from curation.workspace import Workspace
 from schemas import Kind, SourceType
 from tests.factories import chat_row, write_jsonl
 
@@ -194,8 +195,6 @@ def _generated_row(instruction: str, output: str, **columns: object) -> dict[str
 
 
 def test_the_fields_extra_columns_are_metadata_filters_can_use_and_name_the_kind(store, tmp_path, field_dir):
-    from curation.samples import count_samples
-
     rows = [
         _generated_row("Optimize this:\nLDA #$00\nSTA $10", "STZ $10", quality_score=0.85),
         _generated_row("Optimize this:\nLDA #$00\nSTA $12", "STZ $12", quality_score=0.5, intent="optimization"),
@@ -218,14 +217,14 @@ def test_the_fields_extra_columns_are_metadata_filters_can_use_and_name_the_kind
     # domain din_advanced -> Din; an intent wins over a topic domain; snes_hardware -> Veran; nayru_basic -> Nayru.
     assert kinds == ["asm_optimize", "asm_optimize", "debug_dialogue", "asm_explain", "asm_generate", "other"]
     # Numeric comparisons compare numbers: "0.7" (text in the file) counts, 0.85 and 0.9 do, 0.5 and 0.0 do not.
-    assert count_samples(store, "metadata.quality_score >= 0.7") == 3
-    assert count_samples(store, "metadata.quality_score < 0.7") == 3
-    assert count_samples(store, "metadata.quality_score = 0.90") == 1  # 0.9 in the file
-    assert count_samples(store, "metadata.quality_score != 0.9") == 5
-    assert count_samples(store, "metadata.domain = din_advanced") == 2
-    assert count_samples(store, "metadata.domain = asm and metadata.intent = debugging") == 1
-    assert count_samples(store, "metadata.thinking is not null") == 1
-    assert count_samples(store, "metadata.teacher_model = 'gpt-5.2'") == 1
+    assert Workspace.of_store(store).samples.count("metadata.quality_score >= 0.7") == 3
+    assert Workspace.of_store(store).samples.count("metadata.quality_score < 0.7") == 3
+    assert Workspace.of_store(store).samples.count("metadata.quality_score = 0.90") == 1  # 0.9 in the file
+    assert Workspace.of_store(store).samples.count("metadata.quality_score != 0.9") == 5
+    assert Workspace.of_store(store).samples.count("metadata.domain = din_advanced") == 2
+    assert Workspace.of_store(store).samples.count("metadata.domain = asm and metadata.intent = debugging") == 1
+    assert Workspace.of_store(store).samples.count("metadata.thinking is not null") == 1
+    assert Workspace.of_store(store).samples.count("metadata.teacher_model = 'gpt-5.2'") == 1
     # A row that names its teacher model is that teacher's proposal; the others stay imports of the file.
     sources = store.con.execute("SELECT source_type, source_name, count(*) FROM samples GROUP BY ALL").fetchall()
     assert sorted(sources) == [("import", "din_training.jsonl", 5), ("teacher", "gpt-5.2", 1)]
@@ -235,8 +234,10 @@ def test_the_fields_extra_columns_are_metadata_filters_can_use_and_name_the_kind
     # The teacher dumps in the field: quality_score and domain are metadata too.
     import_file(store, field_dir / "teacher_pilot_output.jsonl")
     teacher = "metadata.format = teacher"
-    assert count_samples(store, f"{teacher} and metadata.quality_score >= 0.7") == 4
-    assert count_samples(store, f"{teacher} and metadata.domain = nayru and kind = asm_generate") == 4
+    assert Workspace.of_store(store).samples.count(f"{teacher} and metadata.quality_score >= 0.7") == 4
+    assert (
+        Workspace.of_store(store).samples.count(f"{teacher} and metadata.domain = nayru and kind = asm_generate") == 4
+    )
 
 
 def test_chat_and_teacher_rows_take_their_kind_and_teacher_from_the_same_columns():

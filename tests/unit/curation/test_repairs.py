@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 from curation.importers import import_file
 from curation.repairs import REPAIR_SOURCE, latest_repairs, propose_repairs
 from curation.repairs.legacy import parse_legacy
-from curation.samples import get_sample
 from curation.store import Store
 from curation.validators.diagnosis_first import DiagnosisFirst
 from curation.validators.runner import validate_samples
 from curation.validators.terminology import Terminology
+from curation.workspace import Workspace
 from tests.factories import chat_row, write_jsonl
 from tests.local_http import serve_in_thread
 from triforge.cli import app
@@ -43,13 +43,13 @@ def _field_id(store: Store, source: str, needle: str) -> str:
 def test_a_real_legacy_answer_is_restructured_kept_linked_and_rerun_is_a_no_op(validated_store):
     store = validated_store
     parent_id = _field_id(store, "farore_debugging_training.jsonl", "This code crashes. What's wrong?")
-    parent = get_sample(store, parent_id)
+    parent = Workspace.of_store(store).samples.get(parent_id)
     assert DiagnosisFirst().validate(parent.revision).details["variant"] == "legacy"
 
     report = propose_repairs(store)
     outcome = next(o for o in report.outcomes if o.parent_id == parent_id)
     assert outcome.repair_id is not None and outcome.new and outcome.reason is None
-    repair = get_sample(store, outcome.repair_id)
+    repair = Workspace.of_store(store).samples.get(outcome.repair_id)
     before, after = parent.revision.answer, repair.revision.answer
 
     # Every code block byte-identical and in order, every sentence of the diagnosis and fix kept.
@@ -73,8 +73,8 @@ def test_a_real_legacy_answer_is_restructured_kept_linked_and_rerun_is_a_no_op(v
     assert row[:5] == (parent_id, "proposed", "passed", "template", REPAIR_SOURCE)
     metadata = json.loads(row[5])
     assert metadata["repair_of"] == parent_id and "whats_happening_steps" in metadata["repair"]["fixed"]
-    assert repair.id in get_sample(store, parent_id).children
-    assert get_sample(store, parent_id).status == "proposed"
+    assert repair.id in Workspace.of_store(store).samples.get(parent_id).children
+    assert Workspace.of_store(store).samples.get(parent_id).status == "proposed"
 
     # The measured figure on the field data: legacy answers that get a passing rewrite.
     assert report.by_variant()["legacy"] == {"candidates": 114, "passed": 4}
@@ -131,9 +131,9 @@ def test_a_missing_category_term_is_named_in_the_header_and_a_thin_answer_is_cou
     assert report.failures == {"too_few_steps": 1}
     repaired = next(o for o in report.outcomes if o.repair_id)
     assert "category_named" in repaired.fixed
-    answer = get_sample(store, repaired.repair_id).revision.answer
+    answer = Workspace.of_store(store).samples.get(repaired.repair_id).revision.answer
     assert answer.startswith("**Bug: Missing CLC before ADC (carry flag)**")
-    assert Terminology().validate(get_sample(store, repaired.repair_id).revision).passed
+    assert Terminology().validate(Workspace.of_store(store).samples.get(repaired.repair_id).revision).passed
 
 
 @pytest.fixture
@@ -252,10 +252,10 @@ def test_a_teacher_rewrites_what_restructuring_cannot_and_only_a_rewrite_keeping
         metadata = json.loads(row[5])
         assert metadata["repair_of"] == by_model["parent_id"]
         assert metadata["repair"]["path"] == "model" and metadata["repair"]["model"] == "openai:gpt-test"
-        repaired = get_sample(store, by_model["repair_id"]).revision.answer
-        original = get_sample(store, by_model["parent_id"]).revision.answer
+        repaired = Workspace.of_store(store).samples.get(by_model["repair_id"]).revision.answer
+        original = Workspace.of_store(store).samples.get(by_model["parent_id"]).revision.answer
         assert repaired == MODEL_REWRITE and FENCED.findall(repaired) == FENCED.findall(original) == [CARRY_CODE]
-        assert DiagnosisFirst().validate(get_sample(store, by_model["repair_id"]).revision).passed
+        assert DiagnosisFirst().validate(Workspace.of_store(store).samples.get(by_model["repair_id"]).revision).passed
         # The rejected rewrite was never written; the reply is kept in the ledger with its reason.
         kids = store.con.execute("SELECT count(*) FROM revisions WHERE parent_id = ?", [rejected["parent_id"]])
         assert kids.fetchone()[0] == 0
@@ -268,7 +268,10 @@ def test_a_teacher_rewrites_what_restructuring_cannot_and_only_a_rewrite_keeping
             ("stored", "", MODEL_REWRITE),
         ]
         deterministic = next(r for r in first["repairs"] if r["path"] == "deterministic" and r["repair_id"])
-        assert get_sample(store, deterministic["repair_id"]).revision.metadata["repair"]["path"] == "deterministic"
+        assert (
+            Workspace.of_store(store).samples.get(deterministic["repair_id"]).revision.metadata["repair"]["path"]
+            == "deterministic"
+        )
         # The Argilla push's lookup finds the model's repair as a suggestion, like a restructuring.
         found = latest_repairs(store, [by_model["parent_id"]])
         assert found[by_model["parent_id"]][:2] == (by_model["repair_id"], "repair@1/openai:gpt-test")

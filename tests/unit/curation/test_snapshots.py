@@ -1,7 +1,6 @@
 import pytest
 
 from curation.importers import import_files
-from curation.samples import correct_sample, list_samples, set_status
 from curation.store import StoreError
 from curation.workspace import Workspace
 from schemas.snapshot import snapshot_id_for
@@ -30,8 +29,10 @@ def test_snapshots_never_change_when_samples_are_rejected_or_corrected(loaded):
     snap = snapshots.create("ready", "status = proposed and kind = debug_dialogue")
     before = {r.id: r.answer for r in snapshots.members(snap.id)}
     victims = sorted(before)[:2]
-    set_status(loaded, [victims[0]], "rejected", actor="expert")
-    new_id = correct_sample(loaded, victims[1], actor="expert", answer="**Bug: corrected**\n\nBetter.")
+    Workspace.of_store(loaded).samples.set_status([victims[0]], "rejected", actor="expert")
+    new_id = Workspace.of_store(loaded).samples.correct(
+        victims[1], actor="expert", answer="**Bug: corrected**\n\nBetter."
+    )
 
     after = {r.id: r.answer for r in snapshots.members(snap.id)}
     assert after == before
@@ -47,15 +48,15 @@ def test_snapshots_never_change_when_samples_are_rejected_or_corrected(loaded):
 
 
 def test_correction_links_to_its_parent_and_supersedes_it(loaded):
-    original = list_samples(loaded, "kind = debug_dialogue and status = proposed", limit=1)[0]["id"]
-    new_id = correct_sample(loaded, original, actor="expert", category="stack_imbalance")
+    original = Workspace.of_store(loaded).samples.list("kind = debug_dialogue and status = proposed", limit=1)[0]["id"]
+    new_id = Workspace.of_store(loaded).samples.correct(original, actor="expert", category="stack_imbalance")
     row = loaded.con.execute(
         "SELECT parent_id, category, status, source_type, source_name FROM samples WHERE id = ?", [new_id]
     ).fetchone()
     assert row == (original, "stack_imbalance", "proposed", "expert", "expert")
     assert loaded.con.execute("SELECT status FROM samples WHERE id = ?", [original]).fetchone() == ("superseded",)
     with pytest.raises(StoreError, match="changes nothing"):
-        correct_sample(loaded, new_id, actor="expert", category="stack_imbalance")
+        Workspace.of_store(loaded).samples.correct(new_id, actor="expert", category="stack_imbalance")
 
 
 def test_verify_detects_content_edited_behind_triforges_back(loaded):

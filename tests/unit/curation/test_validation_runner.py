@@ -6,7 +6,6 @@ import pytest
 from typer.testing import CliRunner
 
 from curation.importers import import_files
-from curation.samples import count_samples
 from curation.validators import REGISTRY, load_builtin
 from curation.validators.profiles import profile_for
 from curation.validators.runner import validate_samples
@@ -24,14 +23,14 @@ def test_first_run_validates_everything(store, field_files):
     import_files(store, field_files)
     run = validate_samples(store, "kind = debug_dialogue")
     assert run.samples == 128 and run.validators["diagnosis_first"].ran == 128
-    assert count_samples(store, "validation = pending") == 327 - 128
+    assert Workspace.of_store(store).samples.count("validation = pending") == 327 - 128
 
 
 def test_every_sample_gets_its_profile_and_a_summary(validated):
     store, run = validated
     assert run.samples == 327 and run.passed + run.failed == 327
-    assert count_samples(store, "validation = pending") == 0
-    assert count_samples(store, "validation = passed") == run.passed
+    assert Workspace.of_store(store).samples.count("validation = pending") == 0
+    assert Workspace.of_store(store).samples.count("validation = passed") == run.passed
     # Debugging dialogues run the five debug validators; explanations do not run diagnosis_first.
     assert run.validators["diagnosis_first"].passed + run.validators["diagnosis_first"].failed == 128
     assert run.validators["asm_assembles"].reused == 327
@@ -88,7 +87,7 @@ def test_snapshots_can_require_passing_validation(validated):
     store, run = validated
     snap = Workspace.of_store(store).snapshots.create("clean", "validation = passed")
     assert snap.member_count == run.passed
-    assert count_samples(store, "validation = failed and validation_score < 0.9") > 0
+    assert Workspace.of_store(store).samples.count("validation = failed and validation_score < 0.9") > 0
 
 
 def test_stored_results_only_return_current_versions(validated, monkeypatch):
