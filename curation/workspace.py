@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from curation.paths import STORE_FILENAME
 
 if TYPE_CHECKING:
+    from curation.resources.classifier import Classifier
     from curation.resources.dedup_runs import DedupRuns
     from curation.resources.evals import Evals
     from curation.resources.experiments import Experiments
@@ -179,6 +180,12 @@ class Workspace:
         from curation.resources.validations import Validations
 
         return Validations(self)
+
+    @cached_property
+    def classifier(self) -> Classifier:
+        from curation.resources.classifier import Classifier
+
+        return Classifier(self)
 
     @cached_property
     def dedup_runs(self) -> DedupRuns:

@@ -34,6 +34,7 @@ from curation.classify.service import VectorCache
 from curation.classify.tasks import INTENTS, TASKS, SampleLabels, load_labels
 from curation.classify.training import training_set
 from curation.store import Store, StoreError
+from curation.workspace import Workspace
 from schemas.sample import prompt_and_answer
 
 REPEATS = 3
@@ -115,9 +116,7 @@ def cross_validated(
 
 def _texts(store: Store, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
     """Raw (prompt, answer) per revision: keyword rules read text as written, capitals and all."""
-    rows = store.con.execute(
-        "SELECT id, messages FROM revisions WHERE id IN (SELECT unnest(?::VARCHAR[]))", [list(ids)]
-    ).fetchall()
+    rows = Workspace.of_store(store).samples.messages(ids)
     found = {}
     for rid, messages in rows:
         turns = json.loads(messages)

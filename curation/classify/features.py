@@ -19,8 +19,7 @@ import numpy as np
 from curation.classify.tasks import PROMPT
 from curation.dedup.normalize import normalize_text
 from curation.store import Store
-
-CACHE_COLUMNS = ("revision_id", "view", "model", "vector")
+from curation.workspace import Workspace
 
 
 def prompt_text(messages: list[dict[str, str]]) -> str:
@@ -43,11 +42,7 @@ def embed_texts(texts: Sequence[str], model_path: Path | None = None) -> np.ndar
 
 
 def _cached(store: Store, ids: Sequence[str], model: str) -> dict[str, np.ndarray]:
-    table = store.con.execute(
-        "SELECT revision_id, vector FROM classifier_embeddings "
-        "WHERE view = ? AND model = ? AND revision_id IN (SELECT unnest(?::VARCHAR[]))",
-        [PROMPT, model, list(ids)],
-    ).to_arrow_table()
+    table = Workspace.of_store(store).classifier.cached_vectors(ids, PROMPT, model)
     if table.num_rows == 0:
         return {}
     keys = table.column("revision_id").to_pylist()
@@ -69,20 +64,12 @@ def revision_vectors(store: Store, ids: Sequence[str]) -> np.ndarray:
     computed: dict[str, np.ndarray] = {}
     for start in range(0, len(missing), 512):
         chunk = missing[start : start + 512]
-        messages = dict(
-            store.con.execute(
-                "SELECT id, messages FROM revisions WHERE id IN (SELECT unnest(?::VARCHAR[]))", [chunk]
-            ).fetchall()
-        )
+        messages = dict(Workspace.of_store(store).samples.messages(chunk))
         block = embed_texts([prompt_text(json.loads(messages[rid])) for rid in chunk], model_path)
         computed.update(zip(chunk, block, strict=True))
     if computed:
-        with store.transaction():
-            store.insert_rows(
-                "classifier_embeddings",
-                CACHE_COLUMNS,
-                [[rid, PROMPT, model, vec.tolist()] for rid, vec in computed.items()],
-                on_conflict="OR IGNORE",
-            )
+        Workspace.of_store(store).classifier.cache_vectors(
+            [[rid, PROMPT, model, vec.tolist()] for rid, vec in computed.items()]
+        )
         vectors.update(computed)
     return np.stack([vectors[rid] for rid in ids]).astype(np.float32)

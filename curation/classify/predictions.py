@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 from curation.clock import utc_now
 from curation.store import Store
-
-COLUMNS = ("revision_id", "task", "label", "score", "model_id", "created_at")
+from curation.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -27,22 +26,14 @@ class Prediction:
 def store_predictions(store: Store, task: str, model_id: str, rows: Sequence[tuple[str, str, float]]) -> None:
     """Replace ``task``'s predictions for these revisions with ``(revision_id, label, score)`` rows."""
     stamp = utc_now()
-    with store.transaction():
-        store.insert_rows(
-            "classifier_predictions",
-            COLUMNS,
-            [[rid, task, label, float(score), model_id, stamp] for rid, label, score in rows],
-            on_conflict="OR REPLACE",
-        )
+    Workspace.of_store(store).classifier.add_predictions(
+        [[rid, task, label, float(score), model_id, stamp] for rid, label, score in rows]
+    )
 
 
 def predictions_for(store: Store, ids: Sequence[str]) -> dict[str, dict[str, Prediction]]:
     """``{revision_id: {task: Prediction}}`` for the ids that have any."""
-    rows = store.con.execute(
-        "SELECT revision_id, task, label, score, model_id FROM classifier_predictions "
-        "WHERE revision_id IN (SELECT unnest(?::VARCHAR[]))",
-        [list(ids)],
-    ).fetchall()
+    rows = Workspace.of_store(store).classifier.predictions(ids)
     found: dict[str, dict[str, Prediction]] = {}
     for rid, task, label, score, model_id in rows:
         found.setdefault(rid, {})[task] = Prediction(label, float(score), model_id)

@@ -27,9 +27,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from curation.filters import compile_filter
 from curation.importers.labels import kind_from_intent
 from curation.store import Store
+from curation.workspace import Workspace
 from schemas.sample import Kind
 
 PROMPT = "prompt"  # the text view every task embeds (stored with vectors and models)
@@ -98,12 +98,7 @@ def parse_tasks(text: str | None) -> tuple[str, ...]:
 
 def load_labels(store: Store, where: str | None = None) -> list[SampleLabels]:
     """Every sample matching ``where`` (all by default) with its labels, in id order."""
-    flt = compile_filter(where)
-    rows = store.con.execute(
-        "SELECT id, kind, category, json_extract_string(metadata, '$.intent'), coalesce(duplicate_of, id) "
-        f"FROM samples WHERE {flt.sql} ORDER BY id",
-        flt.params,
-    ).fetchall()
+    rows = Workspace.of_store(store).classifier.labels(where)
     reviewed = reviewer_categories(store, [r[0] for r in rows])
     return [
         SampleLabels(rid, kind, category, canonical_intent(intent), reviewed.get(rid), group)
@@ -113,17 +108,4 @@ def load_labels(store: Store, where: str | None = None) -> list[SampleLabels]:
 
 def reviewer_categories(store: Store, ids: Sequence[str]) -> dict[str, str]:
     """The category reviewers tagged most often on each revision (submitted responses; ties by name)."""
-    rows = store.con.execute(
-        """
-        SELECT revision_id, arg_max(category, n * 1000000 - rank) FROM (
-            SELECT revision_id, category, count(*) AS n,
-                   row_number() OVER (PARTITION BY revision_id ORDER BY category) AS rank
-            FROM reviews
-            WHERE status = 'submitted' AND category IS NOT NULL
-              AND revision_id IN (SELECT unnest(?::VARCHAR[]))
-            GROUP BY revision_id, category
-        ) GROUP BY revision_id
-        """,
-        [list(ids)],
-    ).fetchall()
-    return dict(rows)
+    return Workspace.of_store(store).classifier.reviewer_categories(ids)

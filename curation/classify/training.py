@@ -19,6 +19,7 @@ from curation.classify.model import CLASSIFIER, DEFAULT_PARAMS, HeadParams, Line
 from curation.classify.tasks import PROMPT, SampleLabels
 from curation.clock import utc_now
 from curation.store import Store
+from curation.workspace import Workspace
 
 Vectors = Callable[[Sequence[str]], np.ndarray]  # revision ids -> one prompt vector per id
 
@@ -51,7 +52,7 @@ def model_id(task: str, embedding_model: str, pairs: Sequence[tuple[str, str]], 
 
 
 def load_model(store: Store, mid: str) -> LinearHead | None:
-    row = store.con.execute("SELECT labels, weights, params FROM classifier_models WHERE id = ?", [mid]).fetchone()
+    row = Workspace.of_store(store).classifier.model(mid)
     if row is None:
         return None
     labels, weights, params = (json.loads(v) for v in row)
@@ -76,13 +77,11 @@ def train_task(
     if head is not None:
         return TrainedModel(mid, task, head, len(pairs), dict(counts), reused=True)
     head = LinearHead.fit(vectors([rid for rid, _ in pairs]), [lab for _, lab in pairs], params)
-    with store.transaction():
-        store.con.execute(
-            "INSERT OR IGNORE INTO classifier_models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
+    Workspace.of_store(store).classifier.add_model(
+        [
                 mid, task, CLASSIFIER, embedding_model, PROMPT, json.dumps(head.labels),
                 json.dumps(head.weights_json()), len(pairs), json.dumps(dict(sorted(counts.items()))),
                 json.dumps(params.as_dict()), utc_now(),
-            ],
-        )  # fmt: skip
+        ]
+    )  # fmt: skip
     return TrainedModel(mid, task, head, len(pairs), dict(counts), reused=False)
