@@ -29,7 +29,6 @@ from curation.store import Store, StoreError, StoreLockedError
 FORMAT = "triforge-backup@1"
 MANIFEST = "manifest.json"
 BACKUP_FILE = STORE_FILENAME
-_ALIAS = "triforge_backup"
 
 
 class BackupManifest(BaseModel):
@@ -55,21 +54,6 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _table_counts(store: Store, database: str) -> dict[str, int]:
-    tables = [
-        r[0]
-        for r in store.con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND NOT temporary ORDER BY table_name",
-            [database],
-        ).fetchall()
-    ]
-    return {t: store.con.execute(f'SELECT count(*) FROM "{database}".main."{t}"').fetchone()[0] for t in tables}
-
-
 def ensure_empty_folder(folder: Path) -> None:
     """A backup never lands on top of another: the folder must be new or empty."""
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
@@ -83,15 +67,7 @@ def write_backup(store: Store, folder: Path) -> BackupManifest:
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{BACKUP_FILE}.partial"
     partial.unlink(missing_ok=True)
-    if not store.read_only:
-        store.con.execute("CHECKPOINT")  # the live file catches up with its WAL too: a short replay after a crash
-    source = store.con.execute("SELECT current_database()").fetchone()[0]
-    store.con.execute(f"ATTACH {_sql_string(str(partial))} AS {_ALIAS} (READ_WRITE)")
-    try:
-        store.con.execute(f'COPY FROM DATABASE "{source}" TO {_ALIAS}')
-        rows = _table_counts(store, _ALIAS)
-    finally:
-        store.con.execute(f"DETACH {_ALIAS}")
+    rows = store.copy_to(partial)
     final = folder / BACKUP_FILE
     os.replace(partial, final)
     manifest = BackupManifest(
@@ -145,11 +121,6 @@ def _open_exclusively(path: Path) -> Store:
         ) from None
 
 
-def _rows(store: Store) -> dict[str, int]:
-    database = store.con.execute("SELECT current_database()").fetchone()[0]
-    return {t: n for t, n in _table_counts(store, database).items() if t != "schema_version"}
-
-
 def restore_backup(folder: Path, target: Path, *, force: bool = False) -> BackupManifest:
     """Make ``target`` the store in the backup. Refuses a target holding any row unless ``force``.
 
@@ -159,7 +130,7 @@ def restore_backup(folder: Path, target: Path, *, force: bool = False) -> Backup
     manifest = check_backup(folder)
     if target.exists():
         with _open_exclusively(target) as current:
-            held = {t: n for t, n in _rows(current).items() if n}
+            held = {t: n for t, n in current.row_counts().items() if n}
         if held and not force:
             summary = ", ".join(f"{t} {n}" for t, n in sorted(held.items())[:4])
             raise StoreError(
@@ -171,8 +142,7 @@ def restore_backup(folder: Path, target: Path, *, force: bool = False) -> Backup
     shutil.copyfile(folder / manifest.file, staging)
     try:
         with Store(staging) as restored:  # refuses a newer schema, migrates an older one
-            database = restored.con.execute("SELECT current_database()").fetchone()[0]
-            counts = _table_counts(restored, database)
+            counts = restored.table_counts()
         wrong = {t: (counts.get(t), n) for t, n in manifest.rows.items() if counts.get(t) != n}
         if wrong:
             raise StoreError(f"the restored copy's row counts differ from the manifest: {wrong}")

@@ -26,6 +26,8 @@ from curation.migrations import (
     pending,
 )
 
+_COPY_ALIAS = "triforge_copy"  # the name a copy target is attached under while ``copy_to`` writes it
+
 
 class StoreLockedError(Conflict):
     def __init__(self, path: Path, pid: int | None, command: str | None) -> None:
@@ -157,6 +159,36 @@ class Store:
             for t in self.tables()
             if t != "schema_version"
         }
+
+    def table_counts(self, database: str | None = None) -> dict[str, int]:
+        """Rows in every table of ``database`` (an attached one; default this store's), the migrations'
+        bookkeeping included: what a backup's manifest records and a restore checks."""
+        database = database or self.con.execute("SELECT current_database()").fetchone()[0]
+        tables = [
+            r[0]
+            for r in self.con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND NOT temporary ORDER BY table_name",
+                [database],
+            ).fetchall()
+        ]
+        return {t: self.con.execute(f'SELECT count(*) FROM "{database}".main."{t}"').fetchone()[0] for t in tables}
+
+    def copy_to(self, path: Path) -> dict[str, int]:
+        """Copy the whole database into a new DuckDB file at ``path`` and return its table counts.
+
+        A checkpoint first, when this connection may write, so the live file also catches up with its
+        WAL (a short replay after a crash). Consistent because nothing else writes through this
+        connection meanwhile (the caller holds it)."""
+        if not self.read_only:
+            self.con.execute("CHECKPOINT")
+        source = self.con.execute("SELECT current_database()").fetchone()[0]
+        quoted = "'" + str(path).replace("'", "''") + "'"
+        self.con.execute(f"ATTACH {quoted} AS {_COPY_ALIAS} (READ_WRITE)")
+        try:
+            self.con.execute(f'COPY FROM DATABASE "{source}" TO {_COPY_ALIAS}')
+            return self.table_counts(_COPY_ALIAS)
+        finally:
+            self.con.execute(f"DETACH {_COPY_ALIAS}")
 
     def close(self) -> None:
         self.con.close()
