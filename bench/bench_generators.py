@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from curation.dedup.normalize import conversation_text
 from curation.dedup.run import DedupConfig, run_dedup
 from curation.importers import import_files
-from curation.importers.service import PendingRevision, write_revisions
+from curation.importers.service import PendingRevision
 from curation.paths import FIELD_TRAINING_FILES, field_data_dir
 from curation.rommap import RomMap, build_rom_map
 from curation.store import Store
@@ -162,8 +162,7 @@ def measure_old(module: str, base: Path, work: Path, n: int, seed: int, field_si
     with Store(store_file) as store:
         workspace = Workspace.of_store(store)
         with store.transaction():
-            write_revisions(
-                store,
+            Workspace.of_store(store).samples.write(
                 [PendingRevision(r, "proposed", i) for i, r in enumerate(revisions, 1)],
                 import_id=f"bench:old:{module}",
                 actor="bench",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from curation.importers.service import PendingRevision, write_revisions
+from curation.importers.service import PendingRevision
 from curation.rommap import RomMap
 from curation.workspace import Workspace, WorkspacePaths
 from schemas.sample import SampleRevision
@@ -21,8 +21,7 @@ def proposed_copy(base: Path, home: Path, revisions: list[SampleRevision], rom_m
         rom_map.save(WorkspacePaths(home).rom_map)
     ws = Workspace(home)
     with ws.store.transaction():
-        write_revisions(
-            ws.store,
+        ws.samples.write(
             [PendingRevision(r, "proposed", i) for i, r in enumerate(revisions, 1)],
             import_id=f"bench:{home.name}",
             actor="bench",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from curation.importers.service import PendingRevision, write_revisions
+from curation.importers.service import PendingRevision
 from curation.rommap import load_rom_map
 from curation.store import Store
 from curation.workspace import Workspace, as_workspace
@@ -51,8 +51,7 @@ class Generate(PipelineStep):
         if progress:
             progress("store", 0, len(revisions))
         with store.transaction():
-            new = write_revisions(
-                store,
+            new = Workspace.of_store(store).samples.write(
                 [PendingRevision(r, "proposed", i) for i, r in enumerate(revisions, 1)],
                 import_id=f"generate:{source}:{seed}",
                 actor=f"generator:{source}",

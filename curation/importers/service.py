@@ -25,6 +25,7 @@ from curation.errors import StorageFailed, storage_failure
 from curation.importers.formats import ImportContext, UnrecognisedRow, detect_format
 from curation.importers.reader import MAX_ROW_BYTES, read_jsonl
 from curation.store import Store
+from curation.workspace import Workspace
 from schemas.imports import FileImportResult, ImportReport, MalformedRow
 from schemas.sample import Kind, SampleRevision, SourceType, canonical_json
 
@@ -54,7 +55,7 @@ class PendingRevision:
     original_json: str | None = None
 
 
-def _revision_table(items: list[PendingRevision], created_at: datetime, import_id: str) -> pa.Table:
+def revision_table(items: list[PendingRevision], created_at: datetime, import_id: str) -> pa.Table:
     cols: dict[str, list] = {
         name: []
         for name in (
@@ -117,58 +118,6 @@ def _revision_table(items: list[PendingRevision], created_at: datetime, import_i
     return pa.table(cols, schema=schema)
 
 
-def write_revisions(store: Store, items: list[PendingRevision], *, import_id: str, actor: str) -> int:
-    """Insert revisions, provenance and initial status inside the caller's transaction.
-
-    Returns how many revisions were new.
-    Shared by every proposer (imports now; generators and the API later).
-    """
-    if not items:
-        return 0
-    con = store.con
-    incoming = _revision_table(items, utc_now(), import_id)
-    con.register("incoming_rows", incoming)
-    try:
-        new = con.execute(
-            "SELECT count(DISTINCT id) FROM incoming_rows WHERE id NOT IN (SELECT id FROM revisions)"
-        ).fetchone()[0]
-        con.execute(
-            """
-            INSERT INTO status_events (revision_id, status, actor, reason, recorded_at)
-            SELECT DISTINCT ON (id) id, status, ?, 'imported', created_at
-            FROM incoming_rows WHERE id NOT IN (SELECT id FROM revisions)
-            ORDER BY id, source_line
-            """,
-            [actor],
-        )
-        con.execute(
-            """
-            INSERT INTO revisions
-            SELECT DISTINCT ON (id) id, parent_id, kind, category, messages, metadata,
-                   source_type, source_name, created_at
-            FROM incoming_rows WHERE id NOT IN (SELECT id FROM revisions)
-            ORDER BY id, source_line
-            """
-        )
-        con.execute(
-            """
-            INSERT INTO provenance
-            SELECT i.id, i.source_type, i.source_name, i.source_file, i.source_line, i.original,
-                   i.import_id, i.created_at
-            FROM incoming_rows i
-            WHERE NOT EXISTS (
-                SELECT 1 FROM provenance p
-                WHERE p.revision_id = i.id AND p.source_name = i.source_name
-                  AND p.source_file IS NOT DISTINCT FROM i.source_file
-                  AND p.source_line IS NOT DISTINCT FROM i.source_line
-            )
-            """
-        )
-    finally:
-        con.unregister("incoming_rows")
-    return new
-
-
 def import_file(
     store: Store,
     path: Path,
@@ -208,12 +157,12 @@ def import_file(
 
     result.aborted = on_error == "abort" and bool(result.malformed)
     import_id = uuid.uuid4().hex
+    samples = Workspace.of_store(store).samples
     with store.transaction():
         if not result.aborted:
-            result.new = write_revisions(store, items, import_id=import_id, actor=f"import:{path.name}")
+            result.new = samples.write(items, import_id=import_id, actor=f"import:{path.name}")
             result.existing = len(items) - result.new
-        store.con.execute(
-            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        samples.record_import(
             [
                 import_id,
                 ctx.source_file,
@@ -227,7 +176,7 @@ def import_file(
                 json.dumps([m.model_dump() for m in result.malformed]),
                 result.aborted,
                 utc_now(),
-            ],
+            ]
         )
     return result
 

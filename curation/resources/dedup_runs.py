@@ -13,8 +13,8 @@ from typing import Any
 
 from curation.dedup.run import DedupConfig, DedupRun, Progress, run_dedup
 from curation.errors import NotFound
-from curation.ids import resolve_prefix
 from curation.resources import Resource
+from curation.resources.ids import resolve_prefix
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from typing import Any
 from curation.clock import utc_now
 from curation.errors import StoreError
 from curation.filters import compile_filter
-from curation.ids import resolve_prefix
-from curation.importers.service import PendingRevision, write_revisions
+from curation.importers.service import PendingRevision, revision_table
 from curation.resources import Resource
+from curation.resources.ids import resolve_prefix
 from curation.samples import SampleDetail, derive_revision, revision_from_row
 from schemas.sample import SAMPLE_STATUSES, Provenance, SampleRevision, SourceType
 
@@ -151,11 +151,66 @@ class Samples(Resource):
         )
         return parent.id, child
 
+    def write(self, items: list[PendingRevision], *, import_id: str, actor: str) -> int:
+        """Insert revisions, provenance and initial status inside the caller's transaction.
+
+        Returns how many revisions were new.
+        Shared by every proposer: imports, generators, the API's submissions, corrections and repairs.
+        """
+        if not items:
+            return 0
+        con = self.store.con
+        incoming = revision_table(items, utc_now(), import_id)
+        con.register("incoming_rows", incoming)
+        try:
+            new = con.execute(
+                "SELECT count(DISTINCT id) FROM incoming_rows WHERE id NOT IN (SELECT id FROM revisions)"
+            ).fetchone()[0]
+            con.execute(
+                """
+                INSERT INTO status_events (revision_id, status, actor, reason, recorded_at)
+                SELECT DISTINCT ON (id) id, status, ?, 'imported', created_at
+                FROM incoming_rows WHERE id NOT IN (SELECT id FROM revisions)
+                ORDER BY id, source_line
+                """,
+                [actor],
+            )
+            con.execute(
+                """
+                INSERT INTO revisions
+                SELECT DISTINCT ON (id) id, parent_id, kind, category, messages, metadata,
+                       source_type, source_name, created_at
+                FROM incoming_rows WHERE id NOT IN (SELECT id FROM revisions)
+                ORDER BY id, source_line
+                """
+            )
+            con.execute(
+                """
+                INSERT INTO provenance
+                SELECT i.id, i.source_type, i.source_name, i.source_file, i.source_line, i.original,
+                       i.import_id, i.created_at
+                FROM incoming_rows i
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM provenance p
+                    WHERE p.revision_id = i.id AND p.source_name = i.source_name
+                      AND p.source_file IS NOT DISTINCT FROM i.source_file
+                      AND p.source_line IS NOT DISTINCT FROM i.source_line
+                )
+                """
+            )
+        finally:
+            con.unregister("incoming_rows")
+        return new
+
+    def record_import(self, row: list[object]) -> None:
+        """One ``imports`` row: a file's import, with what it added and what it could not read."""
+        self.store.con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+
     def write_child(self, child: SampleRevision, *, actor: str, status: str, import_id: str) -> bool:
         """Write a derived revision (and its provenance) inside the caller's transaction; True if it was new.
 
         Writing the same child again adds nothing: its id is its content."""
-        return write_revisions(self.store, [PendingRevision(child, status, 0)], import_id=import_id, actor=actor) > 0
+        return self.write([PendingRevision(child, status, 0)], import_id=import_id, actor=actor) > 0
 
     def write_correction(self, parent_id: str, child: SampleRevision, *, actor: str, status: str = "proposed") -> str:
         """Write a correction from ``build_correction`` and supersede its parent, atomically."""

@@ -15,8 +15,8 @@ import random
 from curation.clock import utc_now
 from curation.errors import Conflict, Invalid, NotFound, StoreError
 from curation.filters import compile_filter
-from curation.ids import resolve_prefix
 from curation.resources import Resource
+from curation.resources.ids import resolve_prefix
 from curation.samples import content_problem, revision_from_row
 from curation.store import Store
 from schemas.sample import SampleRevision, canonical_json, sha256_hex

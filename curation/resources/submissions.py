@@ -18,7 +18,7 @@ from typing import Any
 
 from curation.clock import utc_now
 from curation.errors import NotFound
-from curation.importers.service import PendingRevision, write_revisions
+from curation.importers.service import PendingRevision
 from curation.resources import Resource
 from curation.validators.runner import record_results
 from schemas.sample import SampleRevision
@@ -75,8 +75,7 @@ class Submissions(Resource):
         ``existed``, its validation results and the submission row. Returns the submission id."""
         submission_id = uuid.uuid4().hex
         if not existed:
-            write_revisions(
-                self.store,
+            self.workspace.samples.write(
                 [PendingRevision(revision, status, 0)],
                 import_id=f"submission:{submission_id}",
                 actor=f"community:{contributor}",

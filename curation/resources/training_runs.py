@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curation.errors import Conflict, Invalid, NotFound
-from curation.ids import MIN_PREFIX
 from curation.resources import Resource
+from curation.resources.ids import MIN_PREFIX
 
 if TYPE_CHECKING:
     from schemas.training import TrainingManifest

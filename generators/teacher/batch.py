@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from curation.errors import StoreError
-from curation.importers.service import PendingRevision, write_revisions
+from curation.importers.service import PendingRevision
 from curation.resources.teacher_requests import RequestRecord
 from curation.workspace import Workspace
 from generators.teacher.clients import ChatClient, Reply
@@ -209,8 +209,7 @@ def run_batch(
             return
         revision = _revision(task, question, answer, client, row, settings, batch_id)
         with store.transaction() as con:  # the proposal and its ledger row land together
-            write_revisions(
-                store,
+            Workspace.of_store(store).samples.write(
                 [PendingRevision(revision, "proposed", task.index)],
                 import_id=f"teacher:{batch_id}",
                 actor=f"teacher:{source_name}",

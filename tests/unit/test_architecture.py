@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -37,3 +38,35 @@ def test_an_upward_import_breaks_the_contract(tmp_path):
 
 def test_lint_imports_is_installed():
     assert shutil.which(LINT) or Path(LINT).exists()
+
+
+PACKAGES = ("curation", "labeling", "pipelines", "generators", "trainer", "triforge", "schemas")
+# Where SQL may run: the store's connection, its migrations, and the resources that own each table.
+SQL_HOMES = ("curation/store.py", "curation/migrations/", "curation/resources/")
+SQL_CALLS = re.compile(r"\bcon\.(execute|executemany|register|sql)\(|\.insert_rows\(")
+
+
+def sql_outside_resources(root: Path) -> list[str]:
+    """``path:line`` of every DuckDB call in the packages under ``root`` outside the store, migrations and resources."""
+    found = []
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            relative = path.relative_to(root).as_posix()
+            if relative.startswith(SQL_HOMES):
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if SQL_CALLS.search(line):
+                    found.append(f"{relative}:{number}")
+    return found
+
+
+def test_sql_runs_only_in_the_store_its_migrations_and_the_resources(tmp_path):
+    assert sql_outside_resources(REPO) == []
+    # ... and the check sees a stray query: a module that queries the store itself is named.
+    stray = tmp_path / "curation" / "stray.py"
+    stray.parent.mkdir()
+    stray.write_text(
+        'def count(store):\n    return store.con.execute("SELECT count(*) FROM revisions")\n\n'
+        'def add(store, rows):\n    store.insert_rows("imports", ("id",), rows)\n'
+    )
+    assert sql_outside_resources(tmp_path) == ["curation/stray.py:2", "curation/stray.py:5"]
