@@ -485,8 +485,12 @@ def main() -> None:
             print(f"cascade decider on this CPU: {choice} (seconds for {len(probe)} texts: {timings})")
         header = f"{'method':<30}{'samples':>9}{'seconds':>9}{'docs/s':>9}{'peak MB':>9}{'precision':>11}{'recall':>8}"
 
+        speeds: list[tuple[str, int, float]] = []  # (row, samples, docs/s) for the closing ratios
+
         def report(label: str, n: int, data: dict, truth: list[int]) -> None:
             p, r = precision_recall(data, truth)
+            if label.startswith(("embedding", "semhash")):
+                speeds.append((label, n, n / data["seconds"]))
             print(
                 f"{label:<30}{n:>9,}{data['seconds']:>9.1f}{n / data['seconds']:>9,.0f}"
                 f"{data['peak_rss_mb']:>9.0f}{p:>11.3f}{r:>8.3f}  "
@@ -556,6 +560,12 @@ def main() -> None:
                 report(methods, n, run_worker(tmp, para, methods, models), para_group)
             cascade_and_peer(para, n, para_group)
 
+        minilm = [v for label, n, v in speeds if label.startswith("embedding:minilm") and n == args.subset]
+        if minilm:  # every embedding row against MiniLM float on the subset, measured in this run
+            subset = f"{args.subset:,}-sample subset ({minilm[0]:,.0f}/s)"
+            print(f"\ndocs/s as a multiple of MiniLM float's on the {subset}:")
+            for label, n, value in speeds:
+                print(f"  {label:<30}{n:>9,}{value / minilm[0]:>8.1f}x")
         if args.hnsw:
             print()
             hnsw_comparison(args.hnsw, models, args.static_threshold)
