@@ -107,9 +107,10 @@ def describe(stages: dict) -> list[str]:
     if stages.get("first_stage") == "tuned":
         agreement = stages["agreement"]
         recall = agreement["recall_at_propose"]
+        teacher = stages.get("teacher") or stages["decider"]  # the model it was fit to (runs before it recorded none)
         lines.append(
             f"{mode}: static model tuned on {stages['fit_on']} samples{' (fit now)' if stages['fit_now'] else ''}; "
-            f"held out, its cosines correlate with {stages['decider']}'s at {agreement['cosine_correlation']:.2f}"
+            f"held out, its cosines correlate with {teacher}'s at {agreement['cosine_correlation']:.2f}"
             + (f" and it proposes {recall:.0%} of that model's pairs" if recall is not None else "")
         )
     else:
@@ -118,8 +119,11 @@ def describe(stages: dict) -> list[str]:
     lines.append(
         f"  proposed at {stages['propose']}, kept without asking at {accept if accept is not None else '(never)'}: "
         f"{stages['candidates']} candidate pairs, {stages['accepted_by_static']} kept by the static stage, "
-        f"{stages['decided']} decided by {stages['decider'] or 'no decider'} "
-        f"({stages['decider_embedded']} samples embedded)"
+        + (
+            f"{stages['decided']} decided by {stages['decider']} ({stages['decider_embedded']} samples embedded)"
+            if stages["decider"]
+            else "no decider needed"
+        )
     )
     return lines
 

@@ -110,8 +110,13 @@ def _summary_rows(data: ReportData) -> list[tuple[str, str]]:
         ),
         ("MinHash", f"{mh['shingle']} {mh['size']}-grams, {mh['num_perm']} permutations, threshold {mh['threshold']}"),
         ("embedding threshold", str(run["params"]["embedding_threshold"])),
-        *([("cascade", " ".join(describe(stats["cascade"])))] if stats.get("cascade") else []),
+        *([("cascade", _stages(stats["cascade"]))] if stats.get("cascade") else []),
     ]
+
+
+def _stages(cascade: dict) -> str:
+    """The cascade's stages (``cascade.describe``) as one table cell."""
+    return "; ".join(line.strip() for line in describe(cascade))
 
 
 def render_markdown(data: ReportData) -> str:

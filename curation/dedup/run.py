@@ -386,7 +386,13 @@ def _first_stage(
     accept = explicit[1] if explicit[1] is not None else agreement["accept"]
     if config.embedding_backend == "tuned":  # the tuned model decides alone: its cosines are on the decider's scale
         propose = accept = config.embedding_threshold
-    notes = {"first_stage": "tuned", "fit_now": refit, "fit_on": tuned.meta["texts"], "agreement": agreement}
+    notes = {
+        "first_stage": "tuned",
+        "fit_now": refit,
+        "fit_on": tuned.meta["texts"],
+        "teacher": tuned.meta["teacher"],
+        "agreement": agreement,
+    }
     notes["teacher_sample"] = sample  # pairs among these the decider finds itself (``_Decider.pairs_among``)
     return embedder, f"-tuned-{tuned.fingerprint}-t{propose}", (propose, accept), notes
 
