@@ -16,24 +16,26 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
 
+import numpy as np
+
+from curation.dedup import embeddings as minilm
+from curation.dedup import tuned_static
+from curation.dedup.cascade import DECIDERS, candidate_pairs, choose_decider, decide, split_by_zone
 from curation.dedup.clusters import Candidate, Cluster, build_clusters
 from curation.dedup.code_identity import split_by_code
+from curation.dedup.encoder import max_tokens
+from curation.dedup.index import EmbeddingIndex, MinHashIndex
 from curation.dedup.minhash import MinHasher, MinHashParams
 from curation.dedup.normalize import NormalizeOptions, conversation_text_from_json
+from curation.dedup.tuned_static import TunedStaticModel, training_order, tuned_model_dir
 from curation.errors import Invalid
 from curation.store import Store
 from curation.workspace import Workspace, WorkspacePaths
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from curation.dedup.index import EmbeddingIndex
 
 METHODS = ("exact", "minhash", "embedding")
 # Backends built once, locally, from the same model: backend -> (its module, the class there that runs
@@ -188,7 +190,6 @@ def _exact(store: Store, corpus: CorpusTexts, config: DedupConfig) -> tuple[int,
 def _minhash(
     store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None
 ) -> tuple[int, list, Callable]:
-    from curation.dedup.index import MinHashIndex
 
     params = config.minhash
     folder = index_dir(store, "minhash", config.params_key("minhash"))
@@ -213,9 +214,8 @@ class _Embedder:
     it once and cached in the workspace's models folder (an int8 OpenVINO or ONNX export, a static distillate)."""
 
     def __init__(self, store: Store, config: DedupConfig) -> None:
-        from curation.dedup.embeddings import default_model_path
 
-        self.source = config.embedding_model or default_model_path()
+        self.source = config.embedding_model or minilm.default_model_path()
         self.backend = config.embedding_backend
         self.models = WorkspacePaths.of_store(store).models
         self._derived = None
@@ -234,18 +234,16 @@ class _Embedder:
     def dim(self) -> int:
         if self.backend != "minilm":
             return self.derived().dim
-        from curation.dedup.embeddings import load_model
 
-        model = load_model(str(self.source))
+        model = minilm.load_model(str(self.source))
         dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return dimension()
 
     def embed(self, texts: list[str]):
         if self.backend != "minilm":
             return self.derived().embed(texts)
-        from curation.dedup.embeddings import embed
 
-        return embed(texts, self.source)
+        return minilm.embed(texts, self.source)
 
 
 class _VectorsByText:
@@ -260,7 +258,6 @@ class _VectorsByText:
         self.owner: dict[bytes, str] = {}  # text digest -> the first key embedded with that text
 
     def embed(self, keys: Sequence[str], texts: Sequence[str], model: Callable[[list[str]], np.ndarray]) -> np.ndarray:
-        import numpy as np
 
         digests = [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
         todo = {d: t for d, t in zip(digests, texts, strict=True) if d not in self.owner}
@@ -289,9 +286,6 @@ class _Decider:
         return self._name
 
     def name(self, probe_ids: Sequence[str]) -> str:
-        from dataclasses import replace
-
-        from curation.dedup.cascade import DECIDERS, choose_decider
 
         if self._name is None:
             deciders = {n: _Embedder(self.store, replace(self.config, embedding_backend=n)).embed for n in DECIDERS}
@@ -305,11 +299,6 @@ class _Decider:
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         """The decider's vectors of ``ids``, embedding those it has not seen."""
-        from dataclasses import replace
-
-        import numpy as np
-
-        from curation.dedup.index import EmbeddingIndex
 
         name = self.name(ids)
         if self._index is None:
@@ -350,21 +339,11 @@ def _first_stage(
     """The cascade's static model - tuned on this workspace's texts once it holds ``MIN_TEXTS`` samples, fit
     again as it grows (``tuned_static.py``) - with the key of its index, its (propose, accept) zones for the
     dedup threshold, and what the run reports about it."""
-    from dataclasses import replace
-
-    from curation.dedup.encoder import max_tokens
-    from curation.dedup.tuned_static import (
-        MIN_TEXTS,
-        TRAIN_TEXTS,
-        TunedStaticModel,
-        training_order,
-        tuned_model_dir,
-    )
 
     embedder = _Embedder(store, replace(config, embedding_backend="static"))
     base = embedder.derived()
     explicit = (config.cascade_threshold, config.cascade_accept)
-    if len(ids) < MIN_TEXTS:
+    if len(ids) < tuned_static.MIN_TEXTS:
         propose = config.cascade_threshold if config.cascade_threshold is not None else UNTUNED_PROPOSE
         return embedder, f"-t{propose}", (propose, config.cascade_accept), {"first_stage": "distilled"}
     name = decider.name(training_order(ids))
@@ -372,7 +351,7 @@ def _first_stage(
     tuned = TunedStaticModel(folder) if (folder / "meta.json").is_file() else None
     refit = tuned is None or tuned.stale(len(ids))
     if refit:
-        sample = training_order(ids)[:TRAIN_TEXTS]
+        sample = training_order(ids)[: tuned_static.TRAIN_TEXTS]
         teacher = decider.vectors(sample)
         truncate_at = max_tokens(embedder.source)
         tuned = TunedStaticModel.fit(
@@ -404,7 +383,6 @@ def _cascade(
     later runs stay incremental); pairs in the accept zone are kept as they are. Stage 2: the decider
     embeds the documents of the other pairs - once each - and keeps those at the embedding threshold
     (see ``curation/dedup/cascade.py``). ``notes`` receives the stages' figures for the run record."""
-    from curation.dedup.cascade import candidate_pairs, decide, split_by_zone
 
     ids = Workspace.of_store(store).samples.all_ids()
     decider = _Decider(store, corpus, config, progress)
@@ -467,7 +445,6 @@ def _index_new(
 ) -> tuple[list[str], EmbeddingIndex, list[tuple[str, list[tuple[str, float]]]]]:
     """Embed the samples ``folder``'s index has not seen, add them, and return (those ids, the index, each
     one's neighbours at ``threshold`` among everything indexed): the incremental step of every backend."""
-    from curation.dedup.index import EmbeddingIndex
 
     index = EmbeddingIndex.load(folder)
     new_ids = [i for i in Workspace.of_store(store).samples.all_ids() if i not in index]
