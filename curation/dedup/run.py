@@ -190,7 +190,6 @@ def _exact(store: Store, corpus: CorpusTexts, config: DedupConfig) -> tuple[int,
 def _minhash(
     store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None
 ) -> tuple[int, list, Callable]:
-
     params = config.minhash
     folder = index_dir(store, "minhash", config.params_key("minhash"))
     index = MinHashIndex.load(folder, params)
@@ -214,7 +213,6 @@ class _Embedder:
     it once and cached in the workspace's models folder (an int8 OpenVINO or ONNX export, a static distillate)."""
 
     def __init__(self, store: Store, config: DedupConfig) -> None:
-
         self.source = config.embedding_model or minilm.default_model_path()
         self.backend = config.embedding_backend
         self.models = WorkspacePaths.of_store(store).models
@@ -258,7 +256,6 @@ class _VectorsByText:
         self.owner: dict[bytes, str] = {}  # text digest -> the first key embedded with that text
 
     def embed(self, keys: Sequence[str], texts: Sequence[str], model: Callable[[list[str]], np.ndarray]) -> np.ndarray:
-
         digests = [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
         todo = {d: t for d, t in zip(digests, texts, strict=True) if d not in self.owner}
         fresh = dict(zip(todo, model(list(todo.values())), strict=True)) if todo else {}
@@ -286,7 +283,7 @@ class _Decider:
         return self._name
 
     def name(self, probe_ids: Sequence[str]) -> str:
-
+        """The decider's name, choosing it first (timed on ``probe_ids``' texts) when ``auto``."""
         if self._name is None:
             deciders = {n: _Embedder(self.store, replace(self.config, embedding_backend=n)).embed for n in DECIDERS}
             models = WorkspacePaths.of_store(self.store).models
@@ -299,7 +296,6 @@ class _Decider:
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         """The decider's vectors of ``ids``, embedding those it has not seen."""
-
         name = self.name(ids)
         if self._index is None:
             self._index = EmbeddingIndex.load(self.folder)
@@ -339,7 +335,6 @@ def _first_stage(
     """The cascade's static model - tuned on this workspace's texts once it holds ``MIN_TEXTS`` samples, fit
     again as it grows (``tuned_static.py``) - with the key of its index, its (propose, accept) zones for the
     dedup threshold, and what the run reports about it."""
-
     embedder = _Embedder(store, replace(config, embedding_backend="static"))
     base = embedder.derived()
     explicit = (config.cascade_threshold, config.cascade_accept)
@@ -371,8 +366,8 @@ def _first_stage(
         "fit_on": tuned.meta["texts"],
         "teacher": tuned.meta["teacher"],
         "agreement": agreement,
+        "teacher_sample": sample,  # pairs among these the decider finds itself (``_Decider.pairs_among``)
     }
-    notes["teacher_sample"] = sample  # pairs among these the decider finds itself (``_Decider.pairs_among``)
     return embedder, f"-tuned-{tuned.fingerprint}-t{propose}", (propose, accept), notes
 
 
@@ -383,7 +378,6 @@ def _cascade(
     later runs stay incremental); pairs in the accept zone are kept as they are. Stage 2: the decider
     embeds the documents of the other pairs - once each - and keeps those at the embedding threshold
     (see ``curation/dedup/cascade.py``). ``notes`` receives the stages' figures for the run record."""
-
     ids = Workspace.of_store(store).samples.all_ids()
     decider = _Decider(store, corpus, config, progress)
     static, key, (propose, accept), about = _first_stage(store, corpus, config, decider, ids)
