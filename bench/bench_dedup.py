@@ -377,9 +377,14 @@ def hnsw_comparison(n: int, models: Path, threshold: float, queries: int = 2_000
     )
 
 
+def worker_home(tmp: Path, methods: str, source: Path, incremental: bool = False) -> Path:
+    """The workspace ``run_worker`` gives one method on one store."""
+    return tmp / f"ws-{methods.replace(',', '_').replace(':', '_')}-{source.stem}{'-incr' if incremental else ''}"
+
+
 def run_worker(tmp: Path, source: Path, methods: str, models: Path | None = None, extra: Path | None = None) -> dict:
     """Copy ``source`` into a workspace of its own and run ``methods`` there in a fresh process."""
-    ws = tmp / f"ws-{methods.replace(',', '_').replace(':', '_')}-{source.stem}{'-incr' if extra else ''}"
+    ws = worker_home(tmp, methods, source, incremental=extra is not None)
     shutil.rmtree(ws, ignore_errors=True)
     ws.mkdir()
     if models is not None and models.exists():
@@ -401,8 +406,7 @@ def run_semhash(source_jsonl: Path, model_folder: Path, threshold: float) -> dic
 
 def tuned_model_of(tmp: Path, methods: str, source: Path) -> Path | None:
     """The static model the cascade tuned in the workspace ``run_worker`` gave it (None: it did not tune one)."""
-    ws = tmp / f"ws-{methods.replace(',', '_').replace(':', '_')}-{source.stem}"
-    return next(iter(sorted((ws / "models").glob("tuned-*"))), None)
+    return next(iter(sorted((worker_home(tmp, methods, source) / "models").glob("tuned-*"))), None)
 
 
 def main() -> None:

@@ -33,10 +33,6 @@ class ReportData:
     texts: dict[str, str]
 
 
-def resolve_run(store: Store, ref: str) -> str:
-    return Workspace.of_store(store).dedup_runs.resolve(ref)
-
-
 def _display(revision: SampleRevision) -> str:
     return "\n".join(f"[{m.role.value}]\n{m.content}" for m in revision.messages)
 

@@ -6,7 +6,8 @@ so a resource never opens a second connection (DuckDB allows one writer per file
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from curation.store import Store
@@ -22,6 +23,12 @@ class Resource:
     @property
     def store(self) -> Store:
         return self.workspace.store
+
+    def _dicts(self, sql: str, params: Sequence[object] = ()) -> list[dict[str, Any]]:
+        """The rows ``sql`` returns, each as a dict keyed by column name."""
+        cursor = self.store.con.execute(sql, list(params))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
 
 
 __all__ = ["Resource"]

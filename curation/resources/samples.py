@@ -86,11 +86,6 @@ class Samples(Resource):
             [*flt.params, limit, offset],
         )
 
-    def _dicts(self, sql: str, params: list[object] | None = None) -> list[dict[str, Any]]:
-        cursor = self.store.con.execute(sql, params or [])
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
-
     def set_status(self, ids: list[str], status: str, *, actor: str, reason: str | None = None) -> list[str]:
         """Record a status change for each sample; returns the full ids changed."""
         if status not in SAMPLE_STATUSES:
@@ -214,12 +209,9 @@ class Samples(Resource):
 
     def write_correction(self, parent_id: str, child: SampleRevision, *, actor: str, status: str = "proposed") -> str:
         """Write a correction from ``build_correction`` and supersede its parent, atomically."""
-        with self.store.transaction() as con:
+        with self.store.transaction():
             self.write_child(child, actor=actor, status=status, import_id=f"correction:{parent_id[:12]}")
-            con.execute(
-                "INSERT INTO status_events (revision_id, status, actor, reason, recorded_at) VALUES (?, ?, ?, ?, ?)",
-                [parent_id, "superseded", actor, f"corrected as {child.id}", utc_now()],
-            )
+            self.record_status_events([(parent_id, "superseded", actor, f"corrected as {child.id}")])
         return child.id
 
     def correct(
@@ -255,9 +247,7 @@ class Samples(Resource):
         if ids is not None:
             sql += " WHERE id IN (SELECT unnest(?::VARCHAR[]))"
             params.append(list(ids))
-        cur = self.store.con.execute(sql + " ORDER BY id", params)
-        names = [d[0] for d in cur.description]
-        return [revision_from_row(dict(zip(names, row, strict=True))) for row in cur.fetchall()]
+        return [revision_from_row(row) for row in self._dicts(sql + " ORDER BY id", params)]
 
     def rows(self, where: str | None = None, *, oldest_first: bool = False) -> list[dict[str, Any]]:
         """Every column of the ``samples`` view for the samples ``where`` selects, in id order (or creation
@@ -265,9 +255,7 @@ class Samples(Resource):
         verdicts needs."""
         flt = compile_filter(where)
         order = "created_at, id" if oldest_first else "id"
-        cursor = self.store.con.execute(f"SELECT * FROM samples WHERE {flt.sql} ORDER BY {order}", flt.params)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+        return self._dicts(f"SELECT * FROM samples WHERE {flt.sql} ORDER BY {order}", flt.params)
 
     def stored_rows(self, batch: int = 1000) -> Iterator[dict[str, Any]]:
         """Every row of the ``revisions`` table as stored, in id order, fetched ``batch`` at a time (the

@@ -177,13 +177,11 @@ class Snapshots(Resource):
         ]
 
     def _member_rows(self, snapshot_id: str) -> list[dict]:
-        cursor = self.store.con.execute(
+        return self._dicts(
             "SELECT r.* FROM revisions r JOIN snapshot_members m ON m.revision_id = r.id "
             "WHERE m.snapshot_id = ? ORDER BY r.id",
             [snapshot_id],
         )
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def stored_members(self, ref: str) -> list[tuple[str, SampleRevision]]:
         """(stored id, revision) for each member, exactly as frozen (content, not today's status)."""
