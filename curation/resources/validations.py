@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from curation.filters import compile_filter
 from curation.resources import Resource
 from curation.validators import load_builtin, runner
 from curation.validators.base import REGISTRY
@@ -71,13 +72,14 @@ class Validations(Resource):
 
     # -- the tables behind a run (curation/validators/runner.py) --------------------------------------------
 
-    def judged(self, where_sql: str, params: Sequence[Any]) -> set[tuple[str, str, int]]:
-        """(revision, validator, version) of every stored result for the samples a compiled filter selects."""
+    def judged(self, where: str | None = None) -> set[tuple[str, str, int]]:
+        """(revision, validator, version) of every stored result for the samples ``where`` selects."""
+        flt = compile_filter(where)
         return set(
             self.store.con.execute(
                 "SELECT revision_id, validator, version FROM validation_results "
-                f"WHERE revision_id IN (SELECT id FROM samples WHERE {where_sql})",
-                list(params),
+                f"WHERE revision_id IN (SELECT id FROM samples WHERE {flt.sql})",
+                flt.params,
             ).fetchall()
         )
 

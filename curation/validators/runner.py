@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from curation.clock import utc_now
-from curation.filters import compile_filter
 from curation.samples import revision_from_row
 from curation.store import Store
 from curation.validators import load_builtin
@@ -131,11 +130,10 @@ def validate_samples(
         unknown = wanted - set(REGISTRY)
         if unknown:
             raise KeyError(f"unknown validator(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(REGISTRY))}")
-    flt = compile_filter(where)
     context = ValidationContext.of_store(store)
     workspace = Workspace.of_store(store)
     rows = workspace.samples.rows(where)
-    done = workspace.validations.judged(flt.sql, flt.params) if rows and not force else set()
+    done = workspace.validations.judged(where) if rows and not force else set()
 
     run = ValidationRun(samples=len(rows))
     for start in range(0, len(rows), CHUNK):
