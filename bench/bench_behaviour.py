@@ -79,7 +79,7 @@ def main() -> None:
         work = Path(tmp)
         (work / "field").mkdir()
         with Workspace(work / "field") as ws:
-            import_files(ws.store, [field / name for name in FIELD_TRAINING_FILES])
+            import_files(ws, [field / name for name in FIELD_TRAINING_FILES])
             field_revisions = ws.samples.revisions()
         for label, revisions in (("field answers", field_revisions), ("template fixes", proposals)):
             judged = [flow.validate(r) for r in revisions]
@@ -93,7 +93,7 @@ def main() -> None:
         for label, only in (("baseline", BASELINE_PROFILE), ("current", None)):
             with proposed_copy(work / "field" / "triforge.duckdb", work / label, proposals) as ws:
                 t0 = time.perf_counter()
-                validate_samples(ws.store, only=only)
+                validate_samples(ws, only=only)
                 timings[label] = time.perf_counter() - t0
     base, now = timings["baseline"], timings["current"]
     print(

@@ -93,7 +93,7 @@ def base_model_proposals(home: Path, out: Path, base_model: str, n: int, max_tok
 
 def build_pool(workspace: Workspace, field: Path, args: argparse.Namespace) -> dict[str, object]:
     with workspace:
-        imported = import_files(workspace.store, [field / n for n in TRAINING])
+        imported = import_files(workspace, [field / n for n in TRAINING])
     bootstrapped = None
     if args.base_proposals:
         bootstrapped = base_model_proposals(workspace.home, workspace.home, args.base_model, args.base_proposals,
@@ -101,7 +101,7 @@ def build_pool(workspace: Workspace, field: Path, args: argparse.Namespace) -> d
     with workspace:
         if bootstrapped:
             import_files(
-                workspace.store,
+                workspace,
                 [bootstrapped],
                 source_name=f"{args.base_model}-round-one",
                 source_type=SourceType.bootstrap,

@@ -176,14 +176,15 @@ def worker(store_file: Path, methods: str, home: Path, extra: Path | None = None
     from curation.store import Store
     from curation.workspace import Workspace
 
-    with Store(store_file) as store:
+    with Workspace.of_store(Store(store_file)) as ws:
+        store = ws.store
         offset = 0
         if extra is not None:
-            run_dedup(store, config=config_of(methods))
-            offset = max((line for _, _, line in Workspace.of_store(store).samples.source_lines()), default=0)
-            import_file(store, extra)
+            run_dedup(ws, config=config_of(methods))
+            offset = max((line for _, _, line in ws.samples.source_lines()), default=0)
+            import_file(ws, extra)
         start = time.perf_counter()
-        run = run_dedup(store, config=config_of(methods))
+        run = run_dedup(ws, config=config_of(methods))
         seconds = time.perf_counter() - start
         line = _first_lines(store, offset)
     return {
@@ -445,6 +446,7 @@ def main() -> None:
     from curation.importers import import_file
     from curation.machine import cpu_features, cpu_model
     from curation.store import Store
+    from curation.workspace import Workspace
 
     print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; {cpu_features()}")
     rows, group = corpus(args.samples)
@@ -454,8 +456,8 @@ def main() -> None:
         def build(data: list[dict], name: str) -> Path:
             source = tmp / f"{name}.jsonl"
             source.write_text("".join(json.dumps(r) + "\n" for r in data))
-            with Store(tmp / f"{name}.duckdb") as store:
-                import_file(store, source)
+            with Workspace.of_store(Store(tmp / f"{name}.duckdb")) as ws:
+                import_file(ws, source)
             return tmp / f"{name}.duckdb"
 
         start = time.perf_counter()

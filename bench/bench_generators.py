@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from curation.dedup.normalize import conversation_text
 from curation.dedup.run import DedupConfig, run_dedup
 from curation.importers import import_files
-from curation.importers.service import PendingRevision
 from curation.paths import FIELD_TRAINING_FILES, field_data_dir
+from curation.resources.samples import PendingRevision
 from curation.rommap import RomMap, build_rom_map
 from curation.store import Store
 from curation.validators.terms import CATEGORY_TERMS
@@ -88,9 +88,9 @@ def duplicate_figures(workspace: Workspace, ids: list[str]) -> tuple[int, int]:
 
 
 def field_store(directory: Path, target: Path) -> int:
-    with Store(target) as store:
-        import_files(store, [directory / name for name in FIELD_TRAINING_FILES])
-        return Workspace.of_store(store).samples.count()
+    with Workspace.of_store(Store(target)) as ws:
+        import_files(ws, [directory / name for name in FIELD_TRAINING_FILES])
+        return ws.samples.count()
 
 
 def measure_current(
@@ -100,8 +100,8 @@ def measure_current(
     store_file = work / f"{name}.duckdb"
     shutil.copyfile(base, store_file)
     start = time.perf_counter()
-    with Store(store_file) as store:
-        workspace = Workspace.of_store(store)
+    with Workspace.of_store(Store(store_file)) as ws:
+        workspace = ws
         if rom_map is not None:
             rom_map.save(workspace.paths.rom_map)
         summary = run_generator(workspace, name, n, seed)
@@ -159,15 +159,16 @@ def measure_old(module: str, base: Path, work: Path, n: int, seed: int, field_si
     shutil.copyfile(base, store_file)
     start = time.perf_counter()
     revisions = generator.generate(n, seed)
-    with Store(store_file) as store:
-        workspace = Workspace.of_store(store)
+    with Workspace.of_store(Store(store_file)) as ws:
+        store = ws.store
+        workspace = ws
         with store.transaction():
-            Workspace.of_store(store).samples.write(
+            ws.samples.write(
                 [PendingRevision(r, "proposed", i) for i, r in enumerate(revisions, 1)],
                 import_id=f"bench:old:{module}",
                 actor="bench",
             )
-        run_dedup(store, config=DedupConfig(methods=("exact", "minhash")))
+        run_dedup(ws, config=DedupConfig(methods=("exact", "minhash")))
         ids = [r.id for r in revisions]
         unique, kept = duplicate_figures(workspace, ids)
         texts = texts_of(workspace, ids)
@@ -200,8 +201,8 @@ def main() -> None:
         work = Path(tmp)
         base = work / "field.duckdb"
         field_size = field_store(directory, base)
-        with Store(base, read_only=True) as store:
-            field_texts = texts_of(Workspace.of_store(store))
+        with Workspace.of_store(Store(base, read_only=True)) as ws:
+            field_texts = texts_of(ws)
         bug_categories = len(CATEGORY_TERMS)
         print(
             f"field: {field_size} samples from {len(FIELD_TRAINING_FILES)} training files; {args.n} proposals per "

@@ -22,7 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from curation.export import export_snapshot
 from curation.importers import import_file
-from curation.store import Store
 from curation.workspace import Workspace
 
 CATEGORIES = ["mode_mismatch", "stack_imbalance", "register_clobber", "dma_setup", "missing_sep", "bank_boundary"]
@@ -103,12 +102,12 @@ def main() -> None:
                 return sum(1 for line in handle if json.loads(line))
 
         _, t_parse = timed(parse_only)
-        store = Store(tmp / "bench.duckdb")
-        result, t_import = timed(lambda: import_file(store, source))
+        workspace = Workspace(tmp)
+        result, t_import = timed(lambda: import_file(workspace, source))
         assert result.new == n and not result.malformed, result
-        again, t_reimport = timed(lambda: import_file(store, source))
+        again, t_reimport = timed(lambda: import_file(workspace, source))
         assert again.new == 0
-        snap, t_snap = timed(lambda: Workspace.of_store(store).snapshots.create("bench"))
+        snap, t_snap = timed(lambda: workspace.snapshots.create("bench"))
 
         rows = [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a" * 200}]}] * n
 
@@ -118,9 +117,9 @@ def main() -> None:
                     handle.write(json.dumps(row) + "\n")
 
         _, t_dump = timed(dump_only)
-        _, t_chatml = timed(lambda: export_snapshot(store, snap.id, "chatml", tmp / "chatml"))
-        _, t_parquet = timed(lambda: export_snapshot(store, snap.id, "parquet", tmp / "parquet"))
-        store.close()
+        _, t_chatml = timed(lambda: export_snapshot(workspace, snap.id, "chatml", tmp / "chatml"))
+        _, t_parquet = timed(lambda: export_snapshot(workspace, snap.id, "parquet", tmp / "parquet"))
+        workspace.close()
 
     print(f"rows: {n:,} ({size_mb:.1f} MB JSONL, 4 formats mixed)")
     print(f"{'step':<34}{'seconds':>9}{'rows/s':>12}{'vs baseline':>13}")

@@ -28,12 +28,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import proposed_copy
-from curation.dedup.run import DedupConfig
+from curation.dedup.run import DedupConfig, run_dedup
 from curation.importers import import_files
 from curation.machine import cpu_model
 from curation.paths import FIELD_TRAINING_FILES, field_data_dir
 from curation.rommap import build_rom_map
-from curation.validators.runner import validate_samples
+from curation.validators.runner import current_results, validate_samples
 from curation.workspace import Workspace
 from generators.base import get_generator
 from schemas.sample import SampleRevision
@@ -81,7 +81,7 @@ def failing_checks(ws: Workspace, ids: list[str]) -> dict[str, dict[str, list[st
     """Per revision: validator -> error codes, for the validators that failed."""
     out: dict[str, dict[str, list[str]]] = {}
     for rid in ids:
-        for result in ws.validations.results(rid):
+        for result in current_results(ws, rid):
             if not result.passed:
                 codes = [i.code for i in result.issues if i.severity == "error"]
                 out.setdefault(rid, {})[result.validator] = codes
@@ -110,13 +110,13 @@ def main() -> None:
         (work / "base").mkdir()
         base = work / "base" / "triforge.duckdb"
         with Workspace(work / "base") as ws:
-            import_files(ws.store, [field / name for name in FIELD_TRAINING_FILES])
+            import_files(ws, [field / name for name in FIELD_TRAINING_FILES])
             field_count = ws.samples.total()
 
         old = version2(args.old_n, args.old_seed, work)
         if old:
             ws = proposed_copy(base, work / "v2home", old, rom_map)
-            validate_samples(ws.store, "source_name = 'quest_templates@2'")
+            validate_samples(ws, "source_name = 'quest_templates@2'")
             failing = failing_checks(ws, [r.id for r in old])
             rejected = sum(any(v in GAME_CHECKS for v in failing.get(r.id, {})) for r in old)
             print(f"\nquest_templates@2 (baseline), {len(old)} proposals at seed {args.old_seed}: "
@@ -137,11 +137,11 @@ def main() -> None:
         for label, only in (("baseline profile (before the game checks)", OLD_PROFILE), ("current profile", None)):
             ws = proposed_copy(base, work / label.split()[0], proposals, rom_map)
             t0 = time.perf_counter()
-            validate_samples(ws.store, only=only)
+            validate_samples(ws, only=only)
             timings[label] = time.perf_counter() - t0
             if only is None:
                 ids = [r.id for r in proposals]
-                ws.dedup_runs.run(DedupConfig(methods=("exact", "minhash")))
+                run_dedup(ws, config=DedupConfig(methods=("exact", "minhash")))
                 paired = {x for pair in ws.store.con.execute("SELECT a, b FROM dedup_pairs").fetchall() for x in pair}
                 unique = sum(i not in paired for i in ids)
                 failing = failing_checks(ws, ids)

@@ -109,8 +109,8 @@ def main() -> None:
     rows: list[tuple[str, int, float, str]] = []
     try:
         with Workspace(home) as ws:
-            seconds, _ = timed(lambda: import_file(ws.store, write_dialogues(home / "bench.jsonl", n)))
-            seconds_v, _ = timed(lambda: validate_samples(ws.store))
+            seconds, _ = timed(lambda: import_file(ws, write_dialogues(home / "bench.jsonl", n)))
+            seconds_v, _ = timed(lambda: validate_samples(ws))
             print(f"imported {n} dialogues in {seconds:.1f} s, validated in {seconds_v:.1f} s")
             ids = ws.samples.all_ids()
         server = None

@@ -22,7 +22,7 @@ from fastapi import FastAPI, Request
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from curation.store import Store
+from curation.workspace import Workspace
 from generators.teacher.batch import BatchSettings
 from generators.teacher.clients import OpenAICompatible
 from generators.teacher.tasks import draw_tasks
@@ -49,9 +49,9 @@ def stand_in(latency: float) -> tuple[FastAPI, list[int]]:
 def run(base: str, n: int, concurrency: int, home: Path) -> tuple[float, dict]:
     client = OpenAICompatible("bench-model", base_url=f"{base}/v1", api_key="local")
     settings = BatchSettings(concurrency=concurrency, price_in_per_mtok=2.5, price_out_per_mtok=10)
-    with Store(home / "triforge.duckdb") as store:
+    with Workspace(home) as ws:
         start = time.perf_counter()
-        summary = propose_with_model(store, client, draw_tasks(n, 0, kinds=("debug_dialogue",)), settings)
+        summary = propose_with_model(ws, client, draw_tasks(n, 0, kinds=("debug_dialogue",)), settings)
         return time.perf_counter() - start, summary.as_dict()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from curation.importers.service import PendingRevision
+from curation.resources.samples import PendingRevision
 from curation.rommap import RomMap
 from curation.workspace import Workspace, WorkspacePaths
 from schemas.sample import SampleRevision
@@ -20,7 +20,7 @@ def proposed_copy(base: Path, home: Path, revisions: list[SampleRevision], rom_m
     if rom_map is not None:
         rom_map.save(WorkspacePaths(home).rom_map)
     ws = Workspace(home)
-    with ws.store.transaction():
+    with ws.transaction():
         ws.samples.write(
             [PendingRevision(r, "proposed", i) for i, r in enumerate(revisions, 1)],
             import_id=f"bench:{home.name}",

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from curation.paths import STORE_FILENAME
 from curation.store import Store, StoreError, StoreLockedError
+from curation.workspace import Workspace
 
 FORMAT = "triforge-backup@1"
 MANIFEST = "manifest.json"
@@ -60,23 +61,23 @@ def ensure_empty_folder(folder: Path) -> None:
         raise StoreError(f"{folder} is not an empty folder; back up into a new one")
 
 
-def write_backup(store: Store, folder: Path) -> BackupManifest:
+def write_backup(workspace: Workspace, folder: Path) -> BackupManifest:
     """Copy the store into ``folder``. Consistent because nothing else writes through this connection
     meanwhile: the CLI holds the only one, the service calls this under its lock."""
     ensure_empty_folder(folder)
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{BACKUP_FILE}.partial"
     partial.unlink(missing_ok=True)
-    rows = store.copy_to(partial)
+    rows = workspace.store.copy_to(partial)
     final = folder / BACKUP_FILE
     os.replace(partial, final)
     manifest = BackupManifest(
         created_at=datetime.now(UTC),
-        schema_version=store.schema_version,
+        schema_version=workspace.store.schema_version,
         sha256=sha256_file(final),
         bytes=final.stat().st_size,
         rows=rows,
-        source=str(store.path),
+        source=str(workspace.paths.store),
     )
     tmp = folder / f".{MANIFEST}.partial"
     tmp.write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from curation.clock import utc_now
 from curation.dedup.normalize import normalize_text
-from curation.store import Store, StoreError
+from curation.store import StoreError
 from curation.workspace import Workspace
 from schemas.sample import Role
 
@@ -142,10 +142,12 @@ def _shingles(text: str) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
 
 
-def find_leaks(store: Store, snapshot_id: str, cases: list[PromptCase], *, threshold: float = 0.6) -> list[Leak]:
+def find_leaks(
+    workspace: Workspace, snapshot_id: str, cases: list[PromptCase], *, threshold: float = 0.6
+) -> list[Leak]:
     """Every (eval case, training sample) pair of a snapshot that leaks, exact or near."""
     prompts: dict[str, str] = {}
-    for rid, rev in Workspace.of_store(store).snapshots.stored_members(snapshot_id):
+    for rid, rev in workspace.snapshots.stored_members(snapshot_id):
         prompts[rid] = normalize_text("\n".join(m.content for m in rev.messages if m.role == Role.user))
     train_shingles = {rid: _shingles(p) for rid, p in prompts.items()}
     inverted: dict[tuple[str, ...], list[str]] = defaultdict(list)
@@ -193,16 +195,16 @@ def _check_threshold(threshold: float) -> None:
 
 
 def check_contamination(
-    store: Store, snapshot_ref: str, eval_files: list[Path], *, threshold: float = 0.6, record: bool = True
+    workspace: Workspace, snapshot_ref: str, eval_files: list[Path], *, threshold: float = 0.6, record: bool = True
 ) -> ContaminationReport:
     """Check the eval cases in ``eval_files`` against a snapshot (see :func:`check_cases`)."""
     _check_threshold(threshold)
     cases = [case for path in eval_files for case in load_eval_cases(path)]
-    return check_cases(store, snapshot_ref, cases, [str(p) for p in eval_files], threshold=threshold, record=record)
+    return check_cases(workspace, snapshot_ref, cases, [str(p) for p in eval_files], threshold=threshold, record=record)
 
 
 def check_cases(
-    store: Store,
+    workspace: Workspace,
     snapshot_ref: str,
     cases: list[PromptCase],
     sources: list[str],
@@ -213,11 +215,11 @@ def check_cases(
     """Which of ``cases`` a snapshot's training prompts contain; ``sources`` names where the cases came
     from in the report (file paths on the CLI, the request on the API - never a server path)."""
     _check_threshold(threshold)
-    snapshot = Workspace.of_store(store).snapshots.resolve(snapshot_ref)
+    snapshot = workspace.snapshots.resolve(snapshot_ref)
     report = ContaminationReport(uuid.uuid4().hex[:16], snapshot.id, sources, len(cases), threshold)
-    report.leaks = find_leaks(store, snapshot.id, cases, threshold=threshold)
+    report.leaks = find_leaks(workspace, snapshot.id, cases, threshold=threshold)
     if record:
-        Workspace.of_store(store).snapshots.record_contamination_check(
+        workspace.snapshots.record_contamination_check(
             [
                 report.id,
                 snapshot.id,
@@ -232,9 +234,9 @@ def check_cases(
     return report
 
 
-def latest_check(store: Store, snapshot_id: str) -> dict | None:
+def latest_check(workspace: Workspace, snapshot_id: str) -> dict | None:
     """The most recent recorded check for a snapshot (the dataset card quotes it)."""
-    row = Workspace.of_store(store).snapshots.latest_contamination_check(snapshot_id)
+    row = workspace.snapshots.latest_contamination_check(snapshot_id)
     if not row:
         return None
     cid, files, evals, leaks, params, created = row

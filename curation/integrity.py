@@ -10,7 +10,6 @@ from __future__ import annotations
 from pydantic import BaseModel, computed_field
 
 from curation.samples import content_problem
-from curation.store import Store
 from curation.workspace import Workspace
 
 
@@ -33,21 +32,19 @@ class StoreCheck(BaseModel):
         return not self.revision_problems and not any(s.problems for s in self.snapshots)
 
 
-def _revision_problems(store: Store) -> tuple[int, list[str]]:
+def _revision_problems(workspace: Workspace) -> tuple[int, list[str]]:
     count, problems = 0, []
-    for row in Workspace.of_store(store).samples.stored_rows():
+    for row in workspace.samples.stored_rows():
         count += 1
         if problem := content_problem(row, "revision"):
             problems.append(problem)
     return count, problems
 
 
-def verify_store(store: Store) -> StoreCheck:
-    count, revision_problems = _revision_problems(store)
+def verify_store(workspace: Workspace) -> StoreCheck:
+    count, revision_problems = _revision_problems(workspace)
     snapshots = [
-        SnapshotCheck(
-            name=s.name, id=s.id, member_count=s.member_count, problems=Workspace.of_store(store).snapshots.verify(s.id)
-        )
-        for s in Workspace.of_store(store).snapshots.list()
+        SnapshotCheck(name=s.name, id=s.id, member_count=s.member_count, problems=workspace.snapshots.verify(s.id))
+        for s in workspace.snapshots.list()
     ]
     return StoreCheck(revisions=count, revision_problems=revision_problems, snapshots=snapshots)

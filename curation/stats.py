@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from curation.store import Store
 from curation.workspace import Workspace
 
 
@@ -17,6 +16,6 @@ class Stats:
         return {"total": self.total, **{f"by_{k}": v for k, v in self.by.items()}}
 
 
-def dataset_stats(store: Store, where: str | None = None) -> Stats:
-    total, by = Workspace.of_store(store).samples.balance(where)
+def dataset_stats(workspace: Workspace, where: str | None = None) -> Stats:
+    total, by = workspace.samples.balance(where)
     return Stats(total=total, by=by)

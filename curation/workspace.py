@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +30,8 @@ from typing import TYPE_CHECKING
 from curation.paths import STORE_FILENAME
 
 if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+
     from curation.resources.classifier import Classifier
     from curation.resources.dedup_runs import DedupRuns
     from curation.resources.evals import Evals
@@ -142,6 +145,12 @@ class Workspace:
             self._store = Store(self.paths.store, read_only=self.read_only)
         return self._store
 
+    def transaction(self) -> AbstractContextManager[DuckDBPyConnection]:
+        """One unit of work across resources: what they write inside lands together or not at all (a
+        nested call joins the outer one). Steps compose resources' writes with it, e.g. a proposal and
+        its ledger row, or a submission, its verdicts and the answer a retried request gets."""
+        return self.store.transaction()
+
     @property
     def is_open(self) -> bool:
         return self._store is not None
@@ -236,12 +245,7 @@ class Workspace:
         return Submissions(self)
 
 
-def as_workspace(target: Workspace | Store) -> Workspace:
-    """Pipelines take a Workspace; a caller holding only an open Store (a test, a script) may pass it."""
-    return target if isinstance(target, Workspace) else Workspace.of_store(target)
-
-
 # The resources built on an open store (every cached property above): close() drops them with it.
 _RESOURCES = tuple(name for name, value in vars(Workspace).items() if isinstance(value, cached_property))
 
-__all__ = ["DEFAULT_HOME", "HOME_ENV", "Workspace", "WorkspacePaths", "as_workspace", "home_from_environ"]
+__all__ = ["DEFAULT_HOME", "HOME_ENV", "Workspace", "WorkspacePaths", "home_from_environ"]

@@ -24,9 +24,9 @@ import numpy as np
 from curation.dedup.index import MinHashIndex
 from curation.dedup.minhash import MinHasher, MinHashParams, estimated_jaccard
 from curation.dedup.normalize import NormalizeOptions, conversation_text
-from curation.dedup.run import CorpusTexts, DedupConfig, DedupRun, index_dir
+from curation.dedup.run import CorpusTexts, DedupConfig, DedupRun, index_dir, run_dedup
 from curation.validators.base import ValidationContext, Validator
-from curation.validators.runner import Judgement, ValidationRun, judge
+from curation.validators.runner import Judgement, ValidationRun, judge, validate_samples
 from curation.workspace import Workspace
 from pipelines.base import PipelineStep, Progress
 from schemas.sample import SampleRevision
@@ -60,9 +60,9 @@ class Check(PipelineStep):
         against everything stored, incrementally."""
         ws = self.workspace
         on_progress = (lambda done, total: progress("validate", done, total)) if progress else None
-        validation = ws.validations.run(where, on_progress=on_progress)
+        validation = validate_samples(ws, where, on_progress=on_progress)
         config = DedupConfig(methods=BATCH_METHODS)
-        dedup = ws.dedup_runs.run(config)
+        dedup = run_dedup(ws, config=config)
         if ids is None:
             ids = ws.samples.all_ids()
         counts = ws.samples.verdicts(ids)
@@ -70,7 +70,7 @@ class Check(PipelineStep):
             valid=counts.valid,
             rejected_by_validators=counts.failed,
             duplicates=counts.duplicates,
-            exact_duplicates=ws.dedup_runs.exact_duplicates(ids, config),
+            exact_duplicates=ws.dedup_runs.exact_duplicates(ids, config.options_key),
             validation=validation,
             dedup=dedup,
         )
@@ -140,11 +140,10 @@ class OnlineCheck(PipelineStep):
         self.params = params or MinHashParams()
         self.hasher = MinHasher(self.params)
         config = DedupConfig(methods=("minhash",))
-        store = workspace.store
-        self.index = MinHashIndex.load(index_dir(store, "minhash", config.params_key("minhash")), self.params)
+        self.index = MinHashIndex.load(index_dir(workspace, "minhash", config.params_key("minhash")), self.params)
         missing = [i for i in workspace.samples.all_ids() if i not in self.index]
         if missing:
-            self.index.add(missing, self.hasher.signatures(CorpusTexts(store, config).texts(missing)))
+            self.index.add(missing, self.hasher.signatures(CorpusTexts(workspace, config).texts(missing)))
 
     def run(self, revision: SampleRevision, pending: PendingSignatures | None = None) -> Verdict:
         """Validate ``revision`` (Asar included) and find its closest duplicate, writing nothing."""

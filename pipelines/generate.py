@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from curation.importers.service import PendingRevision
+from curation.resources.samples import PendingRevision
 from curation.rommap import load_rom_map
-from curation.store import Store
-from curation.workspace import Workspace, as_workspace
+from curation.workspace import Workspace
 from generators.base import get_generator
 from generators.teacher.batch import BatchSettings, BatchSummary, run_batch
 from generators.teacher.clients import ChatClient
@@ -44,14 +43,13 @@ class Generate(PipelineStep):
     name = "generate"
 
     def run(self, generator_name: str, n: int, seed: int, *, progress: Progress | None = None) -> GenerateSummary:
-        store = self.workspace.store
         generator = get_generator(generator_name)
         revisions = generator.generate(n, seed, rom_map=load_rom_map(self.workspace.paths.rom_map))
         source = f"{generator.name}@{generator.version}"
         if progress:
             progress("store", 0, len(revisions))
-        with store.transaction():
-            new = Workspace.of_store(store).samples.write(
+        with self.workspace.transaction():
+            new = self.workspace.samples.write(
                 [PendingRevision(r, "proposed", i) for i, r in enumerate(revisions, 1)],
                 import_id=f"generate:{source}:{seed}",
                 actor=f"generator:{source}",
@@ -100,21 +98,21 @@ def _source_filter(source_name: str) -> str:
 
 
 def run_generator(
-    target: Workspace | Store, name: str, n: int, seed: int, *, progress: Progress | None = None
+    workspace: Workspace, name: str, n: int, seed: int, *, progress: Progress | None = None
 ) -> GenerateSummary:
     """``Generate(workspace).run(...)`` for callers that hold a Store or a Workspace."""
-    return Generate(as_workspace(target)).run(name, n, seed, progress=progress)
+    return Generate(workspace).run(name, n, seed, progress=progress)
 
 
 def propose_with_model(
-    target: Workspace | Store,
+    workspace: Workspace,
     client: ChatClient,
     tasks: list[TeacherTask],
     settings: BatchSettings,
     *,
     progress: Progress | None = None,
 ) -> BatchSummary:
-    return ProposeWithModel(as_workspace(target)).run(client, tasks, settings, progress=progress)
+    return ProposeWithModel(workspace).run(client, tasks, settings, progress=progress)
 
 
 __all__ = ["Generate", "GenerateSummary", "ProposeWithModel", "propose_with_model", "run_generator"]

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from curation.errors import NotFound
 from curation.resources.experiments import Decisions, LoopStepRecord
 from curation.store import StoreLockedError
+from curation.validators.runner import validate_samples
 from curation.workspace import Workspace
 from pipelines.base import PipelineStep, briefly
 from pipelines.review_channel import ReviewChannel
@@ -205,7 +206,7 @@ class Freeze(PipelineStep):
 
         name = f"loop-r{round_no}"
         with briefly(self.workspace) as ws:
-            ws.validations.run("status = approved and validation = pending")  # e.g. experts' corrections
+            validate_samples(ws, "status = approved and validation = pending")  # e.g. experts' corrections
             try:
                 snap = ws.snapshots.resolve(name)  # a retried step keeps what it froze the first time
             except NotFound:

@@ -30,7 +30,7 @@ from curation.repairs.prompt import REPAIR_PROMPT_VERSION, answer_from_reply, re
 from curation.repairs.service import Progress, RepairOutcome
 from curation.resources.teacher_requests import RequestRecord
 from curation.samples import derive_revision
-from curation.store import Store, StoreError
+from curation.store import StoreError
 from curation.workspace import Workspace
 
 # The teacher batch's request loop and ledger: workers only call the endpoint, the main thread writes
@@ -71,14 +71,14 @@ class ModelRepairer:
 
     def repair(
         self,
-        store: Store,
+        workspace: Workspace,
         todo: list[tuple[RepairOutcome, SampleRevision]],
         *,
         repairer_name: str,
         progress: Progress | None = None,
     ) -> ModelSummary:
         """``curation.repairs.service``'s hook: rewrite what restructuring left unrepaired."""
-        return repair_with_model(store, self, todo, repairer_name=repairer_name, progress=progress)
+        return repair_with_model(workspace, self, todo, repairer_name=repairer_name, progress=progress)
 
 
 @dataclass
@@ -151,7 +151,7 @@ def _child(
 
 
 def repair_with_model(
-    store: Store,
+    workspace: Workspace,
     repairer: ModelRepairer,
     todo: list[tuple[RepairOutcome, SampleRevision]],
     *,
@@ -163,7 +163,6 @@ def repair_with_model(
     from curation.validators.runner import judge, record_results
 
     settings, client = repairer.settings, repairer.client
-    workspace = Workspace.of_store(store)
     source_name = repairer.source_name(repairer_name)
     summary = ModelSummary(repairer.model_name, source_name, str(settings.source_type), tried=len(todo))
     done = 0
@@ -196,16 +195,16 @@ def repair_with_model(
             child = _child(repairer, source_name, outcome.parent_id, original, answer, row)
         except StoreError:
             return reject("model_no_change", "the reply is the original answer")
-        judgement = judge(child, store)
+        judgement = judge(child, workspace)
         results, failed = judgement.results, judgement.failed_required
         if failed:
             detail = "; ".join(f"{r.validator}: {i.code}" for r in failed for i in r.issues if i.severity == "error")
             return reject("model_still_fails:" + ",".join(r.validator for r in failed), detail)
-        with store.transaction() as con:  # the repair, its results and its ledger row land together
-            outcome.new = Workspace.of_store(store).samples.write_child(
+        with workspace.transaction() as con:  # the repair, its results and its ledger row land together
+            outcome.new = workspace.samples.write_child(
                 child, actor=source_name, status="proposed", import_id=f"repair:{outcome.parent_id[:12]}"
             )
-            record_results(store, [(child.id, child.kind, results)])
+            record_results(workspace, [(child.id, child.kind, results)])
             ledger.save(task, con, status="stored", revision_id=child.id, error=None)
         outcome.repair_id, outcome.source_name = child.id, source_name
         outcome.fixed = ["model_rewrite"]
@@ -215,8 +214,8 @@ def repair_with_model(
         conclude(outcome, None)
 
     parent_ids = [o.parent_id for o, _ in todo]
-    existing = existing_repairs(store, parent_ids, f"{repairer_name.split('@')[0]}@")
-    broken_code = code_failures(store, parent_ids)
+    existing = existing_repairs(workspace, parent_ids, f"{repairer_name.split('@')[0]}@")
+    broken_code = code_failures(workspace, parent_ids)
     queue: list[tuple[RepairOutcome, SampleRevision, _Task, Ledger]] = []
     tick()
     for outcome, original in todo:

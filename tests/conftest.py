@@ -10,6 +10,7 @@ import pytest
 
 from curation.paths import FIELD_TRAINING_FILES, field_data_dir
 from curation.store import Store
+from curation.workspace import Workspace
 
 # The console script of the environment running the tests, for tests that need a real process to kill.
 
@@ -76,9 +77,16 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def store(home: Path) -> Iterator[Store]:
-    with Store(home / "triforge.duckdb") as s:
-        yield s
+def workspace(home: Path) -> Iterator[Workspace]:
+    """The test's workspace; its store opens on first use and closes after the test."""
+    with Workspace(home) as ws:
+        yield ws
+
+
+@pytest.fixture
+def store(workspace: Workspace) -> Store:
+    """The workspace's store, for tests that read its tables directly."""
+    return workspace.store
 
 
 @pytest.fixture(scope="session")
@@ -90,20 +98,24 @@ def validated_store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if FIELD is None:
         pytest.fail("field data not found")
     path = tmp_path_factory.mktemp("validated") / "triforge.duckdb"
-    with Store(path) as store:
-        import_files(store, [FIELD / name for name in FIELD_TRAINING_FILES])
-        validate_samples(store)
+    with Workspace.of_store(Store(path)) as workspace:
+        import_files(workspace, [FIELD / name for name in FIELD_TRAINING_FILES])
+        validate_samples(workspace)
     return path
 
 
 @pytest.fixture
-def validated_store(validated_store_file: Path, home: Path) -> Iterator[Store]:
-    """A private copy of the validated store, so tests may change it."""
+def validated_workspace(validated_store_file: Path, home: Path) -> Iterator[Workspace]:
+    """The test's workspace, holding a private copy of the validated store, so tests may change it."""
     home.mkdir(parents=True, exist_ok=True)
-    copy = home / "triforge.duckdb"
-    shutil.copyfile(validated_store_file, copy)
-    with Store(copy) as store:
-        yield store
+    shutil.copyfile(validated_store_file, home / "triforge.duckdb")
+    with Workspace(home) as workspace:
+        yield workspace
+
+
+@pytest.fixture
+def validated_store(validated_workspace: Workspace) -> Store:
+    return validated_workspace.store
 
 
 @pytest.fixture(scope="session")

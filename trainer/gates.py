@@ -28,11 +28,10 @@ def training_blockers(workspace: Workspace, snapshot_id: str, *, eval_suites: li
         reasons.append(f"{counts['failed']} member(s) fail validation (see: triforge validate --report)")
     if counts.get("pending"):
         reasons.append(f"{counts['pending']} member(s) were never validated (run: triforge validate)")
-    store = workspace.store
     # Suites named now are always checked now; otherwise the latest recorded check stands.
-    check = None if eval_suites else latest_check(store, snapshot_id)
+    check = None if eval_suites else latest_check(workspace, snapshot_id)
     if check is None:
-        report = check_contamination(store, snapshot_id, eval_suites or [DEFAULT_SUITE])
+        report = check_contamination(workspace, snapshot_id, eval_suites or [DEFAULT_SUITE])
         check = {"leaked_evals": report.leaked_evals, "evals": report.evals, "eval_files": report.eval_files}
     if check["leaked_evals"]:
         reasons.append(

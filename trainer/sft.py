@@ -164,7 +164,7 @@ def train(
                 raise Conflict(f"{adapter_dir} does not look like an adapter directory; --overwrite will not delete it")
             shutil.rmtree(adapter_dir)
         exported = export_snapshot(
-            workspace.store, snapshot.id, "chatml", adapter_dir / "data", ratios=SplitRatios(), seed=config.split_seed
+            workspace, snapshot.id, "chatml", adapter_dir / "data", ratios=SplitRatios(), seed=config.split_seed
         )
     finally:
         workspace.close()

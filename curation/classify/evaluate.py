@@ -33,7 +33,7 @@ from curation.classify.model import CLASSIFIER, DEFAULT_PARAMS, HeadParams, Line
 from curation.classify.service import VectorCache
 from curation.classify.tasks import INTENTS, TASKS, SampleLabels, load_labels
 from curation.classify.training import training_set
-from curation.store import Store, StoreError
+from curation.store import StoreError
 from curation.workspace import Workspace
 from schemas.sample import prompt_and_answer
 
@@ -114,9 +114,9 @@ def cross_validated(
     return predicted, n_splits
 
 
-def _texts(store: Store, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+def _texts(workspace: Workspace, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
     """Raw (prompt, answer) per revision: keyword rules read text as written, capitals and all."""
-    rows = Workspace.of_store(store).samples.messages(ids)
+    rows = workspace.samples.messages(ids)
     found = {}
     for rid, messages in rows:
         turns = json.loads(messages)
@@ -134,7 +134,7 @@ def _baseline(task: str, prompt: str, answer: str, classes: Sequence[str]) -> st
 
 
 def evaluate_store(
-    store: Store,
+    workspace: Workspace,
     task: str,
     samples: Sequence[SampleLabels],
     vectors: VectorCache,
@@ -151,7 +151,7 @@ def evaluate_store(
     ids, labels = [rid for rid, _ in pairs], [label for _, label in pairs]
     group_of = {s.id: s.group for s in samples}
     scores, n_splits = repeated_cv(vectors(ids), labels, [group_of[i] for i in ids], folds, params)
-    texts, classes = _texts(store, ids), sorted(set(labels))
+    texts, classes = _texts(workspace, ids), sorted(set(labels))
     baseline = [_baseline(task, *texts[rid], classes) for rid in ids]
     return Evaluation(
         task, "store", len(ids), len(classes), n_splits, scores, score(labels, baseline),
@@ -172,7 +172,7 @@ def router_queries(files: Sequence[Path]) -> list[tuple[str, str]]:
 
 
 def evaluate_router(
-    store: Store,
+    workspace: Workspace,
     samples: Sequence[SampleLabels],
     vectors: VectorCache,
     files: Sequence[Path],
@@ -223,7 +223,7 @@ class EvaluationReport:
 
 
 def evaluate(
-    store: Store,
+    workspace: Workspace,
     tasks: Sequence[str] = tuple(TASKS),
     router_files: Sequence[Path] = (),
     folds: int = 5,
@@ -232,15 +232,15 @@ def evaluate(
     """Every task by cross-validation on the store, and intent on the router files when given."""
     if folds < 2:
         raise StoreError("--folds must be at least 2")
-    samples = load_labels(store)
-    vectors = VectorCache(store)
+    samples = load_labels(workspace)
+    vectors = VectorCache(workspace)
     report = EvaluationReport(CLASSIFIER, [], {}, [str(p) for p in router_files])
     for task in tasks:
-        result = evaluate_store(store, task, samples, vectors, folds, params)
+        result = evaluate_store(workspace, task, samples, vectors, folds, params)
         if isinstance(result, str):
             report.skipped[task] = result
         else:
             report.evaluations.append(result)
     if router_files and "intent" in tasks:
-        report.evaluations += evaluate_router(store, samples, vectors, router_files, folds, params)
+        report.evaluations += evaluate_router(workspace, samples, vectors, router_files, folds, params)
     return report

@@ -18,7 +18,6 @@ import numpy as np
 
 from curation.classify.tasks import PROMPT
 from curation.dedup.normalize import normalize_text
-from curation.store import Store
 from curation.workspace import Workspace
 
 
@@ -41,8 +40,8 @@ def embed_texts(texts: Sequence[str], model_path: Path | None = None) -> np.ndar
     return embed([normalize_text(t) for t in texts], model_path or default_model_path())
 
 
-def _cached(store: Store, ids: Sequence[str], model: str) -> dict[str, np.ndarray]:
-    table = Workspace.of_store(store).classifier.cached_vectors(ids, PROMPT, model)
+def _cached(workspace: Workspace, ids: Sequence[str], model: str) -> dict[str, np.ndarray]:
+    table = workspace.classifier.cached_vectors(ids, PROMPT, model)
     if table.num_rows == 0:
         return {}
     keys = table.column("revision_id").to_pylist()
@@ -51,7 +50,7 @@ def _cached(store: Store, ids: Sequence[str], model: str) -> dict[str, np.ndarra
     return dict(zip(keys, vectors, strict=True))
 
 
-def revision_vectors(store: Store, ids: Sequence[str]) -> np.ndarray:
+def revision_vectors(workspace: Workspace, ids: Sequence[str]) -> np.ndarray:
     """One row per id, in order: from the cache, else embedded now (and cached)."""
     from curation.dedup.embeddings import default_model_path
 
@@ -59,17 +58,15 @@ def revision_vectors(store: Store, ids: Sequence[str]) -> np.ndarray:
         return np.zeros((0, 0), dtype=np.float32)
     model_path = default_model_path()
     model = model_key(model_path)
-    vectors = _cached(store, ids, model)
+    vectors = _cached(workspace, ids, model)
     missing = [rid for rid in dict.fromkeys(ids) if rid not in vectors]
     computed: dict[str, np.ndarray] = {}
     for start in range(0, len(missing), 512):
         chunk = missing[start : start + 512]
-        messages = dict(Workspace.of_store(store).samples.messages(chunk))
+        messages = dict(workspace.samples.messages(chunk))
         block = embed_texts([prompt_text(json.loads(messages[rid])) for rid in chunk], model_path)
         computed.update(zip(chunk, block, strict=True))
     if computed:
-        Workspace.of_store(store).classifier.cache_vectors(
-            [[rid, PROMPT, model, vec.tolist()] for rid, vec in computed.items()]
-        )
+        workspace.classifier.cache_vectors([[rid, PROMPT, model, vec.tolist()] for rid, vec in computed.items()])
         vectors.update(computed)
     return np.stack([vectors[rid] for rid in ids]).astype(np.float32)

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from curation.clock import utc_now
-from curation.store import Store
 from curation.workspace import Workspace
 
 
@@ -23,17 +22,17 @@ class Prediction:
     model_id: str
 
 
-def store_predictions(store: Store, task: str, model_id: str, rows: Sequence[tuple[str, str, float]]) -> None:
+def store_predictions(workspace: Workspace, task: str, model_id: str, rows: Sequence[tuple[str, str, float]]) -> None:
     """Replace ``task``'s predictions for these revisions with ``(revision_id, label, score)`` rows."""
     stamp = utc_now()
-    Workspace.of_store(store).classifier.add_predictions(
+    workspace.classifier.add_predictions(
         [[rid, task, label, float(score), model_id, stamp] for rid, label, score in rows]
     )
 
 
-def predictions_for(store: Store, ids: Sequence[str]) -> dict[str, dict[str, Prediction]]:
+def predictions_for(workspace: Workspace, ids: Sequence[str]) -> dict[str, dict[str, Prediction]]:
     """``{revision_id: {task: Prediction}}`` for the ids that have any."""
-    rows = Workspace.of_store(store).classifier.predictions(ids)
+    rows = workspace.classifier.predictions(ids)
     found: dict[str, dict[str, Prediction]] = {}
     for rid, task, label, score, model_id in rows:
         found.setdefault(rid, {})[task] = Prediction(label, float(score), model_id)

@@ -18,7 +18,7 @@ from curation.classify.features import model_key, revision_vectors
 from curation.classify.predictions import store_predictions
 from curation.classify.tasks import TASKS, SampleLabels, load_labels
 from curation.classify.training import TrainedModel, train_task
-from curation.store import Store
+from curation.workspace import Workspace
 
 Progress = Callable[[str], None]
 
@@ -50,19 +50,19 @@ class ClassifyReport:
 class VectorCache:
     """Prompt vectors held for the run, so tasks that share samples fetch or embed each once."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
         self.known: dict[str, np.ndarray] = {}
 
     def __call__(self, ids: Sequence[str]) -> np.ndarray:
         missing = [rid for rid in dict.fromkeys(ids) if rid not in self.known]
         if missing:
-            self.known.update(zip(missing, revision_vectors(self.store, missing), strict=True))
+            self.known.update(zip(missing, revision_vectors(self.workspace, missing), strict=True))
         return np.stack([self.known[rid] for rid in ids]) if ids else np.zeros((0, 0), np.float32)
 
 
 def train_models(
-    store: Store,
+    workspace: Workspace,
     tasks: Sequence[str],
     samples: Sequence[SampleLabels] | None = None,
     vectors: VectorCache | None = None,
@@ -70,22 +70,25 @@ def train_models(
     """Each task's model (trained now or reused), or the reason it has none."""
     from curation.dedup.embeddings import default_model_path
 
-    samples = load_labels(store) if samples is None else samples
-    vectors = vectors or VectorCache(store)
+    samples = load_labels(workspace) if samples is None else samples
+    vectors = vectors or VectorCache(workspace)
     embedding_model = model_key(default_model_path())
-    return {task: train_task(store, task, samples, vectors, embedding_model) for task in tasks}
+    return {task: train_task(workspace, task, samples, vectors, embedding_model) for task in tasks}
 
 
 def classify(
-    store: Store, where: str | None = None, tasks: Sequence[str] = tuple(TASKS), progress: Progress | None = None
+    workspace: Workspace,
+    where: str | None = None,
+    tasks: Sequence[str] = tuple(TASKS),
+    progress: Progress | None = None,
 ) -> ClassifyReport:
     """Train (or reuse) each task's model and store its predictions for the samples matching ``where``."""
     say = progress or (lambda _text: None)
-    everything = load_labels(store)
-    chosen = load_labels(store, where) if where else everything
-    vectors = VectorCache(store)
+    everything = load_labels(workspace)
+    chosen = load_labels(workspace, where) if where else everything
+    vectors = VectorCache(workspace)
     say("embedding and training")
-    models = train_models(store, tasks, everything, vectors)
+    models = train_models(workspace, tasks, everything, vectors)
     report = ClassifyReport(samples=len(chosen), tasks=[])
     for task in tasks:
         model = models[task]
@@ -100,7 +103,7 @@ def classify(
         say(f"predicting {task} for {len(targets)} samples")
         predicted = model.head.predict(vectors([s.id for s in targets]))
         rows = [(s.id, label, p) for s, (label, p) in zip(targets, predicted, strict=True)]
-        store_predictions(store, task, model.id, rows)
+        store_predictions(workspace, task, model.id, rows)
         _summarise(summary, targets, predicted)
     return report
 

@@ -28,7 +28,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from curation.importers.labels import kind_from_intent
-from curation.store import Store
 from curation.workspace import Workspace
 from schemas.sample import Kind
 
@@ -96,16 +95,16 @@ def parse_tasks(text: str | None) -> tuple[str, ...]:
     return names
 
 
-def load_labels(store: Store, where: str | None = None) -> list[SampleLabels]:
+def load_labels(workspace: Workspace, where: str | None = None) -> list[SampleLabels]:
     """Every sample matching ``where`` (all by default) with its labels, in id order."""
-    rows = Workspace.of_store(store).classifier.labels(where)
-    reviewed = reviewer_categories(store, [r[0] for r in rows])
+    rows = workspace.classifier.labels(where)
+    reviewed = reviewer_categories(workspace, [r[0] for r in rows])
     return [
         SampleLabels(rid, kind, category, canonical_intent(intent), reviewed.get(rid), group)
         for rid, kind, category, intent, group in rows
     ]
 
 
-def reviewer_categories(store: Store, ids: Sequence[str]) -> dict[str, str]:
+def reviewer_categories(workspace: Workspace, ids: Sequence[str]) -> dict[str, str]:
     """The category reviewers tagged most often on each revision (submitted responses; ties by name)."""
-    return Workspace.of_store(store).classifier.reviewer_categories(ids)
+    return workspace.classifier.reviewer_categories(ids)

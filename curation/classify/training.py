@@ -18,7 +18,6 @@ import numpy as np
 from curation.classify.model import CLASSIFIER, DEFAULT_PARAMS, HeadParams, LinearHead
 from curation.classify.tasks import PROMPT, SampleLabels
 from curation.clock import utc_now
-from curation.store import Store
 from curation.workspace import Workspace
 
 Vectors = Callable[[Sequence[str]], np.ndarray]  # revision ids -> one prompt vector per id
@@ -51,8 +50,8 @@ def model_id(task: str, embedding_model: str, pairs: Sequence[tuple[str, str]], 
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
-def load_model(store: Store, mid: str) -> LinearHead | None:
-    row = Workspace.of_store(store).classifier.model(mid)
+def load_model(workspace: Workspace, mid: str) -> LinearHead | None:
+    row = workspace.classifier.model(mid)
     if row is None:
         return None
     labels, weights, params = (json.loads(v) for v in row)
@@ -60,7 +59,7 @@ def load_model(store: Store, mid: str) -> LinearHead | None:
 
 
 def train_task(
-    store: Store,
+    workspace: Workspace,
     task: str,
     samples: Sequence[SampleLabels],
     vectors: Vectors,
@@ -73,11 +72,11 @@ def train_task(
     if len(counts) < 2:
         return f"needs labelled samples of at least two classes (has {dict(counts) or 'none'})"
     mid = model_id(task, embedding_model, pairs, params)
-    head = load_model(store, mid)
+    head = load_model(workspace, mid)
     if head is not None:
         return TrainedModel(mid, task, head, len(pairs), dict(counts), reused=True)
     head = LinearHead.fit(vectors([rid for rid, _ in pairs]), [lab for _, lab in pairs], params)
-    Workspace.of_store(store).classifier.add_model(
+    workspace.classifier.add_model(
         [
                 mid, task, CLASSIFIER, embedding_model, PROMPT, json.dumps(head.labels),
                 json.dumps(head.weights_json()), len(pairs), json.dumps(dict(sorted(counts.items()))),

@@ -16,7 +16,6 @@ import json
 import re
 from collections.abc import Iterable
 
-from curation.store import Store
 from curation.validators.text import bare_asm_block, code_blocks, trailing_asm
 from curation.workspace import Workspace
 
@@ -45,21 +44,21 @@ def code_fingerprint(messages: list[dict]) -> str | None:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
-def fingerprints(store: Store, ids: Iterable[str]) -> dict[str, str | None]:
+def fingerprints(workspace: Workspace, ids: Iterable[str]) -> dict[str, str | None]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = Workspace.of_store(store).samples.messages(wanted)
+    rows = workspace.samples.messages(wanted)
     return {rid: code_fingerprint(json.loads(messages)) for rid, messages in rows}
 
 
 def split_by_code(
-    store: Store, pairs: list[tuple[str, str, str, float]]
+    workspace: Workspace, pairs: list[tuple[str, str, str, float]]
 ) -> tuple[list[tuple[str, str, str, float]], int]:
     """The pairs that stand (exact ones, and near ones whose code agrees or is absent on a side), and how
     many near pairs were set aside because both samples carry different code."""
     near = [p for p in pairs if p[2] != "exact"]
-    prints = fingerprints(store, [x for a, b, _, _ in near for x in (a, b)])
+    prints = fingerprints(workspace, [x for a, b, _, _ in near for x in (a, b)])
     kept, decided = [], set()
     for pair in pairs:
         a, b, method, _ = pair

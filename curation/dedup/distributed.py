@@ -34,8 +34,7 @@ from curation.dedup.minhash import MinHasher
 from curation.dedup.normalize import conversation_text_from_json
 from curation.dedup.run import DedupConfig, DedupRun, run_dedup
 from curation.errors import Invalid
-from curation.store import Store
-from curation.workspace import Workspace, WorkspacePaths
+from curation.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -181,23 +180,26 @@ def find_pairs_ray(parquet: Path, config: DedupConfig, options: EngineOptions) -
     return out
 
 
-def export_corpus(store: Store, folder: Path) -> Path:
+def export_corpus(workspace: Workspace, folder: Path) -> Path:
     """The whole corpus as Parquet ``(id, messages)``: what the workers read instead of the store."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "corpus.parquet"
-    Workspace.of_store(store).samples.export_messages(target)
+    workspace.samples.export_messages(target)
     return target
 
 
 def run_dedup_ray(
-    store: Store, where: str | None = None, config: DedupConfig | None = None, options: EngineOptions | None = None
+    workspace: Workspace,
+    where: str | None = None,
+    config: DedupConfig | None = None,
+    options: EngineOptions | None = None,
 ) -> DedupRun:
     """A dedup run whose pairs Ray found over the whole corpus; clustered and recorded like a local run."""
     config = config or DedupConfig()
-    with tempfile.TemporaryDirectory(prefix="triforge-ray-", dir=WorkspacePaths.of_store(store).home) as tmp:
-        parquet = export_corpus(store, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="triforge-ray-", dir=workspace.paths.home) as tmp:
+        parquet = export_corpus(workspace, Path(tmp))
         pairs = find_pairs_ray(parquet, config, options or EngineOptions())
-    return run_dedup(store, where, config, found_pairs=pairs)
+    return run_dedup(workspace, where, config, found_pairs=pairs)
 
 
 __all__ = ["EngineOptions", "export_corpus", "find_pairs_ray", "run_dedup_ray"]

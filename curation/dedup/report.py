@@ -17,7 +17,6 @@ from typing import Any
 
 from curation.dedup.cascade import describe
 from curation.errors import StoreError
-from curation.store import Store
 from curation.workspace import Workspace
 from schemas.sample import SampleRevision
 
@@ -37,8 +36,7 @@ def _display(revision: SampleRevision) -> str:
     return "\n".join(f"[{m.role.value}]\n{m.content}" for m in revision.messages)
 
 
-def load_report(store: Store, ref: str) -> ReportData:
-    workspace = Workspace.of_store(store)
+def load_report(workspace: Workspace, ref: str) -> ReportData:
     runs = workspace.dedup_runs
     run_id = runs.resolve(ref)
     run = runs.get(run_id)
@@ -260,7 +258,7 @@ def render_html(data: ReportData) -> str:
 RENDERERS = {"json": render_json, "md": render_markdown, "html": render_html}
 
 
-def render_report(store: Store, ref: str, fmt: str) -> str:
+def render_report(workspace: Workspace, ref: str, fmt: str) -> str:
     if fmt not in RENDERERS:
         raise StoreError(f"unknown report format {fmt!r}; choose html, md or json")
-    return RENDERERS[fmt](load_report(store, ref))
+    return RENDERERS[fmt](load_report(workspace, ref))

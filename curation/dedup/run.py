@@ -34,8 +34,7 @@ from curation.dedup.minhash import MinHasher, MinHashParams
 from curation.dedup.normalize import NormalizeOptions, conversation_text_from_json
 from curation.dedup.tuned_static import TunedStaticModel, training_order, tuned_model_dir
 from curation.errors import Invalid
-from curation.store import Store
-from curation.workspace import Workspace, WorkspacePaths
+from curation.workspace import Workspace
 
 METHODS = ("exact", "minhash", "embedding")
 # Backends built once, locally, from the same model: backend -> (its module, the class there that runs
@@ -154,30 +153,29 @@ def _ordered(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a < b else (b, a)
 
 
-def index_dir(store: Store, kind: str, key: str) -> Path:
+def index_dir(workspace: Workspace, kind: str, key: str) -> Path:
     """Where ``store``'s persisted index for one method and its options lives (under its workspace)."""
-    return WorkspacePaths.of_store(store).indexes / f"{kind}-{key}"
+    return workspace.paths.indexes / f"{kind}-{key}"
 
 
 class CorpusTexts:
     """The texts dedup compares, computed lazily for whichever revisions a method needs."""
 
-    def __init__(self, store: Store, config: DedupConfig) -> None:
-        self.store, self.config = store, config
+    def __init__(self, workspace: Workspace, config: DedupConfig) -> None:
+        self.workspace, self.config = workspace, config
         self.cache: dict[str, str] = {}
 
     def texts(self, ids: Sequence[str]) -> list[str]:
         missing = [i for i in ids if i not in self.cache]
         for start in range(0, len(missing), 5000):
             chunk = missing[start : start + 5000]
-            for rid, messages in Workspace.of_store(self.store).samples.messages(chunk):
+            for rid, messages in self.workspace.samples.messages(chunk):
                 self.cache[rid] = conversation_text_from_json(messages, self.config.normalize)
         return [self.cache[i] for i in ids]
 
 
-def _exact(store: Store, corpus: CorpusTexts, config: DedupConfig) -> tuple[int, list]:
+def _exact(workspace: Workspace, corpus: CorpusTexts, config: DedupConfig) -> tuple[int, list]:
     key = config.options_key
-    workspace = Workspace.of_store(store)
     known = workspace.dedup_runs.fingerprinted(key)
     new_ids = [i for i in workspace.samples.all_ids() if i not in known]
     rows = [
@@ -188,12 +186,12 @@ def _exact(store: Store, corpus: CorpusTexts, config: DedupConfig) -> tuple[int,
 
 
 def _minhash(
-    store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None
+    workspace: Workspace, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None
 ) -> tuple[int, list, Callable]:
     params = config.minhash
-    folder = index_dir(store, "minhash", config.params_key("minhash"))
+    folder = index_dir(workspace, "minhash", config.params_key("minhash"))
     index = MinHashIndex.load(folder, params)
-    new_ids = [i for i in Workspace.of_store(store).samples.all_ids() if i not in index]
+    new_ids = [i for i in workspace.samples.all_ids() if i not in index]
     pairs: list[tuple[str, str, float]] = []
     hasher = MinHasher(params)
     if new_ids:
@@ -212,10 +210,10 @@ class _Embedder:
     """The configured embedding backend: MiniLM through sentence-transformers, or a model derived from
     it once and cached in the workspace's models folder (an int8 OpenVINO or ONNX export, a static distillate)."""
 
-    def __init__(self, store: Store, config: DedupConfig) -> None:
+    def __init__(self, workspace: Workspace, config: DedupConfig) -> None:
         self.source = config.embedding_model or minilm.default_model_path()
         self.backend = config.embedding_backend
-        self.models = WorkspacePaths.of_store(store).models
+        self.models = workspace.paths.models
         self._derived = None
 
     def use(self, model) -> None:
@@ -271,8 +269,10 @@ class _Decider:
     ``auto`` times every backend) and its vectors, kept in an index of their own so no sample is embedded
     by it twice - those it embedded to teach the tuned model included."""
 
-    def __init__(self, store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None) -> None:
-        self.store, self.corpus, self.config, self.progress = store, corpus, config, progress
+    def __init__(
+        self, workspace: Workspace, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None
+    ) -> None:
+        self.workspace, self.corpus, self.config, self.progress = workspace, corpus, config, progress
         self._name: str | None = None if config.cascade_decider == "auto" else config.cascade_decider
         self._index: EmbeddingIndex | None = None
         self.embedded = 0
@@ -285,21 +285,21 @@ class _Decider:
     def name(self, probe_ids: Sequence[str]) -> str:
         """The decider's name, choosing it first (timed on ``probe_ids``' texts) when ``auto``."""
         if self._name is None:
-            deciders = {n: _Embedder(self.store, replace(self.config, embedding_backend=n)).embed for n in DECIDERS}
-            models = WorkspacePaths.of_store(self.store).models
+            deciders = {n: _Embedder(self.workspace, replace(self.config, embedding_backend=n)).embed for n in DECIDERS}
+            models = self.workspace.paths.models
             self._name = choose_decider(models, deciders, self.corpus.texts(list(probe_ids)[:64]))
         return self._name
 
     @property
     def folder(self) -> Path:
-        return index_dir(self.store, "embedding", self.config.params_key("embedding") + f"-decider-{self._name}")
+        return index_dir(self.workspace, "embedding", self.config.params_key("embedding") + f"-decider-{self._name}")
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         """The decider's vectors of ``ids``, embedding those it has not seen."""
         name = self.name(ids)
         if self._index is None:
             self._index = EmbeddingIndex.load(self.folder)
-        embedder = _Embedder(self.store, replace(self.config, embedding_backend=name))
+        embedder = _Embedder(self.workspace, replace(self.config, embedding_backend=name))
         needed = sorted({i for i in ids if i not in self._index})
         if needed and self._index.dim is None:
             self._index = EmbeddingIndex(embedder.dim())
@@ -330,19 +330,19 @@ class _Decider:
 
 
 def _first_stage(
-    store: Store, corpus: CorpusTexts, config: DedupConfig, decider: _Decider, ids: Sequence[str]
+    workspace: Workspace, corpus: CorpusTexts, config: DedupConfig, decider: _Decider, ids: Sequence[str]
 ) -> tuple[_Embedder, str, tuple[float, float | None], dict]:
     """The cascade's static model - tuned on this workspace's texts once it holds ``MIN_TEXTS`` samples, fit
     again as it grows (``tuned_static.py``) - with the key of its index, its (propose, accept) zones for the
     dedup threshold, and what the run reports about it."""
-    embedder = _Embedder(store, replace(config, embedding_backend="static"))
+    embedder = _Embedder(workspace, replace(config, embedding_backend="static"))
     base = embedder.derived()
     explicit = (config.cascade_threshold, config.cascade_accept)
     if len(ids) < tuned_static.MIN_TEXTS:
         propose = config.cascade_threshold if config.cascade_threshold is not None else UNTUNED_PROPOSE
         return embedder, f"-t{propose}", (propose, config.cascade_accept), {"first_stage": "distilled"}
     name = decider.name(training_order(ids))
-    folder = tuned_model_dir(WorkspacePaths.of_store(store).models, base, name)
+    folder = tuned_model_dir(workspace.paths.models, base, name)
     tuned = TunedStaticModel(folder) if (folder / "meta.json").is_file() else None
     refit = tuned is None or tuned.stale(len(ids))
     if refit:
@@ -372,18 +372,18 @@ def _first_stage(
 
 
 def _cascade(
-    store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None, notes: dict
+    workspace: Workspace, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None, notes: dict
 ) -> tuple[int, list, Callable]:
     """Stage 1: the static model's index proposes each new document's neighbours (its vectors persist, so
     later runs stay incremental); pairs in the accept zone are kept as they are. Stage 2: the decider
     embeds the documents of the other pairs - once each - and keeps those at the embedding threshold
     (see ``curation/dedup/cascade.py``). ``notes`` receives the stages' figures for the run record."""
-    ids = Workspace.of_store(store).samples.all_ids()
-    decider = _Decider(store, corpus, config, progress)
-    static, key, (propose, accept), about = _first_stage(store, corpus, config, decider, ids)
-    static_folder = index_dir(store, "embedding", config.params_key("embedding") + key)
+    ids = workspace.samples.all_ids()
+    decider = _Decider(workspace, corpus, config, progress)
+    static, key, (propose, accept), about = _first_stage(workspace, corpus, config, decider, ids)
+    static_folder = index_dir(workspace, "embedding", config.params_key("embedding") + key)
     stage = "embedding (static stage)"
-    new_ids, index, found = _index_new(store, corpus, static, static_folder, propose, config, progress, stage)
+    new_ids, index, found = _index_new(workspace, corpus, static, static_folder, propose, config, progress, stage)
     candidates = candidate_pairs(found)
     accepted, undecided = split_by_zone(candidates, accept if accept is not None and accept <= 1.0 else None)
     if undecided:
@@ -414,21 +414,28 @@ def _cascade(
 
 
 def _embedding(
-    store: Store, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None, notes: dict
+    workspace: Workspace, corpus: CorpusTexts, config: DedupConfig, progress: Progress | None, notes: dict
 ) -> tuple[int, list, Callable]:
     if config.embedding_backend in ("cascade", "tuned"):
-        return _cascade(store, corpus, config, progress, notes)
+        return _cascade(workspace, corpus, config, progress, notes)
 
-    folder = index_dir(store, "embedding", config.params_key("embedding"))
+    folder = index_dir(workspace, "embedding", config.params_key("embedding"))
     new_ids, index, found = _index_new(
-        store, corpus, _Embedder(store, config), folder, config.embedding_threshold, config, progress, "embedding"
+        workspace,
+        corpus,
+        _Embedder(workspace, config),
+        folder,
+        config.embedding_threshold,
+        config,
+        progress,
+        "embedding",
     )
     pairs = [(*_ordered(key, other), min(sim, 1.0)) for key, near in found for other, sim in near if other != key]
     return len(new_ids), pairs, lambda: index.save(folder)
 
 
 def _index_new(
-    store: Store,
+    workspace: Workspace,
     corpus: CorpusTexts,
     embedder: _Embedder,
     folder: Path,
@@ -441,7 +448,7 @@ def _index_new(
     one's neighbours at ``threshold`` among everything indexed): the incremental step of every backend."""
 
     index = EmbeddingIndex.load(folder)
-    new_ids = [i for i in Workspace.of_store(store).samples.all_ids() if i not in index]
+    new_ids = [i for i in workspace.samples.all_ids() if i not in index]
     if new_ids and index.dim is None:  # only a first run pays for loading the model up front
         index = EmbeddingIndex(embedder.dim())
     found: list[tuple[str, list[tuple[str, float]]]] = []
@@ -457,7 +464,7 @@ def _index_new(
 
 
 def run_dedup(
-    store: Store,
+    workspace: Workspace,
     where: str | None = None,
     config: DedupConfig = DedupConfig(),
     *,
@@ -469,11 +476,10 @@ def run_dedup(
 
     ``found_pairs`` are pairs per method another engine found over the whole corpus (e.g.
     ``curation.dedup.distributed``): they are stored and clustered exactly like the local ones."""
-    workspace = Workspace.of_store(store)
     tables = workspace.dedup_runs
     candidates = {i: Candidate(i, bool(a), s, c) for i, a, s, c in workspace.samples.dedup_candidates(where)}
     run = DedupRun(id=uuid.uuid4().hex[:16], samples=len(candidates), clusters=[])
-    corpus = CorpusTexts(store, config)
+    corpus = CorpusTexts(workspace, config)
 
     for method in config.methods:
         started = time.perf_counter()
@@ -481,11 +487,11 @@ def run_dedup(
         if found_pairs is not None:
             indexed, pairs = len(candidates), found_pairs.get(method, [])
         elif method == "exact":
-            indexed, pairs = _exact(store, corpus, config)
+            indexed, pairs = _exact(workspace, corpus, config)
         elif method == "minhash":
-            indexed, pairs, save_index = _minhash(store, corpus, config, progress)
+            indexed, pairs, save_index = _minhash(workspace, corpus, config, progress)
         else:
-            indexed, pairs, save_index = _embedding(store, corpus, config, progress, run.cascade)
+            indexed, pairs, save_index = _embedding(workspace, corpus, config, progress, run.cascade)
         key = config.params_key(method)
         rows = [[a, b, method, key, round(sim, 6), run.id] for a, b, sim in set(pairs)]
         before = tables.pair_count(method, key)
@@ -499,9 +505,9 @@ def run_dedup(
 
     stored = tables.pairs([(m, config.params_key(m)) for m in config.methods])
     if config.code_decides:
-        stored, run.code_decided = split_by_code(store, stored)
+        stored, run.code_decided = split_by_code(workspace, stored)
     run.clusters = build_clusters(stored, candidates)
-    _record(store, run, config, where)
+    _record(workspace, run, config, where)
     return run
 
 
@@ -510,7 +516,7 @@ def _methods_json(cluster: Cluster, member: str) -> str:
     return json.dumps(sorted(cluster.methods.get(member, ())))
 
 
-def _record(store: Store, run: DedupRun, config: DedupConfig, where: str | None) -> None:
+def _record(workspace: Workspace, run: DedupRun, config: DedupConfig, where: str | None) -> None:
     members = [
         [run.id, n, m, cluster.representative, cluster.similarity.get(m), _methods_json(cluster, m)]
         for n, cluster in enumerate(run.clusters)
@@ -535,4 +541,4 @@ def _record(store: Store, run: DedupRun, config: DedupConfig, where: str | None)
         json.dumps(stats),
         _now(),
     ]
-    Workspace.of_store(store).dedup_runs.record(row, members)
+    workspace.dedup_runs.record(row, members)

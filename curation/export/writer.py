@@ -17,7 +17,7 @@ from curation.contamination import latest_check
 from curation.export.card import render_card
 from curation.export.formats import EXPORT_FORMATS
 from curation.export.splits import SPLIT_NAMES, SplitRatios, stratified_split
-from curation.store import Store, StoreError
+from curation.store import StoreError
 from curation.workspace import Workspace
 from schemas.sample import SampleRevision
 
@@ -73,7 +73,7 @@ def _write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def export_snapshot(
-    store: Store,
+    workspace: Workspace,
     snapshot_ref: str,
     format_name: str,
     out_dir: Path,
@@ -85,7 +85,7 @@ def export_snapshot(
     if fmt is None:
         raise StoreError(f"unknown export format {format_name!r}; choose one of: {', '.join(EXPORT_FORMATS)}")
     ratios = ratios or SplitRatios()
-    snapshots = Workspace.of_store(store).snapshots
+    snapshots = workspace.snapshots
     snapshot = snapshots.resolve(snapshot_ref)
     stored = snapshots.stored_members(snapshot.id)
     revisions: dict[str, SampleRevision] = dict(stored)
@@ -115,7 +115,7 @@ def export_snapshot(
             by_split["source"][split][f"{rev.provenance.source_type.value}:{rev.provenance.source_name}"] += 1
         result.files.append({"split": split, "path": path.name, "rows": len(rows), "sha256": _sha256(path)})
 
-    contamination = latest_check(store, snapshot.id)
+    contamination = latest_check(workspace, snapshot.id)
     manifest = {
         "snapshot_id": snapshot.id,
         "snapshot_name": snapshot.name,

@@ -13,21 +13,17 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Literal
-
-import pyarrow as pa
 
 from curation.clock import utc_now
 from curation.errors import StorageFailed, storage_failure
 from curation.importers.formats import ImportContext, UnrecognisedRow, detect_format
 from curation.importers.reader import MAX_ROW_BYTES, read_jsonl
-from curation.store import Store
+from curation.resources.samples import PendingRevision
 from curation.workspace import Workspace
 from schemas.imports import FileImportResult, ImportReport, MalformedRow
-from schemas.sample import Kind, SampleRevision, SourceType, canonical_json
+from schemas.sample import Kind, SourceType
 
 OnError = Literal["skip", "abort"]
 ProgressCallback = Callable[[int], None]
@@ -41,85 +37,8 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-@dataclass(frozen=True)
-class PendingRevision:
-    """A revision about to be written: its initial status, source line and the original row's JSON.
-
-    ``original_json`` is the line exactly as read when there is one, which keeps provenance faithful
-    and saves re-serialising every row.
-    """
-
-    revision: SampleRevision
-    status: str
-    line: int
-    original_json: str | None = None
-
-
-def revision_table(items: list[PendingRevision], created_at: datetime, import_id: str) -> pa.Table:
-    cols: dict[str, list] = {
-        name: []
-        for name in (
-            "id",
-            "parent_id",
-            "kind",
-            "category",
-            "messages",
-            "metadata",
-            "source_type",
-            "source_name",
-            "source_file",
-            "source_line",
-            "original",
-            "status",
-            "import_id",
-            "created_at",
-        )
-    }
-    for item in items:
-        revision = item.revision
-        prov = revision.provenance
-        cols["id"].append(revision.id)
-        cols["parent_id"].append(revision.parent_id)
-        cols["kind"].append(revision.kind.value)
-        cols["category"].append(revision.category)
-        cols["messages"].append(canonical_json([m.model_dump(mode="json") for m in revision.messages]))
-        cols["metadata"].append(canonical_json(revision.metadata))
-        cols["source_type"].append(prov.source_type.value)
-        cols["source_name"].append(prov.source_name)
-        cols["source_file"].append(prov.source_file)
-        cols["source_line"].append(item.line)
-        cols["original"].append(item.original_json or canonical_json(prov.original))
-        cols["status"].append(item.status)
-        cols["import_id"].append(import_id)
-        cols["created_at"].append(created_at)
-    schema = pa.schema(
-        [
-            *[
-                (name, pa.string())
-                for name in (
-                    "id",
-                    "parent_id",
-                    "kind",
-                    "category",
-                    "messages",
-                    "metadata",
-                    "source_type",
-                    "source_name",
-                    "source_file",
-                )
-            ],
-            ("source_line", pa.int32()),
-            ("original", pa.string()),
-            ("status", pa.string()),
-            ("import_id", pa.string()),
-            ("created_at", pa.timestamp("us")),
-        ]
-    )
-    return pa.table(cols, schema=schema)
-
-
 def import_file(
-    store: Store,
+    workspace: Workspace,
     path: Path,
     *,
     source_name: str | None = None,
@@ -157,8 +76,8 @@ def import_file(
 
     result.aborted = on_error == "abort" and bool(result.malformed)
     import_id = uuid.uuid4().hex
-    samples = Workspace.of_store(store).samples
-    with store.transaction():
+    samples = workspace.samples
+    with workspace.transaction():
         if not result.aborted:
             result.new = samples.write(items, import_id=import_id, actor=f"import:{path.name}")
             result.existing = len(items) - result.new
@@ -182,7 +101,7 @@ def import_file(
 
 
 def import_files(
-    store: Store,
+    workspace: Workspace,
     paths: Sequence[Path],
     *,
     source_name: str | None = None,
@@ -201,7 +120,7 @@ def import_files(
         progress = on_file(Path(path)) if on_file else None
         try:
             result = import_file(
-                store,
+                workspace,
                 Path(path),
                 source_name=source_name,
                 kind=kind,

@@ -7,7 +7,6 @@ is not worth a request, and a parent that already has a repair is not asked agai
 
 from __future__ import annotations
 
-from curation.store import Store
 from curation.validators.text import code_blocks
 from curation.workspace import Workspace
 
@@ -27,21 +26,21 @@ def code_difference(original: str, rewrite: str) -> str | None:
     return f"code block {first + 1} differs from the original's"
 
 
-def existing_repairs(store: Store, parent_ids: list[str], prefix: str) -> dict[str, tuple[str, str]]:
+def existing_repairs(workspace: Workspace, parent_ids: list[str], prefix: str) -> dict[str, tuple[str, str]]:
     """parent id -> (repair id, source name) of a repair child already written (by any path or model)."""
-    children = Workspace.of_store(store).samples.latest_children(parent_ids, source_prefix=prefix)
+    children = workspace.samples.latest_children(parent_ids, source_prefix=prefix)
     return {parent: (rid, name) for parent, (rid, name, _) in children.items()}
 
 
 CODE_VALIDATORS = ("asm_assembles",)  # they judge only the code, which a repair must keep as it is
 
 
-def code_failures(store: Store, parent_ids: list[str]) -> dict[str, str]:
+def code_failures(workspace: Workspace, parent_ids: list[str]) -> dict[str, str]:
     """parent id -> the code-only validator its original fails: no rewrite that keeps the code can pass it,
     so such a sample is not worth a request."""
-    from curation.validators.base import get_validator
+    from curation.validators import get_validator
 
-    validations = Workspace.of_store(store).validations
+    validations = workspace.validations
     out: dict[str, str] = {}
     for name in CODE_VALIDATORS:
         for rid in sorted(validations.failing(name, get_validator(name).version, parent_ids)):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from curation.store import Store
 from curation.workspace import Workspace
 
 # Kept here rather than imported from service.py, so a push does not load the repair machinery.
@@ -13,13 +12,13 @@ REPAIR_SOURCE_TYPES = ("template", "teacher", "bootstrap")
 REPAIR_SOURCE_PREFIX = "repair@"
 
 
-def latest_repairs(store: Store, parent_ids: list[str]) -> dict[str, tuple[str, str, str]]:
+def latest_repairs(workspace: Workspace, parent_ids: list[str]) -> dict[str, tuple[str, str, str]]:
     """parent id -> (repair id, repair source name, repaired final answer), the newest repair per parent.
 
     A repair is a child revision written by the repairer (source ``template:repair@N``, or a model's
     ``teacher:repair@N/openai:MODEL``); an expert's
     correction of the same content is the same revision, so it is found too."""
-    children = Workspace.of_store(store).samples.latest_children(
+    children = workspace.samples.latest_children(
         parent_ids, source_prefix=REPAIR_SOURCE_PREFIX, source_types=REPAIR_SOURCE_TYPES
     )
     return {

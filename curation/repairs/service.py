@@ -28,7 +28,6 @@ from curation.repairs.category import bug_type_with_category
 from curation.repairs.compose import restructure
 from curation.repairs.legacy import NotRestructurable, parse_legacy
 from curation.samples import derive_revision, revision_from_row
-from curation.store import Store
 from curation.validators.profiles import profiles
 from curation.validators.runner import failed_required
 from curation.workspace import Workspace
@@ -44,7 +43,7 @@ class ModelRewriter(Protocol):
 
     def repair(
         self,
-        store: Store,
+        workspace: Workspace,
         todo: list[tuple[RepairOutcome, SampleRevision]],
         *,
         repairer_name: str,
@@ -154,9 +153,9 @@ def candidate_filter(where: str | None) -> str:
     return f"({base}) and ({where})" if where and where.strip() else base
 
 
-def _variants(store: Store, ids: list[str]) -> dict[str, str | None]:
+def _variants(workspace: Workspace, ids: list[str]) -> dict[str, str | None]:
     """revision id -> the bug template variant diagnosis_first recognised in it (what a repair restructures)."""
-    return Workspace.of_store(store).validations.detail("diagnosis_first", "variant", ids)
+    return workspace.validations.detail("diagnosis_first", "variant", ids)
 
 
 def _child(parent_id: str, original: SampleRevision, answer: str, fixed: list[str]) -> SampleRevision:
@@ -182,7 +181,7 @@ def _child(parent_id: str, original: SampleRevision, answer: str, fixed: list[st
 
 
 def _attempt(
-    store: Store, parent_id: str, original: SampleRevision
+    workspace: Workspace, parent_id: str, original: SampleRevision
 ) -> tuple[SampleRevision, list[ValidationResult], list[ValidationResult]]:
     """The best rewrite: plain, or with the category named if terminology is what still fails.
     Returns (child, results, failed results); raises NotRestructurable."""
@@ -192,21 +191,21 @@ def _attempt(
     if code_difference(original.answer, rewrite.answer) is not None:  # a guard: restructuring never touches code
         raise NotRestructurable("code_changed", "the rewrite's code blocks differ from the original's")
     child = _child(parent_id, original, rewrite.answer, rewrite.fixed)
-    results = run_profile(child, store)
+    results = run_profile(child, workspace)
     failed = failed_required(child, results)
     if [r.validator for r in failed] == ["terminology"]:
         named = bug_type_with_category(parse_legacy(original.answer).bug_type, original.category)
         if named is not None:
             renamed = restructure(original.answer, original.prompt, bug_type=named)
             alt = _child(parent_id, original, renamed.answer, [*renamed.fixed, "category_named"])
-            alt_results = run_profile(alt, store)
+            alt_results = run_profile(alt, workspace)
             if not failed_required(alt, alt_results):
                 return alt, alt_results, []
     return child, results, failed
 
 
 def propose_repairs(
-    store: Store,
+    workspace: Workspace,
     where: str | None = None,
     *,
     model: ModelRewriter | None = None,
@@ -217,9 +216,9 @@ def propose_repairs(
     from curation.validators.runner import record_results, validate_samples
 
     flt_text = candidate_filter(where)
-    validate_samples(store, flt_text)  # results already stored are reused: this only fills gaps
-    rows = Workspace.of_store(store).samples.rows(f"({flt_text}) and validation = failed", oldest_first=True)
-    variants = _variants(store, [r["id"] for r in rows])
+    validate_samples(workspace, flt_text)  # results already stored are reused: this only fills gaps
+    rows = workspace.samples.rows(f"({flt_text}) and validation = failed", oldest_first=True)
+    variants = _variants(workspace, [r["id"] for r in rows])
     report = RepairReport()
     passing: list[tuple[RepairOutcome, SampleRevision, list[ValidationResult]]] = []
     unrepaired: list[tuple[RepairOutcome, SampleRevision]] = []
@@ -228,7 +227,7 @@ def propose_repairs(
         report.outcomes.append(outcome)
         original = revision_from_row(row)
         try:
-            child, results, failed = _attempt(store, row["id"], original)
+            child, results, failed = _attempt(workspace, row["id"], original)
         except NotRestructurable as exc:
             outcome.reason, outcome.detail = exc.reason, str(exc)
             outcome.deterministic_reason = exc.reason
@@ -249,15 +248,15 @@ def propose_repairs(
         )
         passing.append((outcome, child, results))
     if passing:
-        with store.transaction():
+        with workspace.transaction():
             for outcome, child, _ in passing:
                 outcome.repair_id, outcome.source_name = child.id, REPAIR_SOURCE
-                outcome.new = Workspace.of_store(store).samples.write_child(
+                outcome.new = workspace.samples.write_child(
                     child, actor=REPAIR_SOURCE, status="proposed", import_id=f"repair:{outcome.parent_id[:12]}"
                 )
-            record_results(store, [(child.id, child.kind, results) for _, child, results in passing])
+            record_results(workspace, [(child.id, child.kind, results) for _, child, results in passing])
     if model is not None:
         for outcome, _ in unrepaired:  # the model's rewrite replaces the restructuring's attempt
             outcome.fixed = []
-        report.model = model.repair(store, unrepaired, repairer_name=REPAIR_SOURCE, progress=progress)
+        report.model = model.repair(workspace, unrepaired, repairer_name=REPAIR_SOURCE, progress=progress)
     return report

@@ -1,7 +1,8 @@
-"""``workspace.dedup_runs``: run dedup (incrementally, through the persisted indexes) and read runs.
+"""``workspace.dedup_runs``: the dedup tables, read and written.
 
-It also owns the dedup tables the run step and the report read and write - exact fingerprints, every pair
-ever found, runs and their cluster members - so their SQL lives here and nowhere else."""
+The run step (``curation/dedup/run.py``, ``run_dedup``) and the report read and write exact fingerprints,
+every pair ever found, runs and their cluster members through this resource, so their SQL lives here and
+nowhere else."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from curation.dedup.run import DedupConfig, DedupRun, Progress, run_dedup
 from curation.errors import NotFound
 from curation.resources import Resource
 from curation.resources.ids import resolve_prefix
@@ -38,11 +38,6 @@ class DedupRuns(Resource):
             "ORDER BY created_at"
         ).fetchall()
         return [DedupRunSummary(r[0], json.loads(r[1]), *r[2:]) for r in rows]
-
-    def run(
-        self, config: DedupConfig | None = None, *, where: str | None = None, progress: Progress | None = None
-    ) -> DedupRun:
-        return run_dedup(self.store, where, config or DedupConfig(), progress=progress)
 
     def paired_ids(self) -> set[str]:
         """Every revision in some recorded duplicate pair (any method, any run)."""
@@ -151,14 +146,13 @@ class DedupRuns(Resource):
             [list(ids), list(ids), list(methods)],
         ).fetchall()
 
-    def exact_duplicates(self, ids: Sequence[str], config: DedupConfig | None = None) -> int:
-        """How many of ``ids`` share their normalised text exactly with another revision."""
-        key = (config or DedupConfig()).options_key
+    def exact_duplicates(self, ids: Sequence[str], options_key: str) -> int:
+        """How many of ``ids`` share their text, normalised under ``options_key``, exactly with another revision."""
         return self.store.con.execute(
             "SELECT count(*) FROM dedup_fingerprints f WHERE f.revision_id IN (SELECT unnest(?::VARCHAR[])) "
             "AND f.options_key = ? AND EXISTS (SELECT 1 FROM dedup_fingerprints g WHERE g.exact_hash = f.exact_hash "
             "AND g.options_key = f.options_key AND g.revision_id <> f.revision_id)",
-            [list(ids), key],
+            [list(ids), options_key],
         ).fetchone()[0]
 
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 from curation.clock import utc_now
 from curation.errors import StoreError
 from curation.filters import compile_filter
-from curation.importers.service import PendingRevision, revision_table
 from curation.resources import Resource
 from curation.resources.ids import resolve_prefix
 from curation.samples import SampleDetail, derive_revision, revision_from_row
-from schemas.sample import SAMPLE_STATUSES, Provenance, SampleRevision, SourceType
+from schemas.sample import SAMPLE_STATUSES, Provenance, SampleRevision, SourceType, canonical_json
 
 SUMMARY_COLUMNS = ("id", "kind", "category", "status", "source_type", "source_name", "created_at")
 # What curators check a dataset's balance by: each dimension's grouping expression over the samples view.
@@ -33,6 +35,83 @@ class VerdictCounts:
     valid: int
     failed: int
     duplicates: int
+
+
+@dataclass(frozen=True)
+class PendingRevision:
+    """A revision about to be written: its initial status, source line and the original row's JSON.
+
+    ``original_json`` is the line exactly as read when there is one, which keeps provenance faithful
+    and saves re-serialising every row.
+    """
+
+    revision: SampleRevision
+    status: str
+    line: int
+    original_json: str | None = None
+
+
+def _revision_table(items: list[PendingRevision], created_at: datetime, import_id: str) -> pa.Table:
+    cols: dict[str, list] = {
+        name: []
+        for name in (
+            "id",
+            "parent_id",
+            "kind",
+            "category",
+            "messages",
+            "metadata",
+            "source_type",
+            "source_name",
+            "source_file",
+            "source_line",
+            "original",
+            "status",
+            "import_id",
+            "created_at",
+        )
+    }
+    for item in items:
+        revision = item.revision
+        prov = revision.provenance
+        cols["id"].append(revision.id)
+        cols["parent_id"].append(revision.parent_id)
+        cols["kind"].append(revision.kind.value)
+        cols["category"].append(revision.category)
+        cols["messages"].append(canonical_json([m.model_dump(mode="json") for m in revision.messages]))
+        cols["metadata"].append(canonical_json(revision.metadata))
+        cols["source_type"].append(prov.source_type.value)
+        cols["source_name"].append(prov.source_name)
+        cols["source_file"].append(prov.source_file)
+        cols["source_line"].append(item.line)
+        cols["original"].append(item.original_json or canonical_json(prov.original))
+        cols["status"].append(item.status)
+        cols["import_id"].append(import_id)
+        cols["created_at"].append(created_at)
+    schema = pa.schema(
+        [
+            *[
+                (name, pa.string())
+                for name in (
+                    "id",
+                    "parent_id",
+                    "kind",
+                    "category",
+                    "messages",
+                    "metadata",
+                    "source_type",
+                    "source_name",
+                    "source_file",
+                )
+            ],
+            ("source_line", pa.int32()),
+            ("original", pa.string()),
+            ("status", pa.string()),
+            ("import_id", pa.string()),
+            ("created_at", pa.timestamp("us")),
+        ]
+    )
+    return pa.table(cols, schema=schema)
 
 
 class Samples(Resource):
@@ -155,7 +234,7 @@ class Samples(Resource):
         if not items:
             return 0
         con = self.store.con
-        incoming = revision_table(items, utc_now(), import_id)
+        incoming = _revision_table(items, utc_now(), import_id)
         con.register("incoming_rows", incoming)
         try:
             new = con.execute(
@@ -337,4 +416,4 @@ class Samples(Resource):
         )
 
 
-__all__ = ["Samples", "VerdictCounts"]
+__all__ = ["PendingRevision", "Samples", "VerdictCounts"]

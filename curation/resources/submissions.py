@@ -18,9 +18,8 @@ from typing import Any
 
 from curation.clock import utc_now
 from curation.errors import NotFound
-from curation.importers.service import PendingRevision
 from curation.resources import Resource
-from curation.validators.runner import record_results
+from curation.resources.samples import PendingRevision
 from schemas.sample import SampleRevision
 from schemas.validation import ValidationResult
 
@@ -72,7 +71,8 @@ class Submissions(Resource):
         existed: bool,
     ) -> str:
         """Write one submission inside the caller's transaction: its revision (with ``status``) unless
-        ``existed``, its validation results and the submission row. Returns the submission id."""
+        ``existed`` and the submission row, which keeps the report it was answered with. Returns the
+        submission id. The results become the revision's verdicts through ``runner.record_results``."""
         submission_id = uuid.uuid4().hex
         if not existed:
             self.workspace.samples.write(
@@ -94,7 +94,6 @@ class Submissions(Resource):
                 utc_now(),
             ],
         )
-        record_results(self.store, [(revision.id, revision.kind.value, list(results))])
         return submission_id
 
     _SELECT = (

@@ -1,43 +1,25 @@
-"""``workspace.validations``: run the validator profiles and read their stored results.
+"""``workspace.validations``: the validators' stored verdicts.
 
 It owns the tables the runner (``curation/validators/runner.py``) reads and writes - results per
 (revision, validator, version), each revision's summary, and the assembler's cache - so their SQL
-lives here and the runner stays about judging."""
+lives here and the runner stays about judging. It knows nothing of the validators themselves: which
+version of a check is current is the runner's to say (``runner.current_results``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from curation.filters import compile_filter
 from curation.resources import Resource
-from curation.validators import load_builtin, runner
-from curation.validators.base import REGISTRY
-from schemas.sample import SampleRevision
 from schemas.validation import ValidationResult
+
+RESULT_COLUMNS = ("revision_id", "validator", "version", "passed", "score", "issues", "details", "validated_at")
+SUMMARY_COLUMNS = ("revision_id", "profile", "passed", "score", "failed", "validated_at")
 
 
 class Validations(Resource):
-    def run(
-        self,
-        where: str | None = None,
-        *,
-        only: Sequence[str] | None = None,
-        force: bool = False,
-        on_progress: Callable[[int, int], None] | None = None,
-    ) -> runner.ValidationRun:
-        """Validate the samples matching ``where`` (results are cached by content)."""
-        return runner.validate_samples(self.store, where, only=only, force=force, on_progress=on_progress)
-
-    def judge(self, revision: SampleRevision) -> list[ValidationResult]:
-        """Every validator of the revision's profile on one revision, nothing written."""
-        return runner.run_profile(revision, self.store)
-
-    def record(self, items: Sequence[tuple[str, str, list[ValidationResult]]]) -> None:
-        """Store results judged outside :meth:`run`: (revision id, kind, results)."""
-        runner.record_results(self.store, items)
-
     def forget(self, validators: Sequence[str]) -> int:
         """Drop the stored results of ``validators`` and the summaries they fed, so the next ``validate``
         judges again: what a verdict depended on besides the sample (the ROM map) has changed. The
@@ -56,9 +38,9 @@ class Validations(Resource):
             con.execute("DELETE FROM validation_summary WHERE revision_id IN (SELECT unnest(?::VARCHAR[]))", [affected])
         return dropped
 
-    def results(self, revision_id: str) -> list[ValidationResult]:
-        """The current-version results for one revision (what ``samples show`` prints)."""
-        load_builtin()
+    def results(self, revision_id: str, versions: Mapping[str, str]) -> list[ValidationResult]:
+        """One revision's stored results of the validators in ``versions`` (name -> version), each at that
+        version only: a result kept from an older version of a check is history, not a verdict."""
         rows = self.store.con.execute(
             "SELECT validator, version, passed, score, issues, details FROM validation_results "
             "WHERE revision_id = ? ORDER BY validator",
@@ -67,7 +49,7 @@ class Validations(Resource):
         return [
             ValidationResult(validator=v, version=ver, passed=p, score=s, issues=json.loads(i), details=json.loads(d))
             for v, ver, p, s, i, d in rows
-            if v in REGISTRY and REGISTRY[v].version == ver
+            if versions.get(v) == ver
         ]
 
     # -- the tables behind a run (curation/validators/runner.py) --------------------------------------------
@@ -84,9 +66,9 @@ class Validations(Resource):
         )
 
     def add_results(self, rows: Sequence[Sequence[Any]]) -> None:
-        """``validation_results`` rows (``runner.RESULT_COLUMNS``); a newer result replaces an older one."""
+        """``validation_results`` rows (``RESULT_COLUMNS``); a newer result replaces an older one."""
         with self.store.transaction():
-            self.store.insert_rows("validation_results", runner.RESULT_COLUMNS, rows, on_conflict="OR REPLACE")
+            self.store.insert_rows("validation_results", RESULT_COLUMNS, rows, on_conflict="OR REPLACE")
 
     def result_rows(self, ids: Sequence[str]) -> list[tuple[str, str, int, bool, float, str]]:
         """(revision, validator, version, passed, score, issues JSON) of every stored result of ``ids``."""
@@ -97,9 +79,9 @@ class Validations(Resource):
         ).fetchall()
 
     def add_summaries(self, rows: Sequence[Sequence[Any]]) -> None:
-        """``validation_summary`` rows (``runner.SUMMARY_COLUMNS``), replacing each revision's previous one."""
+        """``validation_summary`` rows (``SUMMARY_COLUMNS``), replacing each revision's previous one."""
         with self.store.transaction():
-            self.store.insert_rows("validation_summary", runner.SUMMARY_COLUMNS, rows, on_conflict="OR REPLACE")
+            self.store.insert_rows("validation_summary", SUMMARY_COLUMNS, rows, on_conflict="OR REPLACE")
 
     def failing(self, validator: str, version: str, ids: Sequence[str]) -> set[str]:
         """Those of ``ids`` whose stored result of ``validator`` at ``version`` failed."""
@@ -132,4 +114,4 @@ class Validations(Resource):
             self.store.insert_rows("asm_cache", ("key", "outcome", "created_at"), rows, on_conflict="OR IGNORE")
 
 
-__all__ = ["Validations"]
+__all__ = ["RESULT_COLUMNS", "SUMMARY_COLUMNS", "Validations"]

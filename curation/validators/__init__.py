@@ -5,19 +5,26 @@ collects those into which run per kind; ``runner.py`` runs them over the store, 
 already has.
 """
 
-from curation.validators.base import REGISTRY, ContextValidator, Validator, get_validator, register
+import importlib
+import pkgutil
+
+from curation.validators.base import REGISTRY, ContextValidator, Validator, register
 
 
 def load_builtin() -> None:
     """Import every module of this package once, so each validator in it registers itself: a new
     validator is a new module here, found without being named anywhere else (idempotent)."""
-    import importlib
-    import pkgutil
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
 
-    import curation.validators as package
 
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
+def get_validator(name: str) -> Validator:
+    """The registered validator called ``name`` (every built-in one is loaded first)."""
+    load_builtin()
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown validator {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
 
 
 def context_validators() -> list[str]:

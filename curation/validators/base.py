@@ -12,14 +12,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+from curation.rommap import RomMap, load_rom_map
+from curation.workspace import Workspace, WorkspacePaths
 from schemas.sample import Kind, SampleRevision
 from schemas.validation import ValidationIssue, ValidationResult
-
-if TYPE_CHECKING:
-    from curation.rommap import RomMap
-    from curation.store import Store
 
 
 class Validator(ABC):
@@ -62,17 +60,11 @@ class ValidationContext:
 
     @classmethod
     def of_home(cls, home: Path) -> ValidationContext:
-        from curation.rommap import load_rom_map
-        from curation.workspace import WorkspacePaths
-
         return cls(load_rom_map(WorkspacePaths(home).rom_map))
 
     @classmethod
-    def of_store(cls, store: Store) -> ValidationContext:
-        from curation.rommap import load_rom_map
-        from curation.workspace import WorkspacePaths
-
-        return cls(load_rom_map(WorkspacePaths.of_store(store).rom_map))
+    def of_workspace(cls, workspace: Workspace) -> ValidationContext:
+        return cls.of_home(workspace.home)
 
 
 class ContextValidator(Validator):
@@ -99,13 +91,3 @@ def register(validator: Validator) -> Validator:
         raise ValueError(f"validator {validator.name!r} is registered twice")
     REGISTRY[validator.name] = validator
     return validator
-
-
-def get_validator(name: str) -> Validator:
-    from curation.validators import load_builtin
-
-    load_builtin()
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown validator {name!r}; known: {', '.join(sorted(REGISTRY))}") from None

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from curation.clock import utc_now
+from curation.resources.validations import Validations
 from curation.samples import revision_from_row
-from curation.store import Store
 from curation.validators import load_builtin
 from curation.validators.asar import AsmOutcome
 from curation.validators.asm_assembles import AsmAssembles
@@ -28,20 +28,18 @@ from schemas.sample import SampleRevision
 from schemas.validation import ValidationResult
 
 CHUNK = 512
-RESULT_COLUMNS = ("revision_id", "validator", "version", "passed", "score", "issues", "details", "validated_at")
-SUMMARY_COLUMNS = ("revision_id", "profile", "passed", "score", "failed", "validated_at")
 
 
 class StoreAsmCache:
     """The assembler cache in the store, so a snippet is assembled once per Asar version, ever."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, validations: Validations) -> None:
+        self.validations = validations
 
     def get_many(self, keys: Sequence[str]) -> dict[str, AsmOutcome]:
         if not keys:
             return {}
-        rows = Workspace.of_store(self.store).validations.cached_outcomes(keys)
+        rows = self.validations.cached_outcomes(keys)
         return {k: AsmOutcome.from_json(json.loads(o)) for k, o in rows}
 
     def put_many(self, entries: dict[str, AsmOutcome]) -> None:
@@ -49,7 +47,7 @@ class StoreAsmCache:
             return
         now = utc_now()
         rows = [[k, json.dumps(o.to_json()), now] for k, o in entries.items()]
-        Workspace.of_store(self.store).validations.cache_outcomes(rows)
+        self.validations.cache_outcomes(rows)
 
 
 @dataclass
@@ -105,18 +103,18 @@ def _validators_for(revision: SampleRevision, only: set[str] | None) -> list[Val
 def _run_validator(
     validator: Validator,
     revisions: list[SampleRevision],
-    store: Store | None,
+    workspace: Workspace | None,
     context: ValidationContext,
 ) -> list[ValidationResult]:
-    if isinstance(validator, AsmAssembles) and store is not None:
-        return validator.validate_many(revisions, cache=StoreAsmCache(store))
+    if isinstance(validator, AsmAssembles) and workspace is not None:
+        return validator.validate_many(revisions, cache=StoreAsmCache(workspace.validations))
     if isinstance(validator, ContextValidator):
         return validator.validate_many_in(revisions, context)
     return validator.validate_many(revisions)
 
 
 def validate_samples(
-    store: Store,
+    workspace: Workspace,
     where: str | None = None,
     *,
     only: Sequence[str] | None = None,
@@ -130,8 +128,7 @@ def validate_samples(
         unknown = wanted - set(REGISTRY)
         if unknown:
             raise KeyError(f"unknown validator(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(REGISTRY))}")
-    context = ValidationContext.of_store(store)
-    workspace = Workspace.of_store(store)
+    context = ValidationContext.of_workspace(workspace)
     rows = workspace.samples.rows(where)
     done = workspace.validations.judged(where) if rows and not force else set()
 
@@ -149,7 +146,7 @@ def validate_samples(
         batch: list[list] = []
         for name, items in todo.items():
             validator = REGISTRY[name]
-            results = _run_validator(validator, [rev for _, rev in items], store, context)
+            results = _run_validator(validator, [rev for _, rev in items], workspace, context)
             run.validators[name].ran += len(items)
             now = utc_now()
             batch += [_result_row(rid, result, now) for (rid, _), result in zip(items, results, strict=True)]
@@ -158,7 +155,7 @@ def validate_samples(
         if on_progress:
             on_progress(min(start + CHUNK, len(rows)), len(rows))
 
-    _summarise(store, rows, run, wanted)
+    _summarise(workspace.validations, rows, run, wanted)
     return run
 
 
@@ -176,18 +173,29 @@ def _result_row(revision_id: str, result: ValidationResult, now: datetime) -> li
     ]
 
 
-def record_results(store: Store, items: Sequence[tuple[str, str, list[ValidationResult]]]) -> None:
+def record_results(workspace: Workspace, items: Sequence[tuple[str, str, list[ValidationResult]]]) -> None:
     """Store results computed outside ``validate_samples`` (e.g. by the submissions service) and
     refresh those revisions' summaries. ``items`` are (revision id, kind, results)."""
     now = utc_now()
     rows = [_result_row(rid, r, now) for rid, _, results in items for r in results]
-    Workspace.of_store(store).validations.add_results(rows)
-    _summarise(store, [{"id": rid, "kind": kind} for rid, kind, _ in items], ValidationRun(), None)
+    workspace.validations.add_results(rows)
+    _summarise(workspace.validations, [{"id": rid, "kind": kind} for rid, kind, _ in items], ValidationRun(), None)
+
+
+def current_versions() -> dict[str, str]:
+    """Every registered validator's current version: the results that count as verdicts."""
+    load_builtin()
+    return {name: validator.version for name, validator in REGISTRY.items()}
+
+
+def current_results(workspace: Workspace, revision_id: str) -> list[ValidationResult]:
+    """One revision's stored verdicts at each validator's current version (what ``samples show`` prints)."""
+    return workspace.validations.results(revision_id, current_versions())
 
 
 def run_profile(
     revision: SampleRevision,
-    store: Store | None = None,
+    workspace: Workspace | None = None,
     *,
     substitutes: Mapping[str, Validator] | None = None,
     context: ValidationContext | None = None,
@@ -196,16 +204,16 @@ def run_profile(
 
     ``substitutes`` replaces registered validators by name with differently configured instances of
     the same check - the service's assembler, with a short timeout for untrusted code - so the rules
-    stay one and only their limits differ. Without a store nothing here touches the database, so
+    stay one and only their limits differ. Without a workspace nothing here touches the database, so
     a caller may judge in worker threads while another thread writes; ``context`` (default: the
-    store's workspace, or none) carries the ROM map."""
+    workspace's, or none) carries the ROM map."""
     load_builtin()
     if context is None:
-        context = ValidationContext.of_store(store) if store is not None else ValidationContext()
+        context = ValidationContext.of_workspace(workspace) if workspace is not None else ValidationContext()
     results = []
     for validator in _validators_for(revision, None):
         validator = (substitutes or {}).get(validator.name, validator)
-        results += _run_validator(validator, [revision], store, context)
+        results += _run_validator(validator, [revision], workspace, context)
     return results
 
 
@@ -233,24 +241,23 @@ class Judgement:
 
 def judge(
     revision: SampleRevision,
-    store: Store | None = None,
+    workspace: Workspace | None = None,
     *,
     substitutes: Mapping[str, Validator] | None = None,
     context: ValidationContext | None = None,
 ) -> Judgement:
     """Run the profile on one revision and apply the same pass rule as the ``samples`` view (every
     *required* validator passed), so a submission, a correction and a repair are judged alike."""
-    results = run_profile(revision, store, substitutes=substitutes, context=context)
+    results = run_profile(revision, workspace, substitutes=substitutes, context=context)
     return Judgement(results, failed_required(revision, results))
 
 
-def _summarise(store: Store, rows: list[dict], run: ValidationRun, only: set[str] | None) -> None:
+def _summarise(validations: Validations, rows: list[dict], run: ValidationRun, only: set[str] | None) -> None:
     """Recompute each revision's summary from its current-version results; fill the run's figures."""
     if not rows:
         return
     ids = [row["id"] for row in rows]
     results: dict[str, dict[str, tuple[bool, float, list]]] = {}
-    validations = Workspace.of_store(store).validations
     for rid, name, version, passed, score, issues in validations.result_rows(ids):
         if name in REGISTRY and REGISTRY[name].version == version:
             results.setdefault(rid, {})[name] = (passed, score, json.loads(issues))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from curation.errors import StoreError
-from curation.importers.service import PendingRevision
+from curation.resources.samples import PendingRevision
 from curation.resources.teacher_requests import RequestRecord
 from curation.workspace import Workspace
 from generators.teacher.clients import ChatClient, Reply
@@ -169,7 +169,6 @@ def run_batch(
 ) -> BatchSummary:
     batch_id = settings.batch_id or batch_id_for(client, settings, tasks)
     source_name = f"{client.provider}:{client.model}"
-    store = workspace.store
     ledger = RequestLedger(workspace, batch_id, client)
     summary = BatchSummary(batch_id, source_name, len(tasks), 0, 0, 0, 0, 0, 0, 0.0)
     # Requests waiting to be sent: (task, messages, seed, is_repair). At most `concurrency` are in flight,
@@ -208,8 +207,8 @@ def run_batch(
                 fail(task, f"unusable reply: {exc}")
             return
         revision = _revision(task, question, answer, client, row, settings, batch_id)
-        with store.transaction() as con:  # the proposal and its ledger row land together
-            Workspace.of_store(store).samples.write(
+        with workspace.transaction() as con:  # the proposal and its ledger row land together
+            workspace.samples.write(
                 [PendingRevision(revision, "proposed", task.index)],
                 import_id=f"teacher:{batch_id}",
                 actor=f"teacher:{source_name}",

@@ -32,7 +32,7 @@ from curation.validators.asar import Asar
 from curation.validators.asm_assembles import AsmAssembles, MemoryAsmCache
 from curation.validators.base import Validator
 from curation.validators.rom_patch import RomPatch
-from curation.validators.runner import Judgement
+from curation.validators.runner import Judgement, record_results
 from curation.validators.sandbox import Bubblewrap, SandboxUnavailable, default_sandbox
 from curation.workspace import Workspace
 from labeling.api.idempotency import Answer, IdempotentRequest, previous_answer, remember
@@ -229,7 +229,7 @@ class SubmissionService:
                 if previous is not None:
                     return previous
             pending = PendingSignatures()
-            with self.workspace.store.transaction():
+            with self.workspace.transaction():
                 answer = work(pending)
                 if idempotency is not None:
                     remember(submissions, key.id, idempotency, answer)
@@ -251,6 +251,7 @@ class SubmissionService:
             duplicate=(duplicate.id, duplicate.similarity) if duplicate else None,
             existed=verdict.existed,
         )
+        record_results(self.workspace, [(verdict.revision.id, verdict.revision.kind.value, verdict.judgement.results)])
         return submission_out(self.workspace.submissions.get(submission_id))
 
     def get(self, submission_id: str) -> SubmissionOut:
@@ -288,12 +289,12 @@ class SubmissionService:
     def backup(self, folder: Path) -> BackupManifest:
         """A consistent copy of the store, made under the lock: no request writes while it is taken."""
         with self.lock:
-            return write_backup(self.workspace.store, folder)
+            return write_backup(self.workspace, folder)
 
     def verify(self) -> StoreCheck:
         """Re-hash every snapshot and revision; submissions wait meanwhile (seconds per 100k revisions)."""
         with self.lock:
-            return verify_store(self.workspace.store)
+            return verify_store(self.workspace)
 
     # --- curator writes -----------------------------------------------------------------------------
 

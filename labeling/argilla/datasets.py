@@ -24,7 +24,10 @@ from typing import Any
 
 from curation.errors import Conflict
 from curation.filters import PREDICTED_TASKS
+from curation.workspace import Workspace
+from generators.teacher.tasks import TEACHER_BUG_CASES
 from labeling.argilla.forms import FORM_VERSION, form_for, matches, settings_for
+from schemas.taxonomy import review_labels
 
 WORKSPACE = "triforge"
 VECTOR_FIELD = "embedding"
@@ -40,15 +43,12 @@ def versioned_name(kind: str) -> str:
     return f"{dataset_name(kind)}-v{FORM_VERSION}"
 
 
-def known_categories(store: Any) -> list[str]:
+def known_categories(workspace: Workspace) -> list[str]:
     """Every category a reviewer may tag: the field's taxonomy (the terminology validator's categories
     and aliases), quest types, and any other category in the store. Argilla cannot add labels to a
     published question, so a dataset gets the whole list when it is made."""
-    from curation.workspace import as_workspace
-    from generators.teacher.tasks import TEACHER_BUG_CASES  # bug_injection v1's case names, in older data
-    from schemas.taxonomy import review_labels
-
-    return review_labels([*TEACHER_BUG_CASES, *as_workspace(store).reviews.stored_categories()])
+    # bug_injection v1's case names stay labels: older data carries them
+    return review_labels([*TEACHER_BUG_CASES, *workspace.reviews.stored_categories()])
 
 
 def category_labels(dataset: Any) -> set[str]:

@@ -38,9 +38,8 @@ from typing import Any
 from curation.clock import utc_now
 from curation.errors import Invalid, NotFound, StoreError
 from curation.resources.reviews import QUESTIONS, Reviews
-from curation.store import Store
 from curation.validators.runner import Judgement, judge, record_results
-from curation.workspace import Workspace, as_workspace
+from curation.workspace import Workspace
 from labeling.argilla.consensus import RULES, decide, voters
 from labeling.argilla.datasets import WORKSPACE
 from schemas.sample import SampleRevision
@@ -140,7 +139,7 @@ def _corrected(row: dict[str, Any], question: str) -> str | None:
 
 
 def _plan(
-    store: Store, revision_id: str, rows: list[dict[str, Any]], rule: str, min_submitted: int
+    workspace: Workspace, revision_id: str, rows: list[dict[str, Any]], rule: str, min_submitted: int
 ) -> _Decision | None:
     outcome = decide(rows, rule, min_submitted)
     if outcome is None:
@@ -155,7 +154,7 @@ def _plan(
         return _Decision(revision_id, "approved", approvers)
     tags = Counter(r["category"] for r in rows if r["category"])
     try:
-        parent_id, child = Workspace.of_store(store).samples.build_correction(
+        parent_id, child = workspace.samples.build_correction(
             revision_id,
             actor=f"argilla:{fix['reviewer']}",
             answer=_corrected(fix, "corrected_answer"),
@@ -164,18 +163,18 @@ def _plan(
         )
     except StoreError:  # the "correction" repeats the answer: it is a plain approval
         return _Decision(revision_id, "approved", approvers)
-    return _Decision(revision_id, "corrected", approvers, (parent_id, child, judge(child, store)))
+    return _Decision(revision_id, "corrected", approvers, (parent_id, child, judge(child, workspace)))
 
 
-def _apply(store: Store, decision: _Decision, rule: str) -> tuple[list[tuple], list, str | None]:
+def _apply(workspace: Workspace, decision: _Decision, rule: str) -> tuple[list[tuple], list, str | None]:
     """Write a decision's correction now; return its status events and outcome row for the page's batch
     insert (row-by-row inserts would dominate a pull), and the corrected revision's id."""
     target, corrected_id = decision.revision_id, None
     if decision.correction is not None:
         parent_id, child, judgement = decision.correction
         actor = f"argilla:{decision.credited[0]['reviewer']}"
-        corrected_id = Workspace.of_store(store).samples.write_correction(parent_id, child, actor=actor)
-        record_results(store, [(corrected_id, child.kind, judgement.results)])
+        corrected_id = workspace.samples.write_correction(parent_id, child, actor=actor)
+        record_results(workspace, [(corrected_id, child.kind, judgement.results)])
         target = corrected_id if judgement.passed else None
     status = {"approved": "approved", "corrected": "approved", "rejected": "rejected"}[decision.outcome]
     # One status event per reviewer who made the decision, so lineage names each of them.
@@ -188,7 +187,7 @@ def _apply(store: Store, decision: _Decision, rule: str) -> tuple[list[tuple], l
 
 
 def pull(
-    target: Workspace | Store,
+    ws: Workspace,
     client: Any,
     *,
     rule: str = "unanimous",
@@ -200,7 +199,6 @@ def pull(
     """Read responses on open records, apply the consensus rule; ``ids`` pulls just those (webhooks)."""
     if rule not in RULES:
         raise Invalid(f"unknown consensus rule {rule!r}: {', '.join(RULES)}")
-    ws = as_workspace(target)
     reviews = ws.reviews
     summary = PullSummary()
     usernames = _Users(client)
@@ -244,14 +242,14 @@ def _pull_page(
 ) -> None:
     """Fetch one page, plan its decisions (validating corrections), then write it all - responses,
     decisions and the dataset's cursor (``cursor``: dataset name, pass start) - in one transaction."""
-    store = reviews.store
+    workspace = reviews.workspace
     records = fetch_records(client, dataset_id, page)
     summary.missing += len(page) - len(records)
     responses = {rid: _response_rows(records[rid], usernames) for rid in page if rid in records}
     responses = {rid: rows for rid, rows in responses.items() if rows}
-    decisions = [d for rid, rows in responses.items() if (d := _plan(store, rid, rows, rule, min_submitted))]
+    decisions = [d for rid, rows in responses.items() if (d := _plan(workspace, rid, rows, rule, min_submitted))]
     pulled_at = utc_now()
-    with store.transaction():
+    with workspace.transaction():
         reviews.save_responses(
             [[rid, r["reviewer"], r["status"], r["decision"], r["corrected_answer"], r["category"], r["rating"],
               r["notes"], json.dumps(r["answers"]) if r["answers"] else None, r["responded_at"], pulled_at]
@@ -261,11 +259,11 @@ def _pull_page(
         for decision in decisions:
             corrected_id = None
             if decision.outcome != "disputed":
-                more, outcome, corrected_id = _apply(store, decision, rule)
+                more, outcome, corrected_id = _apply(workspace, decision, rule)
                 events += more
                 outcomes.append(outcome)
             applied.append((decision, corrected_id))
-        Workspace.of_store(store).samples.record_status_events(events)
+        workspace.samples.record_status_events(events)
         reviews.save_outcomes(outcomes)
         if cursor is not None:
             name, started = cursor

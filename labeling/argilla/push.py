@@ -29,8 +29,7 @@ from curation.classify.predictions import Prediction, predictions_for
 from curation.errors import Invalid
 from curation.repairs.lookup import latest_repairs
 from curation.resources.reviews import Candidate
-from curation.store import Store
-from curation.workspace import Workspace, as_workspace
+from curation.workspace import Workspace
 from labeling.argilla.datasets import (
     VECTOR_FIELD,
     category_labels,
@@ -143,7 +142,7 @@ def _record(
 
 
 def push(
-    target: Workspace | Store,
+    ws: Workspace,
     client: Any,
     *,
     where: str | None = None,
@@ -157,8 +156,7 @@ def push(
     check_order(order)
     if not 1 <= batch_size <= MAX_BATCH:
         raise Invalid(f"batch size {batch_size}: argilla-server takes 1 to {MAX_BATCH} records per bulk")
-    ws = as_workspace(target)
-    reviews, store = ws.reviews, ws.store
+    reviews = ws.reviews
     rows = reviews.candidates(where or DEFAULT_PUSH_FILTER)
     sent_before = reviews.sent_ids()
     todo = [r for r in rows if r.id not in sent_before]
@@ -166,11 +164,11 @@ def push(
     if not todo:
         return summary
     ids = [r.id for r in todo]
-    categories = known_categories(store)
-    failed, clusters, repairs = reviews.failed_checks(ids), reviews.cluster_sizes(ids), latest_repairs(store, ids)
-    predicted, results = predictions_for(store, ids), reviews.latest_results(ids)
+    categories = known_categories(ws)
+    failed, clusters, repairs = reviews.failed_checks(ids), reviews.cluster_sizes(ids), latest_repairs(ws, ids)
+    predicted, results = predictions_for(ws, ids), reviews.latest_results(ids)
     facts = OrderFacts(repairs=repairs, clusters=clusters, category_counts=reviews.category_counts())
-    embeddings = embeddings_for(store, ids) if vectors else Embeddings(unavailable="--no-vectors")
+    embeddings = embeddings_for(ws, ids) if vectors else Embeddings(unavailable="--no-vectors")
     summary.vectors_note = embeddings.unavailable
     for kind in sorted({r.kind for r in todo}):
         dataset = ensure_dataset(client, kind, categories, min_submitted, embeddings.dimension)

@@ -25,8 +25,7 @@ from statistics import median
 from typing import Any
 
 from curation.resources.reviews import ReviewerDay, ReviewerTotals
-from curation.store import Store
-from curation.workspace import Workspace, as_workspace
+from curation.workspace import Workspace
 
 BREAK = timedelta(minutes=10)
 
@@ -101,8 +100,8 @@ def day_throughput(day: ReviewerDay) -> DayThroughput:
     )
 
 
-def review_stats(target: Workspace | Store) -> ReviewStats:
-    reviews = as_workspace(target).reviews
+def review_stats(workspace: Workspace) -> ReviewStats:
+    reviews = workspace.reviews
     decisions: dict[str, list[str]] = defaultdict(list)
     tags: dict[str, list[str]] = defaultdict(list)
     category_of: dict[str, str] = {}

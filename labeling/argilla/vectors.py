@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from curation.store import Store
+from curation.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class Embeddings:
     unavailable: str | None = None  # why there are no vectors, when there are none
 
 
-def embeddings_for(store: Store, ids: Sequence[str], *, compute_missing: bool = True) -> Embeddings:
+def embeddings_for(workspace: Workspace, ids: Sequence[str], *, compute_missing: bool = True) -> Embeddings:
     """Vectors for ``ids``; an empty result with a reason when faiss or the model is not installed."""
     try:
         from curation.dedup.embeddings import EmbeddingModelMissing, default_model_path, embed
@@ -38,7 +38,7 @@ def embeddings_for(store: Store, ids: Sequence[str], *, compute_missing: bool = 
 
     config = DedupConfig(methods=("embedding",))
     result = Embeddings()
-    index = EmbeddingIndex.load(index_dir(store, "embedding", config.params_key("embedding")))
+    index = EmbeddingIndex.load(index_dir(workspace, "embedding", config.params_key("embedding")))
     if index.dim is not None:
         position = {key: i for i, key in enumerate(index.keys)}
         for rid in ids:
@@ -49,7 +49,7 @@ def embeddings_for(store: Store, ids: Sequence[str], *, compute_missing: bool = 
     if not (missing and compute_missing):
         return result
     try:
-        computed = embed(CorpusTexts(store, config).texts(missing), default_model_path())
+        computed = embed(CorpusTexts(workspace, config).texts(missing), default_model_path())
     except EmbeddingModelMissing as exc:
         result.unavailable = str(exc)
         return result

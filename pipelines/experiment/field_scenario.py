@@ -26,8 +26,9 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from curation.dedup.run import DedupConfig
+from curation.dedup.run import DedupConfig, run_dedup
 from curation.importers import import_files
+from curation.validators.runner import validate_samples
 from curation.workspace import Workspace
 from pipelines.generate import run_generator
 
@@ -67,13 +68,13 @@ def grow_pool(workspace: Workspace, *, proposals: int, seed: int = 0, near_copie
     from curation.repairs import propose_repairs
 
     made = run_generator(workspace, "bug_injection", proposals, seed=seed) if proposals else None
-    repaired = propose_repairs(workspace.store)
+    repaired = propose_repairs(workspace)
     if near_copies:
         with tempfile.TemporaryDirectory(prefix="triforge-copies-") as tmp:
             path = write_near_copies(workspace, Path(tmp), near_copies, seed)
-            import_files(workspace.store, [path], source_name=NEAR_COPY_SOURCE)
-    workspace.validations.run()
-    dedup = workspace.dedup_runs.run(DedupConfig(methods=("exact", "minhash")))
+            import_files(workspace, [path], source_name=NEAR_COPY_SOURCE)
+    validate_samples(workspace)
+    dedup = run_dedup(workspace, config=DedupConfig(methods=("exact", "minhash")))
     count = workspace.samples.count
     return FieldPool(
         proposals=made.made if made else 0,

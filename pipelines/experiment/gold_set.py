@@ -83,6 +83,6 @@ def _overlap(workspace: Workspace, gold: list[GoldCase], arms: Sequence[Arm]) ->
     found: dict[str, str] = {}
     with briefly(workspace, read_only=True) as ws:
         for arm in arms:
-            for leak in find_leaks(ws.store, arm.snapshot_id, prompts):
+            for leak in find_leaks(ws, arm.snapshot_id, prompts):
                 found.setdefault(leak.eval_id, arm.label)
     return found

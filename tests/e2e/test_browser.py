@@ -214,9 +214,9 @@ def test_a_new_expert_reviews_a_quest_and_a_dialogue_in_the_browser(
 
     dialogue = chat_row(GOOD_QUESTION, GOOD_ANSWER, category="mode_mismatch")
     with Workspace(home) as ws:
-        import_file(ws.store, write_jsonl(tmp_path / "dialogue.jsonl", [dialogue]), source_name="browser-dialogue")
+        import_file(ws, write_jsonl(tmp_path / "dialogue.jsonl", [dialogue]), source_name="browser-dialogue")
         run_generator(ws, "quest_templates", 1, seed=17)
-        validate_samples(ws.store)
+        validate_samples(ws)
     runner = CliRunner()
     pushed = runner.invoke(app, ["review", "push", "--no-vectors", "--json"])
     assert pushed.exit_code == 0, pushed.output

@@ -7,6 +7,7 @@ import zipfile
 import pytest
 from fastapi.testclient import TestClient
 
+from curation.dedup.run import run_dedup
 from curation.importers import import_file
 from curation.validators.profiles import profile_for
 from curation.workspace import Workspace
@@ -19,7 +20,7 @@ GOOD = {"kind": "debug_dialogue", "category": "mode_mismatch", "prompt": GOOD_QU
 @pytest.fixture
 def keys(home, field_dir):
     with Workspace(home) as ws:
-        import_file(ws.store, field_dir / "farore_debugging_training.jsonl")
+        import_file(ws, field_dir / "farore_debugging_training.jsonl")
         made = {role: ws.keys.create(f"{role}-person", role)[1] for role in ("contributor", "curator", "admin")}
         made["other"] = ws.keys.create("someone-else", "contributor")[1]
     return made
@@ -204,7 +205,7 @@ def test_curator_resources(home, keys):
         ).json()
         assert leak["leaked_evals"] == 1
         with c.app.state.service.lock:
-            run = c.app.state.service.workspace.dedup_runs.run()
+            run = run_dedup(c.app.state.service.workspace)
         assert [r["id"] for r in c.get("/v1/dedup/runs", headers=cur).json()] == [run.id]
         page = c.get(f"/v1/dedup/runs/{run.id}/report", params={"format": "html"}, headers=cur)
         assert page.status_code == 200 and page.text.startswith("<!doctype html>")
@@ -320,7 +321,7 @@ def test_the_service_reads_only_its_workspace(home, keys, tmp_path, monkeypatch,
     elsewhere = tmp_path / "elsewhere"
     monkeypatch.setenv("TRIFORGE_HOME", str(elsewhere))
     with Workspace(home) as ws:
-        ws.dedup_runs.run()
+        run_dedup(ws)
         first = ws.samples.list(limit=1)[0]
         detail = ws.samples.get(first["id"])
     turns = [{"role": m.role.value, "content": m.content} for m in detail.revision.messages]

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from schemathesis.config import OperationConfig
 from schemathesis.engine import events, from_schema
 
-from curation.dedup.run import DedupConfig
+from curation.dedup.run import DedupConfig, run_dedup
 from curation.filters import FIELDS, PREDICTED_TASKS
 from curation.importers import import_file
 from curation.resources.keys import ROLES
@@ -39,9 +39,9 @@ SEED = int(os.environ.get("TRIFORGE_SCHEMATHESIS_SEED", "20261202"))
 def prepared(tmp_path_factory, field_dir):
     home = tmp_path_factory.mktemp("api-schema")
     with Workspace(home) as ws:
-        import_file(ws.store, field_dir / "farore_debugging_training.jsonl")
+        import_file(ws, field_dir / "farore_debugging_training.jsonl")
         ws.snapshots.create("all")
-        ws.dedup_runs.run(DedupConfig(methods=("minhash",)))
+        run_dedup(ws, config=DedupConfig(methods=("minhash",)))
         secret = ws.keys.create("fuzzer", "admin")[1]
     # The rate limit is raised for this test only: the run sends hundreds of requests with one key.
     app = create_app(home, ServiceSettings(requests_per_minute=10**7, burst=10**6))
@@ -146,7 +146,7 @@ def test_at_the_default_rate_limit_every_answer_is_still_declared(tmp_path_facto
     answers are now 429s, and each must be one the document declares, with its Retry-After."""
     home = tmp_path_factory.mktemp("api-schema-limited")
     with Workspace(home) as ws:
-        import_file(ws.store, field_dir / "farore_debugging_training.jsonl")
+        import_file(ws, field_dir / "farore_debugging_training.jsonl")
         secret = ws.keys.create("fuzzer", "admin")[1]
     app = create_app(home)
     app.state.service = SubmissionService(Workspace(home))

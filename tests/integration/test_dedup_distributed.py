@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from curation.dedup.run import DedupConfig, run_dedup
 from curation.importers import import_files
 from curation.store import Store
+from curation.workspace import Workspace
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 from tests.factories import chat_row, write_jsonl
 from triforge.cli import app
@@ -34,23 +35,24 @@ def _clusters(store: Store, run_id: str) -> set[tuple[str, frozenset[str]]]:
 
 def test_ray_local_mode_matches_the_local_engine(tmp_path, field_files):
     base = tmp_path / "corpus.duckdb"
-    with Store(base) as store:
-        import_files(store, field_files)
+    with Workspace.of_store(Store(base)) as ws:
+        import_files(ws, field_files)
         copies = [chat_row(GOOD_QUESTION, GOOD_ANSWER), chat_row(GOOD_QUESTION.upper(), GOOD_ANSWER)]
-        import_files(store, [write_jsonl(tmp_path / "copies.jsonl", copies)])  # equal once normalised
+        import_files(ws, [write_jsonl(tmp_path / "copies.jsonl", copies)])  # equal once normalised
         # Near-copies of field dialogues (a filler word added, as a teacher asked twice writes): buckets of 2+.
         field = [json.loads(line) for line in field_files[2].read_text().splitlines() if line.strip()]
         near = [{**row, "messages": [{**m, "content": m["content"] + " please"} for m in row["messages"]]}
                 for row in field if "messages" in row][:30]  # fmt: skip
-        import_files(store, [write_jsonl(tmp_path / "near.jsonl", near)])
+        import_files(ws, [write_jsonl(tmp_path / "near.jsonl", near)])
     ray_home = tmp_path / "ray-home"
     ray_home.mkdir()
     shutil.copyfile(base, ray_home / "triforge.duckdb")
     with Store(ray_home / "triforge.duckdb") as store:
         store.con.execute("DELETE FROM dedup_pairs")  # the copy carries the generator's check run
 
-    with Store(base) as store:
-        local = run_dedup(store, config=DedupConfig(methods=("exact", "minhash")))
+    with Workspace.of_store(Store(base)) as ws:
+        store = ws.store
+        local = run_dedup(ws, config=DedupConfig(methods=("exact", "minhash")))
         local_pairs = _pairs(store)
         local_clusters = _clusters(store, local.id)
     result = CliRunner().invoke(app, ["--home", str(ray_home), "dedup", "run", "--engine", "ray", "--json"])

@@ -139,15 +139,16 @@ def test_push_sends_embeddings_and_cluster_sizes_for_similarity_search(argilla, 
     twin = GOOD_ANSWER.replace("swallows the next opcode byte", "swallows the following opcode byte")
     rows = [chat_row(GOOD_QUESTION, GOOD_ANSWER), chat_row(GOOD_QUESTION, twin)]
     client = connect(target=ArgillaTarget.from_environ())
-    with Store(home / "triforge.duckdb") as store:
-        import_file(store, write_jsonl(tmp_path / "twins.jsonl", rows), source_name="twins")
-        run_dedup(store, config=DedupConfig(methods=("exact", "minhash", "embedding")))  # the twins: one cluster
-        run_generator(store, "bug_injection", 3, seed=41)  # not seen by dedup: embedded at push time
-        validate_samples(store)
+    with Workspace(home) as ws:
+        store = ws.store
+        import_file(ws, write_jsonl(tmp_path / "twins.jsonl", rows), source_name="twins")
+        run_dedup(ws, config=DedupConfig(methods=("exact", "minhash", "embedding")))  # the twins: one cluster
+        run_generator(ws, "bug_injection", 3, seed=41)  # not seen by dedup: embedded at push time
+        validate_samples(ws)
         expected = store.con.execute(
             "SELECT id, source_name FROM samples WHERE validation = 'passed' AND duplicate_of IS NULL"
         ).fetchall()
-        summary = push(store, client, batch_size=2)
+        summary = push(ws, client, batch_size=2)
     by_source = {name: rid for rid, name in expected}
     assert len(expected) >= 3 and summary.sent == len(expected) and summary.vectors == len(expected)
     dataset = client.datasets(name="triforge-debug-dialogue", workspace=client.workspaces("triforge"))
@@ -165,11 +166,12 @@ def test_push_sends_embeddings_and_cluster_sizes_for_similarity_search(argilla, 
 
     # Argilla cannot add labels to a published question: a category it lacks is sent as metadata only.
     fresh = chat_row(GOOD_QUESTION.replace("crashes", "hangs"), GOOD_ANSWER, category="zz_unheard_of")
-    with Store(home / "triforge.duckdb") as store:
-        import_file(store, write_jsonl(tmp_path / "fresh.jsonl", [fresh]), source_name="fresh")
-        validate_samples(store, "source_name = fresh")
+    with Workspace(home) as ws:
+        store = ws.store
+        import_file(ws, write_jsonl(tmp_path / "fresh.jsonl", [fresh]), source_name="fresh")
+        validate_samples(ws, "source_name = fresh")
         newcomer = store.con.execute("SELECT id FROM samples WHERE source_name = 'fresh'").fetchone()[0]
-        assert push(store, client).sent == 1
+        assert push(ws, client).sent == 1
     record = next(r for r in dataset.records(with_suggestions=True) if r.id == newcomer)
     assert record.metadata["sample_category"] == "zz_unheard_of" and "category" not in record.suggestions
 
@@ -189,12 +191,13 @@ def test_a_legacy_answer_is_pushed_with_its_repair_as_the_suggested_correction(
 
     legacy_row = json.loads((field_dir / "farore_debugging_training.jsonl").read_text().splitlines()[0])
     client = connect(target=ArgillaTarget.from_environ())
-    with Store(home / "triforge.duckdb") as store:
-        import_file(store, write_jsonl(tmp_path / "legacy.jsonl", [legacy_row]), source_name="legacy")
-        validate_samples(store)
-        (outcome,) = propose_repairs(store).outcomes
+    with Workspace(home) as ws:
+        store = ws.store
+        import_file(ws, write_jsonl(tmp_path / "legacy.jsonl", [legacy_row]), source_name="legacy")
+        validate_samples(ws)
+        (outcome,) = propose_repairs(ws).outcomes
         repaired = store.con.execute("SELECT messages FROM revisions WHERE id = ?", [outcome.repair_id]).fetchone()
-        summary = push(store, client, where=f"id = {outcome.parent_id}", vectors=False)
+        summary = push(ws, client, where=f"id = {outcome.parent_id}", vectors=False)
     assert summary.sent == 1 and summary.repair_suggestions == 1
     dataset = client.datasets(name="triforge-debug-dialogue", workspace=client.workspaces("triforge"))
     record = next(r for r in dataset.records(with_suggestions=True) if r.id == outcome.parent_id)
@@ -220,13 +223,14 @@ def test_a_classified_sample_carries_its_predicted_labels_into_argilla(argilla, 
     labelled = [r for r in bench if r["category"] in ("mode_mismatch", "carry_flag")]
     uncategorised = json.loads((field_dir / "farore_debugging_training.jsonl").read_text().splitlines()[1])
     client = connect(target=ArgillaTarget.from_environ())
-    with Store(home / "triforge.duckdb") as store:
-        import_file(store, write_jsonl(tmp_path / "bench.jsonl", labelled), source_name="bench")
-        import_file(store, write_jsonl(tmp_path / "chat.jsonl", [uncategorised]), source_name="uncategorised")
-        report = classify(store, tasks=("category", "intent"))
+    with Workspace(home) as ws:
+        store = ws.store
+        import_file(ws, write_jsonl(tmp_path / "bench.jsonl", labelled), source_name="bench")
+        import_file(ws, write_jsonl(tmp_path / "chat.jsonl", [uncategorised]), source_name="uncategorised")
+        report = classify(ws, tasks=("category", "intent"))
         rid = store.con.execute("SELECT id FROM samples WHERE source_name = 'uncategorised'").fetchone()[0]
-        predicted = predictions_for(store, [rid])[rid]
-        summary = push(store, client, where=f"id = {rid}", vectors=False)
+        predicted = predictions_for(ws, [rid])[rid]
+        summary = push(ws, client, where=f"id = {rid}", vectors=False)
     assert summary.sent == 1 and summary.predicted_categories == 1
     assert set(predicted) == {"category"} and report.tasks[1].skipped  # every sample here debugs: one intent
     dataset = client.datasets(name="triforge-debug-dialogue", workspace=client.workspaces("triforge"))
@@ -265,8 +269,9 @@ def test_push_pull_consensus_and_corrections(argilla, home, monkeypatch):
     from labeling.argilla.client import ArgillaTarget, connect
     from labeling.argilla.pull import pull
 
-    with Store(home / "triforge.duckdb") as store:
-        run_generator(store, "bug_injection", 8, seed=5)
+    with Workspace(home) as ws:
+        store = ws.store
+        run_generator(ws, "bug_injection", 8, seed=5)
         expected = store.con.execute(
             "SELECT count(*) FROM samples WHERE validation = 'passed' AND duplicate_of IS NULL"
         ).fetchone()[0]
@@ -304,8 +309,9 @@ def test_push_pull_consensus_and_corrections(argilla, home, monkeypatch):
     _respond(creds, ada, d, "approve")
     _respond(creds, bo, d, "reject")
 
-    with Store(home / "triforge.duckdb") as store:
-        summary = pull(store, client, rule="unanimous", min_submitted=2)
+    with Workspace(home) as ws:
+        store = ws.store
+        summary = pull(ws, client, rule="unanimous", min_submitted=2)
         assert (summary.approved, summary.rejected, summary.corrected, summary.disputed) == (1, 1, 1, 1)
         status = dict(store.con.execute("SELECT id, status FROM samples").fetchall())
         assert status[in_review[0]] == "approved" and status[in_review[1]] == "rejected"
@@ -324,12 +330,12 @@ def test_push_pull_consensus_and_corrections(argilla, home, monkeypatch):
         }
         assert actors == {"argilla:ada", "argilla:bo"}
         # A second pull changes nothing: responses are upserted and outcomes applied once.
-        again = pull(store, client, rule="unanimous", min_submitted=2)
+        again = pull(ws, client, rule="unanimous", min_submitted=2)
         assert (again.approved, again.rejected, again.corrected, again.disputed) == (0, 0, 0, 1)
         assert store.con.execute("SELECT count(*) FROM reviews").fetchone()[0] == 8
         assert store.con.execute("SELECT count(*) FROM samples WHERE parent_id IS NOT NULL").fetchone()[0] == 1
         # Majority cannot settle a 1-1 split either; the record stays disputed until a third response.
-        assert pull(store, client, rule="majority", min_submitted=2).disputed == 1
+        assert pull(ws, client, rule="majority", min_submitted=2).disputed == 1
     pulled = runner.invoke(app, ["review", "pull", "--min-submitted", "2"])
     assert pulled.exit_code == 0 and "1 disputed" in pulled.output
     stats = json.loads(runner.invoke(app, ["review", "stats", "--json"]).stdout)
@@ -353,10 +359,11 @@ def test_a_loop_round_reviewed_in_argilla(argilla, home, smollm2_home, tmp_path,
     monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
     from labeling.argilla.client import ArgillaTarget, connect
 
-    with Store(home / "triforge.duckdb") as store:
-        run_generator(store, "bug_injection", 6, seed=11)
+    with Workspace(home) as ws:
+        store = ws.store
+        run_generator(ws, "bug_injection", 6, seed=11)
         seeds = [r[0] for r in store.con.execute("SELECT id FROM samples WHERE validation = 'passed'").fetchall()]
-        Workspace.of_store(store).samples.set_status(seeds, "approved", actor="expert:ada")
+        ws.samples.set_status(seeds, "approved", actor="expert:ada")
     config = tmp_path / "small.toml"
     config.write_text("max_length = 128\nper_device_batch_size = 1\ngradient_accumulation_steps = 1\n")
     base = smollm2_home / "models" / "smollm2-135m-instruct"
@@ -392,8 +399,8 @@ def test_a_loop_round_reviewed_in_argilla(argilla, home, smollm2_home, tmp_path,
 
 
 def _push_fresh_samples(home, n: int, seed: int, min_submitted: int = 1) -> list[str]:
-    with Store(home / "triforge.duckdb") as store:
-        run_generator(store, "bug_injection", n, seed=seed)
+    with Workspace(home) as ws:
+        run_generator(ws, "bug_injection", n, seed=seed)
     pushed = CliRunner().invoke(app, ["review", "push", "--min-submitted", str(min_submitted), "--no-vectors"])
     assert pushed.exit_code == 0, pushed.output
     with Store(home / "triforge.duckdb", read_only=True) as store:
@@ -520,8 +527,9 @@ def test_the_webhook_listener_pulls_records_as_argilla_completes_them(argilla, h
         output = listener.communicate(timeout=60)[0]
     assert listener.returncode == 0, output
     assert url not in [w.url for w in client.webhooks]  # unregistered on exit
-    with Store(home / "triforge.duckdb", read_only=True) as store:
-        outcomes = Workspace.of_store(store).reviews.outcomes()
+    with Workspace(home, read_only=True) as ws:
+        store = ws.store
+        outcomes = ws.reviews.outcomes()
         statuses = dict(store.con.execute("SELECT id, status FROM samples").fetchall())
     assert outcomes == {ids[0]: "approved", ids[1]: "rejected"}
     assert (statuses[ids[0]], statuses[ids[1]]) == ("approved", "rejected")
@@ -625,7 +633,7 @@ def test_review_stats_per_reviewer_per_day_with_time_per_record(home, tmp_path):
 
     rows = [chat_row(f"Why does routine {i} crash after JSR?", f"Because of {i}.") for i in range(4)]
     with Workspace(home) as ws:
-        import_file(ws.store, write_jsonl(tmp_path / "s.jsonl", rows), source_name="stats")
+        import_file(ws, write_jsonl(tmp_path / "s.jsonl", rows), source_name="stats")
         ids = ws.samples.all_ids()
         day1, day2 = datetime(2026, 3, 2, 9, 0, 0), datetime(2026, 3, 3, 14, 0, 0)
         stamps = {  # ada: 0 s, +90 s, +150 s, then a 40-minute pause; bo: one record the next day
@@ -672,9 +680,9 @@ def test_push_sends_a_failing_sample_with_a_repair_first_and_numbers_the_order(
     legacy_row = json.loads((field_dir / "farore_debugging_training.jsonl").read_text().splitlines()[1])
     good = chat_row(GOOD_QUESTION, GOOD_ANSWER + "\n\nTested on hardware.", category="mode_mismatch")
     with Workspace(home) as ws:
-        import_file(ws.store, write_jsonl(tmp_path / "mixed.jsonl", [legacy_row, good]), source_name="ordered")
-        validate_samples(ws.store)
-        (outcome,) = propose_repairs(ws.store).outcomes
+        import_file(ws, write_jsonl(tmp_path / "mixed.jsonl", [legacy_row, good]), source_name="ordered")
+        validate_samples(ws)
+        (outcome,) = propose_repairs(ws).outcomes
         others = [i for i in ws.samples.all_ids() if i not in (outcome.parent_id, outcome.repair_id)]
     runner = CliRunner()
     refused = runner.invoke(app, ["review", "push", "--order", "random", "--where", "source_name = ordered"])
@@ -695,11 +703,11 @@ def test_push_sends_a_failing_sample_with_a_repair_first_and_numbers_the_order(
     assert priority == {outcome.parent_id: 1, others[0]: 2}
 
 
-def test_push_refuses_a_batch_argilla_server_would_refuse(store):
+def test_push_refuses_a_batch_argilla_server_would_refuse(workspace):
     from curation.errors import Invalid
     from labeling.argilla.push import MAX_BATCH, push
 
     with pytest.raises(Invalid, match="1 to 500 records"):
-        push(store, client=None, batch_size=MAX_BATCH + 1)
+        push(workspace, client=None, batch_size=MAX_BATCH + 1)
     result = CliRunner().invoke(app, ["review", "push", "--batch-size", "501"])
     assert result.exit_code == 2 and "less than or equal to 500" in result.output

@@ -11,7 +11,6 @@ import subprocess
 import httpx
 from typer.testing import CliRunner
 
-from curation.store import Store
 from curation.workspace import Workspace
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 from tests.factories import NO_STACK, TRIFORGE, chat_row, write_jsonl
@@ -147,14 +146,15 @@ def test_a_quest_and_a_dialogue_reviewed_with_their_own_forms(argilla, home_with
 
     client = connect(target=ArgillaTarget.from_environ())
     dialogue = chat_row(GOOD_QUESTION, GOOD_ANSWER, category="mode_mismatch")
-    with Store(home / "triforge.duckdb") as store:
-        import_file(store, write_jsonl(tmp_path / "dialogue.jsonl", [dialogue]), source_name="forms-dialogue")
-        run_generator(store, "quest_templates", 1, seed=17)
-        validate_samples(store)
+    with Workspace(home) as ws:
+        store = ws.store
+        import_file(ws, write_jsonl(tmp_path / "dialogue.jsonl", [dialogue]), source_name="forms-dialogue")
+        run_generator(ws, "quest_templates", 1, seed=17)
+        validate_samples(ws)
         ids = dict(store.con.execute("SELECT kind, id FROM samples WHERE validation = 'passed'").fetchall())
         quest_row = store.con.execute("SELECT messages FROM samples WHERE id = ?", [ids["quest_implementation"]])
         quest_turns = json.loads(quest_row.fetchone()[0])
-        summary = push(store, client, vectors=False)
+        summary = push(ws, client, vectors=False)
     assert summary.datasets == {"triforge-debug-dialogue": 1, "triforge-quest-implementation": 1}
     workspace = client.workspaces("triforge")
 
@@ -195,13 +195,11 @@ def test_a_quest_and_a_dialogue_reviewed_with_their_own_forms(argilla, home_with
     verdict = {"decision": "reject", "diagnosis_matches": "no", "category": "register_clobber"}
     _submit(creds, quinn, record._model.id, verdict)
 
-    with Store(home / "triforge.duckdb") as store:
-        pulled = pull(store, client)
+    with Workspace(home) as ws:
+        store = ws.store
+        pulled = pull(ws, client)
         assert (pulled.corrected, pulled.rejected) == (1, 1)
-        reviews = {
-            r.revision_id: (r.decision, r.category, r.answers or None)
-            for r in Workspace.of_store(store).reviews.by_reviewer("quinn")
-        }
+        reviews = {r.revision_id: (r.decision, r.category, r.answers or None) for r in ws.reviews.by_reviewer("quinn")}
         child = store.con.execute(
             "SELECT id, status, validation, messages FROM samples WHERE parent_id = ?", [ids["quest_implementation"]]
         ).fetchone()
@@ -249,9 +247,10 @@ def test_a_dataset_with_the_old_generic_form_stays_readable_and_new_records_get_
     _use(creds, monkeypatch)
     client = connect(target=ArgillaTarget.from_environ())
     rows = [chat_row(q, a, kind="asm_explain") for q, a in zip(EXPLANATIONS[::2], EXPLANATIONS[1::2], strict=True)]
-    with Store(home / "triforge.duckdb") as store:
-        import_file(store, write_jsonl(tmp_path / "explain.jsonl", rows), source_name="explain")
-        validate_samples(store)
+    with Workspace(home) as ws:
+        store = ws.store
+        import_file(ws, write_jsonl(tmp_path / "explain.jsonl", rows), source_name="explain")
+        validate_samples(ws)
         old, new = (
             r[0]
             for r in store.con.execute(
@@ -261,15 +260,13 @@ def test_a_dataset_with_the_old_generic_form_stays_readable_and_new_records_get_
         # An older Triforge pushed the first sample into the generic form.
         legacy = rg.Dataset(
             name="triforge-asm-explain", workspace=ensure_workspace(client),
-            settings=_legacy_settings(known_categories(store)), client=client,
+            settings=_legacy_settings(known_categories(ws)), client=client,
         ).create()  # fmt: skip
         legacy.records.log([rg.Record(id=old, fields={"prompt": EXPLANATIONS[0], "answer": EXPLANATIONS[1]})])
         with store.transaction():
             store.con.execute("INSERT INTO argilla_records VALUES (?, 'triforge-asm-explain', now())", [old])
-            Workspace.of_store(store).samples.set_status(
-                [old], "in_review", actor="argilla", reason="triforge-asm-explain"
-            )
-        summary = push(store, client, where="source_name = explain", vectors=False)
+            ws.samples.set_status([old], "in_review", actor="argilla", reason="triforge-asm-explain")
+        summary = push(ws, client, where="source_name = explain", vectors=False)
     assert summary.sent == 1 and summary.datasets == {"triforge-asm-explain-v2": 1}
     current = client.datasets(name="triforge-asm-explain-v2", workspace=client.workspaces("triforge"))
     assert {"hardware_accurate", "explains_the_code"} <= {q.name for q in current.settings.questions}
@@ -281,8 +278,9 @@ def test_a_dataset_with_the_old_generic_form_stays_readable_and_new_records_get_
     new_uuid = next(r._model.id for r in current.records() if r.id == new)
     _submit(creds, vera, old_uuid, {"decision": "approve", "rating": 4})
     _submit(creds, vera, new_uuid, {"decision": "approve", "hardware_accurate": "yes", "explains_the_code": "partly"})
-    with Store(home / "triforge.duckdb") as store:
-        assert pull(store, client).approved == 2
+    with Workspace(home) as ws:
+        store = ws.store
+        assert pull(ws, client).approved == 2
         reviews = dict(store.con.execute("SELECT revision_id, answers FROM reviews WHERE reviewer = 'vera'").fetchall())
         rating = store.con.execute("SELECT rating FROM reviews WHERE revision_id = ?", [old]).fetchone()[0]
     assert reviews[old] is None and rating == 4

@@ -221,9 +221,9 @@ def test_bootstrap_in_process_from_a_trained_adapter(home, smollm2_home, tmp_pat
     """Strategy 4 in small: a real SmolLM2 LoRA step on approved-quality data, then that adapter proposes."""
     from pipelines.generate import run_generator
 
-    with Store(home / "triforge.duckdb") as store:
-        run_generator(store, "bug_injection", 12, seed=1)
-        Workspace.of_store(store).snapshots.create("seed", "validation = passed")
+    with Workspace(home) as ws:
+        run_generator(ws, "bug_injection", 12, seed=1)
+        ws.snapshots.create("seed", "validation = passed")
     config = tmp_path / "small.toml"
     config.write_text("max_length = 256\nper_device_batch_size = 1\ngradient_accumulation_steps = 1\n")
     adapter = tmp_path / "adapter"

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from curation.errors import Invalid, NotFound
 from curation.importers import import_files
+from curation.validators.runner import validate_samples
 from curation.workspace import Workspace
 from pipelines.generate import run_generator
 from schemas import Kind
@@ -133,8 +134,8 @@ def test_train_refuses_failing_or_contaminated_snapshots_unless_forced(proposals
     runner = CliRunner()
     hedging = chat_row("Why does PLA crash after JSR?", "I think maybe the stack is wrong, not sure.")
     with Workspace(proposals.parent) as workspace:
-        import_files(workspace.store, [write_jsonl(tmp_path / "weak.jsonl", [hedging])], kind=Kind.debug_dialogue)
-        workspace.validations.run()
+        import_files(workspace, [write_jsonl(tmp_path / "weak.jsonl", [hedging])], kind=Kind.debug_dialogue)
+        validate_samples(workspace)
         workspace.snapshots.create("everything", None)
     refused = runner.invoke(app, ["train", "everything", "--base-model", str(tiny_model), "--out", str(tmp_path / "x")])
     assert refused.exit_code == 2 and "1 member(s) fail validation" in refused.output

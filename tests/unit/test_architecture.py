@@ -36,6 +36,20 @@ def test_an_upward_import_breaks_the_contract(tmp_path):
     assert "pipelines is not allowed to import curation" in " ".join(result.stdout.split())
 
 
+def test_a_resource_that_needs_a_step_breaks_the_data_access_contract(tmp_path):
+    """Put the resources above the steps: every step's use of a resource then points up, as a resource that
+    imported a step (dedup_runs once ran dedup) would, and the check fails naming one."""
+    config = tmp_path / "resources-on-top.ini"
+    text = (REPO / ".importlinter").read_text()
+    steps = next(line for line in text.splitlines() if line.strip().startswith("asm : "))
+    swapped = text.replace(f"{steps}\n    workspace : resources\n", f"    workspace : resources\n{steps}\n")
+    assert swapped != text
+    config.write_text(swapped)
+    result = _lint(config)
+    assert result.returncode != 0
+    assert re.search(r"curation\.\w+ is not allowed to import curation\.(workspace|resources)", " ".join(result.stdout.split()))
+
+
 def test_lint_imports_is_installed():
     assert shutil.which(LINT) or Path(LINT).exists()
 

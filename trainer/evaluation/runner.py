@@ -188,8 +188,7 @@ def mark_contaminated(workspace: Workspace, results: list[CaseResult], snapshot_
     from curation.contamination import PromptCase, find_leaks
 
     prompts = [PromptCase(r.case.suite, r.case.name, r.case.prompt) for r in results]
-    store = workspace.store
-    leaked = {(leak.eval_file, leak.eval_id) for sid in snapshot_ids for leak in find_leaks(store, sid, prompts)}
+    leaked = {(leak.eval_file, leak.eval_id) for sid in snapshot_ids for leak in find_leaks(workspace, sid, prompts)}
     for r in results:
         r.contaminated = (r.case.suite, r.case.name) in leaked
     return sum(r.contaminated for r in results)

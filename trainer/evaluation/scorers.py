@@ -119,7 +119,7 @@ def _fix_passes(case: EvalCase, response: str) -> tuple[float, list[str]]:
 
 def _quest_metrics(revision: SampleRevision, context: ValidationContext) -> tuple[dict[str, float], list[str]]:
     """The map-aware checks as metrics: would the proposed quest survive an expert's review?"""
-    from curation.validators.base import get_validator
+    from curation.validators import get_validator
     from curation.validators.conventions.rules import MESSAGE_ROUTINES
 
     patch = get_validator("rom_patch").validate_in(revision, context)
@@ -149,7 +149,7 @@ def score_cases(
 ) -> list[CaseResult]:
     """Score every case that has a response: both keyword rules, then the validators (Asar in one batch).
     ``context`` carries the workspace's ROM map for the quest metrics (without one they are left out)."""
-    from curation.validators.base import get_validator
+    from curation.validators import get_validator
 
     chosen = [c for c in cases if (c.suite, c.name) in responses]
     revisions = [as_revision(c, responses[(c.suite, c.name)]) for c in chosen]

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from triforge.cli.common import console, err_console, open_store, print_json, simple_table, user_errors
+from triforge.cli.common import console, err_console, open_workspace, print_json, simple_table, user_errors
 
 SHOWN_DISAGREEMENTS = 5
 
@@ -105,18 +105,18 @@ def classify_command(
     tasks = parse_tasks(task)
     if evaluate and where:
         raise StoreError("--evaluate uses every labelled sample; --where chooses what classify predicts for")
-    with classifier_errors(), open_store() as store:
+    with classifier_errors(), open_workspace() as workspace:
         if evaluate:
             from curation.classify.evaluate import evaluate as run_evaluation
 
             files = list(evals) if evals else default_router_files()
             with nullcontext() if as_json else console.status("embedding and cross-validating"):
-                result = run_evaluation(store, tasks, files, folds)
+                result = run_evaluation(workspace, tasks, files, folds)
         else:
             from curation.classify.service import classify
 
             with nullcontext() if as_json else console.status("classifying") as spinner:
-                result = classify(store, where, tasks, progress=spinner.update if spinner else None)
+                result = classify(workspace, where, tasks, progress=spinner.update if spinner else None)
     if as_json:
         print_json(result.as_dict())
     elif evaluate:

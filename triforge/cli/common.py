@@ -19,7 +19,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from curation.errors import StoreError, exit_code, storage_failure
-from curation.store import Store
 from curation.workspace import Workspace, home_from_environ
 
 console = Console()
@@ -94,10 +93,6 @@ def progress_bar(*, disable: bool) -> Progress:
         transient=True,
         disable=disable,
     )
-
-
-def open_store(*, read_only: bool = False) -> Store:
-    return Store(open_workspace().paths.store, read_only=read_only)
 
 
 def print_json(value: Any) -> None:

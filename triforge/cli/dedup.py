@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from curation.errors import Invalid
-from triforge.cli.common import console, err_console, open_store, open_workspace, print_json, progress_bar, user_errors
+from triforge.cli.common import console, err_console, open_workspace, print_json, progress_bar, user_errors
 
 app = typer.Typer(help="Exact and near-duplicate detection, and its reports.", no_args_is_help=True)
 
@@ -91,7 +91,7 @@ def run_command(
         cascade_decider=cascade_decider,
     )
     with (
-        open_store() as store,
+        open_workspace() as workspace,
         progress_bar(disable=as_json) as progress,
     ):
         tasks: dict[str, int] = {}
@@ -102,11 +102,11 @@ def run_command(
             progress.update(tasks[stage], completed=done, total=total)
 
         if engine == "local":
-            run = run_dedup(store, where, config, progress=report)
+            run = run_dedup(workspace, where, config, progress=report)
         elif engine == "ray":
             from curation.dedup.distributed import EngineOptions, run_dedup_ray
 
-            run = run_dedup_ray(store, where, config, EngineOptions(address=address))
+            run = run_dedup_ray(workspace, where, config, EngineOptions(address=address))
         else:
             raise Invalid(f"unknown engine {engine!r}; choose local or ray")
     summary = {
@@ -150,8 +150,8 @@ def report_command(
     """Write a dedup report: summary, similarity histogram, each cluster with side-by-side diffs."""
     from curation.dedup.report import render_report
 
-    with open_store(read_only=True) as store:
-        text = render_report(store, run, format_name)
+    with open_workspace(read_only=True) as workspace:
+        text = render_report(workspace, run, format_name)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     console.print(f"wrote {out} ({len(text):,} bytes)")
@@ -187,8 +187,8 @@ def contamination_command(
     """List eval cases whose prompts appear (exactly or nearly) among a snapshot's training prompts."""
     from curation.contamination import check_contamination
 
-    with open_store() as store:
-        report = check_contamination(store, snapshot, evals, threshold=threshold)
+    with open_workspace() as workspace:
+        report = check_contamination(workspace, snapshot, evals, threshold=threshold)
     if as_json:
         print_json(report.as_dict())
         return

@@ -77,9 +77,8 @@ def demo_command(
     print_import_report(report)
 
     with open_workspace() as workspace:
-        store = workspace.store
         console.print("\n[bold]2. summary[/]")
-        print_stats(dataset_stats(store), top=12)
+        print_stats(dataset_stats(workspace), top=12)
         console.print(
             "\n[bold]3. validate[/] (format, Asar 1.91 assembly in its sandbox, widths and stack along every path, "
             "terminology, anti-patterns, length)"
@@ -101,13 +100,13 @@ def demo_command(
         )
         suites = [*evals, *sorted(directory.glob("*eval*.json"))]
         if suites:
-            leaks = check_contamination(store, snap.id, suites)
+            leaks = check_contamination(workspace, snap.id, suites)
             console.print(
                 f"\n[bold]6. contamination[/] {leaks.leaked_evals} of {leaks.evals} eval cases found in the "
                 f"snapshot's prompts ({', '.join(p.name for p in suites)})"
             )
         target = out or workspace.paths.exports / DEMO_SNAPSHOT / "chatml"
-        result = export_snapshot(store, snap.id, "chatml", target)
+        result = export_snapshot(workspace, snap.id, "chatml", target)
     counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
     console.print(f"\n[bold]7. export[/] chatml -> {result.out_dir} ({counts}); card: {result.out_dir / 'README.md'}")
     _the_game(directory.parent / "usdasm")

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from curation.export import EXPORT_FORMATS, export_snapshot, parse_ratios
-from triforge.cli.common import console, open_store, print_json, user_errors
+from triforge.cli.common import console, open_workspace, print_json, user_errors
 
 
 @user_errors
@@ -23,8 +23,8 @@ def export_command(
 ) -> None:
     """Export a snapshot; the same snapshot, format, split and seed give byte-identical files."""
     ratios = parse_ratios(split)
-    with open_store(read_only=True) as store:
-        result = export_snapshot(store, snapshot, format_name, out, ratios=ratios, seed=seed)
+    with open_workspace(read_only=True) as workspace:
+        result = export_snapshot(workspace, snapshot, format_name, out, ratios=ratios, seed=seed)
     if as_json:
         print_json(
             {

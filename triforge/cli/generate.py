@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from triforge.cli.common import console, current_home, err_console, open_store, print_json, progress_bar, user_errors
+from triforge.cli.common import (
+    console,
+    current_home,
+    err_console,
+    open_workspace,
+    print_json,
+    progress_bar,
+    user_errors,
+)
 
 LLM_PROPOSERS = ("teacher", "bootstrap")
 
@@ -41,7 +49,7 @@ def generate_command(
 
     teacher and bootstrap batches are resumable: run the same command again after a crash and only
     the requests that never got a reply are sent."""
-    with open_store() as store, progress_bar(disable=as_json) as progress:
+    with open_workspace() as workspace, progress_bar(disable=as_json) as progress:
         tasks: dict[str, int] = {}
 
         def report(stage: str, done: int, total: int) -> None:
@@ -51,7 +59,7 @@ def generate_command(
 
         if name in LLM_PROPOSERS:
             summary = _run_llm_proposer(
-                store, name, n=n, seed=seed, provider=provider, model=model, base_url=base_url,
+                workspace, name, n=n, seed=seed, provider=provider, model=model, base_url=base_url,
                 api_key_env=api_key_env, adapter=adapter, kinds=kinds, concurrency=concurrency,
                 max_retries=max_retries, max_tokens=max_tokens, temperature=temperature, price_in=price_in,
                 price_out=price_out, report=report,
@@ -60,7 +68,7 @@ def generate_command(
             from pipelines.generate import run_generator
 
             try:
-                summary = run_generator(store, name, n, seed, progress=report)
+                summary = run_generator(workspace, name, n, seed, progress=report)
             except KeyError as exc:
                 err_console.print(f"[bold red]error:[/] {exc.args[0]}")
                 raise typer.Exit(2) from None
@@ -85,7 +93,7 @@ def generate_command(
     )
 
 
-def _run_llm_proposer(store, name: str, *, n, seed, provider, model, base_url, api_key_env, adapter, kinds,
+def _run_llm_proposer(workspace, name: str, *, n, seed, provider, model, base_url, api_key_env, adapter, kinds,
                       concurrency, max_retries, max_tokens, temperature, price_in, price_out, report):  # fmt: skip
     from curation.store import StoreError
     from generators.teacher.batch import BatchSettings
@@ -128,6 +136,6 @@ def _run_llm_proposer(store, name: str, *, n, seed, provider, model, base_url, a
         structured=not bootstrap,
     )
     try:
-        return propose_with_model(store, client, work, settings, progress=report)
+        return propose_with_model(workspace, client, work, settings, progress=report)
     except FatalError as exc:
         raise StoreError(f"{exc} (replies so far are kept; fix it and run the same command to resume)") from exc

@@ -12,7 +12,7 @@ from rich.table import Table
 from curation.importers import import_files
 from schemas.imports import ImportReport
 from schemas.sample import Kind, SourceType
-from triforge.cli.common import console, err_console, open_store, print_json, user_errors
+from triforge.cli.common import console, err_console, open_workspace, print_json, user_errors
 
 MAX_ERRORS_SHOWN = 20
 _PROGRESS_STEP = 256 * 1024
@@ -59,7 +59,7 @@ def run_import(
     as_json: bool,
 ) -> ImportReport:
     with (
-        open_store() as store,
+        open_workspace() as workspace,
         Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -86,7 +86,7 @@ def run_import(
             return advance
 
         return import_files(
-            store,
+            workspace,
             files,
             source_name=source,
             kind=kind,

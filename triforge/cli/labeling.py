@@ -166,7 +166,6 @@ def pull_command(
     client = argilla_client()
     report = None
     with open_workspace() as ws:
-        store = ws.store
         with progress_bar(disable=as_json) as bar:
             task = bar.add_task("pulling", total=None)
             summary = pull(
@@ -178,7 +177,7 @@ def pull_command(
             from triforge.cli.classify import classifier_errors
 
             with classifier_errors():
-                report = classify(store)
+                report = classify(ws)
     if as_json:
         print_json({**summary.__dict__, **({"classifier": report.as_dict()} if report else {})})
         return

@@ -13,7 +13,15 @@ from typing import Annotated
 
 import typer
 
-from triforge.cli.common import console, current_home, open_store, print_json, progress_bar, simple_table, user_errors
+from triforge.cli.common import (
+    console,
+    current_home,
+    open_workspace,
+    print_json,
+    progress_bar,
+    simple_table,
+    user_errors,
+)
 
 app = typer.Typer(help="Propose revisions for review (repairs of answers that fail validation).", no_args_is_help=True)
 
@@ -130,7 +138,7 @@ def repairs_command(
         base_model=base_model, concurrency=concurrency, max_retries=max_retries, max_tokens=max_tokens,
         temperature=temperature, seed=seed,
     )  # fmt: skip
-    with open_store() as store, progress_bar(disable=as_json or repairer is None) as progress:
+    with open_workspace() as workspace, progress_bar(disable=as_json or repairer is None) as progress:
         bars: dict[str, int] = {}
 
         def report_progress(stage: str, done: int, total: int) -> None:
@@ -138,7 +146,7 @@ def repairs_command(
                 bars[stage] = progress.add_task(stage, total=total)
             progress.update(bars[stage], completed=done, total=total)
 
-        report = _run(store, where, repairer, report_progress)
+        report = _run(workspace, where, repairer, report_progress)
     if as_json:
         print_json(report.as_dict())
         return
@@ -175,15 +183,15 @@ def repairs_command(
         console.print(simple_table("not repaired", ("reason", "path", "samples", "meaning"), rows))
 
 
-def _run(store, where, repairer, progress):  # type: ignore[no-untyped-def]
+def _run(workspace, where, repairer, progress):  # type: ignore[no-untyped-def]
     from curation.repairs import propose_repairs
     from curation.store import StoreError
 
     if repairer is None:
-        return propose_repairs(store, where)
+        return propose_repairs(workspace, where)
     from generators.teacher.clients import FatalError
 
     try:
-        return propose_repairs(store, where, model=repairer, progress=progress)
+        return propose_repairs(workspace, where, model=repairer, progress=progress)
     except FatalError as exc:
         raise StoreError(f"{exc} (replies so far are kept; fix it and run the same command to resume)") from exc

@@ -14,25 +14,27 @@ import os
 from collections.abc import Callable
 from typing import TypeVar
 
-from curation.store import Store, StoreLockedError
+from curation.store import StoreLockedError
+from curation.workspace import Workspace
 from labeling.api.client import ServiceClient, client_for_locked_store
 from labeling.api.discovery import ADMIN_KEY_ENV
-from triforge.cli.common import current_home, err_console, open_store
+from triforge.cli.common import current_home, err_console, open_workspace
 
 T = TypeVar("T")
 
 
 def through_store_or_service(
-    local: Callable[[Store], T], remote: Callable[[ServiceClient], T], *, read_only: bool = False
+    local: Callable[[Workspace], T], remote: Callable[[ServiceClient], T], *, read_only: bool = False
 ) -> T:
-    """Run ``local`` on the store, or ``remote`` on the service's API when the service holds it."""
+    """Run ``local`` on the workspace, or ``remote`` on the service's API when the service holds its store."""
+    workspace = open_workspace(read_only=read_only)
     try:
-        store = open_store(read_only=read_only)
+        _ = workspace.store  # opens the file now: a lock held by the service shows here
     except StoreLockedError as exc:
         client = client_for_locked_store(exc, current_home(), os.environ.get(ADMIN_KEY_ENV))
         note = f"the store is held by triforge serve (pid {client.info.pid}): sent through {client.url}"
         err_console.print(note, highlight=False, soft_wrap=True)
         with client:
             return remote(client)
-    with store:
-        return local(store)
+    with workspace:
+        return local(workspace)

@@ -13,8 +13,8 @@ from rich.panel import Panel
 from rich.table import Table
 
 from curation.stats import dataset_stats
-from curation.workspace import Workspace
-from triforge.cli.common import console, open_store, open_workspace, print_json, user_errors
+from curation.validators.runner import current_results
+from triforge.cli.common import console, open_workspace, print_json, user_errors
 from triforge.cli.remote import through_store_or_service
 
 app = typer.Typer(help="List, inspect, approve, reject and correct samples.", no_args_is_help=True)
@@ -69,7 +69,7 @@ def show_command(
     """Show one sample: its conversation, metadata, provenance, status history and snapshots."""
     with open_workspace(read_only=True) as workspace:
         detail = workspace.samples.get(sample_id)
-        validations = workspace.validations.results(detail.id)
+        validations = current_results(workspace, detail.id)
         reviews = workspace.reviews.for_sample(detail.id)
     rev = detail.revision
     if as_json:
@@ -159,7 +159,7 @@ def mark_command(
     """Record a status decision (approve, reject, ...) - appended, never overwritten.
     While the service holds the store, the decision goes through its API."""
     changed = through_store_or_service(
-        lambda store: Workspace.of_store(store).samples.set_status(sample_ids, status, actor=by, reason=reason),
+        lambda workspace: workspace.samples.set_status(sample_ids, status, actor=by, reason=reason),
         lambda service: service.mark(sample_ids, status, actor=by, reason=reason),
     )
     console.print(f"{len(changed)} sample(s) marked {status}")
@@ -179,7 +179,7 @@ def correct_command(
     While the service holds the store, the correction goes through its API."""
     answer = answer_file.read_text(encoding="utf-8") if answer_file else None
     new_id = through_store_or_service(
-        lambda store: Workspace.of_store(store).samples.correct(sample_id, actor=by, answer=answer, category=category),
+        lambda workspace: workspace.samples.correct(sample_id, actor=by, answer=answer, category=category),
         lambda service: service.correct(sample_id, actor=by, answer=answer, category=category),
     )
     console.print(f"new revision {new_id}")
@@ -191,8 +191,8 @@ def stats_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Counts by kind, category, source and status (optionally filtered)."""
-    with open_store(read_only=True) as store:
-        stats = dataset_stats(store, where)
+    with open_workspace(read_only=True) as workspace:
+        stats = dataset_stats(workspace, where)
     if as_json:
         print_json(stats.as_dict())
         return

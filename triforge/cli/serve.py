@@ -83,13 +83,13 @@ def create_command(
 ) -> None:
     """Create a key and show it once; only its hash is stored. Works while the service runs."""
     from curation.errors import Invalid
-    from curation.workspace import Workspace, WorkspacePaths
+    from curation.workspace import WorkspacePaths
     from labeling.api.discovery import write_private
 
     if save_admin_key and role != "admin":
         raise Invalid("--save-admin-key is for admin keys (the service's admin routes need one)")
     key, secret = through_store_or_service(
-        lambda store: Workspace.of_store(store).keys.create(name, role),
+        lambda workspace: workspace.keys.create(name, role),
         lambda service: service.create_key(name.strip(), role),
     )
     admin_key_file = WorkspacePaths(current_home()).admin_key
@@ -109,10 +109,8 @@ def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     """List keys (never their secrets). Works while the service runs."""
     from dataclasses import asdict
 
-    from curation.workspace import Workspace
-
     keys = through_store_or_service(
-        lambda store: Workspace.of_store(store).keys.list(), lambda service: service.list_keys(), read_only=True
+        lambda workspace: workspace.keys.list(), lambda service: service.list_keys(), read_only=True
     )
     if as_json:
         print_json([asdict(k) for k in keys])
@@ -129,9 +127,8 @@ def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 @user_errors
 def revoke_command(key_id: Annotated[str, typer.Argument(help="The key id (tf_ + 8 characters)")]) -> None:
     """Revoke a key: it is refused (401) from the next request on. Works while the service runs."""
-    from curation.workspace import Workspace
 
     key = through_store_or_service(
-        lambda store: Workspace.of_store(store).keys.revoke(key_id), lambda service: service.revoke_key(key_id)
+        lambda workspace: workspace.keys.revoke(key_id), lambda service: service.revoke_key(key_id)
     )
     console.print(f"revoked {key.id} ({key.name}) at {str(key.revoked_at)[:19]}")

@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from curation.workspace import Workspace
-from triforge.cli.common import console, err_console, open_store, print_json, user_errors
+from triforge.cli.common import console, err_console, open_workspace, print_json, user_errors
 from triforge.cli.remote import through_store_or_service
 
 app = typer.Typer(help="Immutable, hashed sets of samples for export and training.", no_args_is_help=True)
@@ -27,7 +26,7 @@ def create_command(
     """Freeze the samples matching --where (all samples when omitted). While the service holds
     the store, it is created through its API (whose filters take no parentheses)."""
     snap = through_store_or_service(
-        lambda store: Workspace.of_store(store).snapshots.create(name, where, parent=parent),
+        lambda workspace: workspace.snapshots.create(name, where, parent=parent),
         lambda service: service.create_snapshot(name, where, parent=parent),
     )
     if as_json:
@@ -39,8 +38,8 @@ def create_command(
 @app.command("list")
 @user_errors
 def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    with open_store(read_only=True) as store:
-        snaps = Workspace.of_store(store).snapshots.list()
+    with open_workspace(read_only=True) as workspace:
+        snaps = workspace.snapshots.list()
     if as_json:
         print_json([s.model_dump(mode="json") for s in snaps])
         return
@@ -56,8 +55,8 @@ def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 @user_errors
 def show_command(ref: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show a snapshot's filter, hashes and counts by kind, category, source type and status."""
-    with open_store(read_only=True) as store:
-        snap = Workspace.of_store(store).snapshots.resolve(ref)
+    with open_workspace(read_only=True) as workspace:
+        snap = workspace.snapshots.resolve(ref)
     if as_json:
         print_json(snap.model_dump(mode="json"))
         return
@@ -79,8 +78,8 @@ def show_command(ref: str, as_json: Annotated[bool, typer.Option("--json")] = Fa
 @user_errors
 def diff_command(a: str, b: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Which samples are only in A, only in B, and in both."""
-    with open_store(read_only=True) as store:
-        diff = Workspace.of_store(store).snapshots.diff(a, b)
+    with open_workspace(read_only=True) as workspace:
+        diff = workspace.snapshots.diff(a, b)
     if as_json:
         print_json(diff.model_dump())
         return
@@ -95,9 +94,9 @@ def diff_command(a: str, b: str, as_json: Annotated[bool, typer.Option("--json")
 @user_errors
 def verify_command(ref: str) -> None:
     """Recompute the snapshot's hashes from the stored members; exit 1 if anything changed."""
-    with open_store(read_only=True) as store:
-        snap = Workspace.of_store(store).snapshots.resolve(ref)
-        problems = Workspace.of_store(store).snapshots.verify(ref)
+    with open_workspace(read_only=True) as workspace:
+        snap = workspace.snapshots.resolve(ref)
+        problems = workspace.snapshots.verify(ref)
     if problems:
         for p in problems:
             err_console.print(f"[bold red]FAIL[/] {p}")

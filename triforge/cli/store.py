@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from curation.migrations import MIGRATIONS
-from triforge.cli.common import console, err_console, open_store, open_workspace, print_json, user_errors
+from triforge.cli.common import console, err_console, open_workspace, print_json, user_errors
 from triforge.cli.remote import through_store_or_service
 
 app = typer.Typer(help="The DuckDB store under $TRIFORGE_HOME.", no_args_is_help=True)
@@ -24,7 +24,8 @@ app = typer.Typer(help="The DuckDB store under $TRIFORGE_HOME.", no_args_is_help
 @user_errors
 def info_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Path, schema version and row counts."""
-    with open_store(read_only=True) as store:
+    with open_workspace(read_only=True) as workspace:
+        store = workspace.store
         counts = store.row_counts()
         info = {
             "path": str(store.path),
@@ -44,8 +45,8 @@ def info_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 @user_errors
 def migrate_command() -> None:
     """Bring an older store up to this Triforge's schema (opening for writing does it too)."""
-    with open_store() as store:
-        console.print(f"store {store.path} at schema version {store.schema_version}")
+    with open_workspace() as workspace:
+        console.print(f"store {workspace.store.path} at schema version {workspace.store.schema_version}")
 
 
 @app.command("backup")
@@ -58,7 +59,7 @@ def backup_command(
     from curation.backup import write_backup
 
     manifest = through_store_or_service(
-        lambda store: write_backup(store, folder), lambda service: service.backup(folder), read_only=True
+        lambda workspace: write_backup(workspace, folder), lambda service: service.backup(folder), read_only=True
     )
     if as_json:
         print_json(manifest.model_dump(mode="json"))

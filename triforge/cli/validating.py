@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from triforge.cli.common import console, err_console, open_store, print_json, progress_bar, user_errors
+from triforge.cli.common import console, err_console, open_workspace, print_json, progress_bar, user_errors
 
 
 def print_validation_summary(run) -> None:
@@ -44,13 +44,13 @@ def validate_command(
     from curation.validators.runner import validate_samples
 
     with (
-        open_store() as store,
+        open_workspace() as workspace,
         progress_bar(disable=as_json) as progress,
     ):
         task = progress.add_task("validating", total=None)
         try:
             run = validate_samples(
-                store,
+                workspace,
                 where,
                 only=validator,
                 force=force,

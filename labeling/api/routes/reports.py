@@ -46,7 +46,7 @@ def dedup_report(
 
     svc = service(request)
     with svc.lock:
-        text = render_report(svc.workspace.store, run_id, format)
+        text = render_report(svc.workspace, run_id, format)
     return PlainTextResponse(text, media_type=_MEDIA[format])
 
 
@@ -63,5 +63,5 @@ def contamination(body: ContaminationIn, request: Request, _: Curator) -> Any:
     cases = [PromptCase(REQUEST_SOURCE, case.id, case.prompt) for case in body.evals]
     svc = service(request)
     with svc.lock:
-        report = check_cases(svc.workspace.store, body.snapshot, cases, [REQUEST_SOURCE], threshold=body.threshold)
+        report = check_cases(svc.workspace, body.snapshot, cases, [REQUEST_SOURCE], threshold=body.threshold)
     return report.as_dict()

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from curation.resources.keys import ApiKey
+from curation.validators.runner import current_results
 from labeling.api.curator_models import (
     CorrectionIn,
     CorrectionOut,
@@ -63,7 +64,7 @@ def router(settings: ServiceSettings) -> APIRouter:
         svc = service(request)
         with svc.lock:
             detail = svc.workspace.samples.get(sample_id)
-            validations = svc.workspace.validations.results(detail.id)
+            validations = current_results(svc.workspace, detail.id)
         rev = detail.revision
         return SampleOut(
             id=detail.id,

@@ -88,7 +88,7 @@ def export(
     ratios = SplitRatios(train=1.0 - valid - test, valid=valid, test=test)
     svc = service(request)
     with tempfile.TemporaryDirectory() as tmp, svc.lock:
-        result = export_snapshot(svc.workspace.store, ref, format, FilePath(tmp), ratios=ratios, seed=seed)
+        result = export_snapshot(svc.workspace, ref, format, FilePath(tmp), ratios=ratios, seed=seed)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for file in sorted(FilePath(tmp).iterdir()):

@@ -77,7 +77,7 @@ def test_the_field_answers_are_flagged_only_where_they_are_wrong(field_files, ho
     from curation.workspace import Workspace
 
     with Workspace(home) as ws:
-        import_files(ws.store, field_files)
+        import_files(ws, field_files)
         revisions = ws.samples.revisions()
     validator = AsmFlow()
     judged = [validator.validate(r) for r in revisions]

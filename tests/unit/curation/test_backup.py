@@ -39,9 +39,9 @@ def _ids(path: Path) -> set[str]:
 @pytest.fixture
 def seeded(home, field_dir):
     home.mkdir(parents=True)
-    with Store(home / "triforge.duckdb") as store:
-        import_file(store, field_dir / "farore_debugging_training.jsonl")
-        Workspace.of_store(store).snapshots.create("field")
+    with Workspace(home) as ws:
+        import_file(ws, field_dir / "farore_debugging_training.jsonl")
+        ws.snapshots.create("field")
     made = _cli("keys", "create", "--role", "contributor", "--name", "alice", "--json")
     assert made.exit_code == 0, made.output
     assert _cli("keys", "create", "--role", "admin", "--name", "ops", "--save-admin-key").exit_code == 0

@@ -60,19 +60,18 @@ def labelled_file(field_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         write_jsonl(folder / "farore.jsonl", _rows(field_dir / "farore_debugging_training.jsonl")[:8]),
     ]
     path = folder / "triforge.duckdb"
-    with Store(path) as store:
-        import_files(store, files)
-        classify(store)
+    with Workspace.of_store(Store(path)) as ws:
+        import_files(ws, files)
+        classify(ws)
     return path
 
 
 @pytest.fixture
-def labelled(labelled_file: Path, home: Path) -> Iterator[Store]:
+def labelled(labelled_file: Path, home: Path) -> Iterator[Workspace]:
     home.mkdir(parents=True, exist_ok=True)
-    copy = home / "triforge.duckdb"
-    shutil.copyfile(labelled_file, copy)
-    with Store(copy) as store:
-        yield store
+    shutil.copyfile(labelled_file, home / "triforge.duckdb")
+    with Workspace(home) as workspace:
+        yield workspace
 
 
 def test_a_head_trained_on_part_of_the_labels_labels_the_held_out_rest(labelled):
@@ -107,64 +106,57 @@ def test_cross_validation_reports_classifier_baseline_and_majority_per_task(labe
 
 
 def test_predictions_sit_beside_labels_and_never_replace_them(labelled):
-    before = labelled.con.execute("SELECT id, kind, category, metadata FROM revisions ORDER BY id").fetchall()
+    before = labelled.store.con.execute("SELECT id, kind, category, metadata FROM revisions ORDER BY id").fetchall()
     report = classify(labelled)
-    after = labelled.con.execute("SELECT id, kind, category, metadata FROM revisions ORDER BY id").fetchall()
+    after = labelled.store.con.execute("SELECT id, kind, category, metadata FROM revisions ORDER BY id").fetchall()
     assert before == after
     tasks = {t.task: t for t in report.tasks}
-    debug = Workspace.of_store(labelled).samples.count("kind = debug_dialogue")
+    debug = labelled.samples.count("kind = debug_dialogue")
     assert tasks["category"].predicted == debug  # bug categories are predicted for debugging dialogues only
-    assert tasks["category"].without_label == Workspace.of_store(labelled).samples.count(
-        "kind = debug_dialogue and category is null"
-    )
+    assert tasks["category"].without_label == labelled.samples.count("kind = debug_dialogue and category is null")
     assert tasks["kind"].predicted == tasks["intent"].predicted == report.samples
-    rows = labelled.con.execute(
+    rows = labelled.store.con.execute(
         "SELECT task, count(*), min(score), max(score) FROM classifier_predictions GROUP BY task"
     )
     for task, n, low, high in rows.fetchall():
         assert n == tasks[task].predicted and 0 < low <= high <= 1
     # A Farore dialogue nobody categorised gets a suggestion from the taxonomy it learnt, and stays uncategorised.
-    rid = labelled.con.execute("SELECT id FROM samples WHERE kind = 'debug_dialogue' AND category IS NULL").fetchone()[
-        0
-    ]
+    rid = labelled.store.con.execute(
+        "SELECT id FROM samples WHERE kind = 'debug_dialogue' AND category IS NULL"
+    ).fetchone()[0]
     assert predictions_for(labelled, [rid])[rid]["category"].label in CATEGORIES
-    assert labelled.con.execute("SELECT category FROM revisions WHERE id = ?", [rid]).fetchone()[0] is None
+    assert labelled.store.con.execute("SELECT category FROM revisions WHERE id = ?", [rid]).fetchone()[0] is None
 
 
 def test_where_filters_on_predicted_labels_and_scores(labelled):
     assert tuple(TASKS) == PREDICTED_TASKS and ENUM_VALUES["predicted.intent"] == INTENTS
     per_label = "SELECT label, count(*) FROM classifier_predictions WHERE task = 'category' GROUP BY label"
-    counts = dict(labelled.con.execute(per_label).fetchall())
+    counts = dict(labelled.store.con.execute(per_label).fetchall())
     label, n = max(counts.items(), key=lambda kv: kv[1])
-    assert Workspace.of_store(labelled).samples.count(f"predicted.category = {label}") == n
-    assert Workspace.of_store(labelled).samples.count("predicted.category_score >= 0") == sum(counts.values())
-    assert Workspace.of_store(labelled).samples.count("predicted.category is null") == Workspace.of_store(
-        labelled
-    ).samples.count("kind != debug_dialogue")
-    confident = labelled.con.execute(
+    assert labelled.samples.count(f"predicted.category = {label}") == n
+    assert labelled.samples.count("predicted.category_score >= 0") == sum(counts.values())
+    assert labelled.samples.count("predicted.category is null") == labelled.samples.count("kind != debug_dialogue")
+    confident = labelled.store.con.execute(
         "SELECT count(*) FROM classifier_predictions WHERE task = 'intent' AND label = 'optimization' AND score > 0.5"
     ).fetchone()[0]
     assert (
         confident
-        and Workspace.of_store(labelled).samples.count(
-            "predicted.intent = optimization and predicted.intent_score > 0.5"
-        )
-        == confident
+        and labelled.samples.count("predicted.intent = optimization and predicted.intent_score > 0.5") == confident
     )
     with pytest.raises(FilterError, match="predicted tasks"):
-        Workspace.of_store(labelled).samples.count("predicted.mood = happy")
+        labelled.samples.count("predicted.mood = happy")
     with pytest.raises(FilterError, match=r"unknown predicted\.intent"):
-        Workspace.of_store(labelled).samples.count("predicted.intent = debugigng")
+        labelled.samples.count("predicted.intent = debugigng")
 
 
 def test_retraining_reuses_an_unchanged_model_and_learns_a_reviewers_tag(labelled):
     first = {t.task: t for t in classify(labelled).tasks}
     assert all(t.model_reused for t in first.values())  # the fixture trained on the same labels
-    rid = labelled.con.execute(
+    rid = labelled.store.con.execute(
         "SELECT id FROM samples WHERE kind = 'debug_dialogue' AND category IS NULL ORDER BY id"
     ).fetchone()[0]
     with labelled.transaction():  # what `review pull` stores when a reviewer tags the category
-        labelled.con.execute(
+        labelled.store.con.execute(
             "INSERT INTO reviews (revision_id, reviewer, status, category, pulled_at) "
             "VALUES (?, 'alice', 'submitted', 'stack_imbalance', now()::TIMESTAMP)",
             [rid],
@@ -174,13 +166,17 @@ def test_retraining_reuses_an_unchanged_model_and_learns_a_reviewers_tag(labelle
     assert again["category"].trained_on == first["category"].trained_on + 1
     assert again["category"].without_label == first["category"].without_label - 1
     assert again["kind"].model_reused  # its labels did not change
-    assert labelled.con.execute("SELECT count(*) FROM classifier_models WHERE task = 'category'").fetchone()[0] == 2
+    assert (
+        labelled.store.con.execute("SELECT count(*) FROM classifier_models WHERE task = 'category'").fetchone()[0] == 2
+    )
 
 
 def test_predicted_category_is_an_argilla_suggestion_only_where_none_was_given(labelled):
     from labeling.argilla.push import COLUMNS, _record
 
-    rows = labelled.con.execute(f"SELECT {COLUMNS} FROM samples WHERE kind = 'debug_dialogue' ORDER BY id").fetchall()
+    rows = labelled.store.con.execute(
+        f"SELECT {COLUMNS} FROM samples WHERE kind = 'debug_dialogue' ORDER BY id"
+    ).fetchall()
     unlabelled = next(r for r in rows if r[2] is None)
     labelled_row = next(r for r in rows if r[2] is not None)
     predicted = predictions_for(labelled, [unlabelled[0], labelled_row[0]])

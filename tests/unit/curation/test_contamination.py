@@ -9,7 +9,6 @@ from curation.contamination import check_contamination, latest_check, load_eval_
 from curation.export import export_snapshot
 from curation.importers import import_file, import_files
 from curation.store import StoreError
-from curation.workspace import Workspace
 from tests.factories import chat_row, write_jsonl
 from triforge.cli import app
 
@@ -33,16 +32,16 @@ def test_field_eval_files_load(evals):
     assert ("router_debugging_eval.jsonl", "dbg_001") in {(c.file, c.case_id) for c in cases}
 
 
-def test_the_field_training_files_do_not_leak_at_the_default_threshold(store, field_files, evals):
-    import_files(store, field_files)
-    Workspace.of_store(store).snapshots.create("field")
-    report = check_contamination(store, "field", evals)
+def test_the_field_training_files_do_not_leak_at_the_default_threshold(workspace, field_files, evals):
+    import_files(workspace, field_files)
+    workspace.snapshots.create("field")
+    report = check_contamination(workspace, "field", evals)
     assert report.evals == 71 and report.leaks == []
     # The closest pairs share code fragments, not prompts: visible only at a far lower threshold.
-    assert check_contamination(store, "field", evals, threshold=0.3, record=False).leaked_evals >= 1
+    assert check_contamination(workspace, "field", evals, threshold=0.3, record=False).leaked_evals >= 1
 
 
-def test_planted_leaks_are_found_exact_and_near(store, tmp_path, field_dir, evals):
+def test_planted_leaks_are_found_exact_and_near(workspace, tmp_path, field_dir, evals):
     cases = load_eval_cases(field_dir / "router_debugging_eval.jsonl")
     verbatim = cases[0].prompt
     edited = cases[6].prompt.replace("My DMA doesn't transfer anything", "My DMA transfers nothing")
@@ -53,40 +52,40 @@ def test_planted_leaks_are_found_exact_and_near(store, tmp_path, field_dir, eval
         chat_row(wrapped, "**Bug: dma**"),
         chat_row("Unrelated question about Mode 7", "It rotates."),
     ]
-    import_file(store, write_jsonl(tmp_path / "leaky.jsonl", rows))
-    Workspace.of_store(store).snapshots.create("leaky")
-    report = check_contamination(store, "leaky", evals)
+    import_file(workspace, write_jsonl(tmp_path / "leaky.jsonl", rows))
+    workspace.snapshots.create("leaky")
+    report = check_contamination(workspace, "leaky", evals)
     found = {leak.eval_id: leak.kind for leak in report.leaks}
     assert found == {cases[0].case_id: "exact", cases[6].case_id: "near", cases[3].case_id: "exact"}
     assert report.leaked_evals == 3
 
 
-def test_the_dataset_card_quotes_the_latest_check(store, tmp_path, field_dir, evals):
-    import_file(store, write_jsonl(tmp_path / "x.jsonl", [chat_row(load_eval_cases(evals[1])[0].prompt, "a")]))
-    snap = Workspace.of_store(store).snapshots.create("s")
-    export_snapshot(store, "s", "chatml", tmp_path / "before")
+def test_the_dataset_card_quotes_the_latest_check(workspace, tmp_path, field_dir, evals):
+    import_file(workspace, write_jsonl(tmp_path / "x.jsonl", [chat_row(load_eval_cases(evals[1])[0].prompt, "a")]))
+    snap = workspace.snapshots.create("s")
+    export_snapshot(workspace, "s", "chatml", tmp_path / "before")
     assert "eval contamination: not checked" in (tmp_path / "before" / "README.md").read_text()
-    check_contamination(store, "s", evals)
-    export_snapshot(store, "s", "chatml", tmp_path / "after")
+    check_contamination(workspace, "s", evals)
+    export_snapshot(workspace, "s", "chatml", tmp_path / "after")
     card = (tmp_path / "after" / "README.md").read_text()
     assert "eval contamination: 1 of 71 eval cases found in training prompts" in card
     manifest = json.loads((tmp_path / "after" / "manifest.json").read_text())
     assert manifest["eval_contamination"]["leaked_evals"] == 1
-    assert latest_check(store, snap.id)["evals"] == 71
+    assert latest_check(workspace, snap.id)["evals"] == 71
 
 
-def test_bad_eval_files_are_reported(store, tmp_path):
-    import_file(store, write_jsonl(tmp_path / "x.jsonl", [chat_row("q", "a")]))
-    Workspace.of_store(store).snapshots.create("s")
+def test_bad_eval_files_are_reported(workspace, tmp_path):
+    import_file(workspace, write_jsonl(tmp_path / "x.jsonl", [chat_row("q", "a")]))
+    workspace.snapshots.create("s")
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"query": "ok"}\n{broken\n')
     with pytest.raises(StoreError, match=r"bad.jsonl:2: malformed JSON"):
-        check_contamination(store, "s", [bad])
+        check_contamination(workspace, "s", [bad])
     noprompt = write_jsonl(tmp_path / "np.jsonl", [{"id": "x", "answer": "y"}])
     with pytest.raises(StoreError, match="has no prompt"):
-        check_contamination(store, "s", [noprompt])
+        check_contamination(workspace, "s", [noprompt])
     with pytest.raises(StoreError, match="threshold"):
-        check_contamination(store, "s", [noprompt], threshold=0)
+        check_contamination(workspace, "s", [noprompt], threshold=0)
 
 
 def test_cli_contamination(home, field_files, evals):

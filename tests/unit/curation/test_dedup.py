@@ -11,7 +11,6 @@ from curation.dedup.minhash import MinHasher, MinHashParams
 from curation.dedup.normalize import NormalizeOptions, conversation_text, normalize_text
 from curation.dedup.run import DedupConfig, index_dir, run_dedup
 from curation.importers import import_file, import_files
-from curation.workspace import Workspace
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 from tests.factories import PARAPHRASE_A, PARAPHRASE_A2, PARAPHRASE_Q, chat_row, write_jsonl
 from triforge.cli import app
@@ -26,7 +25,7 @@ def _id_of(store, needle):
 # --- normalisation and signatures ---------------------------------------------------------------------
 
 
-def test_the_same_dialogue_in_two_formats_normalises_the_same(store, tmp_path):
+def test_the_same_dialogue_in_two_formats_normalises_the_same(workspace, tmp_path):
     chat = write_jsonl(
         tmp_path / "c.jsonl",
         [
@@ -43,12 +42,9 @@ def test_the_same_dialogue_in_two_formats_normalises_the_same(store, tmp_path):
         tmp_path / "a.jsonl",
         [{"instruction": "why does lda #$1F crash?", "output": "**Bug: width**\n```asm\nLDA #$1F   ; load\n```"}],
     )
-    import_files(store, [chat, alpaca])
+    import_files(workspace, [chat, alpaca])
 
-    texts = {
-        conversation_text(Workspace.of_store(store).samples.get(r["id"]).revision)
-        for r in Workspace.of_store(store).samples.list()
-    }
+    texts = {conversation_text(workspace.samples.get(r["id"]).revision) for r in workspace.samples.list()}
     assert len(texts) == 1
     assert "farore" not in next(iter(texts))
 
@@ -100,7 +96,7 @@ def test_bad_minhash_parameters_are_refused():
 
 
 @pytest.fixture
-def near_dups(store, tmp_path):
+def near_dups(workspace, tmp_path):
     """A dialogue, its reformatted copy, a one-word edit of it, and an unrelated sample."""
     rows = [
         chat_row(GOOD_QUESTION, GOOD_ANSWER),
@@ -108,28 +104,30 @@ def near_dups(store, tmp_path):
         chat_row(GOOD_QUESTION, GOOD_ANSWER.replace("swallows", "eats")),  # near
         chat_row("What does STZ $2100 do?", "It clears INIDISP, turning the screen on at zero brightness."),
     ]
-    import_file(store, write_jsonl(tmp_path / "d.jsonl", rows))
-    return store
+    import_file(workspace, write_jsonl(tmp_path / "d.jsonl", rows))
+    return workspace
 
 
 def test_exact_and_minhash_cluster_copies_and_edits_but_nothing_is_deleted(near_dups):
-    store = near_dups
-    run = run_dedup(store, config=DedupConfig(methods=("exact", "minhash")))
+    workspace = near_dups
+    store = workspace.store
+    run = run_dedup(workspace, config=DedupConfig(methods=("exact", "minhash")))
     assert run.samples == 4 and len(run.clusters) == 1
     cluster = run.clusters[0]
     assert len(cluster.members) == 3 and run.duplicates == 2
     assert run.pairs_found["exact"] == 1 and run.pairs_found["minhash"] >= 1
     assert store.con.execute("SELECT count(*) FROM revisions").fetchone()[0] == 4
-    assert Workspace.of_store(store).samples.count("duplicate_of is not null") == 2
-    assert Workspace.of_store(store).samples.count(f"duplicate_of = {cluster.representative}") == 2
+    assert workspace.samples.count("duplicate_of is not null") == 2
+    assert workspace.samples.count(f"duplicate_of = {cluster.representative}") == 2
     # Exact alone does not see the edited copy.
-    exact_only = run_dedup(store, config=DedupConfig(methods=("exact",)))
+    exact_only = run_dedup(workspace, config=DedupConfig(methods=("exact",)))
     assert [len(c.members) for c in exact_only.clusters] == [2]
 
 
 def test_representative_policy_prefers_approved_then_validation_then_earliest(near_dups):
-    store = near_dups
-    first = run_dedup(store)
+    workspace = near_dups
+    store = workspace.store
+    first = run_dedup(workspace)
     members = first.clusters[0].members
     earliest = min(
         members,
@@ -139,36 +137,37 @@ def test_representative_policy_prefers_approved_then_validation_then_earliest(ne
     store.con.execute(
         "INSERT INTO validation_summary VALUES (?, 'debug_dialogue', true, 0.9, '[]', now())", [members[-1]]
     )
-    assert run_dedup(store).clusters[0].representative == members[-1]
+    assert run_dedup(workspace).clusters[0].representative == members[-1]
     approved = next(m for m in members if m != members[-1])
-    Workspace.of_store(store).samples.set_status([approved], "approved", actor="expert")
-    latest = run_dedup(store)
+    workspace.samples.set_status([approved], "approved", actor="expert")
+    latest = run_dedup(workspace)
     assert latest.clusters[0].representative == approved
     # The samples view follows the latest run.
-    assert Workspace.of_store(store).samples.count(f"duplicate_of = {approved}") == 2
-    assert Workspace.of_store(store).samples.count(f"id = {approved} and duplicate_of is null") == 1
+    assert workspace.samples.count(f"duplicate_of = {approved}") == 2
+    assert workspace.samples.count(f"id = {approved} and duplicate_of is null") == 1
 
 
 def test_runs_are_incremental_through_persisted_indexes(near_dups, tmp_path):
-    store = near_dups
+    workspace = near_dups
     config = DedupConfig(methods=("exact", "minhash"))
-    run_dedup(store, config=config)
-    folder = index_dir(store, "minhash", config.params_key("minhash"))
+    run_dedup(workspace, config=config)
+    folder = index_dir(workspace, "minhash", config.params_key("minhash"))
     assert (folder / "signatures.npy").exists() and (folder / "keys.json").exists()
-    again = run_dedup(store, config=config)
+    again = run_dedup(workspace, config=config)
     assert again.indexed == {"exact": 0, "minhash": 0} and len(again.clusters) == 1
     newcomer = chat_row(GOOD_QUESTION, GOOD_ANSWER.replace("swallows", "consumes"))
-    import_file(store, write_jsonl(tmp_path / "new.jsonl", [newcomer]))
-    third = run_dedup(store, config=config)
+    import_file(workspace, write_jsonl(tmp_path / "new.jsonl", [newcomer]))
+    third = run_dedup(workspace, config=config)
     assert third.indexed == {"exact": 1, "minhash": 1}
     assert third.pairs_found["minhash"] >= 1
     assert len(third.clusters) == 1 and len(third.clusters[0].members) == 4
 
 
 def test_where_limits_which_samples_are_clustered(near_dups):
-    store = near_dups
+    workspace = near_dups
+    store = workspace.store
     keep = _id_of(store, "STZ $2100")
-    run = run_dedup(store, f"id = {keep}")
+    run = run_dedup(workspace, f"id = {keep}")
     assert run.samples == 1 and run.clusters == []
 
 
@@ -182,21 +181,21 @@ def test_unknown_method_is_refused():
 # --- embeddings (real MiniLM from the PyPI package, offline) --------------------------------------------
 
 
-def test_embeddings_find_paraphrases_minhash_cannot(store, tmp_path):
+def test_embeddings_find_paraphrases_minhash_cannot(workspace, tmp_path):
     rows = [
         chat_row(PARAPHRASE_Q, PARAPHRASE_A),
         chat_row(PARAPHRASE_Q, PARAPHRASE_A2),
         chat_row("How do I wait for VBlank?", "Poll bit 7 of $4212 (HVBJOY) until it is set."),
     ]
-    import_file(store, write_jsonl(tmp_path / "p.jsonl", rows))
-    minhash = run_dedup(store, config=DedupConfig(methods=("minhash",)))
+    import_file(workspace, write_jsonl(tmp_path / "p.jsonl", rows))
+    minhash = run_dedup(workspace, config=DedupConfig(methods=("minhash",)))
     assert minhash.clusters == []
-    run = run_dedup(store, config=DedupConfig(methods=("exact", "minhash", "embedding"), embedding_threshold=0.85))
+    run = run_dedup(workspace, config=DedupConfig(methods=("exact", "minhash", "embedding"), embedding_threshold=0.85))
     assert [len(c.members) for c in run.clusters] == [2]
     assert "embedding" in next(iter(run.clusters[0].methods.values()))
-    folder = index_dir(store, "embedding", DedupConfig().params_key("embedding"))
+    folder = index_dir(workspace, "embedding", DedupConfig().params_key("embedding"))
     assert (folder / "vectors.faiss").exists()
-    again = run_dedup(store, config=DedupConfig(methods=("embedding",), embedding_threshold=0.85))
+    again = run_dedup(workspace, config=DedupConfig(methods=("embedding",), embedding_threshold=0.85))
     assert again.indexed == {"embedding": 0} and len(again.clusters) == 1
 
 
@@ -263,7 +262,7 @@ def test_numpy_lsh_proposes_exactly_what_datasketch_lsh_returns():
     assert shared >= 50  # the planted copies did collide
 
 
-def test_code_decides_when_prose_is_alike(store, tmp_path):
+def test_code_decides_when_prose_is_alike(store, workspace, tmp_path):
     """The field's 'does nothing' rows differ only in their instruction; a near copy keeps its code."""
     from curation.dedup.report import render_report
 
@@ -273,9 +272,9 @@ def test_code_decides_when_prose_is_alike(store, tmp_path):
         return chat_row(question, answer)
 
     rows = [row("ORA #$00"), row("EOR #$00"), row("ORA #$00", " Thanks!")]
-    import_files(store, [write_jsonl(tmp_path / "noops.jsonl", rows)])
-    text_only = run_dedup(store, config=DedupConfig(code_decides=False))
+    import_files(workspace, [write_jsonl(tmp_path / "noops.jsonl", rows)])
+    text_only = run_dedup(workspace, config=DedupConfig(code_decides=False))
     assert [len(c.members) for c in text_only.clusters] == [3]
-    decided = run_dedup(store)
+    decided = run_dedup(workspace)
     assert [len(c.members) for c in decided.clusters] == [2] and decided.code_decided == 2
-    assert "2 text-similar pair(s) kept apart" in render_report(store, decided.id, "md")
+    assert "2 text-similar pair(s) kept apart" in render_report(workspace, decided.id, "md")

@@ -12,7 +12,7 @@ from curation.dedup.run import DedupConfig, index_dir, run_dedup
 from curation.dedup.static_embed import StaticModel, static_model_dir
 from curation.importers import import_file
 from curation.store import StoreError
-from curation.workspace import WorkspacePaths
+from curation.workspace import Workspace
 from tests.factories import PARAPHRASE_A, PARAPHRASE_A2, PARAPHRASE_Q, chat_row, write_jsonl
 
 UNRELATED = ("How do I wait for VBlank?", "Poll bit 7 of $4212 (HVBJOY) until it is set.")
@@ -24,9 +24,9 @@ def distilled(tmp_path_factory) -> StaticModel:
     return StaticModel.materialise(tmp_path_factory.mktemp("models"), default_model_path())
 
 
-def _install_static(store, model: StaticModel) -> None:
-    """Put the session's distilled model where this store's workspace looks for it, as if distilled here."""
-    models = WorkspacePaths.of_store(store).models
+def _install_static(workspace, model: StaticModel) -> None:
+    """Put the session's distilled model where this workspace looks for it, as if distilled here."""
+    models = workspace.paths.models
     models.mkdir(parents=True)
     shutil.copytree(model.folder, static_model_dir(models, default_model_path()))
 
@@ -44,29 +44,31 @@ def test_the_static_model_ranks_a_paraphrase_above_an_unrelated_answer_as_minilm
     assert not np.isnan(distilled.embed([""])).any()
 
 
-def test_a_dedup_run_with_the_static_backend_finds_paraphrases_incrementally(store, tmp_path, distilled):
+def test_a_dedup_run_with_the_static_backend_finds_paraphrases_incrementally(workspace, tmp_path, distilled):
     rows = [chat_row(PARAPHRASE_Q, PARAPHRASE_A), chat_row(PARAPHRASE_Q, PARAPHRASE_A2), chat_row(*UNRELATED)]
-    import_file(store, write_jsonl(tmp_path / "p.jsonl", rows))
-    _install_static(store, distilled)
+    import_file(workspace, write_jsonl(tmp_path / "p.jsonl", rows))
+    _install_static(workspace, distilled)
 
     config = DedupConfig(methods=("embedding",), embedding_backend="static", embedding_threshold=0.9)
-    run = run_dedup(store, config=config)
+    run = run_dedup(workspace, config=config)
     assert [len(c.members) for c in run.clusters] == [2]
     assert config.params_key("embedding") != DedupConfig().params_key("embedding")  # its own index
-    assert (index_dir(store, "embedding", config.params_key("embedding")) / "vectors.faiss").exists()
-    assert not index_dir(store, "embedding", DedupConfig().params_key("embedding")).exists()
-    again = run_dedup(store, config=config)
+    assert (index_dir(workspace, "embedding", config.params_key("embedding")) / "vectors.faiss").exists()
+    assert not index_dir(workspace, "embedding", DedupConfig().params_key("embedding")).exists()
+    again = run_dedup(workspace, config=config)
     assert again.indexed == {"embedding": 0} and len(again.clusters) == 1
 
 
-def test_an_exact_twin_reuses_its_vector_instead_of_another_model_pass(store, tmp_path, distilled, monkeypatch):
+def test_an_exact_twin_reuses_its_vector_instead_of_another_model_pass(
+    store, workspace, tmp_path, distilled, monkeypatch
+):
     """Two rows equal after normalisation (case, spacing) are embedded once, and pair at cosine 1."""
     import curation.dedup.static_embed as static_embed
 
     twin = chat_row(PARAPHRASE_Q.upper(), "  " + PARAPHRASE_A.replace(" ", "   "))
     rows = [chat_row(PARAPHRASE_Q, PARAPHRASE_A), twin, chat_row(*UNRELATED)]
-    import_file(store, write_jsonl(tmp_path / "t.jsonl", rows))
-    _install_static(store, distilled)
+    import_file(workspace, write_jsonl(tmp_path / "t.jsonl", rows))
+    _install_static(workspace, distilled)
     seen: list[str] = []
     real_embed = static_embed.StaticModel.embed
 
@@ -77,7 +79,7 @@ def test_an_exact_twin_reuses_its_vector_instead_of_another_model_pass(store, tm
     monkeypatch.setattr(static_embed.StaticModel, "embed", counting_embed)
 
     config = DedupConfig(methods=("embedding",), embedding_backend="static", embedding_threshold=0.99)
-    run = run_dedup(store, config=config)
+    run = run_dedup(workspace, config=config)
     assert len(seen) == 2 and len(set(seen)) == 2  # three revisions, two distinct texts
     assert [len(c.members) for c in run.clusters] == [2]
     (pair,) = store.con.execute("SELECT similarity FROM dedup_pairs WHERE method = 'embedding'").fetchall()
@@ -121,17 +123,17 @@ def test_the_int8_export_gives_minilms_vectors_up_to_quantisation(exported):
     assert np.min(np.sum(exported.embed(texts[:3]) * fast[:3], axis=1)) > 0.99
 
 
-def test_a_dedup_run_with_the_onnx_backend_clusters_the_paraphrase(store, tmp_path, exported):
+def test_a_dedup_run_with_the_onnx_backend_clusters_the_paraphrase(workspace, tmp_path, exported):
     from curation.dedup.onnx_embed import onnx_model_dir
 
     rows = [chat_row(PARAPHRASE_Q, PARAPHRASE_A), chat_row(PARAPHRASE_Q, PARAPHRASE_A2), chat_row(*UNRELATED)]
-    import_file(store, write_jsonl(tmp_path / "p.jsonl", rows))
-    models = WorkspacePaths.of_store(store).models
+    import_file(workspace, write_jsonl(tmp_path / "p.jsonl", rows))
+    models = workspace.paths.models
     shutil.copytree(exported.folder, onnx_model_dir(models, default_model_path()))  # as if exported here
     config = DedupConfig(methods=("embedding",), embedding_backend="onnx-int8", embedding_threshold=0.85)
-    run = run_dedup(store, config=config)
+    run = run_dedup(workspace, config=config)
     assert [len(c.members) for c in run.clusters] == [2]
-    assert (index_dir(store, "embedding", config.params_key("embedding")) / "vectors.faiss").exists()
+    assert (index_dir(workspace, "embedding", config.params_key("embedding")) / "vectors.faiss").exists()
 
 
 @pytest.fixture(scope="session")
@@ -154,18 +156,18 @@ def test_the_openvino_int8_model_gives_minilms_vectors_whatever_the_batch(openvi
     assert np.allclose(openvino_exported.embed(texts[:3], batch_size=16), fast[:3], atol=1e-4)
 
 
-def test_a_dedup_run_with_the_openvino_backend_clusters_the_paraphrase(store, tmp_path, openvino_exported):
+def test_a_dedup_run_with_the_openvino_backend_clusters_the_paraphrase(workspace, tmp_path, openvino_exported):
     from curation.dedup.openvino_embed import openvino_model_dir
 
     rows = [chat_row(PARAPHRASE_Q, PARAPHRASE_A), chat_row(PARAPHRASE_Q, PARAPHRASE_A2), chat_row(*UNRELATED)]
-    import_file(store, write_jsonl(tmp_path / "p.jsonl", rows))
-    models = WorkspacePaths.of_store(store).models
+    import_file(workspace, write_jsonl(tmp_path / "p.jsonl", rows))
+    models = workspace.paths.models
     shutil.copytree(openvino_exported.folder, openvino_model_dir(models, default_model_path()))
     config = DedupConfig(methods=("embedding",), embedding_backend="openvino-int8", embedding_threshold=0.85)
-    run = run_dedup(store, config=config)
+    run = run_dedup(workspace, config=config)
     assert [len(c.members) for c in run.clusters] == [2]
     assert config.params_key("embedding") not in {DedupConfig().params_key("embedding")}
-    assert (index_dir(store, "embedding", config.params_key("embedding")) / "vectors.faiss").exists()
+    assert (index_dir(workspace, "embedding", config.params_key("embedding")) / "vectors.faiss").exists()
 
 
 def test_twins_across_chunks_and_past_the_hnsw_switch_reuse_the_indexed_vector(tmp_path):
@@ -238,13 +240,15 @@ def _paraphrase_corpus() -> list[dict]:
     return rows + [chat_row(q, a) for q, a in others]
 
 
-def test_the_cascade_finds_what_minilm_alone_finds_and_embeds_only_candidates(store, tmp_path, distilled, monkeypatch):
+def test_the_cascade_finds_what_minilm_alone_finds_and_embeds_only_candidates(
+    workspace, tmp_path, distilled, monkeypatch
+):
     import curation.dedup.embeddings as embeddings
 
-    import_file(store, write_jsonl(tmp_path / "p.jsonl", _paraphrase_corpus()))
-    _install_static(store, distilled)
+    import_file(workspace, write_jsonl(tmp_path / "p.jsonl", _paraphrase_corpus()))
+    _install_static(workspace, distilled)
     threshold = 0.8
-    alone = run_dedup(store, config=DedupConfig(methods=("embedding",), embedding_threshold=threshold))
+    alone = run_dedup(workspace, config=DedupConfig(methods=("embedding",), embedding_threshold=threshold))
     minilm_pairs = {frozenset(c.members) for c in alone.clusters}
     assert len(minilm_pairs) == 3  # each question's two wordings, nothing else
 
@@ -257,11 +261,11 @@ def test_the_cascade_finds_what_minilm_alone_finds_and_embeds_only_candidates(st
         methods=("embedding",), embedding_backend="cascade", embedding_threshold=threshold,
         cascade_threshold=0.85, cascade_decider="minilm",
     )  # fmt: skip
-    cascade = run_dedup(store, config=config)
+    cascade = run_dedup(workspace, config=config)
     assert {frozenset(c.members) for c in cascade.clusters} == minilm_pairs
     # MiniLM embedded only the documents the static stage proposed - not the whole corpus.
     assert 6 <= sum(embedded) < 10
-    again = run_dedup(store, config=config)  # incremental: nothing new, nothing embedded again
+    again = run_dedup(workspace, config=config)  # incremental: nothing new, nothing embedded again
     assert again.indexed == {"embedding": 0} and sum(embedded) < 10
 
 
@@ -290,33 +294,32 @@ def test_the_cascade_decider_is_the_fastest_backend_here_measured_once(tmp_path)
     assert choose_decider(tmp_path, embedders, ["a text"] * 4) == "onnx-int8" and calls == []  # read, not re-timed
 
 
-def test_a_cascade_with_no_candidates_embeds_nothing_with_minilm(store, tmp_path, distilled, monkeypatch):
+def test_a_cascade_with_no_candidates_embeds_nothing_with_minilm(workspace, tmp_path, distilled, monkeypatch):
     import curation.dedup.embeddings as embeddings
 
-    import_file(store, write_jsonl(tmp_path / "u.jsonl", [chat_row(*UNRELATED)]))
-    _install_static(store, distilled)
+    import_file(workspace, write_jsonl(tmp_path / "u.jsonl", [chat_row(*UNRELATED)]))
+    _install_static(workspace, distilled)
     monkeypatch.setattr(embeddings, "embed", lambda *a, **k: pytest.fail("MiniLM ran without a candidate"))
     config = DedupConfig(methods=("embedding",), embedding_backend="cascade", cascade_decider="minilm")
-    assert run_dedup(store, config=config).clusters == []
-    assert run_dedup(store, config=config).indexed == {"embedding": 0}
+    assert run_dedup(workspace, config=config).clusters == []
+    assert run_dedup(workspace, config=config).indexed == {"embedding": 0}
 
 
-def _field_texts(store) -> list[str]:
-    """The dedup texts of the real field samples (imported into ``store``): the domain a tuned model is fit on."""
+def _field_texts(workspace) -> list[str]:
+    """The dedup texts of the real field samples (imported into ``workspace``): the domain a tuned model is fit on."""
     from curation.dedup.run import CorpusTexts
     from curation.paths import FIELD_TRAINING_FILES, field_data_dir
-    from curation.workspace import Workspace
 
     for name in FIELD_TRAINING_FILES:
-        import_file(store, field_data_dir() / name)
-    return sorted(set(CorpusTexts(store, DedupConfig()).texts(Workspace.of_store(store).samples.all_ids())))
+        import_file(workspace, field_data_dir() / name)
+    return sorted(set(CorpusTexts(workspace, DedupConfig()).texts(workspace.samples.all_ids())))
 
 
-def test_a_tuned_static_model_tracks_its_teacher_on_texts_it_was_not_fit_on(store, distilled):
+def test_a_tuned_static_model_tracks_its_teacher_on_texts_it_was_not_fit_on(workspace, distilled):
     from curation.dedup.cascade import split_by_zone
     from curation.dedup.tuned_static import Agreement, fit_token_vectors
 
-    texts = _field_texts(store)
+    texts = _field_texts(workspace)
     assert len(texts) >= 150
     teacher = embed(texts)
     is_held = np.arange(len(texts)) % 5 == 0  # a fifth held out of the fit
@@ -347,7 +350,7 @@ def test_a_tuned_static_model_tracks_its_teacher_on_texts_it_was_not_fit_on(stor
 
 
 def test_the_cascade_tunes_its_static_model_on_the_workspace_and_finds_what_minilm_finds(
-    store, tmp_path, distilled, monkeypatch
+    workspace, tmp_path, distilled, monkeypatch
 ):
     from dataclasses import replace
 
@@ -356,16 +359,16 @@ def test_the_cascade_tunes_its_static_model_on_the_workspace_and_finds_what_mini
 
     monkeypatch.setattr(tuned_static, "MIN_TEXTS", 30)
     monkeypatch.setattr(tuned_static, "TRAIN_TEXTS", 40)  # a fit on 40 of the corpus's 70 samples
-    from curation.store import Store
-
-    with Store(tmp_path / "field.duckdb") as other:
+    with Workspace(tmp_path / "field") as other:
         field = [chat_row(f"Sample {i}", text) for i, text in enumerate(_field_texts(other)[:88])]
-    import_file(store, write_jsonl(tmp_path / "a.jsonl", field[:60] + _paraphrase_corpus()))
-    _install_static(store, distilled)
+    import_file(workspace, write_jsonl(tmp_path / "a.jsonl", field[:60] + _paraphrase_corpus()))
+    _install_static(workspace, distilled)
     threshold = 0.8
     alone = {
         frozenset(c.members)
-        for c in run_dedup(store, config=DedupConfig(methods=("embedding",), embedding_threshold=threshold)).clusters
+        for c in run_dedup(
+            workspace, config=DedupConfig(methods=("embedding",), embedding_threshold=threshold)
+        ).clusters
     }
     assert len(alone) >= 3  # the three paraphrased answers at least
 
@@ -377,17 +380,17 @@ def test_the_cascade_tunes_its_static_model_on_the_workspace_and_finds_what_mini
     config = DedupConfig(
         methods=("embedding",), embedding_backend="cascade", embedding_threshold=threshold, cascade_decider="minilm"
     )
-    run = run_dedup(store, config=config)
+    run = run_dedup(workspace, config=config)
     assert {frozenset(c.members) for c in run.clusters} == alone
     stages = run.cascade
     assert stages["first_stage"] == "tuned" and stages["fit_now"] and stages["fit_on"] == 40
     # The teaching sample's vectors decide too: no sample is embedded twice.
     assert stages["propose"] <= threshold and stages["decider_embedded"] == sum(embedded) <= 70
     assert 0.0 < stages["agreement"]["cosine_correlation"] <= 1.0
-    models = WorkspacePaths.of_store(store).models
+    models = workspace.paths.models
     assert len(list(models.glob("tuned-*"))) == 1
 
-    again = run_dedup(store, config=config)  # incremental: no new sample, no fit, nothing embedded
+    again = run_dedup(workspace, config=config)  # incremental: no new sample, no fit, nothing embedded
     assert (
         again.indexed == {"embedding": 0}
         and not again.cascade["fit_now"]
@@ -395,16 +398,16 @@ def test_the_cascade_tunes_its_static_model_on_the_workspace_and_finds_what_mini
     )
 
     # "tuned": the same model decides alone at the threshold - no refit, no decider, every candidate kept.
-    alone_tuned = run_dedup(store, config=replace(config, embedding_backend="tuned")).cascade
+    alone_tuned = run_dedup(workspace, config=replace(config, embedding_backend="tuned")).cascade
     assert not alone_tuned["fit_now"] and alone_tuned["decided"] == 0 and alone_tuned["propose"] == threshold
     assert (
         alone_tuned["accepted_by_static"] == alone_tuned["candidates"] and sum(embedded) == stages["decider_embedded"]
     )
 
-    import_file(store, write_jsonl(tmp_path / "b.jsonl", field[60:]))  # 70 -> 98 samples: not yet twice the size
-    assert not run_dedup(store, config=config).cascade["fit_now"]
+    import_file(workspace, write_jsonl(tmp_path / "b.jsonl", field[60:]))  # 70 -> 98 samples: not yet twice the size
+    assert not run_dedup(workspace, config=config).cascade["fit_now"]
     import_file(
-        store,
+        workspace,
         write_jsonl(
             tmp_path / "c.jsonl",
             [
@@ -413,5 +416,5 @@ def test_the_cascade_tunes_its_static_model_on_the_workspace_and_finds_what_mini
             ],
         ),
     )
-    refit = run_dedup(store, config=config)  # 143 samples, twice the 70 it was fit on: fit again, indexed again
+    refit = run_dedup(workspace, config=config)  # 143 samples, twice the 70 it was fit on: fit again, indexed again
     assert refit.cascade["fit_now"] and refit.indexed == {"embedding": 143}

@@ -4,7 +4,6 @@ import pytest
 
 from curation.importers import detect_format, import_file, import_files
 from curation.importers.formats import ImportContext, UnrecognisedRow
-from curation.workspace import Workspace
 from schemas import Kind, SourceType
 from tests.factories import chat_row, write_jsonl
 
@@ -13,8 +12,8 @@ def _count(store, sql):
     return store.con.execute(sql).fetchone()[0]
 
 
-def test_field_files_are_detected_and_imported(store, field_files):
-    report = import_files(store, field_files)
+def test_field_files_are_detected_and_imported(store, workspace, field_files):
+    report = import_files(workspace, field_files)
     by_file = {f.file.rsplit("/", 1)[-1]: f for f in report.files}
     assert {n: f.format for n, f in by_file.items()} == {
         "din_optimization_training_v2.jsonl": "alpaca",
@@ -33,11 +32,11 @@ def test_field_files_are_detected_and_imported(store, field_files):
     assert kinds["asm_generate"] == 4  # Nayru's teacher rows
 
 
-def test_reimporting_adds_nothing(store, field_files):
-    first = import_files(store, field_files)
+def test_reimporting_adds_nothing(store, workspace, field_files):
+    first = import_files(workspace, field_files)
     revisions = _count(store, "SELECT count(*) FROM revisions")
     provenance = _count(store, "SELECT count(*) FROM provenance")
-    again = import_files(store, field_files)
+    again = import_files(workspace, field_files)
     assert again.new == 0
     assert again.existing == first.new + first.existing
     assert _count(store, "SELECT count(*) FROM revisions") == revisions
@@ -45,8 +44,8 @@ def test_reimporting_adds_nothing(store, field_files):
     assert _count(store, "SELECT count(*) FROM imports") == 2 * len(field_files)
 
 
-def test_provenance_keeps_file_line_and_original_fields(store, field_dir):
-    import_file(store, field_dir / "veran_snes_hardware.jsonl", source_name="veran-v1")
+def test_provenance_keeps_file_line_and_original_fields(store, workspace, field_dir):
+    import_file(workspace, field_dir / "veran_snes_hardware.jsonl", source_name="veran-v1")
     row = store.con.execute(
         "SELECT p.source_type, p.source_name, p.source_file, p.source_line, p.original, r.metadata, r.category "
         "FROM provenance p JOIN revisions r ON r.id = p.revision_id WHERE p.source_line = 1"
@@ -59,8 +58,8 @@ def test_provenance_keeps_file_line_and_original_fields(store, field_dir):
     assert json.loads(metadata)["domain"] == "snes_hardware"
 
 
-def test_benchmark_rows_become_draft_dialogues_needing_an_answer_check(store, field_dir):
-    import_file(store, field_dir / "farore_benchmark.jsonl")
+def test_benchmark_rows_become_draft_dialogues_needing_an_answer_check(store, workspace, field_dir):
+    import_file(workspace, field_dir / "farore_benchmark.jsonl")
     statuses = store.con.execute("SELECT DISTINCT status FROM samples").fetchall()
     assert statuses == [("draft",)]
     messages, metadata = store.con.execute(
@@ -74,27 +73,27 @@ def test_benchmark_rows_become_draft_dialogues_needing_an_answer_check(store, fi
     assert "REP #$20" in messages[1]["content"]
 
 
-def test_teacher_rows_name_their_model(store, field_dir):
-    import_file(store, field_dir / "teacher_pilot_output.jsonl")
+def test_teacher_rows_name_their_model(store, workspace, field_dir):
+    import_file(workspace, field_dir / "teacher_pilot_output.jsonl")
     names = {r[0] for r in store.con.execute("SELECT DISTINCT source_name FROM revisions").fetchall()}
     assert names == {"openai/gpt-5.2", "google/gemini-2.5-flash", "anthropic/claude-opus-4-5-20251101"}
     assert {r[0] for r in store.con.execute("SELECT DISTINCT source_type FROM revisions").fetchall()} == {"teacher"}
 
 
-def test_same_content_from_two_sources_is_one_revision_with_two_provenances(store, tmp_path):
+def test_same_content_from_two_sources_is_one_revision_with_two_provenances(store, workspace, tmp_path):
     row = chat_row("Why does PLA crash?", "**Bug: stack imbalance**")
     a = write_jsonl(tmp_path / "a.jsonl", [row])
     b = write_jsonl(
         tmp_path / "b.jsonl",
         [{"instruction": "Why does PLA crash?", "output": "**Bug: stack imbalance**", "input": ""}],
     )
-    assert import_file(store, a).new == 1
-    result = import_file(store, b)
+    assert import_file(workspace, a).new == 1
+    result = import_file(workspace, b)
     assert (result.new, result.existing) == (0, 1)
     assert _count(store, "SELECT count(*) FROM provenance") == 2
 
 
-def test_skip_lands_good_rows_and_lists_bad_ones(store, tmp_path):
+def test_skip_lands_good_rows_and_lists_bad_ones(workspace, tmp_path):
     path = write_jsonl(
         tmp_path / "bad.jsonl",
         [
@@ -106,7 +105,7 @@ def test_skip_lands_good_rows_and_lists_bad_ones(store, tmp_path):
             {"hello": "world"},
         ],
     )
-    result = import_file(store, path, on_error="skip")
+    result = import_file(workspace, path, on_error="skip")
     assert result.new == 2 and not result.aborted
     errors = {m.line: m.error for m in result.malformed}
     assert set(errors) == {2, 3, 4, 6}
@@ -117,9 +116,9 @@ def test_skip_lands_good_rows_and_lists_bad_ones(store, tmp_path):
     assert all(m.file == str(path) for m in result.malformed)
 
 
-def test_abort_writes_nothing_from_a_file_with_any_bad_row(store, tmp_path):
+def test_abort_writes_nothing_from_a_file_with_any_bad_row(store, workspace, tmp_path):
     path = write_jsonl(tmp_path / "bad.jsonl", [chat_row("q1", "a1"), "{oops", chat_row("q2", "a2")])
-    result = import_file(store, path, on_error="abort")
+    result = import_file(workspace, path, on_error="abort")
     assert result.aborted and result.new == 0
     assert [m.line for m in result.malformed] == [2]
     assert _count(store, "SELECT count(*) FROM revisions") == 0
@@ -128,33 +127,33 @@ def test_abort_writes_nothing_from_a_file_with_any_bad_row(store, tmp_path):
     assert _count(store, "SELECT count(*) FROM imports WHERE aborted") == 1
 
 
-def test_abort_is_per_file(store, tmp_path):
+def test_abort_is_per_file(workspace, tmp_path):
     good = write_jsonl(tmp_path / "good.jsonl", [chat_row("q", "a")])
     bad = write_jsonl(tmp_path / "bad.jsonl", ["nope"])
-    report = import_files(store, [bad, good], on_error="abort")
+    report = import_files(workspace, [bad, good], on_error="abort")
     assert [f.aborted for f in report.files] == [True, False]
     assert report.new == 1
 
 
-def test_missing_and_empty_files_are_reported(store, tmp_path):
+def test_missing_and_empty_files_are_reported(workspace, tmp_path):
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
-    report = import_files(store, [tmp_path / "nope.jsonl", empty])
+    report = import_files(workspace, [tmp_path / "nope.jsonl", empty])
     assert [(m.line, m.error) for m in report.malformed] == [
         (0, "no such file"),
         (0, "file is empty: no rows to import"),
     ]
 
 
-def test_oversized_row_is_reported_by_line(store, tmp_path):
+def test_oversized_row_is_reported_by_line(workspace, tmp_path):
     path = write_jsonl(tmp_path / "big.jsonl", [chat_row("q", "a" * 3000), chat_row("q", "b")])
-    result = import_file(store, path, max_row_bytes=1000)
+    result = import_file(workspace, path, max_row_bytes=1000)
     assert [m.line for m in result.malformed] == [1] and result.new == 1
 
 
-def test_forced_kind_and_source(store, tmp_path):
+def test_forced_kind_and_source(store, workspace, tmp_path):
     path = write_jsonl(tmp_path / "x.jsonl", [chat_row("q", "a")])
-    import_file(store, path, kind=Kind.quest_implementation, source_name="alice", source_type=SourceType.community)
+    import_file(workspace, path, kind=Kind.quest_implementation, source_name="alice", source_type=SourceType.community)
     assert store.con.execute("SELECT kind, source_type, source_name FROM revisions").fetchone() == (
         "quest_implementation",
         "community",
@@ -194,7 +193,7 @@ def _generated_row(instruction: str, output: str, **columns: object) -> dict[str
     }
 
 
-def test_the_fields_extra_columns_are_metadata_filters_can_use_and_name_the_kind(store, tmp_path, field_dir):
+def test_the_fields_extra_columns_are_metadata_filters_can_use_and_name_the_kind(store, workspace, tmp_path, field_dir):
     rows = [
         _generated_row("Optimize this:\nLDA #$00\nSTA $10", "STZ $10", quality_score=0.85),
         _generated_row("Optimize this:\nLDA #$00\nSTA $12", "STZ $12", quality_score=0.5, intent="optimization"),
@@ -207,7 +206,7 @@ def test_the_fields_extra_columns_are_metadata_filters_can_use_and_name_the_kind
         _generated_row("Write code that stores $42 to $10", "LDA #$42\nSTA $10", domain="nayru_basic"),
         _generated_row("What is a good name for a label?", "MainLoop.", domain="asm"),
     ]  # fmt: skip
-    import_file(store, write_jsonl(tmp_path / "din_training.jsonl", rows))
+    import_file(workspace, write_jsonl(tmp_path / "din_training.jsonl", rows))
     kinds = [
         r[0]
         for r in store.con.execute(
@@ -217,14 +216,14 @@ def test_the_fields_extra_columns_are_metadata_filters_can_use_and_name_the_kind
     # domain din_advanced -> Din; an intent wins over a topic domain; snes_hardware -> Veran; nayru_basic -> Nayru.
     assert kinds == ["asm_optimize", "asm_optimize", "debug_dialogue", "asm_explain", "asm_generate", "other"]
     # Numeric comparisons compare numbers: "0.7" (text in the file) counts, 0.85 and 0.9 do, 0.5 and 0.0 do not.
-    assert Workspace.of_store(store).samples.count("metadata.quality_score >= 0.7") == 3
-    assert Workspace.of_store(store).samples.count("metadata.quality_score < 0.7") == 3
-    assert Workspace.of_store(store).samples.count("metadata.quality_score = 0.90") == 1  # 0.9 in the file
-    assert Workspace.of_store(store).samples.count("metadata.quality_score != 0.9") == 5
-    assert Workspace.of_store(store).samples.count("metadata.domain = din_advanced") == 2
-    assert Workspace.of_store(store).samples.count("metadata.domain = asm and metadata.intent = debugging") == 1
-    assert Workspace.of_store(store).samples.count("metadata.thinking is not null") == 1
-    assert Workspace.of_store(store).samples.count("metadata.teacher_model = 'gpt-5.2'") == 1
+    assert workspace.samples.count("metadata.quality_score >= 0.7") == 3
+    assert workspace.samples.count("metadata.quality_score < 0.7") == 3
+    assert workspace.samples.count("metadata.quality_score = 0.90") == 1  # 0.9 in the file
+    assert workspace.samples.count("metadata.quality_score != 0.9") == 5
+    assert workspace.samples.count("metadata.domain = din_advanced") == 2
+    assert workspace.samples.count("metadata.domain = asm and metadata.intent = debugging") == 1
+    assert workspace.samples.count("metadata.thinking is not null") == 1
+    assert workspace.samples.count("metadata.teacher_model = 'gpt-5.2'") == 1
     # A row that names its teacher model is that teacher's proposal; the others stay imports of the file.
     sources = store.con.execute("SELECT source_type, source_name, count(*) FROM samples GROUP BY ALL").fetchall()
     assert sorted(sources) == [("import", "din_training.jsonl", 5), ("teacher", "gpt-5.2", 1)]
@@ -232,12 +231,10 @@ def test_the_fields_extra_columns_are_metadata_filters_can_use_and_name_the_kind
     assert metadata["_metadata"]["model"] == "gemini-2.0-flash-exp" and metadata["thinking"] == "A is 16-bit."
 
     # The teacher dumps in the field: quality_score and domain are metadata too.
-    import_file(store, field_dir / "teacher_pilot_output.jsonl")
+    import_file(workspace, field_dir / "teacher_pilot_output.jsonl")
     teacher = "metadata.format = teacher"
-    assert Workspace.of_store(store).samples.count(f"{teacher} and metadata.quality_score >= 0.7") == 4
-    assert (
-        Workspace.of_store(store).samples.count(f"{teacher} and metadata.domain = nayru and kind = asm_generate") == 4
-    )
+    assert workspace.samples.count(f"{teacher} and metadata.quality_score >= 0.7") == 4
+    assert workspace.samples.count(f"{teacher} and metadata.domain = nayru and kind = asm_generate") == 4
 
 
 def test_chat_and_teacher_rows_take_their_kind_and_teacher_from_the_same_columns():

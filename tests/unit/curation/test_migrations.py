@@ -7,6 +7,7 @@ import pytest
 
 from curation.migrations import MIGRATIONS, Migration, SchemaError
 from curation.store import Store, StoreLockedError
+from curation.workspace import Workspace
 from tests.factories import REPO, chat_row, write_jsonl
 
 
@@ -20,8 +21,8 @@ def test_an_existing_store_is_extended_without_losing_data(home, tmp_path):
     from curation.importers import import_file
 
     path = home / "s.duckdb"
-    with Store(path) as store:
-        import_file(store, write_jsonl(tmp_path / "a.jsonl", [chat_row("q", "a")]))
+    with Workspace.of_store(Store(path)) as ws:
+        import_file(ws, write_jsonl(tmp_path / "a.jsonl", [chat_row("q", "a")]))
     extra = Migration(
         MIGRATIONS[-1].version + 1,
         "add review notes",

@@ -40,16 +40,17 @@ def _field_id(store: Store, source: str, needle: str) -> str:
     return rows[0][0]
 
 
-def test_a_real_legacy_answer_is_restructured_kept_linked_and_rerun_is_a_no_op(validated_store):
-    store = validated_store
+def test_a_real_legacy_answer_is_restructured_kept_linked_and_rerun_is_a_no_op(validated_workspace):
+    workspace = validated_workspace
+    store = workspace.store
     parent_id = _field_id(store, "farore_debugging_training.jsonl", "This code crashes. What's wrong?")
-    parent = Workspace.of_store(store).samples.get(parent_id)
+    parent = workspace.samples.get(parent_id)
     assert DiagnosisFirst().validate(parent.revision).details["variant"] == "legacy"
 
-    report = propose_repairs(store)
+    report = propose_repairs(workspace)
     outcome = next(o for o in report.outcomes if o.parent_id == parent_id)
     assert outcome.repair_id is not None and outcome.new and outcome.reason is None
-    repair = Workspace.of_store(store).samples.get(outcome.repair_id)
+    repair = workspace.samples.get(outcome.repair_id)
     before, after = parent.revision.answer, repair.revision.answer
 
     # Every code block byte-identical and in order, every sentence of the diagnosis and fix kept.
@@ -73,27 +74,28 @@ def test_a_real_legacy_answer_is_restructured_kept_linked_and_rerun_is_a_no_op(v
     assert row[:5] == (parent_id, "proposed", "passed", "template", REPAIR_SOURCE)
     metadata = json.loads(row[5])
     assert metadata["repair_of"] == parent_id and "whats_happening_steps" in metadata["repair"]["fixed"]
-    assert repair.id in Workspace.of_store(store).samples.get(parent_id).children
-    assert Workspace.of_store(store).samples.get(parent_id).status == "proposed"
+    assert repair.id in workspace.samples.get(parent_id).children
+    assert workspace.samples.get(parent_id).status == "proposed"
 
     # The measured figure on the field data: legacy answers that get a passing rewrite.
     assert report.by_variant()["legacy"] == {"candidates": 114, "passed": 4}
     assert report.failures["no_diagnosis"] >= 86  # the benchmark drafts without an explanation
 
     counts = {t: _count(store, t) for t in ("revisions", "provenance", "status_events")}
-    again = propose_repairs(store)
+    again = propose_repairs(workspace)
     assert (again.passed, again.new) == (report.passed, 0)
     assert {t: _count(store, t) for t in counts} == counts
     assert {o.parent_id: o.repair_id for o in again.outcomes} == {o.parent_id: o.repair_id for o in report.outcomes}
 
 
-def test_an_answer_without_a_diagnosis_is_reported_not_rewritten(validated_store):
-    store = validated_store
+def test_an_answer_without_a_diagnosis_is_reported_not_rewritten(validated_workspace):
+    workspace = validated_workspace
+    store = workspace.store
     # A benchmark draft: "**Bug: Missing CLC before ADC**" then the fixed code, no word of why.
     parent_id = store.con.execute(
         "SELECT id FROM samples WHERE json_extract_string(metadata, '$.benchmark_id') = 'farore_carry_029'"
     ).fetchone()[0]
-    report = propose_repairs(store, "metadata.benchmark_id = farore_carry_029")
+    report = propose_repairs(workspace, "metadata.benchmark_id = farore_carry_029")
     assert report.candidates == 1 and report.passed == 0 and report.rewritten == 0
     assert report.outcomes[0].reason == "no_diagnosis" and report.failures == {"no_diagnosis": 1}
     assert store.con.execute("SELECT count(*) FROM revisions WHERE parent_id = ?", [parent_id]).fetchone()[0] == 0
@@ -116,7 +118,7 @@ STA $14
 CLC clears the leftover bit first, so the result is exactly $10 plus $12."""
 
 
-def test_a_missing_category_term_is_named_in_the_header_and_a_thin_answer_is_counted(store, tmp_path):
+def test_a_missing_category_term_is_named_in_the_header_and_a_thin_answer_is_counted(workspace, tmp_path):
     thin = CARRY_ANSWER.replace(
         "\nADC adds that leftover bit into the result as well, so the total can come out one higher.", ""
     )
@@ -124,16 +126,16 @@ def test_a_missing_category_term_is_named_in_the_header_and_a_thin_answer_is_cou
         chat_row(CARRY_QUESTION, CARRY_ANSWER, category="carry_flag"),
         chat_row(CARRY_QUESTION.replace("sometimes", "often"), thin, category="carry_flag"),
     ]
-    import_file(store, write_jsonl(tmp_path / "carry.jsonl", rows), source_name="carry")
-    validate_samples(store)
-    report = propose_repairs(store)
+    import_file(workspace, write_jsonl(tmp_path / "carry.jsonl", rows), source_name="carry")
+    validate_samples(workspace)
+    report = propose_repairs(workspace)
     assert report.candidates == 2 and report.passed == 1
     assert report.failures == {"too_few_steps": 1}
     repaired = next(o for o in report.outcomes if o.repair_id)
     assert "category_named" in repaired.fixed
-    answer = Workspace.of_store(store).samples.get(repaired.repair_id).revision.answer
+    answer = workspace.samples.get(repaired.repair_id).revision.answer
     assert answer.startswith("**Bug: Missing CLC before ADC (carry flag)**")
-    assert Terminology().validate(Workspace.of_store(store).samples.get(repaired.repair_id).revision).passed
+    assert Terminology().validate(workspace.samples.get(repaired.repair_id).revision).passed
 
 
 @pytest.fixture
@@ -201,9 +203,9 @@ def _scripted_reply(prompt: str) -> str:
 
 def _carry_home(home, tmp_path):
     home.mkdir(parents=True, exist_ok=True)
-    with Store(home / "triforge.duckdb") as store:
-        import_file(store, write_jsonl(tmp_path / "carry.jsonl", _carry_rows()), source_name="carry")
-        validate_samples(store)
+    with Workspace(home) as ws:
+        import_file(ws, write_jsonl(tmp_path / "carry.jsonl", _carry_rows()), source_name="carry")
+        validate_samples(ws)
     return home
 
 
@@ -242,7 +244,8 @@ def test_a_teacher_rewrites_what_restructuring_cannot_and_only_a_rewrite_keeping
     assert rejected["reason"] == "model_changed_code" and "code block 1 differs" in rejected["detail"]
     assert rejected["deterministic_reason"] == "too_few_steps" and rejected["repair_id"] is None
 
-    with Store(home / "triforge.duckdb", read_only=True) as store:
+    with Workspace(home, read_only=True) as ws:
+        store = ws.store
         by_model = next(r for r in first["repairs"] if r["path"] == "model" and r["repair_id"])
         row = store.con.execute(
             "SELECT parent_id, status, validation, source_type, source_name, metadata FROM samples WHERE id = ?",
@@ -252,10 +255,10 @@ def test_a_teacher_rewrites_what_restructuring_cannot_and_only_a_rewrite_keeping
         metadata = json.loads(row[5])
         assert metadata["repair_of"] == by_model["parent_id"]
         assert metadata["repair"]["path"] == "model" and metadata["repair"]["model"] == "openai:gpt-test"
-        repaired = Workspace.of_store(store).samples.get(by_model["repair_id"]).revision.answer
-        original = Workspace.of_store(store).samples.get(by_model["parent_id"]).revision.answer
+        repaired = ws.samples.get(by_model["repair_id"]).revision.answer
+        original = ws.samples.get(by_model["parent_id"]).revision.answer
         assert repaired == MODEL_REWRITE and FENCED.findall(repaired) == FENCED.findall(original) == [CARRY_CODE]
-        assert DiagnosisFirst().validate(Workspace.of_store(store).samples.get(by_model["repair_id"]).revision).passed
+        assert DiagnosisFirst().validate(ws.samples.get(by_model["repair_id"]).revision).passed
         # The rejected rewrite was never written; the reply is kept in the ledger with its reason.
         kids = store.con.execute("SELECT count(*) FROM revisions WHERE parent_id = ?", [rejected["parent_id"]])
         assert kids.fetchone()[0] == 0
@@ -268,12 +271,9 @@ def test_a_teacher_rewrites_what_restructuring_cannot_and_only_a_rewrite_keeping
             ("stored", "", MODEL_REWRITE),
         ]
         deterministic = next(r for r in first["repairs"] if r["path"] == "deterministic" and r["repair_id"])
-        assert (
-            Workspace.of_store(store).samples.get(deterministic["repair_id"]).revision.metadata["repair"]["path"]
-            == "deterministic"
-        )
+        assert ws.samples.get(deterministic["repair_id"]).revision.metadata["repair"]["path"] == "deterministic"
         # The Argilla push's lookup finds the model's repair as a suggestion, like a restructuring.
-        found = latest_repairs(store, [by_model["parent_id"]])
+        found = latest_repairs(ws, [by_model["parent_id"]])
         assert found[by_model["parent_id"]][:2] == (by_model["repair_id"], "repair@1/openai:gpt-test")
 
     # A rerun asks nothing: the repaired sample has its child, the rejected one's reply is re-checked.

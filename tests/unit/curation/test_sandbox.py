@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from curation.validators import sandbox as sandbox_module
 from curation.validators.asar import Asar, AsmOutcome, unsafe_directive
+from curation.validators.runner import current_results
 from curation.validators.sandbox import (
     SANDBOX_ENV,
     Bubblewrap,
@@ -154,7 +155,7 @@ def test_import_and_validate_store_nothing_from_outside_files(home, tmp_path):
     assert validated.exit_code == 0, validated.output
     with Workspace(home) as ws:
         ids = ws.samples.all_ids()
-        stored = json.dumps([[r.model_dump() for r in ws.validations.results(i)] for i in ids])
+        stored = json.dumps([[r.model_dump() for r in current_results(ws, i)] for i in ids])
     assert "wasn't found" in stored  # Asar ran and was told the file does not exist
     assert SECRET not in stored and SECRET not in validated.output
 

@@ -2,18 +2,18 @@ import pytest
 
 from curation.importers import import_files
 from curation.store import StoreError
-from curation.workspace import Workspace
 from schemas.snapshot import snapshot_id_for
 
 
 @pytest.fixture
-def loaded(store, field_files):
-    import_files(store, field_files)
-    return store
+def loaded(workspace, field_files):
+    """The workspace with the field files imported."""
+    import_files(workspace, field_files)
+    return workspace
 
 
 def test_snapshot_id_is_the_hash_of_its_sorted_members(loaded):
-    snapshots = Workspace.of_store(loaded).snapshots
+    snapshots = loaded.snapshots
     snap = snapshots.create("debug", "kind = debug_dialogue")
     ids = snapshots.member_ids(snap.id)
     assert snap.member_count == len(ids) == 128
@@ -25,14 +25,12 @@ def test_snapshot_id_is_the_hash_of_its_sorted_members(loaded):
 
 
 def test_snapshots_never_change_when_samples_are_rejected_or_corrected(loaded):
-    snapshots = Workspace.of_store(loaded).snapshots
+    snapshots = loaded.snapshots
     snap = snapshots.create("ready", "status = proposed and kind = debug_dialogue")
     before = {r.id: r.answer for r in snapshots.members(snap.id)}
     victims = sorted(before)[:2]
-    Workspace.of_store(loaded).samples.set_status([victims[0]], "rejected", actor="expert")
-    new_id = Workspace.of_store(loaded).samples.correct(
-        victims[1], actor="expert", answer="**Bug: corrected**\n\nBetter."
-    )
+    loaded.samples.set_status([victims[0]], "rejected", actor="expert")
+    new_id = loaded.samples.correct(victims[1], actor="expert", answer="**Bug: corrected**\n\nBetter.")
 
     after = {r.id: r.answer for r in snapshots.members(snap.id)}
     assert after == before
@@ -48,28 +46,28 @@ def test_snapshots_never_change_when_samples_are_rejected_or_corrected(loaded):
 
 
 def test_correction_links_to_its_parent_and_supersedes_it(loaded):
-    original = Workspace.of_store(loaded).samples.list("kind = debug_dialogue and status = proposed", limit=1)[0]["id"]
-    new_id = Workspace.of_store(loaded).samples.correct(original, actor="expert", category="stack_imbalance")
-    row = loaded.con.execute(
+    original = loaded.samples.list("kind = debug_dialogue and status = proposed", limit=1)[0]["id"]
+    new_id = loaded.samples.correct(original, actor="expert", category="stack_imbalance")
+    row = loaded.store.con.execute(
         "SELECT parent_id, category, status, source_type, source_name FROM samples WHERE id = ?", [new_id]
     ).fetchone()
     assert row == (original, "stack_imbalance", "proposed", "expert", "expert")
-    assert loaded.con.execute("SELECT status FROM samples WHERE id = ?", [original]).fetchone() == ("superseded",)
+    assert loaded.store.con.execute("SELECT status FROM samples WHERE id = ?", [original]).fetchone() == ("superseded",)
     with pytest.raises(StoreError, match="changes nothing"):
-        Workspace.of_store(loaded).samples.correct(new_id, actor="expert", category="stack_imbalance")
+        loaded.samples.correct(new_id, actor="expert", category="stack_imbalance")
 
 
 def test_verify_detects_content_edited_behind_triforges_back(loaded):
-    snapshots = Workspace.of_store(loaded).snapshots
+    snapshots = loaded.snapshots
     snap = snapshots.create("all")
     victim = snapshots.member_ids(snap.id)[0]
     broken = snapshots.member_ids(snap.id)[1]
-    loaded.con.execute(
+    loaded.store.con.execute(
         'UPDATE revisions SET messages = replace(CAST(messages AS VARCHAR), \'"content":"\', \'"content":"X\') '
         "WHERE id = ?",
         [victim],
     )
-    loaded.con.execute(
+    loaded.store.con.execute(
         "UPDATE revisions SET messages = replace(CAST(messages AS VARCHAR), 'assistant', 'robot') WHERE id = ?",
         [broken],
     )
@@ -80,23 +78,23 @@ def test_verify_detects_content_edited_behind_triforges_back(loaded):
 
 
 def test_verify_detects_metadata_edits(loaded):
-    snapshots = Workspace.of_store(loaded).snapshots
+    snapshots = loaded.snapshots
     snap = snapshots.create("all")
     victim = snapshots.member_ids(snap.id)[0]
-    loaded.con.execute("UPDATE revisions SET metadata = '{\"sneaky\": 1}' WHERE id = ?", [victim])
+    loaded.store.con.execute("UPDATE revisions SET metadata = '{\"sneaky\": 1}' WHERE id = ?", [victim])
     assert snapshots.verify("all") == ["members' stored content or metadata changed since the snapshot was taken"]
 
 
 def test_verify_detects_removed_members(loaded):
-    snapshots = Workspace.of_store(loaded).snapshots
+    snapshots = loaded.snapshots
     snap = snapshots.create("all")
     victim = snapshots.member_ids(snap.id)[0]
-    loaded.con.execute("DELETE FROM revisions WHERE id = ?", [victim])
+    loaded.store.con.execute("DELETE FROM revisions WHERE id = ?", [victim])
     assert any("missing from the store" in p for p in snapshots.verify("all"))
 
 
 def test_names_are_never_reused_and_empty_selections_are_refused(loaded):
-    snapshots = Workspace.of_store(loaded).snapshots
+    snapshots = loaded.snapshots
     snapshots.create("a", "kind = asm_explain")
     with pytest.raises(StoreError, match="already exists"):
         snapshots.create("a", "kind = asm_optimize")
@@ -110,7 +108,7 @@ def test_names_are_never_reused_and_empty_selections_are_refused(loaded):
 
 
 def test_parent_snapshot_is_recorded(loaded):
-    snapshots = Workspace.of_store(loaded).snapshots
+    snapshots = loaded.snapshots
     parent = snapshots.create("v1", "kind = asm_explain")
     child = snapshots.create("v2", "kind in (asm_explain, asm_optimize)", parent="v1")
     assert child.parent_id == parent.id

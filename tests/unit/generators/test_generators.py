@@ -74,8 +74,8 @@ def test_proposals_vary_registers_addressing_ram_names_and_wording(proposals):
     assert len({r.prompt.split("\n")[0] for r in proposals}) >= 200  # how the user opens
 
 
-def test_a_template_batch_is_mostly_free_of_near_duplicates(store):
-    summary = run_generator(store, "bug_injection", 120, seed=5)
+def test_a_template_batch_is_mostly_free_of_near_duplicates(store, workspace):
+    summary = run_generator(workspace, "bug_injection", 120, seed=5)
     assert summary.made == summary.valid == 120
     assert summary.duplicates <= 120 * 0.2, summary.as_dict()
     paired = {x for pair in store.con.execute("SELECT a, b FROM dedup_pairs").fetchall() for x in pair}
@@ -142,8 +142,8 @@ def test_quest_templates_without_a_rom_map_say_which_command_builds_one():
         get_generator("quest_templates").generate(3, seed=1)
 
 
-def test_quest_batch_is_mostly_free_of_near_duplicates(home_with_map, store):
-    summary = run_generator(store, "quest_templates", 120, seed=6)
+def test_quest_batch_is_mostly_free_of_near_duplicates(home_with_map, store, workspace):
+    summary = run_generator(workspace, "quest_templates", 120, seed=6)
     assert summary.made == summary.valid == 120
     paired = {x for pair in store.con.execute("SELECT a, b FROM dedup_pairs").fetchall() for x in pair}
     assert sum(i not in paired for i in summary.ids) >= 120 * 0.8
