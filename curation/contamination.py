@@ -21,8 +21,11 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from curation.clock import utc_now
 from curation.dedup.normalize import normalize_text
+from curation.importers.formats import BenchmarkRow, benchmark_prompt
 from curation.store import StoreError
 from curation.workspace import Workspace
 from schemas.sample import Role
@@ -120,10 +123,6 @@ def load_eval_cases(path: Path) -> list[PromptCase]:
 
 def _benchmark_prompt(path: Path, case_id: str, row: dict) -> str:
     """A benchmark row's prompt as the importer writes it, so the same row imported for training is caught."""
-    from pydantic import ValidationError
-
-    from curation.importers.formats import BenchmarkRow, benchmark_prompt
-
     try:
         return benchmark_prompt(BenchmarkRow.model_validate(row))
     except ValidationError as exc:

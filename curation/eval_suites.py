@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from curation.errors import Invalid
+from curation.importers.formats import BenchmarkRow, benchmark_prompt
 from curation.validators.terms import terms_for
 from schemas.sample import Kind
 from schemas.training import EvalCase
@@ -148,8 +149,6 @@ def _router_case(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _benchmark_case(path: Path, number: int, row: dict[str, Any]) -> dict[str, Any]:
-    from curation.importers.formats import BenchmarkRow, benchmark_prompt
-
     try:
         parsed = BenchmarkRow.model_validate(row)
     except ValidationError as exc:

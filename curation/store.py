@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 import duckdb
+import pyarrow as pa
 
 from curation.errors import Conflict, StoreError
 from curation.migrations import (
@@ -134,7 +135,6 @@ class Store:
             return
         if on_conflict not in ("", "OR REPLACE", "OR IGNORE"):
             raise ValueError(f"bad on_conflict {on_conflict!r}")
-        import pyarrow as pa
 
         data = pa.table({c: [row[i] for row in rows] for i, c in enumerate(columns)})
         self.con.register("_incoming_rows", data)

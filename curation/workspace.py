@@ -28,23 +28,22 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from curation.paths import STORE_FILENAME
+from curation.resources.classifier import Classifier
+from curation.resources.dedup_runs import DedupRuns
+from curation.resources.evals import Evals
+from curation.resources.experiments import Experiments
+from curation.resources.keys import Keys
+from curation.resources.reviews import Reviews
+from curation.resources.samples import Samples
+from curation.resources.snapshots import Snapshots
+from curation.resources.submissions import Submissions
+from curation.resources.teacher_requests import TeacherRequests
+from curation.resources.training_runs import TrainingRuns
+from curation.resources.validations import Validations
+from curation.store import Store
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
-
-    from curation.resources.classifier import Classifier
-    from curation.resources.dedup_runs import DedupRuns
-    from curation.resources.evals import Evals
-    from curation.resources.experiments import Experiments
-    from curation.resources.keys import Keys
-    from curation.resources.reviews import Reviews
-    from curation.resources.samples import Samples
-    from curation.resources.snapshots import Snapshots
-    from curation.resources.submissions import Submissions
-    from curation.resources.teacher_requests import TeacherRequests
-    from curation.resources.training_runs import TrainingRuns
-    from curation.resources.validations import Validations
-    from curation.store import Store
 
 HOME_ENV = "TRIFORGE_HOME"
 DEFAULT_HOME = ".triforge"
@@ -140,8 +139,6 @@ class Workspace:
     @property
     def store(self) -> Store:
         if self._store is None:
-            from curation.store import Store
-
             self._store = Store(self.paths.store, read_only=self.read_only)
         return self._store
 
@@ -170,78 +167,54 @@ class Workspace:
     ) -> None:
         self.close()
 
-    # --- resources: imported on first use, so `import curation.workspace` stays light -------------
+    # --- resources: built on first use, on the open store ------------------------------------------
 
     @cached_property
     def samples(self) -> Samples:
-        from curation.resources.samples import Samples
-
         return Samples(self)
 
     @cached_property
     def snapshots(self) -> Snapshots:
-        from curation.resources.snapshots import Snapshots
-
         return Snapshots(self)
 
     @cached_property
     def validations(self) -> Validations:
-        from curation.resources.validations import Validations
-
         return Validations(self)
 
     @cached_property
     def classifier(self) -> Classifier:
-        from curation.resources.classifier import Classifier
-
         return Classifier(self)
 
     @cached_property
     def dedup_runs(self) -> DedupRuns:
-        from curation.resources.dedup_runs import DedupRuns
-
         return DedupRuns(self)
 
     @cached_property
     def reviews(self) -> Reviews:
-        from curation.resources.reviews import Reviews
-
         return Reviews(self)
 
     @cached_property
     def evals(self) -> Evals:
-        from curation.resources.evals import Evals
-
         return Evals(self)
 
     @cached_property
     def experiments(self) -> Experiments:
-        from curation.resources.experiments import Experiments
-
         return Experiments(self)
 
     @cached_property
     def training_runs(self) -> TrainingRuns:
-        from curation.resources.training_runs import TrainingRuns
-
         return TrainingRuns(self)
 
     @cached_property
     def teacher_requests(self) -> TeacherRequests:
-        from curation.resources.teacher_requests import TeacherRequests
-
         return TeacherRequests(self)
 
     @cached_property
     def keys(self) -> Keys:
-        from curation.resources.keys import Keys
-
         return Keys(self)
 
     @cached_property
     def submissions(self) -> Submissions:
-        from curation.resources.submissions import Submissions
-
         return Submissions(self)
 
 

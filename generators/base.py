@@ -6,8 +6,11 @@ no-op (content addressing). Provenance records the generator, its version and th
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from schemas.sample import Kind, Message, Provenance, Role, SampleRevision, SourceType
@@ -78,14 +81,9 @@ _NOT_PROPOSERS = frozenset({"base", "draw", "vocabulary", "teacher"})
 def load_builtin() -> None:
     """Import every proposer package under ``generators/`` (each ends in ``register(...)``): a new proposer
     is one new package, found here without this module naming it (the teacher has its own entry point)."""
-    import importlib
-    import pkgutil
-
-    import generators
-
-    for module in pkgutil.iter_modules(generators.__path__):
+    for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if module.name not in _NOT_PROPOSERS:
-            importlib.import_module(f"generators.{module.name}")
+            importlib.import_module(f"{__package__}.{module.name}")
 
 
 def get_generator(name: str) -> Generator:

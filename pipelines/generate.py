@@ -8,6 +8,7 @@ the same way as a community submission.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from curation.resources.samples import PendingRevision
@@ -92,8 +93,6 @@ class ProposeWithModel(PipelineStep):
 
 
 def _source_filter(source_name: str) -> str:
-    import json
-
     return f"source_name = {json.dumps(source_name)}"
 
 

@@ -27,13 +27,23 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from curation.errors import NotFound
+from curation.eval_suites import load_suite_file
 from curation.resources.experiments import Decisions, LoopStepRecord
 from curation.store import StoreLockedError
 from curation.validators.runner import validate_samples
 from curation.workspace import Workspace
+from generators.teacher.batch import BatchSettings
+from generators.teacher.clients import InProcess
+from generators.teacher.tasks import draw_bootstrap_tasks
 from pipelines.base import PipelineStep, briefly
+from pipelines.generate import ProposeWithModel
 from pipelines.review_channel import ReviewChannel
+from schemas.sample import SourceType
 from schemas.training import TrainConfig
+from trainer.evaluation.runner import compare_eval_runs, evaluate_model, record_eval, select_cases
+from trainer.gates import DEFAULT_SUITE
+from trainer.generation import load_model
+from trainer.sft import train
 
 SNAPSHOT_FILTER = "status = approved and validation = passed and duplicate_of is null"
 Say = Callable[[str], None]
@@ -142,13 +152,6 @@ class Propose(PipelineStep):
     name = "propose"
 
     def run(self, round_no: int, model_ref: str, settings: LoopSettings) -> Proposed:
-        from generators.teacher.batch import BatchSettings
-        from generators.teacher.clients import InProcess
-        from generators.teacher.tasks import draw_bootstrap_tasks
-        from pipelines.generate import ProposeWithModel
-        from schemas.sample import SourceType
-        from trainer.generation import load_model
-
         client = InProcess(load_model(model_ref, home=self.workspace.home))
         batch = BatchSettings(
             seed=round_no,
@@ -203,7 +206,6 @@ class Freeze(PipelineStep):
     name = "snapshot"
 
     def run(self, round_no: int, previous: Frozen | None) -> Frozen:
-
         name = f"loop-r{round_no}"
         with briefly(self.workspace) as ws:
             validate_samples(ws, "status = approved and validation = pending")  # e.g. experts' corrections
@@ -220,8 +222,6 @@ class Train(PipelineStep):
     name = "train"
 
     def run(self, round_no: int, settings: LoopSettings, snapshot: Frozen, say: Say) -> Trained:
-        from trainer.sft import train
-
         out = self.workspace.paths.adapters / f"loop-r{round_no}"
         say(f"round {round_no}: training on {snapshot.name} ({snapshot.members} samples) -> {out}")
         result = train(
@@ -239,10 +239,6 @@ class Evaluate(PipelineStep):
     name = "eval"
 
     def run(self, model_ref: str, settings: LoopSettings) -> str:
-        from curation.eval_suites import load_suite_file
-        from trainer.evaluation.runner import evaluate_model, record_eval, select_cases
-        from trainer.gates import DEFAULT_SUITE
-
         suite = settings.eval_suite or DEFAULT_SUITE
         cases = select_cases(load_suite_file(suite), limit=settings.eval_limit)
         report = evaluate_model(
@@ -262,7 +258,6 @@ class Report(PipelineStep):
         self, round_no: int, proposed: Proposed, reviewed: Reviewed, snapshot: Frozen, trained: Trained,
         evals: Evaluated,
     ) -> RoundReport:  # fmt: skip
-        from trainer.evaluation.runner import compare_eval_runs
 
         with briefly(self.workspace, read_only=True) as ws:
             diff = compare_eval_runs(ws, evals.baseline_eval, evals.adapter_eval)["suites"]["ALL"]

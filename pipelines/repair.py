@@ -31,6 +31,7 @@ from curation.repairs.service import Progress, RepairOutcome
 from curation.resources.teacher_requests import RequestRecord
 from curation.samples import derive_revision
 from curation.store import StoreError
+from curation.validators.runner import judge, record_results
 from curation.workspace import Workspace
 
 # The teacher batch's request loop and ledger: workers only call the endpoint, the main thread writes
@@ -160,7 +161,6 @@ def repair_with_model(
 ) -> ModelSummary:
     """Ask the model for each unrepaired candidate in ``todo``; write the rewrites that pass. Updates each
     outcome in place (``path``, ``model_reason``, ``reason``, ``repair_id``, ``new``)."""
-    from curation.validators.runner import judge, record_results
 
     settings, client = repairer.settings, repairer.client
     source_name = repairer.source_name(repairer_name)

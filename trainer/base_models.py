@@ -21,6 +21,7 @@ from pathlib import Path
 
 from curation.errors import Invalid, StoreError
 from curation.workspace import WorkspacePaths
+from trainer.hf import quiet_hf
 
 SMOLLM2 = "smollm2-135m-instruct"
 ALIASES = {"smollm2": SMOLLM2, SMOLLM2: SMOLLM2, "default": SMOLLM2}
@@ -58,8 +59,6 @@ def smollm2_gguf() -> Path:
 def convert_smollm2(target: Path) -> Path:
     """Dequantize the shipped GGUF into a normal checkpoint at ``target`` (atomic: a crash leaves nothing)."""
     import transformers
-
-    from trainer.hf import quiet_hf
 
     quiet_hf()
     gguf = smollm2_gguf()

@@ -14,6 +14,7 @@ from typing import Any
 
 from curation.errors import Invalid
 from trainer.base_models import resolve_base_model
+from trainer.hf import quiet_hf
 
 
 @dataclass
@@ -152,8 +153,6 @@ def load_model(ref: str | Path, *, home: Path | None = None) -> LoadedModel:
     """``ref`` is an adapter directory written by ``triforge train``, a model directory, or ``smollm2``
     (converted once into the models folder of the workspace at ``home``, which a named model needs)."""
     import transformers
-
-    from trainer.hf import quiet_hf
 
     quiet_hf()
     path = Path(ref).expanduser()

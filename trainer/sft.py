@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import tomllib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from schemas.training import TrainConfig, TrainingManifest
 from trainer.base_models import resolve_base_model
 from trainer.data import read_chat_jsonl, tokenize_rows
 from trainer.gates import training_blockers
+from trainer.hf import quiet_hf
 
 ProgressFn = Callable[[int, int, dict[str, float]], None]
 # CPU training of SmolLM2-135M on the field data (measured on 2 cores, see README "Training defaults"):
@@ -80,8 +82,6 @@ def load_config(path: Path | None, *, base: TrainConfig | None = None) -> TrainC
     if Path(path).suffix == ".json":
         data = json.loads(text)
     else:
-        import tomllib
-
         data = tomllib.loads(text)
         data = data.get("train", data)
     try:
@@ -180,8 +180,6 @@ def train(
         from peft import LoraConfig
         from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback
         from trl import SFTConfig, SFTTrainer
-
-        from trainer.hf import quiet_hf
 
         quiet_hf()
         base = resolve_base_model(base_model, workspace.home)

@@ -33,6 +33,7 @@ from curation.classify.model import CLASSIFIER, DEFAULT_PARAMS, HeadParams, Line
 from curation.classify.service import VectorCache
 from curation.classify.tasks import INTENTS, TASKS, SampleLabels, load_labels
 from curation.classify.training import training_set
+from curation.eval_suites import load_suite_file
 from curation.store import StoreError
 from curation.workspace import Workspace
 from schemas.sample import prompt_and_answer
@@ -161,8 +162,6 @@ def evaluate_store(
 
 def router_queries(files: Sequence[Path]) -> list[tuple[str, str]]:
     """``(query, expected_intent)`` from router eval files (rows without a router intent are skipped)."""
-    from curation.eval_suites import load_suite_file
-
     queries = []
     for path in files:
         for case in load_suite_file(Path(path)):

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from curation.classify.tasks import PROMPT
+from curation.dedup.embeddings import default_model_path, embed
 from curation.dedup.normalize import normalize_text
 from curation.workspace import Workspace
 
@@ -35,8 +36,6 @@ def model_key(model_path: Path) -> str:
 
 def embed_texts(texts: Sequence[str], model_path: Path | None = None) -> np.ndarray:
     """Unit-length vectors for raw prompts (eval queries, stored samples alike)."""
-    from curation.dedup.embeddings import default_model_path, embed
-
     return embed([normalize_text(t) for t in texts], model_path or default_model_path())
 
 
@@ -52,8 +51,6 @@ def _cached(workspace: Workspace, ids: Sequence[str], model: str) -> dict[str, n
 
 def revision_vectors(workspace: Workspace, ids: Sequence[str]) -> np.ndarray:
     """One row per id, in order: from the cache, else embedded now (and cached)."""
-    from curation.dedup.embeddings import default_model_path
-
     if not ids:
         return np.zeros((0, 0), dtype=np.float32)
     model_path = default_model_path()

@@ -18,6 +18,7 @@ from curation.classify.features import model_key, revision_vectors
 from curation.classify.predictions import store_predictions
 from curation.classify.tasks import TASKS, SampleLabels, load_labels
 from curation.classify.training import TrainedModel, train_task
+from curation.dedup.embeddings import default_model_path
 from curation.workspace import Workspace
 
 Progress = Callable[[str], None]
@@ -68,7 +69,6 @@ def train_models(
     vectors: VectorCache | None = None,
 ) -> dict[str, TrainedModel | str]:
     """Each task's model (trained now or reused), or the reason it has none."""
-    from curation.dedup.embeddings import default_model_path
 
     samples = load_labels(workspace) if samples is None else samples
     vectors = vectors or VectorCache(workspace)

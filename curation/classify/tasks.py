@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from curation.importers.labels import kind_from_intent
+from curation.store import StoreError
 from curation.workspace import Workspace
 from schemas.sample import Kind
 
@@ -86,8 +87,6 @@ def canonical_intent(value: object) -> str | None:
 
 def parse_tasks(text: str | None) -> tuple[str, ...]:
     """``"kind,intent"`` -> ``("kind", "intent")``; empty means every task."""
-    from curation.store import StoreError
-
     names = tuple(t.strip() for t in (text or "").split(",") if t.strip()) or tuple(TASKS)
     unknown = [n for n in names if n not in TASKS]
     if unknown:

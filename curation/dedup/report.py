@@ -15,6 +15,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import jinja2
+from markupsafe import Markup
+
 from curation.dedup.cascade import describe
 from curation.errors import StoreError
 from curation.workspace import Workspace
@@ -207,8 +210,6 @@ class _Chart:
 @functools.cache
 def _templates() -> Any:
     """One environment per process: the service renders a report per request."""
-    import jinja2
-
     # Autoescaping on: sample text, sources and filters are contributors' input.
     return jinja2.Environment(
         loader=jinja2.PackageLoader("curation.dedup", "templates"),
@@ -219,8 +220,6 @@ def _templates() -> Any:
 
 def render_html(data: ReportData) -> str:
     """The report as one self-contained page (``templates/report.html``): no external assets."""
-    from markupsafe import Markup
-
     differ = difflib.HtmlDiff(wrapcolumn=70)
     clusters = []
     for cluster in data.clusters[:MAX_CLUSTERS_SHOWN]:

@@ -32,7 +32,7 @@ from curation.dedup.encoder import max_tokens
 from curation.dedup.index import EmbeddingIndex, MinHashIndex
 from curation.dedup.minhash import MinHasher, MinHashParams
 from curation.dedup.normalize import NormalizeOptions, conversation_text_from_json
-from curation.dedup.tuned_static import TunedStaticModel, training_order, tuned_model_dir
+from curation.dedup.tuned_static import VERSION, TunedStaticModel, training_order, tuned_model_dir
 from curation.errors import Invalid
 from curation.workspace import Workspace
 
@@ -103,8 +103,6 @@ class DedupConfig:
     def _derived_version(self) -> int:
         """The derived model's recipe version: a new recipe gives new vectors, so its index is another."""
         if self.embedding_backend in ("cascade", "tuned"):
-            from curation.dedup.tuned_static import VERSION
-
             return VERSION
         return _derived_module(self.embedding_backend).VERSION
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -63,8 +64,6 @@ def mlx_completion(sample_id: str, rev: SampleRevision) -> Row:
 
 
 def parquet_row(sample_id: str, rev: SampleRevision) -> Row:
-    import json
-
     return {
         "id": sample_id,
         "kind": rev.kind.value,

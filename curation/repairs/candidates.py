@@ -7,6 +7,7 @@ is not worth a request, and a parent that already has a repair is not asked agai
 
 from __future__ import annotations
 
+from curation.validators import get_validator
 from curation.validators.text import code_blocks
 from curation.workspace import Workspace
 
@@ -38,8 +39,6 @@ CODE_VALIDATORS = ("asm_assembles",)  # they judge only the code, which a repair
 def code_failures(workspace: Workspace, parent_ids: list[str]) -> dict[str, str]:
     """parent id -> the code-only validator its original fails: no rewrite that keeps the code can pass it,
     so such a sample is not worth a request."""
-    from curation.validators import get_validator
-
     validations = workspace.validations
     out: dict[str, str] = {}
     for name in CODE_VALIDATORS:

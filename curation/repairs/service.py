@@ -29,7 +29,7 @@ from curation.repairs.compose import restructure
 from curation.repairs.legacy import NotRestructurable, parse_legacy
 from curation.samples import derive_revision, revision_from_row
 from curation.validators.profiles import profiles
-from curation.validators.runner import failed_required
+from curation.validators.runner import failed_required, record_results, run_profile, validate_samples
 from curation.workspace import Workspace
 from schemas.sample import Provenance, SampleRevision, SourceType
 from schemas.validation import ValidationResult
@@ -185,7 +185,6 @@ def _attempt(
 ) -> tuple[SampleRevision, list[ValidationResult], list[ValidationResult]]:
     """The best rewrite: plain, or with the category named if terminology is what still fails.
     Returns (child, results, failed results); raises NotRestructurable."""
-    from curation.validators.runner import run_profile
 
     rewrite = restructure(original.answer, original.prompt)
     if code_difference(original.answer, rewrite.answer) is not None:  # a guard: restructuring never touches code
@@ -213,7 +212,6 @@ def propose_repairs(
 ) -> RepairReport:
     """Restructure every failing candidate matching ``where``; write the rewrites that pass. With
     ``model``, the candidates restructuring did not repair are rewritten by that model (``model.py``)."""
-    from curation.validators.runner import record_results, validate_samples
 
     flt_text = candidate_filter(where)
     validate_samples(workspace, flt_text)  # results already stored are reused: this only fills gaps

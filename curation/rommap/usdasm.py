@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from curation.asm.mnemonics import MNEMONICS
 from curation.errors import Invalid
-from curation.validators.text import MNEMONICS  # the one list of 65816 mnemonics
 
 _LINE = re.compile(r"^#_([0-9A-Fa-f]{6}):\s?(?:(#_[0-9A-Fa-f]{4}:)\s?)?(.*)$")
 _LABEL = re.compile(r"^([A-Za-z_][\w]*):")
@@ -256,7 +256,6 @@ def place_operand(value: int, digits: int) -> int | None:
 
 
 __all__ = [
-    "MNEMONICS",
     "WRITES",
     "Access",
     "Disassembly",

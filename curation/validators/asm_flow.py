@@ -23,7 +23,7 @@ import re
 from collections import deque
 from dataclasses import dataclass, replace
 
-from curation.rommap.usdasm import MNEMONICS
+from curation.asm.mnemonics import MNEMONICS
 from curation.validators.base import Validator, register
 from curation.validators.text import code_blocks
 from schemas.sample import Kind, Role, SampleRevision

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from curation.asm.mnemonics import MNEMONICS
 from curation.rommap import RomMap
-from curation.rommap.usdasm import MNEMONICS, place_operand
+from curation.rommap.usdasm import place_operand
 from curation.validators.asar import Asar, AsmDiagnostic
 from curation.validators.text import CodeBlock, code_blocks
 from schemas.sample import SampleRevision

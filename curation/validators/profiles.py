@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from curation.validators import REGISTRY, load_builtin
 from schemas.sample import Kind
 
 
@@ -28,8 +29,6 @@ class Profile:
 @functools.cache
 def profiles() -> dict[Kind, Profile]:
     """Every kind's profile, collected once from what the registered validators declare."""
-    from curation.validators import REGISTRY, load_builtin
-
     load_builtin()
     ordered = sorted(REGISTRY.values(), key=lambda v: (v.rank, v.name))
     return {

@@ -18,6 +18,8 @@ the routine names its code uses.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import random
 from types import ModuleType
 
@@ -35,9 +37,6 @@ def _families() -> list[ModuleType]:
     """Every module of this package that defines ``TEMPLATES`` (a family), in its ``FAMILY_ORDER``: a new
     family is one new module, found here without being named (append it with the next order number -
     the order decides which template a seeded draw picks, so the generator's version goes up with it)."""
-    import importlib
-    import pkgutil
-
     modules = [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__)]
     families = [m for m in modules if hasattr(m, "TEMPLATES")]
     return sorted(families, key=lambda m: m.FAMILY_ORDER)

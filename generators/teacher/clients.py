@@ -16,6 +16,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import httpx
+
 
 @dataclass
 class Reply:
@@ -128,7 +130,6 @@ class Gemini:
         self._client = genai.Client(api_key=key, http_options=options)
 
     def complete(self, messages, *, max_tokens, temperature, seed):  # type: ignore[no-untyped-def]
-        import httpx
         from google.genai import errors
 
         types = self._types

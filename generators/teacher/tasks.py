@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import asdict, dataclass
 
+from generators.base import get_generator
 from generators.quest_templates import QUEST_TYPES
 
 # The bug kinds teacher prompts ask for: bug_injection version 1's case names, frozen here because a
@@ -69,8 +70,6 @@ def draw_tasks(
 def draw_bootstrap_tasks(n: int, seed: int) -> list[TeacherTask]:
     """Questions for a bootstrapped model to answer: bug-injection user turns (buggy code + symptom).
     The model writes the answer an expert then corrects - the seeds' Strategy 4."""
-    from generators.base import get_generator
-
     proposals = get_generator("bug_injection").generate(n, seed)
     return [
         TeacherTask(i, p.kind.value, p.category or "other", "bug_injection question", question=p.messages[0].content)

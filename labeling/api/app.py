@@ -34,6 +34,7 @@ from labeling.api.service import SubmissionService
 from labeling.api.settings import ServiceSettings
 from labeling.api.web import router as web_router
 from labeling.argilla.client import ArgillaTarget, connector
+from labeling.argilla.webhooks import router as argilla_router
 
 __all__ = ["API_KEY_HEADER", "create_app", "create_app_from_environ"]
 
@@ -86,8 +87,6 @@ def create_app(
 
     app.include_router(web_router)
     if settings.argilla_webhook_url:  # only served when enabled, so the document never lists a dead route
-        from labeling.argilla.webhooks import router as argilla_router
-
         app.include_router(argilla_router)
     app.include_router(health.router)
     app.include_router(submissions.router(settings))

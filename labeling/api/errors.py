@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from curation.errors import StoreError, http_status
-from curation.filters import FilterError
+from curation.filters import FilterError, compile_filter
 from labeling.api.judging import JudgingBudgetSpent
 from labeling.api.strict_json import encodable
 
@@ -96,8 +96,6 @@ def _readable(error: dict[str, Any]) -> dict[str, Any]:
     error = {k: v for k, v in error.items() if k != "ctx"}
     error["msg"] = "does not match the pattern the OpenAPI document gives for this field"
     if error.get("loc", [None])[-1] == "where":
-        from curation.filters import compile_filter
-
         try:
             compile_filter(str(error.get("input", "")))
         except FilterError as exc:

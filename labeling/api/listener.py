@@ -13,14 +13,13 @@ from fastapi import FastAPI
 
 from labeling.api.service import SubmissionService
 from labeling.api.settings import ServiceSettings
+from labeling.argilla.pull import pull
+from labeling.argilla.webhooks import Listener, register
 
 
 def listen_to_argilla(app: FastAPI, settings: ServiceSettings, argilla: Callable[[], Any]) -> Callable[[], None]:
     """Register the Argilla webhook and pull completed records into the service's own store (it holds
     the only write connection, so a separate listener could not). Returns the function that stops it."""
-    from labeling.argilla.pull import pull
-    from labeling.argilla.webhooks import Listener, register
-
     svc: SubmissionService = app.state.service
     client = argilla()
     webhook = register(client, settings.argilla_webhook_url)

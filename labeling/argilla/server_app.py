@@ -33,6 +33,9 @@ import argparse
 import logging
 import weakref
 
+import uvicorn
+from pydantic import TypeAdapter
+
 PATCHED_VERSION = "2.8."
 log = logging.getLogger("triforge.argilla_server_app")
 
@@ -69,7 +72,6 @@ def patch_record_events() -> bool:
 def patch_settings_adapters() -> bool:
     """``parsed_settings`` through one ``TypeAdapter`` per settings type instead of one per call."""
     from argilla_server.models import database
-    from pydantic import TypeAdapter
 
     patched = False
     targets = ((database.Question, "QuestionSettings"), (database.MetadataProperty, "MetadataPropertySettings"))
@@ -103,7 +105,6 @@ def main() -> None:
     parser.add_argument("--stock", action="store_true", help="start argilla-server unpatched")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    import uvicorn
 
     if not args.stock:
         apply_patches()

@@ -13,6 +13,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from curation.dedup.embeddings import EmbeddingModelMissing, default_model_path, embed
+from curation.dedup.index import EmbeddingIndex
+from curation.dedup.run import CorpusTexts, DedupConfig, index_dir
 from curation.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -29,16 +32,12 @@ class Embeddings:
 
 def embeddings_for(workspace: Workspace, ids: Sequence[str], *, compute_missing: bool = True) -> Embeddings:
     """Vectors for ``ids``; an empty result with a reason when faiss or the model is not installed."""
-    try:
-        from curation.dedup.embeddings import EmbeddingModelMissing, default_model_path, embed
-        from curation.dedup.index import EmbeddingIndex
-        from curation.dedup.run import CorpusTexts, DedupConfig, index_dir
-    except ImportError as exc:  # the `embed` extra is not installed
-        return Embeddings(unavailable=f"embedding support is not installed ({exc.name})")
-
     config = DedupConfig(methods=("embedding",))
     result = Embeddings()
-    index = EmbeddingIndex.load(index_dir(workspace, "embedding", config.params_key("embedding")))
+    try:
+        index = EmbeddingIndex.load(index_dir(workspace, "embedding", config.params_key("embedding")))
+    except ImportError as exc:  # faiss: the `embed` extra is not installed
+        return Embeddings(unavailable=f"embedding support is not installed ({exc.name})")
     if index.dim is not None:
         position = {key: i for i, key in enumerate(index.keys)}
         for rid in ids:
@@ -52,6 +51,9 @@ def embeddings_for(workspace: Workspace, ids: Sequence[str], *, compute_missing:
         computed = embed(CorpusTexts(workspace, config).texts(missing), default_model_path())
     except EmbeddingModelMissing as exc:
         result.unavailable = str(exc)
+        return result
+    except ImportError as exc:  # sentence-transformers: the `embed` extra is not installed
+        result.unavailable = f"embedding support is not installed ({exc.name})"
         return result
     if result.dimension is not None and computed.shape[1] != result.dimension:
         result.unavailable = f"model dimension {computed.shape[1]} differs from dedup's index ({result.dimension})"

@@ -31,6 +31,7 @@ from curation.store import StoreLockedError
 from curation.workspace import Workspace
 from labeling.api.strict_json import StrictJSONRoute
 from labeling.argilla.datasets import WORKSPACE
+from labeling.argilla.pull import pull
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,6 @@ class PullWorker:
 
 def store_puller(home: Path, client: Any, rule: str, min_submitted: int) -> PullIds:
     """A function pulling given ids into the workspace at ``home``, holding its store only meanwhile."""
-    from labeling.argilla.pull import pull
 
     def pull_ids(ids: list[str] | None) -> Any:
         with Workspace(home) as ws:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from curation.dedup.run import DedupConfig, run_dedup
 from curation.importers import import_files
+from curation.repairs import propose_repairs
 from curation.validators.runner import validate_samples
 from curation.workspace import Workspace
 from pipelines.generate import run_generator
@@ -65,8 +66,6 @@ class FieldPool:
 def grow_pool(workspace: Workspace, *, proposals: int, seed: int = 0, near_copies: int = 0) -> FieldPool:
     """Propose ``proposals`` bug-injection dialogues, repair the legacy answers that can be repaired, add
     ``near_copies`` near-copies of debugging dialogues, then validate and deduplicate everything."""
-    from curation.repairs import propose_repairs
-
     made = run_generator(workspace, "bug_injection", proposals, seed=seed) if proposals else None
     repaired = propose_repairs(workspace)
     if near_copies:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from curation.contamination import PromptCase, find_leaks
 from curation.errors import Invalid
 from curation.workspace import Workspace
 from pipelines.base import briefly
@@ -77,8 +78,6 @@ def freeze_gold(
 def _overlap(workspace: Workspace, gold: list[GoldCase], arms: Sequence[Arm]) -> dict[str, str]:
     """The gold cases whose prompt an arm's snapshot holds, exactly or nearly: case name -> the first such
     arm's label."""
-    from curation.contamination import PromptCase, find_leaks
-
     prompts = [PromptCase(GOLD_SUITE, case.name, case.prompt) for case in gold]
     found: dict[str, str] = {}
     with briefly(workspace, read_only=True) as ws:

@@ -14,8 +14,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 from curation.resources.evals import CaseKey, CaseMetrics
+from curation.validators.profiles import profile_for
 from curation.workspace import Workspace
+from pipelines.experiment.charts import bar_chart, loss_chart
 from pipelines.experiment.plan import ExperimentPlan
 from pipelines.experiment.steps import ArmRun, ModelEval
 from trainer.evaluation.scorers import METRICS, higher_is_better
@@ -63,8 +67,6 @@ def _lineage(workspace: Workspace, plan: ExperimentPlan, steps: dict[str, Any]) 
 def _required_shares(results: dict[tuple[str, str], tuple[int, int]]) -> dict[str, dict[str, Any]]:
     """Per validator, the share of the members whose kind requires it that pass it (an advisory check, such
     as a convention rule on a dialogue that quotes buggy code on purpose, does not decide validation)."""
-    from curation.validators.profiles import profile_for
-
     totals: dict[str, list[int]] = {}
     for (kind, name), (passed, judged) in results.items():
         try:
@@ -178,8 +180,6 @@ def build_report(workspace: Workspace, plan: ExperimentPlan, steps: dict[str, di
 
 
 def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    import jinja2
-
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, html_path = out_dir / "report.json", out_dir / "report.html"
     json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -191,7 +191,6 @@ def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     )
     env.filters["num"] = lambda v, digits=3: "-" if v is None or v != v else f"{v:.{digits}f}"
     env.filters["signed"] = lambda v: "-" if v is None or v != v else f"{v:+.3f}"
-    from pipelines.experiment.charts import bar_chart, loss_chart
 
     html = env.get_template("report.html.j2").render(r=report, bar_chart=bar_chart, loss_chart=loss_chart)
     html_path.write_text(html, encoding="utf-8")

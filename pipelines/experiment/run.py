@@ -19,8 +19,11 @@ from curation.workspace import Workspace
 from pipelines.base import briefly
 from pipelines.experiment.ledger import StepLedger
 from pipelines.experiment.plan import Arm, ExperimentPlan
+from pipelines.experiment.report import build_report, write_report
 from pipelines.experiment.steps import ArmRun, ModelEval
 from trainer.evaluation.gold import read_gold_file
+from trainer.evaluation.runner import GenerationSettings, evaluate_model, load_suites, record_eval, select_cases
+from trainer.sft import train
 
 Say = Callable[[str], None]
 Result = TypeVar("Result", ArmRun, ModelEval)
@@ -69,9 +72,6 @@ def run_experiment(
 ) -> ExperimentOutcome:
     """Run (or resume) every step, then write ``report.json`` and ``report.html`` under
     the workspace's ``experiments/NAME/``."""
-    from pipelines.experiment.report import build_report, write_report
-    from trainer.evaluation.runner import GenerationSettings, evaluate_model, load_suites, record_eval, select_cases
-    from trainer.sft import train
 
     ledger = StepLedger(workspace, name)
     plan = settle_plan(ledger, requested)
@@ -180,8 +180,6 @@ def experiment_status(workspace: Workspace, name: str) -> list[ExperimentStepSta
 
 def rebuild_report(workspace: Workspace, name: str) -> tuple[dict[str, Any], Path]:
     """The report of what is stored, written again without running anything; returns it and its HTML path."""
-    from pipelines.experiment.report import build_report, write_report
-
     ledger = StepLedger(workspace, name)
     plan = ledger.stored_plan()
     if plan is None:

@@ -11,7 +11,8 @@ from curation.dedup.run import run_dedup
 from curation.importers import import_file
 from curation.validators.profiles import profile_for
 from curation.workspace import Workspace
-from labeling.api import ServiceSettings, create_app
+from labeling.api.app import create_app
+from labeling.api.settings import ServiceSettings
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 
 GOOD = {"kind": "debug_dialogue", "category": "mode_mismatch", "prompt": GOOD_QUESTION, "answer": GOOD_ANSWER}
@@ -334,7 +335,7 @@ def test_the_service_reads_only_its_workspace(home, keys, tmp_path, monkeypatch,
 
 
 def test_an_asgi_server_factory_serves_triforge_home(home, keys, monkeypatch):
-    from labeling.api import create_app_from_environ
+    from labeling.api.app import create_app_from_environ
 
     monkeypatch.setenv("TRIFORGE_HOME", str(home))
     with TestClient(create_app_from_environ()) as c:

@@ -25,9 +25,11 @@ from curation.filters import FIELDS, PREDICTED_TASKS
 from curation.importers import import_file
 from curation.resources.keys import ROLES
 from curation.workspace import Workspace
-from labeling.api import ServiceSettings, create_app, patterns
+from labeling.api import patterns
+from labeling.api.app import create_app
 from labeling.api.curator_models import Role, SampleStatus
 from labeling.api.service import SubmissionService
+from labeling.api.settings import ServiceSettings
 from schemas.sample import SAMPLE_STATUSES
 
 # A few dozen cases per operation keep the run near 20 s on 2 cores; set these to dig deeper or elsewhere.

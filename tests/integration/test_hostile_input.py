@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from curation.workspace import Workspace
-from labeling.api import create_app
+from labeling.api.app import create_app
 from schemas.json_input import MAX_DEPTH, JSONInputError, loads_strict
 from tests.dialogues import GOOD_ANSWER, GOOD_QUESTION
 from tests.factories import TRIFORGE, chat_row, write_jsonl

@@ -542,7 +542,8 @@ def test_the_service_pulls_completed_records_into_the_store_it_holds(argilla, ho
     _, creds = argilla
     monkeypatch.setenv("ARGILLA_API_URL", creds.api_url)
     monkeypatch.setenv("ARGILLA_API_KEY", creds.api_key)
-    from labeling.api import ServiceSettings, create_app
+    from labeling.api.app import create_app
+    from labeling.api.settings import ServiceSettings
     from labeling.argilla.client import ArgillaTarget, connect, connector
 
     early, late = _push_fresh_samples(home, 3, seed=37, min_submitted=2)[:2]

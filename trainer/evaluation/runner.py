@@ -17,14 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from curation.clock import utc_now
+from curation.contamination import PromptCase, find_leaks
 from curation.errors import Invalid, StoreError
+from curation.eval_suites import load_suite_file
 from curation.resources.evals import EvalRunSummary, PairedCase
+from curation.validators.base import ValidationContext
 from curation.workspace import Workspace
 from schemas.training import CaseScore, EvalCase
+from trainer.base_models import ALIASES
 from trainer.evaluation.gold import GOLD_SUITE, AnswerLoss, GoldCase, answer_losses
 from trainer.evaluation.scorers import METRICS, CaseResult, higher_is_better, score_cases, summarise
 from trainer.evaluation.scoring import RULES
 from trainer.evaluation.stats import NO_CHANGE, paired_bootstrap
+from trainer.generation import load_model
 
 RULE_NAMES = tuple(RULES)
 __all__ = ["CaseResult", "EvalReport", "PairedCase"]
@@ -119,8 +124,6 @@ def suite_label(paths: Path | list[Path]) -> str:
 
 def load_suites(paths: list[Path]) -> list[EvalCase]:
     """Cases of several suite files; a (suite, case) named twice is an error, not a silent overwrite."""
-    from curation.eval_suites import load_suite_file
-
     cases: list[EvalCase] = []
     seen: set[tuple[str, str]] = set()
     for path in paths:
@@ -136,7 +139,6 @@ def score_responses(
     cases: list[EvalCase], responses: dict[tuple[str, str], str], home: Path | None = None
 ) -> list[CaseResult]:
     """Score the answers; ``home``'s ROM map (if any) gives the quest metrics their map."""
-    from curation.validators.base import ValidationContext
 
     return score_cases(cases, responses, ValidationContext.of_home(home) if home is not None else None)
 
@@ -185,8 +187,6 @@ def generate_responses(
 
 def mark_contaminated(workspace: Workspace, results: list[CaseResult], snapshot_ids: list[str]) -> int:
     """Flag the cases whose prompt is in any of these snapshots' training prompts; returns how many."""
-    from curation.contamination import PromptCase, find_leaks
-
     prompts = [PromptCase(r.case.suite, r.case.name, r.case.prompt) for r in results]
     leaked = {(leak.eval_file, leak.eval_id) for sid in snapshot_ids for leak in find_leaks(workspace, sid, prompts)}
     for r in results:
@@ -216,8 +216,6 @@ def new_eval_id() -> str:
 
 def resolve_eval_run(workspace: Workspace, ref: str) -> str:
     """An eval run id (or unique prefix), or a model path/name: its latest run."""
-    from trainer.base_models import ALIASES
-
     path = Path(ref).expanduser().resolve()
     # How a model may have been stored: as given, as a resolved adapter path, or by its base-model name.
     return workspace.evals.resolve(ref, model_names=(str(path), path.name, ALIASES.get(ref.lower(), ref)))
@@ -355,7 +353,6 @@ def evaluate_model(
     also flags the cases found in the adapter's training snapshot). ``home`` is the workspace whose models
     folder holds a named base model such as ``smollm2``. ``gold`` cases are not answered: the model scores
     their reference answers (``gold_nll``, one forward pass each) and they join the report as suite "gold"."""
-    from trainer.generation import load_model
 
     settings = generation or GenerationSettings(max_new_tokens=max_new_tokens)
     loaded = load_model(model_ref, home=home)

@@ -30,7 +30,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from curation.asm.behaviour import BehaviourSpec, run_spec
+from curation.validators import get_validator
 from curation.validators.base import ValidationContext
+from curation.validators.conventions.rules import MESSAGE_ROUTINES
+from curation.validators.patches import shared_asar
+from curation.validators.text import code_blocks
 from schemas.sample import Kind, Message, Provenance, Role, SampleRevision, SourceType
 from schemas.training import CaseScore, EvalCase
 from schemas.validation import ValidationResult
@@ -104,10 +109,6 @@ def _assembles(kind: Kind, result: ValidationResult) -> float | None:
 
 def _fix_passes(case: EvalCase, response: str) -> tuple[float, list[str]]:
     """Run the answer's last asm block - its fix - against the case's spec."""
-    from curation.asm.behaviour import BehaviourSpec, run_spec
-    from curation.validators.patches import shared_asar
-    from curation.validators.text import code_blocks
-
     blocks = [b.code for b in code_blocks(response) if b.is_asm]
     if not blocks:
         return 0.0, ["the answer has no code to run"]
@@ -119,9 +120,6 @@ def _fix_passes(case: EvalCase, response: str) -> tuple[float, list[str]]:
 
 def _quest_metrics(revision: SampleRevision, context: ValidationContext) -> tuple[dict[str, float], list[str]]:
     """The map-aware checks as metrics: would the proposed quest survive an expert's review?"""
-    from curation.validators import get_validator
-    from curation.validators.conventions.rules import MESSAGE_ROUTINES
-
     patch = get_validator("rom_patch").validate_in(revision, context)
     flags = get_validator("sram_ownership").validate_in(revision, context)
     conventions = get_validator("alttp_conventions").validate_in(revision, context)
@@ -149,7 +147,6 @@ def score_cases(
 ) -> list[CaseResult]:
     """Score every case that has a response: both keyword rules, then the validators (Asar in one batch).
     ``context`` carries the workspace's ROM map for the quest metrics (without one they are left out)."""
-    from curation.validators import get_validator
 
     chosen = [c for c in cases if (c.suite, c.name) in responses]
     revisions = [as_revision(c, responses[(c.suite, c.name)]) for c in chosen]

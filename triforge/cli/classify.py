@@ -14,6 +14,12 @@ from typing import Annotated, Any
 
 import typer
 
+from curation.classify.evaluate import evaluate as run_evaluation
+from curation.classify.service import classify
+from curation.classify.tasks import parse_tasks
+from curation.dedup.embeddings import EmbeddingModelMissing
+from curation.paths import field_data_dir
+from curation.store import StoreError
 from triforge.cli.common import console, err_console, open_workspace, print_json, simple_table, user_errors
 
 SHOWN_DISAGREEMENTS = 5
@@ -21,8 +27,6 @@ SHOWN_DISAGREEMENTS = 5
 
 def default_router_files() -> list[Path]:
     """The field's ``router_*_eval.jsonl`` when the field data is found, else none."""
-    from curation.paths import field_data_dir
-
     field = field_data_dir()
     return sorted(field.glob("router_*_eval.jsonl")) if field is not None else []
 
@@ -30,9 +34,6 @@ def default_router_files() -> list[Path]:
 @contextmanager
 def classifier_errors() -> Iterator[None]:
     """A missing embedding model or scikit-learn is something the user can fix: one line, not a traceback."""
-    from curation.dedup.embeddings import EmbeddingModelMissing
-    from curation.store import StoreError
-
     try:
         yield
     except (EmbeddingModelMissing, ImportError) as exc:
@@ -99,22 +100,16 @@ def classify_command(
 ) -> None:
     """Predict kind, bug category and router intent from the store's own labels (stored beside them,
     never over them; filter with --where "predicted.category = x"), or --evaluate the classifier."""
-    from curation.classify.tasks import parse_tasks
-    from curation.store import StoreError
 
     tasks = parse_tasks(task)
     if evaluate and where:
         raise StoreError("--evaluate uses every labelled sample; --where chooses what classify predicts for")
     with classifier_errors(), open_workspace() as workspace:
         if evaluate:
-            from curation.classify.evaluate import evaluate as run_evaluation
-
             files = list(evals) if evals else default_router_files()
             with nullcontext() if as_json else console.status("embedding and cross-validating"):
                 result = run_evaluation(workspace, tasks, files, folds)
         else:
-            from curation.classify.service import classify
-
             with nullcontext() if as_json else console.status("classifying") as spinner:
                 result = classify(workspace, where, tasks, progress=spinner.update if spinner else None)
     if as_json:

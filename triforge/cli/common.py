@@ -20,6 +20,7 @@ from rich.table import Table
 
 from curation.errors import StoreError, exit_code, storage_failure
 from curation.workspace import Workspace, home_from_environ
+from labeling.argilla.client import ArgillaTarget, connector
 
 console = Console()
 err_console = Console(stderr=True)
@@ -52,8 +53,6 @@ def open_workspace(*, read_only: bool = False) -> Workspace:
 def argilla_connector(home: Path | None = None) -> Callable[[], Any]:
     """Argilla at ``ARGILLA_API_URL``/``ARGILLA_API_KEY`` when both are set (read here, the entry point),
     else the workspace's local stack; connected when called."""
-    from labeling.argilla.client import ArgillaTarget, connector
-
     return connector(home or current_home(), ArgillaTarget.from_environ())
 
 

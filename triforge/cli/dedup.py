@@ -9,6 +9,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from curation.contamination import check_contamination
+from curation.dedup.cascade import describe
+from curation.dedup.distributed import EngineOptions, run_dedup_ray
+from curation.dedup.minhash import MinHashParams
+from curation.dedup.normalize import NormalizeOptions
+from curation.dedup.report import render_report
+from curation.dedup.run import DedupConfig, run_dedup
 from curation.errors import Invalid
 from triforge.cli.common import console, err_console, open_workspace, print_json, progress_bar, user_errors
 
@@ -70,9 +77,6 @@ def run_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Find duplicate clusters; keep one sample per cluster and mark the rest duplicate_of it."""
-    from curation.dedup.minhash import MinHashParams
-    from curation.dedup.normalize import NormalizeOptions
-    from curation.dedup.run import DedupConfig, run_dedup
 
     try:
         params = MinHashParams(num_perm=num_perm, shingle=shingle, size=shingle_size, threshold=threshold)
@@ -104,8 +108,6 @@ def run_command(
         if engine == "local":
             run = run_dedup(workspace, where, config, progress=report)
         elif engine == "ray":
-            from curation.dedup.distributed import EngineOptions, run_dedup_ray
-
             run = run_dedup_ray(workspace, where, config, EngineOptions(address=address))
         else:
             raise Invalid(f"unknown engine {engine!r}; choose local or ray")
@@ -134,8 +136,6 @@ def run_command(
         table.add_row(m, str(run.indexed[m]), str(run.pairs_found[m]), f"{run.seconds[m]:.2f}")
     console.print(table)
     if run.cascade:
-        from curation.dedup.cascade import describe
-
         console.print("\n".join(describe(run.cascade)))
     console.print(f"report: triforge dedup report {run.id} --format html --out dedup.html")
 
@@ -148,7 +148,6 @@ def report_command(
     format_name: Annotated[str, typer.Option("--format", "-f", help="html | md | json")] = "html",
 ) -> None:
     """Write a dedup report: summary, similarity histogram, each cluster with side-by-side diffs."""
-    from curation.dedup.report import render_report
 
     with open_workspace(read_only=True) as workspace:
         text = render_report(workspace, run, format_name)
@@ -185,7 +184,6 @@ def contamination_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List eval cases whose prompts appear (exactly or nearly) among a snapshot's training prompts."""
-    from curation.contamination import check_contamination
 
     with open_workspace() as workspace:
         report = check_contamination(workspace, snapshot, evals, threshold=threshold)

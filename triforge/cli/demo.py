@@ -12,13 +12,25 @@ from typing import Annotated
 
 import typer
 
+from curation.contamination import check_contamination
 from curation.errors import NotFound
 from curation.export import export_snapshot
 from curation.importers import FORMATS, UnrecognisedRow, detect_format, read_jsonl
 from curation.paths import field_data_dir
+from curation.rommap import build_rom_map
 from curation.stats import dataset_stats
+from pipelines.check import Check
+from pipelines.experiment import ExperimentPlan, run_experiment
+from pipelines.experiment.arms import freeze_arms
+from pipelines.experiment.field_scenario import ARMS, GOLD, HELD_OUT, grow_pool
+from pipelines.experiment.gold_set import freeze_gold
+from pipelines.generate import run_generator
+from trainer.evaluation.runner import GenerationSettings, suite_sha256
+from trainer.gates import DEFAULT_SUITE
+from trainer.sft import device_defaults
 from triforge.cli.common import console, open_workspace, user_errors
-from triforge.cli.importing import print_import_report
+from triforge.cli.experiment import print_report
+from triforge.cli.importing import print_import_report, run_import
 from triforge.cli.samples import print_stats
 from triforge.cli.validating import print_validation_summary
 
@@ -59,9 +71,6 @@ def demo_command(
     """Import the field data; summarise, validate and dedup it; snapshot, check and export the ready samples;
     check quest proposals against the game; then the field's comparison: curated against diluted, trained
     the same and scored on held-out gold answers."""
-    from curation.contamination import check_contamination
-    from pipelines.check import Check
-    from triforge.cli.importing import run_import
 
     directory = field_dir or field_data_dir()
     if directory is None or not directory.is_dir():
@@ -117,9 +126,6 @@ def demo_command(
 def _the_game(checkout: Path) -> None:
     """Step 8: the ROM map from the user's disassembly checkout (beside the field data here), and quest pairs
     proposed on it and judged by the checks that know the game. Skipped, saying why, without a checkout."""
-    from curation.rommap import build_rom_map
-    from pipelines.generate import run_generator
-
     if not (checkout / "bank_00.asm").is_file():
         console.print(
             f"\n[bold]8. the game[/] skipped: no usdasm-style checkout at {checkout} (rom-map build needs one)"
@@ -148,15 +154,6 @@ def _train_and_eval(directory: Path) -> None:
     repairs); two arms are frozen from filters - curated diagnosis-first dialogues and everything a domain
     filter collects - and a gold set is held out of both; one LoRA adapter per arm, the same budget; the base
     and both adapters score the gold answers (``gold_nll``) and answer a few debugging prompts."""
-    from pipelines.experiment import ExperimentPlan, run_experiment
-    from pipelines.experiment.arms import freeze_arms
-    from pipelines.experiment.field_scenario import ARMS, GOLD, HELD_OUT, grow_pool
-    from pipelines.experiment.gold_set import freeze_gold
-    from trainer.evaluation.runner import GenerationSettings, suite_sha256
-    from trainer.gates import DEFAULT_SUITE
-    from trainer.sft import device_defaults
-    from triforge.cli.experiment import print_report
-
     workspace = open_workspace()
     with workspace:
         pool = grow_pool(workspace, proposals=DEMO_PROPOSALS, seed=0)

@@ -9,6 +9,26 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
+from curation.rommap import load_rom_map
+from curation.workspace import WorkspacePaths
+from pipelines.eval_suites import write_suite
+from trainer.evaluation.runner import (
+    EvalReport,
+    GenerationSettings,
+    compare_eval_runs,
+    evaluate_model,
+    list_eval_runs,
+    load_suites,
+    new_eval_id,
+    read_responses,
+    record_eval,
+    score_responses,
+    select_cases,
+    suite_label,
+    suite_sha256,
+)
+from trainer.evaluation.scorers import METRICS
+from trainer.gates import DEFAULT_SUITE
 from triforge.cli.common import (
     console,
     current_home,
@@ -66,8 +86,6 @@ def _case_table(cases: list[dict]) -> Table:
 
 def _metric_table(summary: dict, title: str) -> Table:
     """One row per metric: the mean over the cases it applies to, and how many those are."""
-    from trainer.evaluation.scorers import METRICS
-
     table = Table(title=title)
     suites = list(summary)
     for col in ("metric", *suites):
@@ -90,9 +108,6 @@ def eval_make_suite_command(
     seed: Annotated[int, typer.Option(help="Seed (drawn apart from every proposer's seeds)")] = 0,
 ) -> None:
     """Write a held-out suite for the metrics that run code (fix_passes) or check the game (hook_valid, ...)."""
-    from curation.rommap import load_rom_map
-    from curation.workspace import WorkspacePaths
-    from pipelines.eval_suites import write_suite
 
     rom_map = load_rom_map(WorkspacePaths(current_home()).rom_map) if kind == "quests" else None
     written = write_suite(kind, out, n, seed, rom_map)
@@ -134,20 +149,6 @@ def eval_run_command(
 ) -> None:
     """Run eval suites: both keyword rules, and the curation validators on each answer (diagnosis-first
     structure, category terms, anti-patterns, code that assembles with Asar)."""
-    from trainer.evaluation.runner import (
-        EvalReport,
-        GenerationSettings,
-        evaluate_model,
-        load_suites,
-        new_eval_id,
-        read_responses,
-        record_eval,
-        score_responses,
-        select_cases,
-        suite_label,
-        suite_sha256,
-    )
-    from trainer.gates import DEFAULT_SUITE
 
     suite_paths = list(suite or [DEFAULT_SUITE])
     chosen = select_cases(load_suites(suite_paths), only=only, limit=limit)
@@ -207,8 +208,6 @@ def eval_compare_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """B - A per metric with paired bootstrap 95% intervals; "no measurable change" when 0 is inside."""
-    from trainer.evaluation.runner import compare_eval_runs
-    from trainer.evaluation.scorers import METRICS
 
     with open_workspace(read_only=True) as workspace:
         diff = compare_eval_runs(workspace, a, b, include_contaminated=include_contaminated, seed=seed)
@@ -273,8 +272,6 @@ def eval_compare_command(
 @user_errors
 def eval_list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Stored eval runs, oldest first."""
-    from trainer.evaluation.runner import list_eval_runs
-
     with open_workspace(read_only=True) as workspace:
         runs = list_eval_runs(workspace)
     if as_json:

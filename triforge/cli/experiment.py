@@ -8,6 +8,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from pipelines.experiment.arms import freeze_arms, parse_arm_filter, resolve_arms
+from pipelines.experiment.gold_set import freeze_gold
+from pipelines.experiment.plan import ExperimentPlan
+from pipelines.experiment.run import experiment_status, rebuild_report, run_experiment
+from trainer.evaluation.runner import GenerationSettings, suite_sha256
+from trainer.gates import DEFAULT_SUITE
+from trainer.sft import device_defaults, load_config
 from triforge.cli.common import (
     console,
     err_console,
@@ -164,13 +171,6 @@ def run_command(
     """Train one LoRA adapter per arm (a snapshot, or a filter frozen as one) and seed with the same base,
     budget and config; evaluate each and the base on the same cases (and --gold answers: gold_nll); write
     report.json and report.html (per-metric intervals, loss curves, what each arm holds, seed spread)."""
-    from pipelines.experiment.arms import freeze_arms, parse_arm_filter, resolve_arms
-    from pipelines.experiment.gold_set import freeze_gold
-    from pipelines.experiment.plan import ExperimentPlan
-    from pipelines.experiment.run import run_experiment
-    from trainer.evaluation.runner import GenerationSettings, suite_sha256
-    from trainer.gates import DEFAULT_SUITE
-    from trainer.sft import device_defaults, load_config
 
     if snapshot and arm:
         raise typer.BadParameter("give the arms as --snapshot or as --arm, not both", param_hint="--arm")
@@ -229,7 +229,6 @@ def status_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Every step of an experiment: done, running (or killed), failed with its error."""
-    from pipelines.experiment.run import experiment_status
 
     with open_workspace() as workspace:
         steps = experiment_status(workspace, name)
@@ -247,7 +246,6 @@ def report_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Rebuild the report from what is stored, without running anything."""
-    from pipelines.experiment.run import rebuild_report
 
     with open_workspace() as workspace:
         report, html_path = rebuild_report(workspace, name)

@@ -7,6 +7,13 @@ from typing import Annotated
 
 import typer
 
+from curation.store import StoreError
+from generators.teacher.batch import BatchSettings
+from generators.teacher.clients import FatalError, InProcess, make_client
+from generators.teacher.tasks import draw_bootstrap_tasks, draw_tasks
+from pipelines.generate import propose_with_model, run_generator
+from schemas.sample import SourceType
+from trainer.generation import load_model
 from triforge.cli.common import (
     console,
     current_home,
@@ -65,8 +72,6 @@ def generate_command(
                 price_out=price_out, report=report,
             )  # fmt: skip
         else:
-            from pipelines.generate import run_generator
-
             try:
                 summary = run_generator(workspace, name, n, seed, progress=report)
             except KeyError as exc:
@@ -95,17 +100,9 @@ def generate_command(
 
 def _run_llm_proposer(workspace, name: str, *, n, seed, provider, model, base_url, api_key_env, adapter, kinds,
                       concurrency, max_retries, max_tokens, temperature, price_in, price_out, report):  # fmt: skip
-    from curation.store import StoreError
-    from generators.teacher.batch import BatchSettings
-    from generators.teacher.clients import FatalError, InProcess, make_client
-    from generators.teacher.tasks import draw_bootstrap_tasks, draw_tasks
-    from pipelines.generate import propose_with_model
-    from schemas.sample import SourceType
 
     bootstrap = name == "bootstrap"
     if bootstrap and adapter is not None:
-        from trainer.generation import load_model
-
         client = InProcess(load_model(adapter, home=current_home()))
         concurrency = 1  # one model in this process: requests queue on it anyway
     else:

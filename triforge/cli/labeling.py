@@ -6,11 +6,31 @@ server, e.g. the compose stack's) and hand them to ``labeling.argilla.client.con
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
+import uvicorn
 
-from triforge.cli.common import argilla_client, console, current_home, err_console, print_json, user_errors
+from curation.classify.service import classify
+from labeling.argilla.order import ORDERS, check_order
+from labeling.argilla.pull import pull
+from labeling.argilla.push import push
+from labeling.argilla.stack import LabelingStack
+from labeling.argilla.stats import review_stats
+from labeling.argilla.webhooks import PATH, Listener, register, standalone_app, store_puller
+from triforge.cli.classify import classifier_errors, print_classify_report
+from triforge.cli.common import (
+    argilla_client,
+    console,
+    current_home,
+    err_console,
+    open_workspace,
+    print_json,
+    progress_bar,
+    simple_table,
+    user_errors,
+)
 
 app = typer.Typer(no_args_is_help=True, help="The local Argilla 2.8 stack experts review in.")
 
@@ -22,7 +42,6 @@ def up_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Start the stack (idempotent) and print the UI URL and the owner's login."""
-    from labeling.argilla.stack import LabelingStack
 
     stack = LabelingStack(current_home())
     with console.status("starting the labeling stack") as spinner:
@@ -40,8 +59,6 @@ def up_command(
 @user_errors
 def down_command() -> None:
     """Stop the stack; its data stays for the next `up`."""
-    from labeling.argilla.stack import LabelingStack
-
     stopped = LabelingStack(current_home()).down()
     console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
@@ -50,10 +67,6 @@ def down_command() -> None:
 @user_errors
 def status_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Which processes run, whether Argilla answers, and where."""
-    import os
-
-    from labeling.argilla.stack import LabelingStack
-
     status = LabelingStack(current_home()).status()
     # The address to hand reviewers: the server Triforge talks to (ARGILLA_API_URL for the compose stack).
     status["ui_url"] = os.environ.get("ARGILLA_API_URL") or status["url"]
@@ -77,7 +90,6 @@ def logs_command(
     lines: Annotated[int, typer.Option("--lines", "-n", min=1)] = 50,
 ) -> None:
     """The last lines of a service's log."""
-    from labeling.argilla.stack import LabelingStack
 
     text = LabelingStack(current_home()).logs(service, lines)
     if text:
@@ -87,8 +99,6 @@ def logs_command(
 
 
 def _order_help() -> str:
-    from labeling.argilla.order import ORDERS
-
     return "Which records a reviewer sees first: " + "; ".join(f"{k} = {v}" for k, v in ORDERS.items())
 
 
@@ -110,9 +120,6 @@ def push_command(
 ) -> None:
     """Send samples not sent before (record id = revision id: a repeat sends nothing twice), the most
     useful first; each record's rank is its ``review_priority`` metadata (sort by it in Argilla)."""
-    from labeling.argilla.order import check_order
-    from labeling.argilla.push import push
-    from triforge.cli.common import open_workspace, progress_bar
 
     check_order(order)
     client = argilla_client()
@@ -160,8 +167,6 @@ def pull_command(
     """Copy responses on undecided records into the store and apply the consensus rule.
 
     Resumable: a pull that was interrupted carries on after the last page it stored."""
-    from labeling.argilla.pull import pull
-    from triforge.cli.common import open_workspace, progress_bar
 
     client = argilla_client()
     report = None
@@ -173,9 +178,6 @@ def pull_command(
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )  # fmt: skip
         if retrain_classifier:  # reviewers' tags and corrections are labels: learn from them now
-            from curation.classify.service import classify
-            from triforge.cli.classify import classifier_errors
-
             with classifier_errors():
                 report = classify(ws)
     if as_json:
@@ -185,8 +187,6 @@ def pull_command(
         err_console.print(f"{name}: resumed an interrupted pull after {after[:12]}")
     _print_pull(summary)
     if report is not None:
-        from triforge.cli.classify import print_classify_report
-
         print_classify_report(report)
 
 
@@ -206,11 +206,6 @@ def listen_command(
     """Pull each record as soon as Argilla completes it (webhook ``record.completed``); Ctrl-C stops.
 
     Deliveries are verified with the webhook's secret; `review pull` remains the fallback."""
-    import uvicorn
-
-    from labeling.argilla.pull import pull
-    from labeling.argilla.webhooks import PATH, Listener, register, standalone_app, store_puller
-    from triforge.cli.common import open_workspace
 
     client = argilla_client()
     url = url or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}{PATH}"
@@ -239,9 +234,6 @@ def listen_command(
 def stats_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Reviewer throughput (in all and per day, with time per record), pending records and inter-annotator
     agreement (Krippendorff's alpha), from the store."""
-    from labeling.argilla.stats import review_stats
-    from triforge.cli.common import open_workspace, simple_table
-
     with open_workspace(read_only=True) as ws:
         stats = review_stats(ws)
     if as_json:

@@ -8,6 +8,10 @@ from typing import Annotated
 
 import typer
 
+from labeling.argilla.channel import open_channel
+from labeling.argilla.client import ArgillaTarget
+from pipelines.loop import LoopSettings, loop_status, run_round
+from trainer.sft import load_config
 from triforge.cli.common import (
     console,
     err_console,
@@ -42,8 +46,6 @@ def loop_command(
 
     Every step records its state: after a crash, or after --no-wait, run it again and it resumes at
     the step that has not finished."""
-    from pipelines.loop import LoopSettings, loop_status, run_round
-    from trainer.sft import load_config
 
     if status:
         with open_workspace(read_only=True) as workspace:
@@ -78,9 +80,6 @@ def loop_command(
     outcomes = []
     with open_workspace() as workspace:
         if review != "store":
-            from labeling.argilla.channel import open_channel
-            from labeling.argilla.client import ArgillaTarget
-
             # Another server when the environment names one, else the workspace's local stack.
             settings.channel = open_channel(workspace, review, ArgillaTarget.from_environ())
         for _ in range(rounds):

@@ -13,6 +13,13 @@ from typing import Annotated
 
 import typer
 
+from curation.repairs import propose_repairs
+from curation.store import StoreError
+from generators.teacher.batch import BatchSettings
+from generators.teacher.clients import FatalError, InProcess, make_client
+from pipelines.repair import ModelRepairer
+from schemas.sample import SourceType
+from trainer.generation import load_model
 from triforge.cli.common import (
     console,
     current_home,
@@ -63,7 +70,6 @@ def _explain(reason: str) -> str:
 def _model_repairer(*, provider, model, base_url, api_key_env, adapter, base_model, concurrency, max_retries,
                     max_tokens, temperature, seed):  # fmt: skip
     """The model path's client: an endpoint (teacher provenance) or a model loaded here (bootstrap)."""
-    from curation.store import StoreError
 
     local = adapter if adapter is not None else base_model
     if adapter is not None and base_model is not None:
@@ -74,14 +80,8 @@ def _model_repairer(*, provider, model, base_url, api_key_env, adapter, base_mod
         return None
     if local is not None and (model or base_url):
         raise StoreError("give an endpoint (--base-url, --model) or a local model (--adapter/--base-model), not both")
-    from generators.teacher.batch import BatchSettings
-    from generators.teacher.clients import FatalError, InProcess, make_client
-    from pipelines.repair import ModelRepairer
-    from schemas.sample import SourceType
 
     if local is not None:
-        from trainer.generation import load_model
-
         client = InProcess(load_model(local, home=current_home()))
         source_type, concurrency = SourceType.bootstrap, 1  # one model in this process: requests queue on it
     else:
@@ -184,12 +184,8 @@ def repairs_command(
 
 
 def _run(workspace, where, repairer, progress):  # type: ignore[no-untyped-def]
-    from curation.repairs import propose_repairs
-    from curation.store import StoreError
-
     if repairer is None:
         return propose_repairs(workspace, where)
-    from generators.teacher.clients import FatalError
 
     try:
         return propose_repairs(workspace, where, model=repairer, progress=progress)

@@ -11,6 +11,14 @@ from typing import Annotated
 
 import typer
 
+from labeling.argilla.reviewers import (
+    InvalidReviewer,
+    add_reviewer,
+    generate_password,
+    list_reviewers,
+    remove_reviewer,
+    reset_password,
+)
 from triforge.cli.common import argilla_client, console, err_console, print_json, simple_table, user_errors
 
 app = typer.Typer(no_args_is_help=True, help="Reviewers: Argilla users of the Triforge workspace.")
@@ -22,8 +30,6 @@ PASSWORD_STDIN = typer.Option(
 
 def _password(from_stdin: bool) -> tuple[str, bool]:
     """The password, and whether it was generated (and so must be shown)."""
-    from labeling.argilla.reviewers import InvalidReviewer, generate_password
-
     if not from_stdin:
         return generate_password(), True
     line = sys.stdin.readline()
@@ -53,7 +59,6 @@ def add_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create an Argilla user in the Triforge workspace and print its login (the password once)."""
-    from labeling.argilla.reviewers import add_reviewer
 
     password, generated = _password(password_stdin)
     client = argilla_client()
@@ -70,8 +75,6 @@ def add_command(
 @user_errors
 def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every reviewer (non-owner Argilla user), its role, and whether it is in the Triforge workspace."""
-    from labeling.argilla.reviewers import list_reviewers
-
     reviewers = list_reviewers(argilla_client())
     if as_json:
         print_json([r.as_dict() for r in reviewers])
@@ -88,7 +91,6 @@ def reset_password_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Give a reviewer a new password (generated and shown once, or from stdin)."""
-    from labeling.argilla.reviewers import reset_password
 
     password, generated = _password(password_stdin)
     client = argilla_client()
@@ -112,7 +114,6 @@ def remove_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Take a reviewer out of the Triforge workspace (their responses stay); --delete removes the account."""
-    from labeling.argilla.reviewers import remove_reviewer
 
     reviewer = remove_reviewer(argilla_client(), name, delete=delete)
     if as_json:

@@ -7,6 +7,11 @@ from typing import Annotated
 
 import typer
 
+from curation.errors import Invalid, NotFound
+from curation.rommap import build_rom_map, load_rom_map
+from curation.rommap.hack import parse_address
+from curation.validators import context_validators
+from curation.workspace import WorkspacePaths
 from triforge.cli.common import console, current_home, open_workspace, print_json, user_errors
 
 app = typer.Typer(
@@ -23,9 +28,6 @@ def build_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Read the checkout (and hack file) into the workspace; the map-aware validators re-judge on next validate."""
-    from curation.rommap import build_rom_map
-    from curation.validators import context_validators
-    from curation.workspace import WorkspacePaths
 
     rom_map = build_rom_map(disassembly, hack)
     path = WorkspacePaths(current_home()).rom_map
@@ -64,10 +66,6 @@ def show_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """What is at an address: the instruction or data, its routine, who reads and writes it, who owns it."""
-    from curation.errors import Invalid, NotFound
-    from curation.rommap import load_rom_map
-    from curation.rommap.hack import parse_address
-    from curation.workspace import WorkspacePaths
 
     rom_map = load_rom_map(WorkspacePaths(current_home()).rom_map)
     if rom_map is None:

@@ -6,11 +6,20 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.table import Table
 
+from curation.errors import Invalid
+from curation.workspace import Workspace, WorkspacePaths
+from labeling.api.app import create_app
+from labeling.api.discovery import write_private
+from labeling.api.service import untrusted_assembler
+from labeling.api.settings import ServiceSettings
+from labeling.api.slow_clients import protocol_with_head_timeout
 from triforge.cli.common import argilla_connector, console, current_home, print_json, user_errors
 from triforge.cli.remote import through_store_or_service
 
@@ -39,12 +48,6 @@ def serve_command(
     ] = 2.0,
 ) -> None:
     """Serve the community API and submission page. The service owns the store while it runs."""
-    import uvicorn
-
-    from curation.workspace import Workspace
-    from labeling.api import ServiceSettings, create_app
-    from labeling.api.service import untrusted_assembler
-    from labeling.api.slow_clients import protocol_with_head_timeout
 
     # The URL CLI writers use while this holds the store (service.json): loopback when bound to all interfaces.
     local_host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
@@ -82,9 +85,6 @@ def create_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create a key and show it once; only its hash is stored. Works while the service runs."""
-    from curation.errors import Invalid
-    from curation.workspace import WorkspacePaths
-    from labeling.api.discovery import write_private
 
     if save_admin_key and role != "admin":
         raise Invalid("--save-admin-key is for admin keys (the service's admin routes need one)")
@@ -107,8 +107,6 @@ def create_command(
 @user_errors
 def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List keys (never their secrets). Works while the service runs."""
-    from dataclasses import asdict
-
     keys = through_store_or_service(
         lambda workspace: workspace.keys.list(), lambda service: service.list_keys(), read_only=True
     )
@@ -127,7 +125,6 @@ def list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 @user_errors
 def revoke_command(key_id: Annotated[str, typer.Argument(help="The key id (tf_ + 8 characters)")]) -> None:
     """Revoke a key: it is refused (401) from the next request on. Works while the service runs."""
-
     key = through_store_or_service(
         lambda workspace: workspace.keys.revoke(key_id), lambda service: service.revoke_key(key_id)
     )

@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from curation.backup import restore_backup, write_backup
+from curation.integrity import verify_store
 from curation.migrations import MIGRATIONS
 from triforge.cli.common import console, err_console, open_workspace, print_json, user_errors
 from triforge.cli.remote import through_store_or_service
@@ -56,7 +58,6 @@ def backup_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """A consistent copy of the store and its manifest (hash, row counts). Works while the service runs."""
-    from curation.backup import write_backup
 
     manifest = through_store_or_service(
         lambda workspace: write_backup(workspace, folder), lambda service: service.backup(folder), read_only=True
@@ -79,7 +80,6 @@ def restore_command(
     force: Annotated[bool, typer.Option("--force", help="Replace a store that is not empty")] = False,
 ) -> None:
     """Make the backup this home's store (hash checked; refuses a non-empty store without --force)."""
-    from curation.backup import restore_backup
 
     target = open_workspace().paths.store
     manifest = restore_backup(folder, target, force=force)
@@ -95,8 +95,6 @@ def restore_command(
 @user_errors
 def verify_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Re-hash every snapshot and every revision; exit 1 if anything changed. Works while the service runs."""
-    from curation.integrity import verify_store
-
     check = through_store_or_service(verify_store, lambda service: service.verify(), read_only=True)
     if as_json:
         print_json(check.model_dump(mode="json"))

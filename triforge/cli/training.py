@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 
+from schemas.training import TrainingManifest
+from trainer.generation import load_model
+from trainer.serving import create_model_app
+from trainer.sft import load_config, register_run, train
 from triforge.cli.common import (
     console,
     current_home,
@@ -39,11 +45,8 @@ def train_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """LoRA-train a base model on a snapshot's chat export; writes the adapter and its manifest."""
-    from trainer.sft import load_config, register_run, train
 
     if register is not None:
-        from schemas.training import TrainingManifest
-
         manifest_file = register / "manifest.json"
         if not manifest_file.is_file():
             raise typer.BadParameter(f"{manifest_file} does not exist", param_hint="--register")
@@ -139,12 +142,6 @@ def serve_model_command(
     max_tokens: Annotated[int, typer.Option(min=1, max=2048, help="Default completion length")] = 512,
 ) -> None:
     """Serve a model as an OpenAI-compatible /v1/chat/completions (for the teacher proposer and any OpenAI tool)."""
-    import os
-
-    import uvicorn
-
-    from trainer.generation import load_model
-    from trainer.serving import create_model_app
 
     api_key = None
     if api_key_env:

@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from curation.validators.asar import AsarNotFound
+from curation.validators.runner import validate_samples
 from triforge.cli.common import console, err_console, open_workspace, print_json, progress_bar, user_errors
 
 
@@ -40,8 +42,6 @@ def validate_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Validate samples (format, assembly, terminology, anti-patterns, length, quest structure)."""
-    from curation.validators.asar import AsarNotFound
-    from curation.validators.runner import validate_samples
 
     with (
         open_workspace() as workspace,

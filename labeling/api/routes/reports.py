@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import PlainTextResponse
 
+from curation.contamination import PromptCase, check_cases
+from curation.dedup.report import render_report
 from labeling.api.curator_models import ContaminationIn, ContaminationOut, DedupRunOut
 from labeling.api.deps import Curator, service
 from labeling.api.errors import AUTHENTICATED, WITH_BODY, responses
@@ -42,7 +44,6 @@ def dedup_report(
     _: Curator,
     format: Literal["html", "md", "json"] = "json",
 ) -> Response:
-    from curation.dedup.report import render_report
 
     svc = service(request)
     with svc.lock:
@@ -57,8 +58,6 @@ def dedup_report(
     responses=responses(*AUTHENTICATED, 404, 409, *WITH_BODY),
 )
 def contamination(body: ContaminationIn, request: Request, _: Curator) -> Any:
-    from curation.contamination import PromptCase, check_cases
-
     # The cases are checked as they arrived: no file is written, so no server path can reach an answer.
     cases = [PromptCase(REQUEST_SOURCE, case.id, case.prompt) for case in body.evals]
     svc = service(request)

@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from curation.export import export_snapshot
+from curation.export.splits import SplitRatios
 from labeling.api.curator_models import SnapshotDiffOut, SnapshotIn, SnapshotOut
 from labeling.api.deps import Curator, service
 from labeling.api.errors import AUTHENTICATED, WITH_BODY, responses
@@ -82,8 +84,6 @@ def export(
     seed: Annotated[int, Query(ge=0, le=2**31)] = 0,
 ) -> Response:
     # Two shares each under a half leave train a positive rest: every pair the schema admits is a split.
-    from curation.export import export_snapshot
-    from curation.export.splits import SplitRatios
 
     ratios = SplitRatios(train=1.0 - valid - test, valid=valid, test=test)
     svc = service(request)

@@ -27,7 +27,7 @@ from curation.validators.sandbox import (
     default_sandbox,
 )
 from curation.workspace import Workspace
-from labeling.api import create_app
+from labeling.api.app import create_app
 from labeling.api.service import SubmissionService
 from tests.dialogues import GOOD_QUESTION
 from tests.factories import TRIFORGE, chat_row, write_jsonl
