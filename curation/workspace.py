@@ -18,7 +18,6 @@ Each resource owns its SQL; nothing outside ``curation/`` touches ``Store.con``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from curation.paths import STORE_FILENAME
+from curation.paths import DEFAULT_HOME, HOME_ENV, STORE_FILENAME, home_from_environ
 from curation.resources.classifier import Classifier
 from curation.resources.dedup_runs import DedupRuns
 from curation.resources.evals import Evals
@@ -44,9 +43,6 @@ from curation.store import Store
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
-
-HOME_ENV = "TRIFORGE_HOME"
-DEFAULT_HOME = ".triforge"
 
 
 @dataclass(frozen=True)
@@ -107,12 +103,6 @@ class WorkspacePaths:
     def rom_map(self) -> Path:
         """The ROM map ``triforge rom-map build`` made from the user's disassembly (and hack file)."""
         return self.home / "rom-map" / "map.json.gz"
-
-
-def home_from_environ(environ: Mapping[str, str] | None = None) -> Path:
-    """``$TRIFORGE_HOME`` or ``./.triforge``. For entry points only: libraries take a Workspace."""
-    env = os.environ if environ is None else environ
-    return Path(env.get(HOME_ENV) or DEFAULT_HOME).expanduser()
 
 
 class Workspace:

@@ -2,28 +2,83 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+from functools import cache
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.main
+from typer.core import TyperGroup
 
-from curation.workspace import HOME_ENV
+from curation.paths import HOME_ENV
 from triforge import __version__
-from triforge.cli import dedup, experiment, labeling, propose, reviewers, rommap, samples, serve, snapshots, store
-from triforge.cli.classify import classify_command
-from triforge.cli.common import set_home
-from triforge.cli.demo import demo_command
-from triforge.cli.evaluating import eval_app
-from triforge.cli.exporting import export_command
-from triforge.cli.generate import generate_command
-from triforge.cli.importing import import_command
-from triforge.cli.loop import loop_command
-from triforge.cli.training import lineage_command, serve_model_command, train_command
-from triforge.cli.validating import validate_command
+from triforge.cli.home import set_home
+
+# Every command, in the order ``triforge --help`` lists them: its name -> (module, the Typer app or command
+# function in it). A module is imported when its command runs (``--help`` imports them all to list them),
+# so ``triforge samples list`` does not pay for the trainer's, the service's or the review stack's imports.
+# A new command is one line here beside its module.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "import": ("triforge.cli.importing", "import_command"),
+    "stats": ("triforge.cli.samples", "stats_command"),
+    "validate": ("triforge.cli.validating", "validate_command"),
+    "classify": ("triforge.cli.classify", "classify_command"),
+    "contamination": ("triforge.cli.dedup", "contamination_command"),
+    "serve": ("triforge.cli.serve", "serve_command"),
+    "generate": ("triforge.cli.generate", "generate_command"),
+    "export": ("triforge.cli.exporting", "export_command"),
+    "demo": ("triforge.cli.demo", "demo_command"),
+    "train": ("triforge.cli.training", "train_command"),
+    "lineage": ("triforge.cli.training", "lineage_command"),
+    "serve-model": ("triforge.cli.training", "serve_model_command"),
+    "loop": ("triforge.cli.loop", "loop_command"),
+    "samples": ("triforge.cli.samples", "app"),
+    "snapshot": ("triforge.cli.snapshots", "app"),
+    "store": ("triforge.cli.store", "app"),
+    "dedup": ("triforge.cli.dedup", "app"),
+    "rom-map": ("triforge.cli.rommap", "app"),
+    "keys": ("triforge.cli.serve", "keys_app"),
+    "eval": ("triforge.cli.evaluating", "eval_app"),
+    "experiment": ("triforge.cli.experiment", "app"),
+    "labeling": ("triforge.cli.labeling", "app"),
+    "review": ("triforge.cli.labeling", "review_app"),
+    "reviewers": ("triforge.cli.reviewers", "app"),
+    "propose": ("triforge.cli.propose", "app"),
+}
+
+
+class LazyCommands(TyperGroup):
+    """The root group: it knows its commands by name and imports each one's module on first use (Click's
+    "lazily loading subcommands" pattern, over Typer's own conversion of an app or a function)."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return [*super().list_commands(ctx), *COMMANDS]
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> typer.main.click.Command | None:
+        if cmd_name in COMMANDS:
+            return _command(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@cache
+def _command(name: str) -> typer.main.click.Command:
+    module, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        command = typer.main.get_group(target)
+    else:
+        single = typer.Typer(add_completion=False)
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
 
 app = typer.Typer(
+    cls=LazyCommands,
     name="triforge",
     help="Curate SNES 65816 fine-tuning data: import, validate, review, snapshot, export, train.",
     no_args_is_help=True,
@@ -61,33 +116,6 @@ def main_options(
         logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s", level=logging.WARNING)
         for name in ("curation", "labeling", "generators", "trainer", "triforge"):
             logging.getLogger(name).setLevel(level)
-
-
-app.command("import")(import_command)
-app.command("stats")(samples.stats_command)
-app.command("validate")(validate_command)
-app.command("classify")(classify_command)
-app.command("contamination")(dedup.contamination_command)
-app.command("serve")(serve.serve_command)
-app.command("generate")(generate_command)
-app.command("export")(export_command)
-app.command("demo")(demo_command)
-app.command("train")(train_command)
-app.command("lineage")(lineage_command)
-app.command("serve-model")(serve_model_command)
-app.command("loop")(loop_command)
-app.add_typer(samples.app, name="samples")
-app.add_typer(snapshots.app, name="snapshot")
-app.add_typer(store.app, name="store")
-app.add_typer(dedup.app, name="dedup")
-app.add_typer(rommap.app, name="rom-map")
-app.add_typer(serve.keys_app, name="keys")
-app.add_typer(eval_app, name="eval")
-app.add_typer(experiment.app, name="experiment")
-app.add_typer(labeling.app, name="labeling")
-app.add_typer(labeling.review_app, name="review")
-app.add_typer(reviewers.app, name="reviewers")
-app.add_typer(propose.app, name="propose")
 
 
 def main() -> None:

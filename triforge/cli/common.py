@@ -19,8 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from curation.errors import StoreError, exit_code, storage_failure
-from curation.workspace import Workspace, home_from_environ
+from curation.workspace import Workspace
 from labeling.argilla.client import ArgillaTarget, connector
+from triforge.cli.home import current_home
 
 console = Console()
 err_console = Console(stderr=True)
@@ -30,19 +31,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Every error a user can act on is a StoreError (NotFound, Conflict, Invalid, and the filter, split
 # and schema errors that subclass them): one line in red, exit 2, never a traceback.
 USER_ERRORS = (StoreError,)
-
-_home: Path | None = None
-
-
-def set_home(home: Path | None) -> None:
-    """The CLI callback's one job with the environment: ``--home`` or ``$TRIFORGE_HOME``, read once."""
-    global _home
-    _home = home if home is not None else home_from_environ()
-
-
-def current_home() -> Path:
-    """The workspace home the command runs in (read from the environment if no callback ran)."""
-    return _home if _home is not None else home_from_environ()
 
 
 def open_workspace(*, read_only: bool = False) -> Workspace:
