@@ -258,8 +258,9 @@ def _summarise(validations: Validations, rows: list[dict], run: ValidationRun, o
         return
     ids = [row["id"] for row in rows]
     results: dict[str, dict[str, tuple[bool, float, list]]] = {}
+    current = current_versions()
     for rid, name, version, passed, score, issues in validations.result_rows(ids):
-        if name in REGISTRY and REGISTRY[name].version == version:
+        if current.get(name) == version:
             results.setdefault(rid, {})[name] = (passed, score, json.loads(issues))
     summaries = []
     now = utc_now()

@@ -38,10 +38,10 @@ def _args(name: str, tiny_model: Path, tmp_path: Path, *extra: str, steps: int =
 
 
 def test_an_experiment_resumes_after_a_crash_and_reports_every_metric(arms, tiny_model, tmp_path, monkeypatch):
-    import trainer.sft
+    import pipelines.experiment.run as experiment_run  # patched where the experiment calls it
 
     runner = CliRunner()
-    real_train = trainer.sft.train
+    real_train = experiment_run.train
     calls: list[str] = []
 
     def crashing_train(workspace, snapshot_ref, **kw):
@@ -50,7 +50,7 @@ def test_an_experiment_resumes_after_a_crash_and_reports_every_metric(arms, tiny
             raise RuntimeError("killed mid-training")
         return real_train(workspace, snapshot_ref, **kw)
 
-    monkeypatch.setattr(trainer.sft, "train", crashing_train)
+    monkeypatch.setattr(experiment_run, "train", crashing_train)
     first = runner.invoke(app, _args("cv", tiny_model, tmp_path))
     assert first.exit_code != 0 and isinstance(first.exception, RuntimeError)
     status = json.loads(runner.invoke(app, ["experiment", "status", "cv", "--json"]).stdout)
@@ -60,7 +60,7 @@ def test_an_experiment_resumes_after_a_crash_and_reports_every_metric(arms, tiny
     assert "killed mid-training" in next(s["error"] for s in status if s["status"] == "failed")
 
     # Resuming runs only what did not finish: the base is not evaluated again, curated not retrained.
-    monkeypatch.setattr(trainer.sft, "train", real_train)
+    monkeypatch.setattr(experiment_run, "train", real_train)
     second = runner.invoke(app, [*_args("cv", tiny_model, tmp_path), "--json"])
     assert second.exit_code == 0, second.output
     report = json.loads(second.stdout)
