@@ -51,26 +51,34 @@ class PendingRevision:
     original_json: str | None = None
 
 
+# The rows a write lands, as one Arrow table DuckDB reads in place (``incoming_rows`` in ``Samples.write``).
+_INCOMING = pa.schema(
+    [
+        *[
+            (name, pa.string())
+            for name in (
+                "id",
+                "parent_id",
+                "kind",
+                "category",
+                "messages",
+                "metadata",
+                "source_type",
+                "source_name",
+                "source_file",
+            )
+        ],
+        ("source_line", pa.int32()),
+        ("original", pa.string()),
+        ("status", pa.string()),
+        ("import_id", pa.string()),
+        ("created_at", pa.timestamp("us")),
+    ]
+)
+
+
 def _revision_table(items: list[PendingRevision], created_at: datetime, import_id: str) -> pa.Table:
-    cols: dict[str, list] = {
-        name: []
-        for name in (
-            "id",
-            "parent_id",
-            "kind",
-            "category",
-            "messages",
-            "metadata",
-            "source_type",
-            "source_name",
-            "source_file",
-            "source_line",
-            "original",
-            "status",
-            "import_id",
-            "created_at",
-        )
-    }
+    cols: dict[str, list] = {name: [] for name in _INCOMING.names}
     for item in items:
         revision = item.revision
         prov = revision.provenance
@@ -88,30 +96,7 @@ def _revision_table(items: list[PendingRevision], created_at: datetime, import_i
         cols["status"].append(item.status)
         cols["import_id"].append(import_id)
         cols["created_at"].append(created_at)
-    schema = pa.schema(
-        [
-            *[
-                (name, pa.string())
-                for name in (
-                    "id",
-                    "parent_id",
-                    "kind",
-                    "category",
-                    "messages",
-                    "metadata",
-                    "source_type",
-                    "source_name",
-                    "source_file",
-                )
-            ],
-            ("source_line", pa.int32()),
-            ("original", pa.string()),
-            ("status", pa.string()),
-            ("import_id", pa.string()),
-            ("created_at", pa.timestamp("us")),
-        ]
-    )
-    return pa.table(cols, schema=schema)
+    return pa.table(cols, schema=_INCOMING)
 
 
 class Samples(Resource):
