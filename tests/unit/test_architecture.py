@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.factories import REPO
@@ -62,18 +63,22 @@ SQL_HOMES = ("curation/store.py", "curation/migrations/", "curation/resources/")
 SQL_CALLS = re.compile(r"\bcon\.(execute|executemany|register|sql)\(|\.insert_rows\(")
 
 
-def sql_outside_resources(root: Path) -> list[str]:
-    """``path:line`` of every DuckDB call in the packages under ``root`` outside the store, migrations and resources."""
-    found = []
+def sources(root: Path) -> Iterator[tuple[str, str]]:
+    """(path relative to ``root``, text) of every module of the packages under ``root``."""
     for package in PACKAGES:
         for path in sorted((root / package).rglob("*.py")):
-            relative = path.relative_to(root).as_posix()
-            if relative.startswith(SQL_HOMES):
-                continue
-            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                if SQL_CALLS.search(line):
-                    found.append(f"{relative}:{number}")
-    return found
+            yield path.relative_to(root).as_posix(), path.read_text(encoding="utf-8")
+
+
+def sql_outside_resources(root: Path) -> list[str]:
+    """``path:line`` of every DuckDB call in the packages under ``root`` outside the store, migrations and resources."""
+    return [
+        f"{relative}:{number}"
+        for relative, text in sources(root)
+        if not relative.startswith(SQL_HOMES)
+        for number, line in enumerate(text.splitlines(), 1)
+        if SQL_CALLS.search(line)
+    ]
 
 
 def test_sql_runs_only_in_the_store_its_migrations_and_the_resources(tmp_path):
@@ -103,22 +108,16 @@ LAZY_LIBRARIES = frozenset(
 def local_imports(root: Path) -> list[str]:
     """``path:line module`` of every import inside a function that is not of a heavy library."""
     found = []
-    for package in PACKAGES:
-        for path in sorted((root / package).rglob("*.py")):
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            for function in ast.walk(tree):
-                if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
-                    continue
-                for node in ast.walk(function):
-                    if isinstance(node, ast.Import):
-                        names = [alias.name for alias in node.names]
-                    elif isinstance(node, ast.ImportFrom):
-                        names = ["." * node.level + (node.module or "")]
-                    else:
-                        continue
-                    for name in names:
-                        if name.split(".")[0] not in LAZY_LIBRARIES:
-                            found.append(f"{path.relative_to(root).as_posix()}:{node.lineno} {name}")
+    for relative, text in sources(root):
+        functions = [f for f in ast.walk(ast.parse(text)) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)]
+        for node in (n for f in functions for n in ast.walk(f)):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = ["." * node.level + (node.module or "")]
+            else:
+                continue
+            found += [f"{relative}:{node.lineno} {name}" for name in names if name.split(".")[0] not in LAZY_LIBRARIES]
     return found
 
 
